@@ -1,0 +1,1 @@
+"""Orders from the storefront: intake sources and parsers, and routing to vendors."""
