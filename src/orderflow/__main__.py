@@ -1,0 +1,3 @@
+from orderflow.cli.main import main
+
+main()

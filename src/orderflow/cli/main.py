@@ -1,0 +1,128 @@
+"""The ``orderflow`` command: root options, error-to-exit-code mapping, and the command groups.
+
+Each command group lives in its own module and only parses, calls one library function and renders.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from orderflow import __version__
+from orderflow.cli import db as db_commands
+from orderflow.cli import jobs as jobs_commands
+from orderflow.cli.context import AppContext
+from orderflow.errors import ExitCode, OrderflowError
+
+
+class OrderflowGroup(TyperGroup):
+    """Turns every error into one line on stderr and its exit code; a traceback only with ``--debug``."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except OrderflowError as exc:
+            _fail(ctx, str(exc), exc.exit_code)
+        except Exception as exc:  # the last line of defence: one line, not a traceback
+            message, code = _describe_foreign(exc)
+            _fail(ctx, message, code)
+        finally:
+            if isinstance(ctx.obj, AppContext):
+                ctx.obj.close()
+
+
+def _describe_foreign(exc: Exception) -> tuple[str, ExitCode]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    if isinstance(exc, OperationalError | ProgrammingError) and (
+        "no such table" in first or "does not exist" in first
+    ):
+        return f"database is not initialised ({first}); run `orderflow db upgrade`", ExitCode.CONFIG
+    if isinstance(exc, OperationalError):
+        return f"database unavailable: {first}", ExitCode.REMOTE_UNAVAILABLE
+    return f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)", ExitCode.INTERNAL
+
+
+def _fail(ctx: Any, message: str, code: ExitCode) -> None:
+    obj = ctx.obj
+    if isinstance(obj, AppContext) and obj.debug:
+        traceback.print_exc()
+    typer.echo(f"orderflow: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+app = typer.Typer(
+    cls=OrderflowGroup,
+    name="orderflow",
+    help="Run a multi-vendor fulfilment operation from cron: orders to vendors, parcels to delivered, "
+    "problems to staff.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"orderflow {__version__}")
+        raise typer.Exit()
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from orderflow.clock import parse_instant
+
+    try:
+        return parse_instant(value)
+    except OrderflowError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", envvar="ORDERFLOW_CONFIG", help="Configuration file [default: ./orderflow.toml]."
+    ),
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL; overrides the configuration and ORDERFLOW_DATABASE_URL."
+    ),
+    now: str | None = typer.Option(
+        None, "--now", envvar="ORDERFLOW_NOW", help="Pretend it is this ISO-8601 time (tests, simulations)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Root options shared by every command."""
+    ctx.obj = AppContext(
+        config_path=config, database_url=db, now=_parse_now(now), quiet=quiet, verbose=verbose, debug=debug
+    )
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="orderflow: %(message)s")
+
+
+app.command("init")(db_commands.init)
+app.add_typer(db_commands.app, name="db")
+app.command("jobs")(jobs_commands.jobs)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="orderflow")

@@ -1,0 +1,308 @@
+"""One typed settings object: ``orderflow.toml`` plus ``ORDERFLOW_*`` environment variables.
+
+Secrets never live in the file: a setting ending in ``_env`` names the environment variable that holds the
+secret, and every named variable must be set when the configuration loads. Unknown keys are refused, so a
+typo is an error and not a silently ignored setting.
+
+Precedence, highest first: ``--db``; ``ORDERFLOW_DATABASE_URL``; ``ORDERFLOW_<SECTION>__<KEY>`` variables;
+the TOML file; the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from orderflow.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("orderflow.toml")
+DEFAULT_DATABASE_URL = "sqlite:///orderflow.db"
+CARRIERS = ("ups", "fedex", "usps", "dhl")
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, Field(min_length=1)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(Section):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class CalendarSettings(Section):
+    """A vendor's working calendar: ship-by deadlines are counted in its business days."""
+
+    timezone: TimeZoneName = "America/New_York"
+    working_days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = (
+        "mon", "tue", "wed", "thu", "fri",
+    )
+    holidays: str | None = "US"
+    subdivision: str | None = None
+    extra_holidays: tuple[date, ...] = ()
+    cutoff: time = time(14, 0)
+    handling_days: int = Field(default=2, ge=0, le=60)
+    ack_window_hours: float = Field(default=8.0, gt=0)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class X12Settings(Section):
+    sender_id: str = "ORDERFLOW"
+    sender_qualifier: str = "ZZ"
+    receiver_id: str = ""
+    receiver_qualifier: str = "ZZ"
+    usage: Literal["P", "T"] = "P"
+    send_997: bool = False
+
+
+class VendorSettings(Section):
+    code: str = Field(pattern=r"^[A-Z0-9]{1,16}$")
+    name: str
+    kind: Literal["stocked", "on_demand"] = "stocked"
+    format: Literal["csv", "x12", "json", "printful"] = "csv"
+    transport: Literal["local", "sftp", "http"] = "local"
+    # transport "local":
+    path: Path | None = None
+    # transport "sftp":
+    host: str | None = None
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str | None = None
+    key_file: Path | None = None
+    key_passphrase_env: str | None = None
+    password_env: str | None = None
+    known_hosts: Path | None = None
+    host_key_fingerprint: str | None = None
+    remote_dir: str = "."
+    # folder names, for "local" and "sftp":
+    to_vendor: str = "to_vendor"
+    from_vendor: str = "from_vendor"
+    archive: str = "archive"
+    rejected: str = "rejected"
+    # transport "http":
+    base_url: str | None = None
+    token_env: str | None = None
+    store_id: str | None = None
+    confirm: bool = True
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    acknowledges: bool = True
+    calendar: CalendarSettings = CalendarSettings()
+    x12: X12Settings = X12Settings()
+    csv_columns: tuple[str, ...] | None = None
+
+    def model_post_init(self, _context: Any) -> None:
+        needs = {"local": ("path",), "sftp": ("host", "username"), "http": ("base_url",)}[self.transport]
+        for key in needs:
+            if getattr(self, key) in (None, ""):
+                raise ValueError(f"transport {self.transport!r} needs {key!r}")
+
+
+class EmailSettings(Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    ssl: bool = False
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str = "orderflow@localhost"
+    reply_to: str | None = None
+    shop_name: str = "Our shop"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class ReportSettings(Section):
+    recipients: tuple[str, ...] = ()
+    out_dir: Path = Path("reports")
+
+
+class PushEmailSettings(Section):
+    to: tuple[str, ...] = ()
+
+
+class PushWebhookSettings(Section):
+    url_env: str
+
+
+class PushSettings(Section):
+    email: PushEmailSettings | None = None
+    webhook: PushWebhookSettings | None = None
+    digest_time: time = time(8, 0)
+
+
+class CarrierSettings(Section):
+    enabled: bool = True
+    base_url: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    api_key_env: str | None = None
+    concurrency: int = Field(default=4, ge=1, le=64)
+    requests_per_hour: float | None = Field(default=None, gt=0)
+    requests_per_day: float | None = Field(default=None, gt=0)
+    timeout_seconds: float = Field(default=20.0, gt=0)
+
+
+class RuleSettings(Section):
+    enabled: bool = True
+    severity: Literal["critical", "high", "warning", "info"] | None = None
+
+
+class SourceSettings(Section):
+    """A storefront source: an inbox folder of export files, or the website's own order API."""
+
+    kind: Literal["inbox", "http"] = "inbox"
+    format: Literal["shopify_csv", "mapped_csv", "json"] | None = None
+    path: Path | None = None
+    archive: str = "archive"
+    columns: dict[str, str] = {}
+    date_format: str = "iso"
+    timezone: TimeZoneName = "UTC"
+    url: str | None = None
+    auth_header: str = "Authorization"
+    token_env: str | None = None
+    page_size: int = Field(default=100, ge=1, le=1000)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class Settings(BaseSettings):
+    """Everything orderflow is told. Built once at the command-line edge and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERFLOW_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    po_prefix: str = Field(default="TB", pattern=r"^[A-Z0-9]{0,8}$")
+    timezone: TimeZoneName = "America/New_York"
+    order_url: str = "https://admin.example.com/orders/{order_number}"
+    database: DatabaseSettings = DatabaseSettings()
+    vendors: tuple[VendorSettings, ...] = ()
+    email: EmailSettings | None = None
+    report: ReportSettings = ReportSettings()
+    push: PushSettings = PushSettings()
+    carriers: dict[Literal["ups", "fedex", "usps", "dhl"], CarrierSettings] = {}
+    rules: dict[str, RuleSettings] = {}
+    sources: dict[str, SourceSettings] = {}
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("vendors")
+    @classmethod
+    def _unique_vendor_codes(cls, vendors: tuple[VendorSettings, ...]) -> tuple[VendorSettings, ...]:
+        seen: set[str] = set()
+        for vendor in vendors:
+            if vendor.code in seen:
+                raise ValueError(f"vendor code {vendor.code!r} appears twice")
+            seen.add(vendor.code)
+        return vendors
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML arrives as init arguments; environment variables override it.
+        return (env_settings, init_settings)
+
+    def vendor(self, code: str) -> VendorSettings:
+        for vendor in self.vendors:
+            if vendor.code == code.upper():
+                return vendor
+        raise ConfigError(f"vendor {code!r} is not configured (known: {', '.join(self.vendor_codes) or 'none'})")
+
+    @property
+    def vendor_codes(self) -> list[str]:
+        return [vendor.code for vendor in self.vendors]
+
+
+def load_settings(path: Path | None = None, *, database_url: str | None = None) -> Settings:
+    """Read the configuration. ``path=None`` means ``ORDERFLOW_CONFIG`` or ``./orderflow.toml`` if present.
+
+    >>> load_settings(Path("orderflow.toml")).database.url  # doctest: +SKIP
+    'sqlite:///orderflow.db'
+    """
+    env = os.environ
+    explicit = path is not None or bool(env.get("ORDERFLOW_CONFIG"))
+    config_path = path or Path(env.get("ORDERFLOW_CONFIG") or DEFAULT_CONFIG_PATH)
+    data = _read_toml(config_path) if explicit or config_path.exists() else {}
+    url = database_url or env.get("ORDERFLOW_DATABASE_URL")
+    if url:
+        data = {**data, "database": {**data.get("database", {}), "url": url}}
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{config_path}: {_describe(exc)}") from None
+    _require_secrets(settings, config_path, env)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found (run `orderflow init` to write one)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{where or 'top level'}: {message}")
+    return "; ".join(problems)
+
+
+def _require_secrets(settings: Settings, config_path: Path, env: os._Environ[str]) -> None:
+    for where, variable in _secret_references(settings.model_dump(), ""):
+        if not env.get(variable):
+            raise ConfigError(f"{config_path}: {where}: environment variable {variable} is not set")
+
+
+def _secret_references(node: Any, where: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and key.endswith("_env") and isinstance(value, str):
+                found.append((path, value))
+            else:
+                found.extend(_secret_references(value, path))
+    elif isinstance(node, list | tuple):
+        for index, value in enumerate(node):
+            found.extend(_secret_references(value, f"{where}[{index}]"))
+    return found
+
+
+def secret(variable: str) -> str:
+    """The value of a secret named by an ``*_env`` setting. Loading already checked it is set."""
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(f"environment variable {variable} is not set")
+    return value

@@ -1,0 +1,86 @@
+"""The run wrapper every data-changing command goes through: lock, ``job_runs`` row, counts, exit code.
+
+>>> result = run_job("import", engine=engine, clock=clock, work=lambda: WorkResult(counts={"stored": 3}))
+... # doctest: +SKIP
+
+A second run of the same command while the first holds the lock raises :class:`LockHeld` before anything
+is written. Whatever the work raises is recorded on the run's row, then raised again for the CLI to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, desc, select, update
+
+from orderflow.clock import Clock
+from orderflow.db.engine import session_factory
+from orderflow.db.locks import command_lock, holder_identity
+from orderflow.db.models import JobOutcome, JobRun
+from orderflow.errors import ExitCode, OrderflowError
+
+
+@dataclass
+class WorkResult:
+    """What a command's work returns: counts for the audit trail and problems as data, one line each."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    exit_code: ExitCode = ExitCode.OK
+    detail: Any = None
+
+
+_OUTCOME_BY_CODE = {
+    ExitCode.OK: JobOutcome.OK,
+    ExitCode.INPUT_REFUSED: JobOutcome.REFUSED,
+    ExitCode.PARTIAL_FAILURE: JobOutcome.PARTIAL,
+}
+
+
+def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult]) -> WorkResult:
+    """Run ``work`` under the lock for ``command`` and record the run. Raises ``LockHeld`` if busy."""
+    with command_lock(engine, command):
+        run_id = _start(engine, command, clock)
+        try:
+            result = work()
+        except OrderflowError as exc:
+            _finish(engine, run_id, clock, JobOutcome.FAILED, exc.exit_code, counts={}, error=str(exc))
+            raise
+        except BaseException as exc:
+            error = f"internal error: {exc!r}"
+            _finish(engine, run_id, clock, JobOutcome.FAILED, ExitCode.INTERNAL, counts={}, error=error)
+            raise
+        outcome = _OUTCOME_BY_CODE.get(result.exit_code, JobOutcome.FAILED)
+        problems = "\n".join(result.problems[:50]) or None
+        _finish(engine, run_id, clock, outcome, result.exit_code, counts=result.counts, error=problems)
+        return result
+
+
+def _start(engine: Engine, command: str, clock: Clock) -> int:
+    host, pid = holder_identity()
+    with session_factory(engine)() as session, session.begin():
+        run = JobRun(command=command, host=host, pid=pid, started_at=clock.now(), outcome=JobOutcome.RUNNING)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish(engine: Engine, run_id: int, clock: Clock, outcome: JobOutcome, code: ExitCode, *,
+            counts: dict[str, int], error: str | None) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id)
+            .values(finished_at=clock.now(), outcome=outcome, exit_code=int(code), counts=counts, error=error)
+        )
+
+
+def recent_runs(engine: Engine, *, limit: int = 20, command: str | None = None) -> list[JobRun]:
+    """The latest runs, newest first."""
+    query = select(JobRun).order_by(desc(JobRun.started_at), desc(JobRun.id)).limit(limit)
+    if command:
+        query = query.where(JobRun.command == command)
+    with session_factory(engine)() as session:
+        return list(session.scalars(query))
