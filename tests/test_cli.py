@@ -1,0 +1,133 @@
+"""The command line as cron and staff see it: commands, exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orderflow.cli.main import app
+from orderflow.db import migrate
+from orderflow.errors import ExitCode
+
+runner = CliRunner()
+
+
+def orderflow(*args: str, cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed entry point in a fresh process, as cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "orderflow", *args], capture_output=True, text=True, cwd=cwd,
+        env={**os.environ, **(env or {})}, timeout=120, check=False,
+    )
+
+
+class TestRootCommand:
+    def test_help_lists_the_working_commands(self) -> None:
+        """--help lists every registered command, and only working ones."""
+        result = runner.invoke(app, ["--help"])
+        assert result.exit_code == 0
+        commands = result.output.split("Commands:")[1].split()
+        for name in ("init", "db", "jobs"):
+            assert name in commands
+
+    def test_version(self) -> None:
+        """--version prints the version and exits 0."""
+        result = orderflow("--version")
+        assert (result.returncode, result.stdout.strip()) == (0, "orderflow 0.1.0")
+
+    def test_bad_now_is_a_usage_error(self) -> None:
+        """--now must be an ISO-8601 time."""
+        result = runner.invoke(app, ["--now", "yesterday", "jobs"])
+        assert result.exit_code == ExitCode.USAGE
+        assert "not an ISO-8601 time: 'yesterday'" in result.output
+
+
+class TestConfigErrors:
+    @pytest.mark.parametrize(("toml", "message"), [
+        ("bogus = 1\n", "bogus: unknown key"),
+        ("po_prefix = 7\n", "po_prefix: Input should be a valid string"),
+        ('[email]\npassword_env = "ORDERFLOW_TEST_UNSET_SECRET"\n',
+         "email.password_env: environment variable ORDERFLOW_TEST_UNSET_SECRET is not set"),
+        ("[database\n", "not valid TOML"),
+    ])
+    def test_broken_config_gives_one_line_and_the_config_code(self, tmp_path: Path, toml: str, message: str) -> None:
+        """A broken orderflow.toml: exit code 3, one stderr line naming the key, no traceback."""
+        config = tmp_path / "orderflow.toml"
+        config.write_text(toml)
+        result = orderflow("--config", str(config), "jobs", env={"ORDERFLOW_TEST_UNSET_SECRET": ""})
+        assert result.returncode == ExitCode.CONFIG
+        assert result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"orderflow: {config}: ")
+        assert message in line
+        assert "Traceback" not in result.stderr
+
+    def test_debug_shows_the_traceback(self, tmp_path: Path) -> None:
+        """--debug adds the traceback for the same error."""
+        config = tmp_path / "orderflow.toml"
+        config.write_text("bogus = 1\n")
+        result = orderflow("--debug", "--config", str(config), "jobs")
+        assert result.returncode == ExitCode.CONFIG
+        assert "Traceback" in result.stderr
+
+    def test_uninitialised_database_says_what_to_do(self, tmp_path: Path) -> None:
+        """A command on an empty database tells the user to run db upgrade."""
+        result = orderflow("--db", f"sqlite:///{tmp_path / 'empty.db'}", "jobs")
+        assert result.returncode == ExitCode.CONFIG
+        assert "run `orderflow db upgrade`" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+
+    def test_unreachable_database_is_remote_unavailable(self) -> None:
+        """A database that cannot be reached gives the remote-unavailable code and no password."""
+        result = orderflow("--db", "postgresql+psycopg://u:sekrit@127.0.0.1:1/x", "jobs")
+        assert result.returncode == ExitCode.REMOTE_UNAVAILABLE
+        assert result.stderr.startswith("orderflow: database unavailable:")
+        assert "sekrit" not in result.stderr
+
+
+class TestDatabaseCommands:
+    def test_upgrade_current_downgrade(self, database_url: str) -> None:
+        """db upgrade reaches head, db current says so, db downgrade base empties it."""
+        assert runner.invoke(app, ["--db", database_url, "db", "upgrade"]).exit_code == 0
+        current = runner.invoke(app, ["--db", database_url, "db", "current"])
+        assert current.output.strip() == f"{migrate.head()} (head)"
+        assert runner.invoke(app, ["--db", database_url, "db", "downgrade", "base"]).exit_code == 0
+        assert runner.invoke(app, ["--db", database_url, "db", "current"]).output.startswith("base (head is")
+        assert runner.invoke(app, ["--db", database_url, "db", "upgrade"]).exit_code == 0
+
+    def test_init_writes_a_private_config_and_never_overwrites(self, tmp_path: Path) -> None:
+        """init writes orderflow.toml (mode 0600) and the database; a second init keeps the file."""
+        result = orderflow("init", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        config = tmp_path / "orderflow.toml"
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+        assert (tmp_path / "orderflow.db").exists()
+        config.write_text(config.read_text() + "\n# mine\n")
+        again = orderflow("init", cwd=tmp_path)
+        assert again.returncode == 0
+        assert "exists, kept as it is" in again.stderr
+        assert config.read_text().endswith("# mine\n")
+
+    def test_jobs_json(self, database_url: str) -> None:
+        """jobs --format json prints one JSON document listing recent runs."""
+        runner.invoke(app, ["--db", database_url, "db", "upgrade"])
+        from orderflow.clock import Clock, parse_instant
+        from orderflow.db.engine import make_engine
+        from orderflow.jobs import WorkResult, run_job
+
+        engine = make_engine(database_url)
+        run_job("import", engine=engine, clock=Clock(parse_instant("2026-11-03T12:00:00Z")),
+                work=lambda: WorkResult(counts={"stored": 2}))
+        engine.dispose()
+        result = runner.invoke(app, ["--db", database_url, "jobs", "--format", "json"])
+        assert result.exit_code == 0
+        [run] = json.loads(result.output)
+        assert (run["command"], run["outcome"], run["counts"], run["started_at"]) == (
+            "import", "ok", {"stored": 2}, "2026-11-03T12:00:00+00:00")

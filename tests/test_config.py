@@ -1,0 +1,131 @@
+"""Settings: one typed object from orderflow.toml and ORDERFLOW_* variables; bad config refused clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orderflow.config import load_settings
+from orderflow.errors import ConfigError, ExitCode
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "orderflow.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "orderflow.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class TestLoadSettings:
+    def test_defaults_without_a_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With no orderflow.toml in the working directory, the embedded SQLite default is used."""
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("ORDERFLOW_CONFIG", raising=False)
+        monkeypatch.delenv("ORDERFLOW_DATABASE_URL", raising=False)
+        settings = load_settings()
+        assert settings.database.url == "sqlite:///orderflow.db"
+        assert settings.po_prefix == "TB"
+        assert settings.vendors == ()
+
+    def test_example_config_parses(self) -> None:
+        """The committed example configuration is valid as it stands."""
+        settings = load_settings(EXAMPLE)
+        assert settings.vendor_codes == ["ACME"]
+        acme = settings.vendor("acme")
+        assert acme.calendar.timezone == "America/Chicago"
+        assert acme.calendar.handling_days == 2
+        assert str(acme.calendar.cutoff) == "14:00:00"
+        assert settings.sources["shopify"].format == "shopify_csv"
+
+    def test_explicit_missing_file_is_refused(self, tmp_path: Path) -> None:
+        """A --config that does not exist is an error, not a silent default."""
+        with pytest.raises(ConfigError, match="configuration file not found"):
+            load_settings(tmp_path / "nope.toml")
+
+    def test_unknown_key_is_named_with_its_path(self, tmp_path: Path) -> None:
+        """A typo is refused with the key's full path, not ignored."""
+        path = write(tmp_path, '[[vendors]]\ncode = "ACME"\nname = "Acme"\npath = "v"\nhandlng_days = 2\n')
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        assert str(caught.value) == f"{path}: vendors[0].handlng_days: unknown key"
+        assert caught.value.exit_code is ExitCode.CONFIG
+
+    def test_wrong_type_is_named(self, tmp_path: Path) -> None:
+        """A value of the wrong type names the key and what was expected."""
+        path = write(tmp_path, '[[vendors]]\ncode = "ACME"\nname = "Acme"\npath = "v"\n'
+                               '[vendors.calendar]\nhandling_days = "two"\n')
+        expected = r"vendors\[0\]\.calendar\.handling_days: Input should be a valid integer"
+        with pytest.raises(ConfigError, match=expected):
+            load_settings(path)
+
+    def test_bad_toml_names_the_line(self, tmp_path: Path) -> None:
+        """Broken TOML syntax is reported with its line."""
+        path = write(tmp_path, 'po_prefix = "TB"\n[database\nurl = "x"\n')
+        with pytest.raises(ConfigError, match=r"not valid TOML: .*line 2"):
+            load_settings(path)
+
+    def test_missing_secret_variable_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A secret named by an *_env key must be set in the environment."""
+        monkeypatch.delenv("ORDERFLOW_TEST_SMTP_PASSWORD", raising=False)
+        path = write(tmp_path, '[email]\npassword_env = "ORDERFLOW_TEST_SMTP_PASSWORD"\n')
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        assert str(caught.value) == (
+            f"{path}: email.password_env: environment variable ORDERFLOW_TEST_SMTP_PASSWORD is not set"
+        )
+
+    def test_secret_value_never_appears_in_settings(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Settings keep the variable's name; the secret itself stays in the environment."""
+        monkeypatch.setenv("ORDERFLOW_TEST_SMTP_PASSWORD", "hunter2-secret")
+        path = write(tmp_path, '[email]\npassword_env = "ORDERFLOW_TEST_SMTP_PASSWORD"\n')
+        settings = load_settings(path)
+        assert "hunter2-secret" not in settings.model_dump_json()
+
+    def test_a_password_in_the_file_is_refused(self, tmp_path: Path) -> None:
+        """Secrets cannot be written into the file: there is no key for them."""
+        path = write(tmp_path, '[email]\npassword = "hunter2"\n')
+        with pytest.raises(ConfigError, match=r"email\.password: unknown key"):
+            load_settings(path)
+
+    def test_database_url_precedence(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """--db beats ORDERFLOW_DATABASE_URL, which beats the file."""
+        path = write(tmp_path, '[database]\nurl = "sqlite:///file.db"\n')
+        monkeypatch.delenv("ORDERFLOW_DATABASE_URL", raising=False)
+        assert load_settings(path).database.url == "sqlite:///file.db"
+        monkeypatch.setenv("ORDERFLOW_DATABASE_URL", "sqlite:///env.db")
+        assert load_settings(path).database.url == "sqlite:///env.db"
+        assert load_settings(path, database_url="sqlite:///flag.db").database.url == "sqlite:///flag.db"
+
+    def test_nested_environment_override(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """ORDERFLOW_<SECTION>__<KEY> overrides one key of the file."""
+        path = write(tmp_path, 'po_prefix = "TB"\n[report]\nout_dir = "r"\n')
+        monkeypatch.setenv("ORDERFLOW_PO_PREFIX", "XY")
+        monkeypatch.setenv("ORDERFLOW_REPORT__OUT_DIR", "elsewhere")
+        settings = load_settings(path)
+        assert settings.po_prefix == "XY"
+        assert str(settings.report.out_dir) == "elsewhere"
+
+    def test_unknown_time_zone_is_refused(self, tmp_path: Path) -> None:
+        """A time zone name must exist in the tz database."""
+        path = write(tmp_path, 'timezone = "America/Atlantis"\n')
+        with pytest.raises(ConfigError, match="timezone: unknown time zone 'America/Atlantis'"):
+            load_settings(path)
+
+    def test_duplicate_vendor_codes_are_refused(self, tmp_path: Path) -> None:
+        """Two vendors with one code would mix their orders."""
+        block = '[[vendors]]\ncode = "ACME"\nname = "Acme"\npath = "v"\n'
+        with pytest.raises(ConfigError, match="vendor code 'ACME' appears twice"):
+            load_settings(write(tmp_path, block * 2))
+
+    def test_transport_needs_its_keys(self, tmp_path: Path) -> None:
+        """An SFTP vendor without a host cannot work, so it is refused at load."""
+        path = write(tmp_path, '[[vendors]]\ncode = "ACME"\nname = "Acme"\ntransport = "sftp"\nusername = "u"\n')
+        with pytest.raises(ConfigError, match="transport 'sftp' needs 'host'"):
+            load_settings(path)
+
+    def test_unknown_vendor_lookup(self) -> None:
+        """Asking for a vendor that is not configured names the ones that are."""
+        with pytest.raises(ConfigError, match=r"vendor 'NOPE' is not configured \(known: ACME\)"):
+            load_settings(EXAMPLE).vendor("NOPE")

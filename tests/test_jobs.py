@@ -1,0 +1,138 @@
+"""The job runner: one run per command at a time, every run recorded, a crashed run never blocks the next."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from orderflow.clock import Clock
+from orderflow.db.engine import make_engine
+from orderflow.db.models import JobLock, JobOutcome, JobRun
+from orderflow.errors import ExitCode, InputError, LockHeld
+from orderflow.jobs import WorkResult, recent_runs, run_job
+
+SPAWN = multiprocessing.get_context("spawn")
+WAIT = 60  # seconds; a bound on how long a broken test may hang, never a pause
+
+
+def hold_lock(url: str, started: Any, release: Any) -> None:
+    """Child process: run a job whose work waits until the parent says so."""
+    engine = make_engine(url)
+
+    def work() -> WorkResult:
+        started.set()
+        release.wait(WAIT)
+        return WorkResult(counts={"held": 1})
+
+    run_job("import", engine=engine, clock=Clock(), work=work)
+
+
+def start_holder(url: str) -> tuple[Any, Any]:
+    started, release = SPAWN.Event(), SPAWN.Event()
+    holder = SPAWN.Process(target=hold_lock, args=(url, started, release))
+    holder.start()
+    assert started.wait(WAIT), "the holder process never started its work"
+    return holder, release
+
+
+def runs(engine: Engine) -> list[JobRun]:
+    return recent_runs(engine, limit=100)
+
+
+class TestRunJob:
+    def test_a_run_is_recorded_with_its_counts(self, engine: Engine, clock: Clock) -> None:
+        """A successful run leaves one row: command, host, pid, times, outcome ok, counts."""
+        result = run_job("import", engine=engine, clock=clock, work=lambda: WorkResult(counts={"stored": 3}))
+        assert result.exit_code is ExitCode.OK
+        [run] = runs(engine)
+        assert (run.command, run.outcome, run.exit_code, run.counts) == ("import", "ok", 0, {"stored": 3})
+        assert run.pid == os.getpid()
+        assert run.started_at == run.finished_at == clock.now()
+
+    def test_refused_rows_give_a_refused_outcome(self, engine: Engine, clock: Clock) -> None:
+        """Work that refused some input is recorded as refused, with its problems."""
+        run_job("import", engine=engine, clock=clock, work=lambda: WorkResult(
+            counts={"stored": 2, "refused": 1}, problems=["a.csv:7: qty: not a number"],
+            exit_code=ExitCode.INPUT_REFUSED))
+        [run] = runs(engine)
+        assert (run.outcome, run.exit_code, run.error) == ("refused", 4, "a.csv:7: qty: not a number")
+
+    def test_a_failure_is_recorded_then_raised(self, engine: Engine, clock: Clock) -> None:
+        """An error in the work is written to the run's row and raised for the CLI to report."""
+        def work() -> WorkResult:
+            raise InputError("not a Shopify export", file="x.csv")
+
+        with pytest.raises(InputError):
+            run_job("import", engine=engine, clock=clock, work=work)
+        [run] = runs(engine)
+        assert (run.outcome, run.exit_code, run.error) == (JobOutcome.FAILED, 4, "x.csv: not a Shopify export")
+
+    def test_the_lock_is_released_after_a_failure(self, engine: Engine, clock: Clock) -> None:
+        """A failed run does not leave its command locked."""
+        def work() -> WorkResult:
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            run_job("import", engine=engine, clock=clock, work=work)
+        run_job("import", engine=engine, clock=clock, work=WorkResult)
+        assert [run.outcome for run in runs(engine)] == ["ok", "failed"]
+
+
+class TestCommandLock:
+    def test_second_run_exits_at_once_and_records_nothing(self, engine: Engine, database_url: str,
+                                                          clock: Clock) -> None:
+        """While one process runs a command, another run of it raises LockHeld and writes no row."""
+        holder, release = start_holder(database_url)
+        try:
+            did_work = []
+            with pytest.raises(LockHeld, match="import: another run holds the lock"):
+                run_job("import", engine=engine, clock=clock, work=lambda: did_work.append(1) or WorkResult())
+            assert did_work == []
+            assert [run.outcome for run in runs(engine)] == ["running"]
+            other = run_job("fetch", engine=engine, clock=clock, work=WorkResult)
+            assert other.exit_code is ExitCode.OK, "another command's lock is independent"
+        finally:
+            release.set()
+            holder.join(WAIT)
+        assert holder.exitcode == 0
+        assert sorted(run.command + ":" + run.outcome for run in runs(engine)) == ["fetch:ok", "import:ok"]
+
+    def test_a_killed_holder_does_not_block_the_next_run(self, engine: Engine, database_url: str,
+                                                         clock: Clock) -> None:
+        """kill -9 of the run holding the lock frees it: the next run goes ahead."""
+        holder, _release = start_holder(database_url)
+        assert holder.pid is not None
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.join(WAIT)
+        result = run_job("import", engine=engine, clock=clock, work=lambda: WorkResult(counts={"after": 1}))
+        assert result.counts == {"after": 1}
+        assert sorted(run.outcome for run in runs(engine)) == ["ok", "running"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+class TestSqliteLease:
+    def lease(self, engine: Engine, *, host: str, pid: int, expires_in: timedelta) -> None:
+        now = datetime.now(UTC)
+        with engine.begin() as connection:
+            connection.execute(insert(JobLock).values(
+                name="import", holder=f"{host}:{pid}", host=host, pid=pid, acquired_at=now,
+                expires_at=now + expires_in))
+
+    def test_a_live_lease_from_another_host_is_respected(self, engine: Engine, clock: Clock) -> None:
+        """A lease held on another machine is honoured until it expires."""
+        self.lease(engine, host="other-host", pid=1, expires_in=timedelta(minutes=5))
+        with pytest.raises(LockHeld, match="host other-host, pid 1"):
+            run_job("import", engine=engine, clock=clock, work=WorkResult)
+
+    def test_an_expired_lease_is_taken_over(self, engine: Engine, clock: Clock) -> None:
+        """A lease past its expiry belongs to nobody."""
+        self.lease(engine, host="other-host", pid=1, expires_in=timedelta(minutes=-1))
+        assert run_job("import", engine=engine, clock=clock, work=WorkResult).exit_code is ExitCode.OK
+        with engine.connect() as connection:
+            assert connection.execute(select(JobLock)).all() == []
