@@ -1,0 +1,408 @@
+"""What the four carrier connectors share: request and token descriptions, and the careful reading of replies.
+
+Everything here is pure. A connector module builds a :class:`Request` description, the carrier client (the
+only code that does IO) sends it, and the connector parses the status code, body and headers it got back::
+
+    >>> request = Request("GET", "/track/shipments", params={"trackingNumber": "00340434292135100179"})
+    >>> request.method, request.path
+    ('GET', '/track/shipments')
+
+Reading a reply never raises: a body that is not what the carrier documents becomes a ``carrier_error``
+result with a message saying what was wrong, so one odd answer never aborts a cron run.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orderflow.carriers.status import (
+    PROBLEM_STATUSES,
+    FetchOutcome,
+    PackageStatus,
+    TrackingEvent,
+    TrackingResult,
+    newest_first,
+    reason_from_text,
+    summarize,
+)
+from orderflow.errors import RemoteRejected, RemoteUnavailable
+
+FORM_CONTENT = "application/x-www-form-urlencoded"
+JSON_CONTENT = "application/json"
+
+# Refresh a cached token this long before the carrier's expiry, so a request never leaves with a token
+# that dies in flight (and never fetch one per request: that burns the carrier's quota).
+TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, described: the carrier client joins ``path`` to its configured base URL.
+
+    ``json`` is a JSON body, ``form`` a form-encoded body; at most one is set. Headers and form are left
+    out of ``repr`` because they carry credentials.
+    """
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    json: Any | None = None
+    form: dict[str, str] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An OAuth access token and the instant (aware UTC, by our clock) the carrier said it expires."""
+
+    access_token: str = field(repr=False)
+    expires_at: datetime
+    scope: str = ""
+
+    def usable_at(self, now: datetime, *, margin: timedelta = TOKEN_REFRESH_MARGIN) -> bool:
+        """True while the token has more than ``margin`` left: cache it until then."""
+        return now < self.expires_at - margin
+
+
+class MalformedReply(ValueError):
+    """A carrier body that is not shaped the way the carrier documents it."""
+
+
+# --- JSON, read defensively -----------------------------------------------------------------------------
+
+def load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedReply(f"the reply is not JSON ({exc})") from exc
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def as_object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedReply(f"{where}: expected an object, got {_kind(value)}")
+    return value
+
+
+def as_list(value: object, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise MalformedReply(f"{where}: expected a list, got {_kind(value)}")
+    return value
+
+
+def object_at(document: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    """``document[key]`` as an object; a missing or null key reads as ``{}``."""
+    value = document.get(key)
+    return {} if value is None else as_object(value, f"{where}.{key}")
+
+
+def list_at(document: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """``document[key]`` as a list; a missing or null key reads as ``[]``."""
+    value = document.get(key)
+    return [] if value is None else as_list(value, f"{where}.{key}")
+
+
+def objects_at(document: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """``document[key]`` as a list of objects; a missing or null key reads as ``[]``."""
+    return [as_object(item, f"{where}.{key}[{index}]") for index, item in enumerate(list_at(document, key, where))]
+
+
+def text_at(document: Mapping[str, Any], key: str, where: str) -> str:
+    """``document[key]`` as stripped text; missing or null reads as ``""``; numbers are accepted as text."""
+    value = document.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise MalformedReply(f"{where}.{key}: expected text, got {_kind(value)}")
+
+
+def join_place(*parts: str) -> str:
+    """``"HERNANDO, FL, 34442"`` from its non-empty parts."""
+    return ", ".join(part for part in parts if part)
+
+
+# --- Timestamps -------------------------------------------------------------------------------------------
+
+_EXCESS_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_timestamp(text: str, *, offset: str = "") -> datetime:
+    """An ISO-8601 carrier time as aware UTC, read leniently.
+
+    Accepts ``Z``, a space instead of ``T``, and fractions down to nanoseconds (cut to microseconds). A time
+    without an offset takes ``offset`` when the carrier gives one separately (USPS ``GMTOffset``); with
+    neither it is read as UTC. That is a documented choice: the error is at most a carrier's local offset
+    (hours), which the day-scale lateness rules tolerate, and it keeps the value deterministic.
+
+    >>> parse_timestamp("2024-11-22T13:58:00", offset="-05:00").isoformat()
+    '2024-11-22T18:58:00+00:00'
+    """
+    cleaned = _EXCESS_FRACTION.sub(r"\1", text.strip().replace(" ", "T"))
+    cleaned = re.sub(r"[zZ]$", "+00:00", cleaned)
+    try:
+        value = datetime.fromisoformat(cleaned)
+        if value.tzinfo is None and offset:
+            value = value.replace(tzinfo=_offset(offset))
+    except ValueError as exc:
+        raise MalformedReply(f"not a timestamp: {text!r}") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_compact(date: str, time: str = "", *, offset: str = "") -> datetime:
+    """UPS-style ``YYYYMMDD`` and ``HHMMSS`` (or ``H:MM:SS``, or unpadded ``74700``) as aware UTC.
+
+    >>> parse_compact("20210210", "071356", offset="-05:00").isoformat()
+    '2021-02-10T12:13:56+00:00'
+    """
+    digits = time.replace(":", "").strip().zfill(6)
+    try:
+        value = datetime.strptime(f"{date.strip()}{digits}", "%Y%m%d%H%M%S").replace(
+            tzinfo=_offset(offset) if offset else UTC)
+    except ValueError as exc:
+        raise MalformedReply(f"not a date and time: {date!r} {time!r}") from exc
+    return value.astimezone(UTC)
+
+
+_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?")
+
+
+def parse_estimate(text: str) -> datetime:
+    """An estimated delivery as aware UTC.
+
+    A bare date, or a midnight without an offset (FedEx writes dates that way), means the end of that
+    day: a parcel is not late before its promised day is over.
+
+    >>> parse_estimate("2024-04-26T00:00:00").isoformat()
+    '2024-04-26T23:59:59+00:00'
+    """
+    stripped = text.strip()
+    day = _DATE_ONLY.fullmatch(stripped)
+    return parse_timestamp(f"{day.group(1)}T23:59:59" if day else stripped)
+
+
+def _offset(text: str) -> Any:
+    try:
+        return datetime.strptime(text.strip().replace("Z", "+00:00"), "%z").tzinfo
+    except ValueError as exc:
+        raise MalformedReply(f"not a UTC offset: {text!r}") from exc
+
+
+# --- Headers ------------------------------------------------------------------------------------------------
+
+def header_value(headers: Mapping[str, str], name: str) -> str:
+    """A header by case-insensitive name ("" when absent), for plain dicts as well as httpx headers."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), "")
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds: the delay form always, the HTTP-date form only when ``now`` is known."""
+    value = header_value(headers, "Retry-After").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    if now is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def seconds_until_utc_midnight(now: datetime) -> float:
+    """Daily quotas (FedEx, DHL) reset at 00:00 GMT."""
+    tomorrow = (now.astimezone(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+# --- Error bodies -------------------------------------------------------------------------------------------
+
+def error_detail(document: object) -> tuple[str, str]:
+    """``(code, message)`` from any of the carriers' documented error shapes; ``("", "")`` if none fits.
+
+    UPS ``{"response":{"errors":[...]}}``, FedEx ``{"errors":[...]}``, USPS ``{"error":{"code","message"}}``,
+    OAuth ``{"error":"invalid_client","error_description":...}`` and DHL problem+json ``{status,title,detail}``.
+    Best effort and never raises: it only decorates an outcome the HTTP status already decided.
+    """
+    if not isinstance(document, dict):
+        return "", ""
+    response = document.get("response")
+    errors = response.get("errors") if isinstance(response, dict) else document.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return _plain(errors[0].get("code")), _plain(errors[0].get("message"))
+    error = document.get("error")
+    if isinstance(error, dict):
+        return _plain(error.get("code")), _plain(error.get("message"))
+    if isinstance(error, str):
+        return error, _plain(document.get("error_description"))
+    if "detail" in document or "title" in document:
+        return _plain(document.get("status")), _plain(document.get("detail")) or _plain(document.get("title"))
+    return "", ""
+
+
+def _plain(value: object) -> str:
+    return str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
+# --- OAuth --------------------------------------------------------------------------------------------------
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """The ``Authorization`` header value for HTTP Basic client credentials."""
+    pair = f"{client_id}:{client_secret}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def form_token_request(path: str, form: dict[str, str], *, headers: Mapping[str, str] | None = None) -> Request:
+    """A client-credentials token request with a form body."""
+    return Request("POST", path, headers={"Content-Type": FORM_CONTENT, "Accept": JSON_CONTENT, **(headers or {})},
+                   form=form)
+
+
+def read_token_reply(status_code: int, body: bytes, *, carrier: str, now: datetime,
+                     headers: Mapping[str, str] | None = None) -> Token:
+    """A :class:`Token` from an OAuth reply, or :class:`RemoteRejected` / :class:`RemoteUnavailable`.
+
+    A refused token request fails the whole poll for that carrier, so it raises instead of returning
+    per-number results. Messages quote the carrier's error text only, never the body (it holds the token).
+    """
+    try:
+        document: object = load_json(body)
+    except MalformedReply:
+        document = None
+    if not 200 <= status_code < 300:
+        code, text = error_detail(document)
+        message = f"{carrier} token request failed (HTTP {status_code}): {text or code or 'no message'}"
+        if status_code == 429 or status_code >= 500:
+            raise RemoteUnavailable(message, retry_after=retry_after_seconds(headers or {}, now=now))
+        raise RemoteRejected(message)
+    try:
+        reply = as_object(document, "token reply")
+        access_token = text_at(reply, "access_token", "token reply")
+        lifetime = float(text_at(reply, "expires_in", "token reply"))
+        scope = text_at(reply, "scope", "token reply")
+    except ValueError as exc:  # MalformedReply included: float() of "" or junk lands here too
+        raise RemoteUnavailable(f"{carrier} token reply unreadable: {exc}") from exc
+    if not access_token or lifetime <= 0:
+        raise RemoteUnavailable(f"{carrier} token reply has no usable access_token / expires_in")
+    return Token(access_token=access_token, expires_at=now + timedelta(seconds=lifetime), scope=scope)
+
+
+# --- Results ------------------------------------------------------------------------------------------------
+
+ReadBody = Callable[[int, Any, list[str]], list[TrackingResult]]
+
+
+def failed(numbers: Iterable[str], outcome: FetchOutcome, message: str, *, code: str = "",
+           retry_after: float | None = None) -> list[TrackingResult]:
+    """The same failed outcome for every number of one request."""
+    return [TrackingResult(tracking_number=number, outcome=outcome, message=message, raw_status_code=code,
+                           retry_after=retry_after) for number in numbers]
+
+
+def found(number: str, *, events: Iterable[TrackingEvent], current: PackageStatus | None,
+          raw_status_code: str, message: str, estimated_delivery: datetime | None = None,
+          delivered_at: datetime | None = None, reason: str | None = None,
+          reason_texts: Sequence[str] = ()) -> TrackingResult:
+    """An ``ok`` result: status by :func:`summarize`, and the reason for a problem status.
+
+    ``reason`` is a carrier-code based reason that wins over text; otherwise the reason is read from
+    ``reason_texts`` and from the newest event that carries the summarized status. ``delivered_at`` is
+    the first delivered scan, else the given value, and only for a delivered parcel.
+    """
+    ordered = newest_first(events)
+    status = summarize(ordered, current)
+    exception_reason = None
+    if status in PROBLEM_STATUSES:
+        matching = [event.description for event in ordered if event.status is status][:1]
+        exception_reason = reason or reason_from_text(*reason_texts, *matching)
+    if status is PackageStatus.DELIVERED:
+        # The first delivered scan is the delivery (later ones repeat it); the carrier's own delivery
+        # field is the fallback for replies without scans.
+        first_scan = min((e.at for e in ordered if e.status is PackageStatus.DELIVERED), default=None)
+        delivered_at = first_scan or delivered_at
+    return TrackingResult(
+        tracking_number=number, outcome=FetchOutcome.OK, status=status, events=ordered,
+        estimated_delivery=estimated_delivery,
+        delivered_at=delivered_at if status is PackageStatus.DELIVERED else None,
+        exception_reason=exception_reason, message=message, raw_status_code=raw_status_code)
+
+
+def latest_of(candidates: Sequence[TrackingResult]) -> TrackingResult:
+    """Of several results for one (reused) number, the ``ok`` one with the newest event."""
+    usable = [result for result in candidates if result.outcome is FetchOutcome.OK] or list(candidates)
+    floor = datetime.min.replace(tzinfo=UTC)
+    return max(usable, key=lambda result: result.latest_event_at or floor)
+
+
+def _same_number(number: str) -> str:
+    return number.replace(" ", "").upper()
+
+
+def aligned(results: Iterable[TrackingResult], requested: Sequence[str]) -> list[TrackingResult]:
+    """One result per requested number, in request order, spelled as requested; gaps become errors."""
+    by_number: dict[str, TrackingResult] = {}
+    for result in results:
+        by_number.setdefault(_same_number(result.tracking_number), result)
+    answer = []
+    for number in requested:
+        match = by_number.get(_same_number(number))
+        if match is None:
+            answer += failed([number], FetchOutcome.CARRIER_ERROR, "the reply has no result for this number")
+        else:
+            answer.append(replace(match, tracking_number=number))
+    return answer
+
+
+def read_track_reply(status_code: int, body: bytes, *, requested: Sequence[str], headers: Mapping[str, str],
+                     now: datetime | None, read_body: ReadBody) -> list[TrackingResult]:
+    """The frame every carrier's ``parse_track_response`` shares.
+
+    HTTP 401/403, 429 and 5xx decide the outcome for every number; any other status goes to the carrier's
+    ``read_body(status_code, document, numbers)``. Whatever ``read_body`` trips over becomes a
+    ``carrier_error`` naming the problem: the parser's promise is that no exception escapes.
+    """
+    numbers = list(requested)
+    try:
+        document: object = load_json(body)
+        problem = ""
+    except MalformedReply as exc:
+        document, problem = None, str(exc)
+    code, text = error_detail(document)
+    code = code or str(status_code)
+    if status_code == 429:
+        return failed(numbers, FetchOutcome.RATE_LIMITED, text or "rate limited (HTTP 429)", code=code,
+                      retry_after=retry_after_seconds(headers, now=now))
+    if status_code in (401, 403):
+        return failed(numbers, FetchOutcome.AUTH_ERROR, text or f"HTTP {status_code}", code=code)
+    if status_code >= 500:
+        return failed(numbers, FetchOutcome.CARRIER_ERROR, text or f"HTTP {status_code}", code=code)
+    if problem:
+        return failed(numbers, FetchOutcome.CARRIER_ERROR, f"HTTP {status_code}: {problem}", code=code)
+    try:
+        results = read_body(status_code, document, numbers)
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:
+        # MalformedReply is a ValueError; the others are a net for shapes nobody documented.
+        return failed(numbers, FetchOutcome.CARRIER_ERROR, f"HTTP {status_code}: unreadable reply: {exc}",
+                      code=str(status_code))
+    return aligned(results, numbers)
