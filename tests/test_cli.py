@@ -42,6 +42,16 @@ class TestRootCommand:
         result = orderflow("--version")
         assert (result.returncode, result.stdout.strip()) == (0, "orderflow 0.1.0")
 
+    def test_heavy_libraries_stay_off_the_start_up_path(self) -> None:
+        """Building the CLI and showing help imports neither pandas, paramiko, alembic nor SQLAlchemy's ORM."""
+        probe = (
+            "import sys\nfrom orderflow.cli.main import app\nfrom typer.testing import CliRunner\n"
+            "CliRunner().invoke(app, ['--help'])\n"
+            "print(sorted(m for m in ('pandas', 'paramiko', 'alembic', 'sqlalchemy.orm') if m in sys.modules))"
+        )
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        assert result.stdout.strip() == "[]"
+
     def test_bad_now_is_a_usage_error(self) -> None:
         """--now must be an ISO-8601 time."""
         result = runner.invoke(app, ["--now", "yesterday", "jobs"])

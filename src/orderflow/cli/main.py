@@ -116,6 +116,8 @@ def root(
     )
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr, format="orderflow: %(message)s")
+    # paramiko logs its own tracebacks for failures we already report as one line.
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if debug else logging.CRITICAL)
 
 
 app.command("init")(db_commands.init)
