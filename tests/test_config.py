@@ -93,10 +93,20 @@ class TestLoadSettings:
         """--db beats ORDERFLOW_DATABASE_URL, which beats the file."""
         path = write(tmp_path, '[database]\nurl = "sqlite:///file.db"\n')
         monkeypatch.delenv("ORDERFLOW_DATABASE_URL", raising=False)
-        assert load_settings(path).database.url == "sqlite:///file.db"
+        assert load_settings(path).database.url == f"sqlite:///{tmp_path}/file.db"
         monkeypatch.setenv("ORDERFLOW_DATABASE_URL", "sqlite:///env.db")
         assert load_settings(path).database.url == "sqlite:///env.db"
         assert load_settings(path, database_url="sqlite:///flag.db").database.url == "sqlite:///flag.db"
+
+    def test_relative_paths_resolve_beside_the_config(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Relative folders and a relative SQLite file in the config live beside it, whatever the working dir."""
+        monkeypatch.delenv("ORDERFLOW_DATABASE_URL", raising=False)
+        path = write(tmp_path, '[database]\nurl = "sqlite:///shop.db"\n')
+        monkeypatch.chdir("/")
+        settings = load_settings(path)
+        assert settings.database.url == f"sqlite:///{tmp_path}/shop.db"
+        assert settings.path("vendors/acme") == tmp_path / "vendors/acme"
+        assert settings.path("/srv/acme") == Path("/srv/acme")
 
     def test_nested_environment_override(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """ORDERFLOW_<SECTION>__<KEY> overrides one key of the file."""

@@ -170,7 +170,7 @@ def upgrade() -> None:
         sa.Column("financial_status", sa.String(length=32), nullable=False),
         sa.Column("fulfillment_status", sa.String(length=32), nullable=False),
         sa.Column("cancelled_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("state", sa.String(length=24), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("raw", sa.JSON(), nullable=False),
         sa.Column("created_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=False),

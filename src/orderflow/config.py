@@ -169,6 +169,8 @@ class SourceSettings(Section):
     format: Literal["shopify_csv", "mapped_csv", "json"] | None = None
     path: Path | None = None
     archive: str = "archive"
+    rejected: str = "rejected"
+    settle_seconds: float = Field(default=5.0, ge=0)
     columns: dict[str, str] = {}
     date_format: str = "iso"
     timezone: TimeZoneName = "UTC"
@@ -179,6 +181,14 @@ class SourceSettings(Section):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
     _tz = field_validator("timezone")(_check_timezone)
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.kind == "inbox" and self.path is None:
+            raise ValueError("an inbox source needs 'path'")
+        if self.kind == "http" and not self.url:
+            raise ValueError("an http source needs 'url'")
+        if self.format == "mapped_csv" and not self.columns:
+            raise ValueError("format 'mapped_csv' needs 'columns'")
 
 
 class Settings(BaseSettings):
@@ -199,8 +209,20 @@ class Settings(BaseSettings):
     carriers: dict[Literal["ups", "fedex", "usps", "dhl"], CarrierSettings] = {}
     rules: dict[str, RuleSettings] = {}
     sources: dict[str, SourceSettings] = {}
+    base_dir: Path = Path()
+    """Relative folders in the file are relative to this: the configuration file's own folder."""
 
     _tz = field_validator("timezone")(_check_timezone)
+
+    def path(self, relative: Path | str) -> Path:
+        """A configured folder, resolved against the configuration's folder (cron's working directory varies)."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+    def source(self, name: str) -> SourceSettings:
+        if name not in self.sources:
+            raise ConfigError(f"source {name!r} is not configured (known: {', '.join(self.sources) or 'none'})")
+        return self.sources[name]
 
     @field_validator("vendors")
     @classmethod
@@ -245,15 +267,26 @@ def load_settings(path: Path | None = None, *, database_url: str | None = None) 
     explicit = path is not None or bool(env.get("ORDERFLOW_CONFIG"))
     config_path = path or Path(env.get("ORDERFLOW_CONFIG") or DEFAULT_CONFIG_PATH)
     data = _read_toml(config_path) if explicit or config_path.exists() else {}
+    data.setdefault("base_dir", str(config_path.resolve().parent))
     url = database_url or env.get("ORDERFLOW_DATABASE_URL")
     if url:
         data = {**data, "database": {**data.get("database", {}), "url": url}}
+    elif isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
+        # A relative SQLite file in the configuration lives beside it, whatever cron's working directory.
+        data["database"]["url"] = _anchored_sqlite_url(data["database"]["url"], Path(data["base_dir"]))
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(f"{config_path}: {_describe(exc)}") from None
     _require_secrets(settings, config_path, env)
     return settings
+
+
+def _anchored_sqlite_url(url: str, base_dir: Path) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == prefix or ":memory:" in url:
+        return url
+    return prefix + str(base_dir / url.removeprefix(prefix))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -5,6 +5,8 @@ Settings and the engine are built on first use, so ``--help`` and ``init`` never
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from orderflow.config import Settings
+    from orderflow.jobs import WorkResult
 
 
 @dataclass
@@ -61,3 +64,23 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):
         root.obj = AppContext()
     return root.obj
+
+
+def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult]) -> WorkResult:
+    """Run ``work`` as the job ``command``, then report the cron way and exit with the job's code.
+
+    Problems go to stderr, one line each. A summary of the counts follows on a terminal, with --verbose, or
+    when there were problems; a successful cron run stays silent.
+    """
+    from orderflow.jobs import run_job
+
+    state = app_context(ctx)
+    result = run_job(command, engine=state.engine, clock=state.clock, work=work)
+    for problem in result.problems:
+        typer.echo(f"orderflow: {command}: {problem}", err=True)
+    if not state.quiet and (state.verbose or result.problems or sys.stderr.isatty()):
+        summary = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in result.counts.items())
+        typer.echo(f"{command}: {summary or 'done'}", err=True)
+    if result.exit_code:
+        raise typer.Exit(int(result.exit_code))
+    return result

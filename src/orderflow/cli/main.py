@@ -16,8 +16,10 @@ import typer
 from typer.core import TyperGroup
 
 from orderflow import __version__
+from orderflow.cli import catalog as catalog_commands
 from orderflow.cli import db as db_commands
 from orderflow.cli import jobs as jobs_commands
+from orderflow.cli import orders as order_commands
 from orderflow.cli.context import AppContext
 from orderflow.errors import ExitCode, OrderflowError
 
@@ -122,6 +124,10 @@ def root(
 
 app.command("init")(db_commands.init)
 app.add_typer(db_commands.app, name="db")
+app.add_typer(catalog_commands.app, name="catalog")
+app.command("import")(order_commands.import_orders)
+app.command("order")(order_commands.order)
+app.command("orders")(order_commands.orders)
 app.command("jobs")(jobs_commands.jobs)
 
 

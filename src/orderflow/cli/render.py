@@ -68,3 +68,51 @@ def short_time(value: datetime | None) -> str:
 
 def first_line(text: str | None) -> str:
     return (text or "").strip().split("\n", 1)[0]
+
+
+def print_rows(title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], output: str) -> None:
+    """A list of flat records as a table, CSV or JSON, by ``--format``."""
+    if output == "json":
+        print_json(list(rows))
+    elif output == "csv":
+        print_csv(columns, rows)
+    elif output == "table":
+        print_table(title, columns, ([_cell(row.get(column)) for column in columns] for row in rows))
+    else:
+        raise ValueError(output)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, datetime):
+        return short_time(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return "" if value is None else str(value)
+
+
+def print_orders(orders: Sequence[Mapping[str, Any]], output: str) -> None:
+    if output == "json":
+        print_json(list(orders))
+        return
+    flat = [{"order_number": order["order_number"], "placed_at": order["placed_at"], "state": order["state"],
+             "vendor_orders": " ".join(f"{vo['vendor']}:{vo['state']}" for vo in order["vendor_orders"])}
+            for order in orders]
+    print_rows("Orders", ["order_number", "placed_at", "state", "vendor_orders"], flat, output)
+
+
+def print_order(story: Mapping[str, Any]) -> None:
+    """One order for a person: who, what, and where each vendor's part stands."""
+    console = Console()
+    customer = story["customer"]
+    console.print(f"[bold]Order {story['order_number']}[/bold] ({story['source']}), placed "
+                  f"{short_time(story['placed_at'])} UTC, [bold]{story['state']}[/bold]")
+    console.print(f"{customer['name']} <{customer['email']}>")
+    print_table("Lines", ["line", "sku", "qty", "vendor", "state"],
+                ([line["line"], line["sku"], line["qty"], line["vendor"] or "", line["state"]]
+                 for line in story["lines"]), console=console)
+    for vendor_order in story["vendor_orders"]:
+        ship_by = short_time(vendor_order["ship_by"]) or "not set"
+        print_table(f"{vendor_order['id']}: {vendor_order['state']}, ship by {ship_by}",
+                    ["line", "sku", "vendor_sku", "qty", "state", "reason"],
+                    ([line["line"], line["sku"], line["vendor_sku"], line["qty"], line["state"],
+                      line.get("reason", "")] for line in vendor_order["lines"]), console=console)

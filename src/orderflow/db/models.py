@@ -48,6 +48,7 @@ class Base(DeclarativeBase):
 class OrderState(enum.StrEnum):
     OPEN = "open"
     CANCELLED = "cancelled"
+    FULFILLED_ELSEWHERE = "fulfilled_elsewhere"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
 
@@ -55,6 +56,7 @@ class OrderState(enum.StrEnum):
 class LineState(enum.StrEnum):
     PENDING = "pending"
     UNROUTABLE = "unroutable"
+    FULFILLED_ELSEWHERE = "fulfilled_elsewhere"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     BACKORDERED = "backordered"
@@ -148,7 +150,7 @@ class Order(Base):
     financial_status: Mapped[str] = mapped_column(String(32), default="")
     fulfillment_status: Mapped[str] = mapped_column(String(32), default="")
     cancelled_at: Mapped[datetime | None]
-    state: Mapped[str] = mapped_column(String(16), default=OrderState.OPEN, index=True)
+    state: Mapped[str] = mapped_column(String(24), default=OrderState.OPEN, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]

@@ -37,6 +37,8 @@ class IncomingLine:
     price: Decimal
     name: str = ""
     storefront_vendor: str = ""
+    fulfilled_at_storefront: bool = False
+    """Already fulfilled outside orderflow: stored for the record, never sent to a vendor."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,156 @@
+"""The SKU crosswalk: which vendor makes or stocks each of our SKUs, under which of its own ids.
+
+``catalog import`` upserts by SKU and keeps the good rows of a file with bad ones; a row naming a vendor that
+is not configured, a SKU twice in one file, or a malformed value is refused with file, line and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from orderflow.config import Settings
+from orderflow.db.bulk import chunked
+from orderflow.db.engine import session_factory
+from orderflow.db.models import CatalogItem
+from orderflow.errors import ExitCode, InputError, Refusal
+from orderflow.jobs import WorkResult
+from orderflow.vendors.registry import sync_vendors
+
+REQUIRED = ("sku", "vendor", "vendor_sku")
+OPTIONAL = ("upc", "description", "on_demand", "vendor_variant_id")
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"", "0", "false", "no", "n", "f"}
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    sku: str
+    vendor: str
+    vendor_sku: str
+    upc: str | None = None
+    description: str | None = None
+    on_demand: bool = False
+    vendor_variant_id: str | None = None
+
+
+@dataclass
+class CatalogImport:
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def read_catalog_csv(path: Path, *, vendor_codes: Iterable[str]) -> tuple[list[CatalogRow], list[Refusal]]:
+    """Read a catalog CSV. Returns the good rows and a refusal per bad row; a file that is not a catalog raises."""
+    name = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    headers = {(header or "").strip().lower(): header for header in reader.fieldnames or []}
+    missing = [column for column in REQUIRED if column not in headers]
+    if missing:
+        raise InputError(f"not a catalog file: missing column(s) {', '.join(missing)}", file=name)
+    known = {code.upper() for code in vendor_codes}
+    rows: list[CatalogRow] = []
+    refusals: list[Refusal] = []
+    first_line_of: dict[str, int] = {}
+    try:
+        for raw in reader:
+            line = reader.line_num
+            values = {key: (raw.get(headers[key]) or "").strip() for key in (*REQUIRED, *OPTIONAL) if key in headers}
+            row, problem = _catalog_row(values, known)
+            if problem is not None:
+                refusals.append(Refusal(file=name, line=line, field=problem[0], reason=problem[1]))
+            elif row is not None and row.sku in first_line_of:
+                refusals.append(Refusal(file=name, line=line, field="sku",
+                                        reason=f"{row.sku} appears again (first on line {first_line_of[row.sku]})"))
+            elif row is not None:
+                first_line_of[row.sku] = line
+                rows.append(row)
+    except csv.Error as exc:
+        raise InputError(f"broken CSV: {exc}", file=name, line=reader.line_num) from None
+    return rows, refusals
+
+
+def _catalog_row(values: dict[str, str], vendors: set[str]) -> tuple[CatalogRow | None, tuple[str, str] | None]:
+    for column in REQUIRED:
+        if not values.get(column):
+            return None, (column, "required value is empty")
+    vendor = values["vendor"].upper()
+    if vendor not in vendors:
+        return None, ("vendor", f"vendor {values['vendor']!r} is not configured")
+    upc = values.get("upc") or None
+    if upc is not None and not re.fullmatch(r"\d{6,14}", upc):
+        return None, ("upc", f"not a UPC/EAN of 6 to 14 digits: {upc!r}"
+                      + (" (a spreadsheet turned it into scientific notation)" if "E+" in upc.upper() else ""))
+    flag = values.get("on_demand", "").lower()
+    if flag not in _TRUE | _FALSE:
+        return None, ("on_demand", f"expected true or false, got {values['on_demand']!r}")
+    return CatalogRow(
+        sku=values["sku"], vendor=vendor, vendor_sku=values["vendor_sku"], upc=upc,
+        description=values.get("description") or None, on_demand=flag in _TRUE,
+        vendor_variant_id=values.get("vendor_variant_id") or None,
+    ), None
+
+
+def upsert_catalog(*, session: Session, rows: list[CatalogRow], now: datetime) -> CatalogImport:
+    """Insert new SKUs and update changed ones. The caller owns the transaction."""
+    result = CatalogImport()
+    existing = {
+        item.sku: item
+        for chunk in chunked(row.sku for row in rows)
+        for item in session.scalars(select(CatalogItem).where(CatalogItem.sku.in_(chunk)))
+    }
+    for row in rows:
+        fields = {"vendor_code": row.vendor, "vendor_sku": row.vendor_sku, "upc": row.upc,
+                  "description": row.description, "on_demand": row.on_demand,
+                  "vendor_variant_id": row.vendor_variant_id}
+        item = existing.get(row.sku)
+        if item is None:
+            session.add(CatalogItem(sku=row.sku, updated_at=now, **fields))
+            result.stored += 1
+        elif any(getattr(item, key) != value for key, value in fields.items()):
+            for key, value in fields.items():
+                setattr(item, key, value)
+            item.updated_at = now
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    session.flush()
+    return result
+
+
+def catalog_items(session: Session) -> list[CatalogItem]:
+    return list(session.scalars(select(CatalogItem).order_by(CatalogItem.sku)))
+
+
+def import_catalog_file(*, engine: Engine, settings: Settings, path: Path, now: datetime) -> WorkResult:
+    """The ``catalog import`` job: read, upsert, and route the order lines that were waiting for these SKUs."""
+    from orderflow.orders.routing import Catalog, route_waiting_lines
+
+    rows, refusals = read_catalog_csv(path, vendor_codes=settings.vendor_codes)
+    with session_factory(engine)() as session, session.begin():
+        sync_vendors(session=session, settings=settings, now=now)
+        result = upsert_catalog(session=session, rows=rows, now=now)
+        routing = route_waiting_lines(session=session, catalog=Catalog.load(session), po_prefix=settings.po_prefix,
+                                      now=now)
+    return WorkResult(
+        counts={"stored": result.stored, "updated": result.updated, "unchanged": result.unchanged,
+                "refused": len(refusals), "lines_routed": routing.routed_lines},
+        problems=[str(refusal) for refusal in refusals] + routing.problems,
+        exit_code=ExitCode.INPUT_REFUSED if refusals else ExitCode.OK,
+    )

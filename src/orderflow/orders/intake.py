@@ -1,0 +1,292 @@
+"""Storing storefront orders: idempotent upsert by (source, order number), then routing.
+
+Orders stream through in batches. A batch costs a handful of queries whatever its size: one lookup of the
+orders already known, bulk inserts of the new orders, their lines, vendor orders and vendor order lines.
+Re-importing the same order is a no-op ("unchanged", by content hash). A later version of an order updates
+it: a cancellation or full refund cancels vendor orders not yet sent and flags sent ones
+``cancel_requested``; an address change before dispatch is applied (after dispatch it is reported, because
+the vendor already has the old one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from orderflow.db.bulk import chunked
+from orderflow.db.models import (
+    LineState,
+    Order,
+    OrderLine,
+    OrderState,
+    VendorOrder,
+    VendorOrderLine,
+    VendorOrderState,
+)
+from orderflow.errors import Refusal
+from orderflow.orders.records import IncomingLine, IncomingOrder
+from orderflow.orders.routing import Catalog, LineToRoute, RoutingResult, route_new_lines
+
+CANCELLED_FINANCIAL_STATES = {"refunded", "voided"}
+NOT_YET_SENT = {VendorOrderState.PENDING}
+FINISHED = {VendorOrderState.CANCELLED, VendorOrderState.REJECTED, VendorOrderState.SHIPPED,
+            VendorOrderState.DELIVERED}
+
+
+@dataclass
+class ImportResult:
+    """What an import did; refusals and problems are data, one line each when printed."""
+
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refusals: list[Refusal] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    files: int = 0
+    routed_lines: int = 0
+    unroutable_lines: int = 0
+
+    @property
+    def refused(self) -> int:
+        return len(self.refusals)
+
+    def add(self, other: ImportResult) -> None:
+        for name in ("stored", "updated", "unchanged", "files", "routed_lines", "unroutable_lines"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.refusals.extend(other.refusals)
+        self.problems.extend(other.problems)
+
+    def counts(self) -> dict[str, int]:
+        return {"stored": self.stored, "updated": self.updated, "unchanged": self.unchanged,
+                "refused": self.refused, "files": self.files, "unroutable_lines": self.unroutable_lines}
+
+    def add_routing(self, routing: RoutingResult) -> None:
+        self.routed_lines += routing.routed_lines
+        self.unroutable_lines += routing.unroutable_lines
+        self.problems.extend(routing.problems)
+
+
+def content_hash(order: IncomingOrder) -> str:
+    """A fingerprint of everything we act on; the raw payload is left out so cosmetic changes do not count."""
+    fields = {key: value for key, value in dataclasses.asdict(order).items() if key != "raw"}
+    return hashlib.sha256(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def is_cancelled(order: IncomingOrder) -> bool:
+    return order.cancelled_at is not None or order.financial_status.lower() in CANCELLED_FINANCIAL_STATES
+
+
+def is_fulfilled_elsewhere(order: IncomingOrder, line: IncomingLine) -> bool:
+    """Fulfilled before it reached us (by hand, or by another app): sending it to a vendor would ship it twice."""
+    return line.fulfilled_at_storefront or order.fulfillment_status.lower() == "fulfilled"
+
+
+def initial_line_state(order: IncomingOrder, line: IncomingLine) -> LineState:
+    if is_cancelled(order):
+        return LineState.CANCELLED
+    return LineState.FULFILLED_ELSEWHERE if is_fulfilled_elsewhere(order, line) else LineState.PENDING
+
+
+def initial_order_state(order: IncomingOrder) -> OrderState:
+    if is_cancelled(order):
+        return OrderState.CANCELLED
+    if order.lines and all(is_fulfilled_elsewhere(order, line) for line in order.lines):
+        return OrderState.FULFILLED_ELSEWHERE
+    return OrderState.OPEN
+
+
+def upsert_orders(*, session: Session, orders: Iterable[IncomingOrder], catalog: Catalog, po_prefix: str,
+                  now: datetime, file: str = "<input>", batch_size: int = 500) -> ImportResult:
+    """Store new orders, update changed ones, route their lines. The caller owns the transaction."""
+    result = ImportResult()
+    for batch in chunked(orders, batch_size):
+        _upsert_batch(session=session, batch=batch, catalog=catalog, po_prefix=po_prefix, now=now,
+                      file=file, result=result)
+    return result
+
+
+def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Catalog, po_prefix: str,
+                  now: datetime, file: str, result: ImportResult) -> None:
+    batch = _last_version_of_each(batch)
+    known = _known_orders(session, batch)
+    fresh: list[IncomingOrder] = []
+    for order in batch:
+        existing = known.get((order.source, order.order_number))
+        if existing is None:
+            fresh.append(order)
+        elif existing.content_hash == content_hash(order):
+            result.unchanged += 1
+        else:
+            _apply_update(session=session, stored=existing, order=order, catalog=catalog, po_prefix=po_prefix,
+                          now=now, result=result)
+    fresh = _refuse_number_clashes(session, fresh, file=file, result=result)
+    if fresh:
+        _insert_new(session=session, orders=fresh, catalog=catalog, po_prefix=po_prefix, now=now, result=result)
+    session.flush()
+
+
+def _last_version_of_each(batch: list[IncomingOrder]) -> list[IncomingOrder]:
+    latest: dict[tuple[str, str], IncomingOrder] = {}
+    for order in batch:
+        latest[(order.source, order.order_number)] = order
+    return list(latest.values())
+
+
+def _known_orders(session: Session, batch: list[IncomingOrder]) -> dict[tuple[str, str], Order]:
+    known: dict[tuple[str, str], Order] = {}
+    for source in {order.source for order in batch}:
+        numbers = [order.order_number for order in batch if order.source == source]
+        for order in session.scalars(select(Order).where(Order.source == source, Order.order_number.in_(numbers))):
+            known[(order.source, order.order_number)] = order
+    return known
+
+
+def _refuse_number_clashes(session: Session, fresh: list[IncomingOrder], *, file: str,
+                           result: ImportResult) -> list[IncomingOrder]:
+    """Two sources with one order number would share vendor order ids; the newcomer is refused."""
+    if not fresh:
+        return fresh
+    numbers = [order.order_number for order in fresh]
+    taken: dict[str, str] = dict(
+        session.execute(select(Order.order_number, Order.source).where(Order.order_number.in_(numbers))).all())
+    kept = []
+    for order in fresh:
+        other = taken.get(order.order_number)
+        if other is not None and other != order.source:
+            result.refusals.append(Refusal(
+                file=file, line=None, field="order_number",
+                reason=f"order {order.order_number} already exists from source {other!r}; "
+                       "vendor order ids would clash (give one source a po_prefix of its own)"))
+        else:
+            kept.append(order)
+    return kept
+
+
+def _order_fields(order: IncomingOrder, now: datetime) -> dict[str, Any]:
+    ship = order.shipping
+    return {
+        "external_id": order.external_id or None, "customer_name": order.customer_name,
+        "customer_email": order.customer_email, "ship_name": ship.name, "ship_company": ship.company,
+        "ship_address1": ship.address1, "ship_address2": ship.address2, "ship_city": ship.city,
+        "ship_province": ship.province, "ship_zip": ship.zip, "ship_country": ship.country,
+        "ship_phone": ship.phone, "placed_at": order.placed_at, "currency": order.currency,
+        "total": order.total, "financial_status": order.financial_status,
+        "fulfillment_status": order.fulfillment_status, "cancelled_at": order.cancelled_at,
+        "content_hash": content_hash(order), "raw": order.raw, "updated_at": now,
+    }
+
+
+def _insert_new(*, session: Session, orders: list[IncomingOrder], catalog: Catalog, po_prefix: str,
+                now: datetime, result: ImportResult) -> None:
+    order_rows = [
+        {**_order_fields(order, now), "source": order.source, "order_number": order.order_number,
+         "state": initial_order_state(order), "created_at": now}
+        for order in orders
+    ]
+    ids = session.execute(
+        insert(Order).returning(Order.id, sort_by_parameter_order=True), order_rows
+    ).scalars().all()
+    line_rows: list[dict[str, Any]] = [
+        {"order_id": order_id, "line_no": line.line, "sku": line.sku, "name": line.name, "qty": line.qty,
+         "price": line.price, "state": initial_line_state(order, line)}
+        for order_id, order in zip(ids, orders, strict=True)
+        for line in order.lines
+    ]
+    line_ids = session.execute(
+        insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True), line_rows
+    ).scalars().all() if line_rows else []
+    number_of = {order_id: order.order_number for order_id, order in zip(ids, orders, strict=True)}
+    to_route = [
+        LineToRoute(order_id=row["order_id"], order_number=number_of[row["order_id"]], line_id=line_id,
+                    line_no=row["line_no"], sku=row["sku"], qty=row["qty"])
+        for line_id, row in zip(line_ids, line_rows, strict=True)
+        if row["state"] == LineState.PENDING
+    ]
+    result.add_routing(route_new_lines(session=session, lines=to_route, catalog=catalog, po_prefix=po_prefix,
+                                       now=now))
+    result.stored += len(orders)
+
+
+def _line_signature(lines: Iterable[tuple[int, str, int, Any]]) -> list[tuple[int, str, int, str]]:
+    return sorted((number, sku, qty, str(price)) for number, sku, qty, price in lines)
+
+
+def _apply_update(*, session: Session, stored: Order, order: IncomingOrder, catalog: Catalog, po_prefix: str,
+                  now: datetime, result: ImportResult) -> None:
+    vendor_orders = list(stored.vendor_orders)
+    dispatched = [vo for vo in vendor_orders if vo.state not in NOT_YET_SENT | {VendorOrderState.CANCELLED}]
+    old_address = _address_of(stored)
+    old_lines = _line_signature((line.line_no, line.sku, line.qty, line.price) for line in stored.lines)
+    new_lines = _line_signature((line.line, line.sku, line.qty, line.price) for line in order.lines)
+    was_cancelled = stored.state == OrderState.CANCELLED
+    for key, value in _order_fields(order, now).items():
+        setattr(stored, key, value)
+    result.updated += 1
+    if _address_of(stored) != old_address and dispatched:
+        result.problems.append(
+            f"order {order.order_number}: shipping address changed after dispatch to "
+            f"{', '.join(vo.id for vo in dispatched)}; tell the vendor")
+    if is_cancelled(order) and not was_cancelled:
+        _cancel(stored, vendor_orders, now)
+    elif was_cancelled and not is_cancelled(order):
+        result.problems.append(f"order {order.order_number}: the storefront no longer shows it cancelled; "
+                               "orderflow keeps it cancelled (re-enter it as a new order if it must ship)")
+    elif new_lines != old_lines and not was_cancelled:
+        if dispatched:
+            result.problems.append(
+                f"order {order.order_number}: its lines changed after dispatch to "
+                f"{', '.join(vo.id for vo in dispatched)}; the change was not applied, arrange it with the vendor")
+        else:
+            _replace_lines(session=session, stored=stored, order=order, catalog=catalog, po_prefix=po_prefix,
+                           now=now, result=result)
+
+
+def _address_of(order: Order) -> tuple[str, ...]:
+    return (order.ship_name, order.ship_company, order.ship_address1, order.ship_address2, order.ship_city,
+            order.ship_province, order.ship_zip, order.ship_country)
+
+
+def _cancel(stored: Order, vendor_orders: list[VendorOrder], now: datetime) -> None:
+    stored.state = OrderState.CANCELLED
+    for vendor_order in vendor_orders:
+        if vendor_order.state in NOT_YET_SENT:
+            vendor_order.state = VendorOrderState.CANCELLED
+            for vendor_line in vendor_order.lines:
+                vendor_line.state = LineState.CANCELLED
+        elif vendor_order.state not in FINISHED and vendor_order.cancel_requested_at is None:
+            vendor_order.cancel_requested_at = now
+        vendor_order.updated_at = now
+    for line in stored.lines:
+        if line.state in (LineState.PENDING, LineState.UNROUTABLE):
+            line.state = LineState.CANCELLED
+
+
+def _replace_lines(*, session: Session, stored: Order, order: IncomingOrder, catalog: Catalog, po_prefix: str,
+                   now: datetime, result: ImportResult) -> None:
+    """Nothing was sent yet, so the lines and their routing are rebuilt from the new version."""
+    vendor_order_ids = [vo.id for vo in stored.vendor_orders]
+    if vendor_order_ids:
+        session.execute(delete(VendorOrderLine).where(VendorOrderLine.vendor_order_id.in_(vendor_order_ids)))
+        session.execute(delete(VendorOrder).where(VendorOrder.id.in_(vendor_order_ids)))
+    session.execute(delete(OrderLine).where(OrderLine.order_id == stored.id))
+    session.flush()
+    session.expire(stored, ["lines", "vendor_orders"])
+    line_ids = session.execute(
+        insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True),
+        [{"order_id": stored.id, "line_no": line.line, "sku": line.sku, "name": line.name, "qty": line.qty,
+          "price": line.price, "state": initial_line_state(order, line)} for line in order.lines],
+    ).scalars().all()
+    to_route = [LineToRoute(order_id=stored.id, order_number=stored.order_number, line_id=line_id,
+                            line_no=line.line, sku=line.sku, qty=line.qty)
+                for line_id, line in zip(line_ids, order.lines, strict=True)
+                if initial_line_state(order, line) == LineState.PENDING]
+    result.add_routing(route_new_lines(session=session, lines=to_route, catalog=catalog, po_prefix=po_prefix,
+                                       now=now))

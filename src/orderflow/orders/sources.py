@@ -1,0 +1,169 @@
+"""Where orders come from: files named on the command line, and inbox folders watched by cron.
+
+Each file is read and stored in one transaction: a file refused whole (not the format, not UTF-8) changes
+nothing; a file with some bad rows keeps its good orders and names the bad rows. An inbox file is recorded in
+the ``ingested_files`` ledger by content hash in the same transaction as its orders, and moved to
+``archive/`` (or ``rejected/``) only after that commit, so a crash at any point neither loses nor doubles it,
+and the same content dropped again under another name is not imported twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from orderflow.config import Settings, SourceSettings
+from orderflow.db.engine import session_factory
+from orderflow.db.models import IngestedFile
+from orderflow.errors import ConfigError, InputError, Refusal
+from orderflow.orders.formats import detect_file_format, iter_orders
+from orderflow.orders.intake import ImportResult, upsert_orders
+from orderflow.orders.mapped_csv import ColumnMapping
+from orderflow.orders.records import IncomingOrder
+from orderflow.orders.routing import Catalog
+
+DEFAULT_SOURCE_FOR_FORMAT = {"shopify_csv": "shopify", "json": "json", "mapped_csv": "csv"}
+"""The source name orders from a file get when no --source is given."""
+
+
+def column_mapping(name: str, source: SourceSettings) -> ColumnMapping | None:
+    if source.format != "mapped_csv":
+        return None
+    try:
+        columns: dict[str, Any] = dict(source.columns)
+        return ColumnMapping(**columns, date_format=source.date_format, timezone=source.timezone)
+    except TypeError as exc:
+        raise ConfigError(f"sources.{name}.columns: {exc}".replace("ColumnMapping.__init__() ", "")) from None
+
+
+def only_orders(items: Iterable[IncomingOrder | Refusal], refusals: list[Refusal]) -> Iterator[IncomingOrder]:
+    """The orders of a parser's stream; its refusals are collected on the side."""
+    for item in items:
+        if isinstance(item, Refusal):
+            refusals.append(item)
+        else:
+            yield item
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(*, session: Session, path: Path, source: str, fmt: str | None, mapping: ColumnMapping | None,
+                settings: Settings, catalog: Catalog, now: datetime) -> ImportResult:
+    """Read and store one file inside the caller's transaction. ``InputError`` means the whole file is refused."""
+    refusals: list[Refusal] = []
+    orders = only_orders(iter_orders(path, source=source, fmt=fmt, mapping=mapping), refusals)
+    result = upsert_orders(session=session, orders=orders, catalog=catalog, po_prefix=settings.po_prefix,
+                           now=now, file=str(path))
+    result.refusals[:0] = refusals
+    result.files = 1
+    return result
+
+
+def import_paths(*, engine: Engine, paths: list[Path], source: str | None, fmt: str | None, settings: Settings,
+                 now: datetime) -> ImportResult:
+    """Import files named by a person; each in its own transaction, a refused file never stops the others."""
+    configured = settings.sources.get(source) if source else None
+    mapping = column_mapping(source, configured) if source and configured else None
+    fmt = fmt or (configured.format if configured else None)
+    total = ImportResult()
+    make_session = session_factory(engine)
+    for path in paths:
+        try:
+            name = source or DEFAULT_SOURCE_FOR_FORMAT[fmt or detect_file_format(path, mapping=mapping)]
+            with make_session() as session, session.begin():
+                catalog = Catalog.load(session)
+                total.add(import_file(session=session, path=path, source=name, fmt=fmt, mapping=mapping,
+                                      settings=settings, catalog=catalog, now=now))
+        except InputError as exc:
+            total.refusals.append(exc.refusal)
+    return total
+
+
+def _inbox_files(folder: Path, settle_seconds: float) -> list[Path]:
+    """Files ready to read: not hidden, not temporary, not modified in the last ``settle_seconds`` (still growing)."""
+    if not folder.is_dir():
+        raise ConfigError(f"inbox folder {folder} does not exist")
+    ready_before = time.time() - settle_seconds  # the file system's clock, not business time
+    return sorted(
+        path for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith(".")
+        and not path.name.endswith((".tmp", ".part", ".partial"))
+        and path.stat().st_mtime <= ready_before
+    )
+
+
+def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime) -> ImportResult:
+    """Import every new file in source ``name``'s inbox folder exactly once, then move it aside."""
+    source = settings.source(name)
+    if source.path is None:
+        raise ConfigError(f"sources.{name}: an inbox source needs 'path'")
+    folder = settings.path(source.path)
+    mapping = column_mapping(name, source)
+    total = ImportResult()
+    make_session = session_factory(engine)
+    for path in _inbox_files(folder, source.settle_seconds):
+        digest = file_digest(path)
+        refused_whole = False
+        with make_session() as session, session.begin():
+            seen = session.scalar(select(IngestedFile.id).where(
+                IngestedFile.origin == f"source:{name}", IngestedFile.sha256 == digest))
+            if seen is None:
+                refused_whole = _ingest_inbox_file(session=session, path=path, name=name, digest=digest,
+                                                   fmt=source.format, mapping=mapping, settings=settings, now=now,
+                                                   total=total)
+        _move_aside(path, folder / (source.rejected if refused_whole else source.archive))
+    return total
+
+
+def _ingest_inbox_file(*, session: Session, path: Path, name: str, digest: str, fmt: str | None,
+                       mapping: ColumnMapping | None, settings: Settings, now: datetime, total: ImportResult) -> bool:
+    """Store one inbox file and its ledger row; returns whether the file was refused whole."""
+    ledger = IngestedFile(origin=f"source:{name}", path=str(path), size=path.stat().st_size, sha256=digest,
+                          kind=fmt or "orders", ingested_at=now)
+    try:
+        with session.begin_nested():
+            result = import_file(session=session, path=path, source=name, fmt=fmt, mapping=mapping,
+                                 settings=settings, catalog=Catalog.load(session), now=now)
+    except InputError as exc:
+        ledger.rows_refused = 1
+        ledger.error = str(exc)
+        ledger.refusals = [_as_json(exc.refusal)]
+        total.refusals.append(exc.refusal)
+        total.files += 1
+        session.add(ledger)
+        return True
+    ledger.rows_ok = result.stored + result.updated + result.unchanged
+    ledger.rows_refused = result.refused
+    ledger.refusals = [_as_json(refusal) for refusal in result.refusals]
+    session.add(ledger)
+    total.add(result)
+    return False
+
+
+def _as_json(refusal: Refusal) -> dict[str, object]:
+    return {"file": refusal.file, "line": refusal.line, "field": refusal.field, "reason": refusal.reason}
+
+
+def _move_aside(path: Path, folder: Path) -> None:
+    """Move a handled file into ``folder``; a name already there is kept and the newcomer gets a suffix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = folder / f"{path.stem}.{counter}{path.suffix}"
+    shutil.move(str(path), target)

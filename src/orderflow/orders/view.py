@@ -1,0 +1,102 @@
+"""One order's whole story, and the list of orders, as plain documents (the ``--format json`` contract).
+
+The field names here are a contract: later features add fields (shipments, events, notifications) but never
+rename these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from orderflow.db.models import Order, OrderLine, VendorOrder, VendorOrderState
+from orderflow.errors import InputError
+from orderflow.orders.records import normalize_order_number
+
+VENDOR_ORDER_STATES = {state.value for state in VendorOrderState}
+
+
+def find_order(session: Session, number: str, *, source: str | None = None) -> Order:
+    """The order shown as ``number`` (``1042`` or ``#1042``); ambiguous numbers need ``source``."""
+    wanted = normalize_order_number(number)
+    query = select(Order).where(Order.order_number == wanted).options(
+        selectinload(Order.lines), selectinload(Order.vendor_orders).selectinload(VendorOrder.lines))
+    if source:
+        query = query.where(Order.source == source)
+    found = list(session.scalars(query))
+    if not found:
+        raise InputError(f"no order {wanted}" + (f" from source {source!r}" if source else ""))
+    if len(found) > 1:
+        raise InputError(f"order {wanted} exists in several sources ({', '.join(o.source for o in found)}); "
+                         "name one with --source")
+    return found[0]
+
+
+def order_story(order: Order) -> dict[str, Any]:
+    vendor_of_line = {line.order_line_id: vo.vendor_code for vo in order.vendor_orders for line in vo.lines}
+    return {
+        "order_number": order.order_number,
+        "source": order.source,
+        "placed_at": order.placed_at,
+        "customer": {"name": order.customer_name, "email": order.customer_email},
+        "shipping": {
+            "name": order.ship_name, "company": order.ship_company, "address1": order.ship_address1,
+            "address2": order.ship_address2, "city": order.ship_city, "province": order.ship_province,
+            "zip": order.ship_zip, "country": order.ship_country, "phone": order.ship_phone,
+        },
+        "state": order.state,
+        "financial_status": order.financial_status,
+        "cancelled_at": order.cancelled_at,
+        "lines": [
+            {"line": line.line_no, "sku": line.sku, "qty": line.qty, "price": line.price,
+             "vendor": vendor_of_line.get(line.id, line.vendor_code), "state": line.state}
+            for line in order.lines
+        ],
+        "vendor_orders": [
+            {"id": vo.id, "vendor": vo.vendor_code, "state": vo.state, "ship_by": vo.ship_by,
+             "cancel_requested_at": vo.cancel_requested_at, "last_error": vo.last_error,
+             "lines": [
+                 {"line": line.line_no, "sku": line.sku, "vendor_sku": line.vendor_sku, "qty": line.qty,
+                  "state": line.state, **({"reason": line.reason} if line.reason else {})}
+                 for line in vo.lines
+             ]}
+            for vo in order.vendor_orders
+        ],
+        "shipments": [],
+        "notifications": [],
+    }
+
+
+def _filtered(query: Select[Order], *, state: str | None, vendor: str | None,
+              since: datetime | None) -> Select[Order]:
+    if state in VENDOR_ORDER_STATES - {"cancelled", "shipped", "delivered"}:
+        query = query.where(exists().where(VendorOrder.order_id == Order.id, VendorOrder.state == state))
+    elif state == "unroutable":
+        query = query.where(exists().where(OrderLine.order_id == Order.id, OrderLine.state == "unroutable"))
+    elif state:
+        query = query.where(Order.state == state)
+    if vendor:
+        query = query.where(exists().where(VendorOrder.order_id == Order.id,
+                                           VendorOrder.vendor_code == vendor.upper()))
+    if since:
+        query = query.where(Order.placed_at >= since)
+    return query
+
+
+def list_orders(session: Session, *, state: str | None = None, vendor: str | None = None,
+                since: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Newest first. ``state`` is an order state (open, cancelled, ...), a vendor order state (sent,
+    rejected, ...) matched by any of the order's vendor orders, or ``unroutable``."""
+    query = _filtered(select(Order), state=state, vendor=vendor, since=since)
+    orders = list(session.scalars(
+        query.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)
+        .options(selectinload(Order.vendor_orders))))
+    return [
+        {"order_number": order.order_number, "placed_at": order.placed_at, "state": order.state,
+         "vendor_orders": [{"id": vo.id, "vendor": vo.vendor_code, "state": vo.state}
+                           for vo in order.vendor_orders]}
+        for order in orders
+    ]
