@@ -14,7 +14,6 @@ result with a message saying what was wrong, so one odd answer never aborts a cr
 from __future__ import annotations
 
 import base64
-import email.utils
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,6 +32,7 @@ from orderflow.carriers.status import (
     summarize,
 )
 from orderflow.errors import RemoteRejected, RemoteUnavailable
+from orderflow.retries import retry_after_seconds
 
 FORM_CONTENT = "application/x-www-form-urlencoded"
 JSON_CONTENT = "application/json"
@@ -203,32 +203,6 @@ def _offset(text: str) -> Any:
 
 
 # --- Headers ------------------------------------------------------------------------------------------------
-
-def header_value(headers: Mapping[str, str], name: str) -> str:
-    """A header by case-insensitive name ("" when absent), for plain dicts as well as httpx headers."""
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), "")
-
-
-def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """``Retry-After`` in seconds: the delay form always, the HTTP-date form only when ``now`` is known."""
-    value = header_value(headers, "Retry-After").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    if now is None:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
 
 def seconds_until_utc_midnight(now: datetime) -> float:
     """Daily quotas (FedEx, DHL) reset at 00:00 GMT."""
