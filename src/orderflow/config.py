@@ -25,6 +25,13 @@ from orderflow.errors import ConfigError
 DEFAULT_CONFIG_PATH = Path("orderflow.toml")
 DEFAULT_DATABASE_URL = "sqlite:///orderflow.db"
 CARRIERS = ("ups", "fedex", "usps", "dhl")
+PO_CSV_COLUMNS = (
+    "po_number", "order_number", "order_date", "requested_ship_date", "line_number", "sku", "vendor_sku", "upc",
+    "description", "quantity", "unit_price", "ship_name", "ship_company", "ship_address1", "ship_address2",
+    "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone", "customer_email",
+)
+"""The columns a CSV purchase order can have; ``csv_columns`` picks and orders them per vendor."""
+FORMATS_BY_TRANSPORT = {"local": ("csv", "x12", "json"), "sftp": ("csv", "x12", "json"), "http": ("json", "printful")}
 
 
 def _check_timezone(name: str) -> str:
@@ -59,6 +66,8 @@ class CalendarSettings(Section):
     cutoff: time = time(14, 0)
     handling_days: int = Field(default=2, ge=0, le=60)
     ack_window_hours: float = Field(default=8.0, gt=0)
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -111,6 +120,18 @@ class VendorSettings(Section):
         for key in needs:
             if getattr(self, key) in (None, ""):
                 raise ValueError(f"transport {self.transport!r} needs {key!r}")
+        if self.transport == "sftp" and not (self.key_file or self.password_env):
+            raise ValueError("transport 'sftp' needs key_file or password_env to log in")
+        if self.transport == "sftp" and not (self.known_hosts or self.host_key_fingerprint):
+            raise ValueError("transport 'sftp' needs known_hosts or host_key_fingerprint: host keys are never "
+                             "accepted blindly")
+        if self.format not in FORMATS_BY_TRANSPORT[self.transport]:
+            raise ValueError(f"format {self.format!r} does not go over transport {self.transport!r} "
+                             f"(use {' or '.join(FORMATS_BY_TRANSPORT[self.transport])})")
+        unknown = [column for column in self.csv_columns or () if column not in PO_CSV_COLUMNS]
+        if unknown:
+            raise ValueError(f"csv_columns: unknown column(s) {', '.join(unknown)}; "
+                             f"choose from {', '.join(PO_CSV_COLUMNS)}")
 
 
 class EmailSettings(Section):
