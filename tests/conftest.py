@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from orderflow.clock import Clock
 from orderflow.db.engine import make_engine
 from orderflow.db.models import Base
+from orderflow.testing.sshd import SshServer
 
 POSTGRES_URL = os.environ.get(
     "ORDERFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -91,3 +92,27 @@ def engine(database_url: str) -> Iterator[Engine]:
 def clock() -> Clock:
     """A fixed instant: a Tuesday afternoon in New York."""
     return Clock(fixed=datetime(2026, 11, 3, 19, 30, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """A real OpenSSH sshd on 127.0.0.1 with throw-away keys, shared by the session's SFTP tests."""
+    with SshServer(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture
+def own_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """An sshd this test alone may kill, pause or restart."""
+    with SshServer(tmp_path_factory.mktemp("own-sshd")) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits() -> Iterator[None]:
+    """Retries happen, but without their backoff waits: time is not slept through in tests."""
+    import stamina
+
+    stamina.set_testing(True, attempts=3)
+    yield
+    stamina.set_testing(False)

@@ -135,6 +135,13 @@ class TestLoadSettings:
         with pytest.raises(ConfigError, match="transport 'sftp' needs 'host'"):
             load_settings(path)
 
+    def test_sftp_never_trusts_an_unknown_host_key(self, tmp_path: Path) -> None:
+        """An SFTP vendor must say how its host key is checked: known_hosts or a pinned fingerprint."""
+        path = write(tmp_path, '[[vendors]]\ncode = "ACME"\nname = "Acme"\ntransport = "sftp"\nhost = "h"\n'
+                               'username = "u"\nkey_file = "k"\n')
+        with pytest.raises(ConfigError, match="needs known_hosts or host_key_fingerprint"):
+            load_settings(path)
+
     def test_unknown_vendor_lookup(self) -> None:
         """Asking for a vendor that is not configured names the ones that are."""
         with pytest.raises(ConfigError, match=r"vendor 'NOPE' is not configured \(known: ACME\)"):

@@ -24,22 +24,6 @@ VENDOR_WROTE_AT = datetime(2024, 2, 29, 23, 59, 58, tzinfo=UTC)
 PO_NAME = "po_TB1042-ACME_20240301101500.csv"
 
 
-# --- fixtures (module-level so they can move to conftest.py as they are) ---------------------------
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    """One sshd for the module; tests that stop or hang a server use ``own_sshd`` instead."""
-    with SshServer(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
-
-
-@pytest.fixture
-def own_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    """An sshd this test alone may kill, pause or restart."""
-    with SshServer(tmp_path_factory.mktemp("own-sshd")) as server:
-        yield server
-
-
 @dataclass(frozen=True)
 class ExchangeArea:
     """A transport and, beside it, the same vendor folders as plain paths for arranging and checking."""

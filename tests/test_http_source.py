@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import stamina
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select
 from werkzeug import Request, Response
@@ -96,13 +95,6 @@ class Storefront:
             return ordered
         after = datetime.fromisoformat(updated_after)
         return [order for order in ordered if datetime.fromisoformat(order["updated_at"]) >= after]
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)
-    yield
-    stamina.set_testing(False)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@
     ├── InputError                 a file or record we cannot accept      -> INPUT_REFUSED
     ├── RemoteError                a vendor, carrier, storefront or mail server
     │   ├── RemoteUnavailable      down, timed out, refused, 5xx, 429      -> REMOTE_UNAVAILABLE
+    │   │   └── OutcomeUnknown     sent, then no answer: look it up before any re-send
     │   └── RemoteRejected         it answered and said no (4xx, auth)     -> REMOTE_UNAVAILABLE
     ├── PartialFailure             some of the work failed, the rest is done -> PARTIAL_FAILURE
     └── LockHeld                   another run of the same command is busy -> LOCK_HELD
@@ -83,6 +84,10 @@ class RemoteError(OrderflowError):
 
 class RemoteUnavailable(RemoteError):
     """Transient: unreachable, timed out, 5xx or rate limited. Worth trying again later."""
+
+
+class OutcomeUnknown(RemoteUnavailable):
+    """A request may or may not have taken effect (it timed out after being sent): look before re-sending."""
 
 
 class RemoteRejected(RemoteError):

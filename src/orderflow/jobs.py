@@ -10,6 +10,7 @@ is written. Whatever the work raises is recorded on the run's row, then raised a
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +40,13 @@ _OUTCOME_BY_CODE = {
 }
 
 
-def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult]) -> WorkResult:
-    """Run ``work`` under the lock for ``command`` and record the run. Raises ``LockHeld`` if busy."""
-    with command_lock(engine, command):
+def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
+            exclusive: bool = True) -> WorkResult:
+    """Run ``work`` under the lock for ``command`` and record the run. Raises ``LockHeld`` if busy.
+
+    ``exclusive=False`` is for work that claims its items one by one (dispatch): several runs may share it.
+    """
+    with command_lock(engine, command) if exclusive else nullcontext():
         run_id = _start(engine, command, clock)
         try:
             result = work()

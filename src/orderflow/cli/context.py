@@ -66,7 +66,8 @@ def app_context(ctx: typer.Context) -> AppContext:
     return root.obj
 
 
-def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult]) -> WorkResult:
+def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult], *,
+               exclusive: bool = True) -> WorkResult:
     """Run ``work`` as the job ``command``, then report the cron way and exit with the job's code.
 
     Problems go to stderr, one line each. A summary of the counts follows on a terminal, with --verbose, or
@@ -75,7 +76,7 @@ def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult])
     from orderflow.jobs import run_job
 
     state = app_context(ctx)
-    result = run_job(command, engine=state.engine, clock=state.clock, work=work)
+    result = run_job(command, engine=state.engine, clock=state.clock, work=work, exclusive=exclusive)
     for problem in result.problems:
         typer.echo(f"orderflow: {command}: {problem}", err=True)
     if not state.quiet and (state.verbose or result.problems or sys.stderr.isatty()):

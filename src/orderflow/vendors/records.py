@@ -39,6 +39,10 @@ class PurchaseOrderLine:
     description: str
     qty: int
     unit_cost: Decimal | None
+    variant_id: str | None = None
+    """The vendor's own variant id (Printful sync variant), from the catalog's ``vendor_variant_id``."""
+    retail_price: Decimal | None = None
+    """What the customer paid per unit; print-on-demand vendors put it on packing slips and customs forms."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,59 @@
+"""``orderflow dispatch`` and ``orderflow vendors``."""
+
+from __future__ import annotations
+
+import typer
+
+from orderflow.cli.context import app_context, run_as_job
+
+
+def dispatch(
+    ctx: typer.Context,
+    vendor: str | None = typer.Option(None, "--vendor", help="Only this vendor."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send and change nothing."),
+) -> None:
+    """Send every pending vendor order to its vendor (files over SFTP or folders, or their API).
+
+    Safe to run at any time, from several hosts at once: each vendor order is claimed before it is sent and
+    is never sent twice. A vendor that cannot be reached is retried in later runs and paused after repeated
+    failures; the others carry on (exit code 6).
+    """
+    from orderflow.cli import render
+
+    state = app_context(ctx)
+    if dry_run:
+        from orderflow.db.engine import reader, session_factory
+        from orderflow.vendors.overview import dispatch_preview
+
+        with session_factory(reader(state.engine))() as session:
+            preview = dispatch_preview(session, state.settings, now=state.clock.now(), vendor=vendor)
+        render.print_rows("Would send", ["vendor_order", "vendor", "format", "transport", "as", "attempts"],
+                          preview, "table")
+        return
+    from orderflow.vendors.dispatch import dispatch as run_dispatch
+
+    run_as_job(ctx, "dispatch", lambda: run_dispatch(engine=state.engine, settings=state.settings,
+                                                     clock=state.clock, vendor=vendor), exclusive=False)
+
+
+def vendors(
+    ctx: typer.Context,
+    output: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """List the configured vendors with their vendor orders counted by state, and any paused vendor."""
+    from orderflow.cli import render
+    from orderflow.db.engine import reader, session_factory
+    from orderflow.vendors.overview import vendor_overview
+
+    state = app_context(ctx)
+    with session_factory(reader(state.engine))() as session:
+        overview = vendor_overview(session, state.settings)
+    if output == "json":
+        render.print_json(overview)
+        return
+    render.print_rows("Vendors", ["code", "name", "via", "work", "breaker"], [
+        {"code": v["code"], "name": v["name"], "via": f"{v['format']}/{v['transport']}",
+         "work": ", ".join(f"{count} {name}" for name, count in v["vendor_orders"].items() if count) or "none",
+         "breaker": v["breaker"] if v["paused_until"] is None
+         else f"paused until {render.short_time(v['paused_until'])}"}
+        for v in overview], "table")

@@ -1,0 +1,234 @@
+"""``orderflow dispatch``: send every pending vendor order to its vendor, never losing one, never sending one twice.
+
+Per vendor: skip it while its breaker is open; connect once; claim due vendor orders in batches; send each
+with retries (backoff, ``Retry-After``); record what the vendor made of it. A vendor that cannot be reached
+gets the error recorded on its due orders (for ``dispatch_failed``) and a breaker failure; the other
+vendors carry on. Several processes may run this at once: the claims divide the work between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, Engine, and_, or_, update
+
+from orderflow.breaker import paused_until, record_failure, record_success
+from orderflow.calendars import VendorCalendars
+from orderflow.clock import Clock
+from orderflow.config import Settings, VendorSettings
+from orderflow.crashpoints import crash_point
+from orderflow.db.engine import session_factory
+from orderflow.db.models import LineState, VendorOrder, VendorOrderLine, VendorOrderState
+from orderflow.errors import ExitCode, OrderflowError, OutcomeUnknown, RemoteRejected, RemoteUnavailable
+from orderflow.jobs import WorkResult
+from orderflow.retries import attempts
+from orderflow.vendors.channels import Channel, SendOutcome, open_channel
+from orderflow.vendors.claims import Claim, claim_due, new_holder, retry_delay
+from orderflow.vendors.purchase_orders import purchase_orders
+from orderflow.vendors.records import PurchaseOrder
+
+if TYPE_CHECKING:
+    import httpx
+
+FAILURES_BEFORE_GIVING_UP_ON_VENDOR = 3
+"""Consecutive failed sends in one run after which the rest of that vendor's orders wait for a later run."""
+
+
+@dataclass
+class DispatchTally:
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    needs_reconcile: int = 0
+    vendors_failed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def count(self, outcome: SendOutcome) -> None:
+        setattr(self, outcome.state, getattr(self, outcome.state) + 1)
+
+
+@dataclass
+class DispatchIO:
+    """What dispatch reaches out with; tests and the demo point these at local servers."""
+
+    http_client: Callable[[VendorSettings], httpx.Client] | None = None
+
+
+def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
+             io: DispatchIO | None = None) -> WorkResult:
+    """Send what is due for every vendor (or one). Exit code 6 when some vendor could not be served."""
+    tally = DispatchTally()
+    holder = new_holder()
+    calendars = VendorCalendars(settings.vendors)
+    vendors = [settings.vendor(vendor)] if vendor else list(settings.vendors)
+    for configured in vendors:
+        _dispatch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, holder=holder,
+                         io=io or DispatchIO(), calendars=calendars, tally=tally)
+    return WorkResult(
+        counts={"sent": tally.sent, "accepted": tally.accepted, "rejected": tally.rejected,
+                "failed": tally.failed, "needs_reconcile": tally.needs_reconcile},
+        problems=tally.problems,
+        exit_code=ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.failed else ExitCode.OK,
+        detail=tally,
+    )
+
+
+def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings, clock: Clock, holder: str,
+                     io: DispatchIO, calendars: VendorCalendars, tally: DispatchTally) -> None:
+    key = f"vendor:{vendor.code}"
+    now = clock.now()
+    with session_factory(engine)() as session:
+        paused = paused_until(session, key, now)
+    if paused is not None and paused.retry_at is not None:
+        tally.vendors_failed.append(vendor.code)
+        tally.problems.append(f"vendor {vendor.code} paused until {paused.retry_at:%Y-%m-%d %H:%M} UTC after "
+                              f"{paused.failures} failed runs: {paused.last_error}")
+        return
+    try:
+        channel = open_channel(vendor, settings=settings, engine=engine, now=clock.now, http_client=io.http_client)
+    except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
+        _vendor_failed(engine, vendor=vendor, key=key, now=now, error=str(exc), tally=tally)
+        return
+    try:
+        failure = _send_all(engine=engine, vendor=vendor, channel=channel, clock=clock, holder=holder,
+                            calendars=calendars, tally=tally)
+    finally:
+        channel.close()
+    if failure:
+        _vendor_failed(engine, vendor=vendor, key=key, now=now, error=failure, tally=tally, record_on_orders=False)
+    else:
+        with session_factory(engine)() as session, session.begin():
+            record_success(session, key, now)
+
+
+def _send_all(*, engine: Engine, vendor: VendorSettings, channel: Channel, clock: Clock, holder: str,
+              calendars: VendorCalendars, tally: DispatchTally) -> str | None:
+    """Claim and send batch after batch; returns the error that made us stop serving this vendor, if any."""
+    failures_in_a_row = 0
+    while claims := claim_due(engine, vendor_code=vendor.code, holder=holder, now=clock.now()):
+        with session_factory(engine)() as session:
+            documents = purchase_orders(session, [claim.vendor_order_id for claim in claims])
+        for position, claim in enumerate(claims):
+            try:
+                outcome = _send_with_retries(channel, documents[claim.vendor_order_id], claim)
+            except OutcomeUnknown as exc:
+                _record_unknown(engine, claim, holder=holder, now=clock.now(), error=str(exc))
+                tally.needs_reconcile += 1
+                tally.problems.append(f"{claim.vendor_order_id}: {exc}; it needs reconciling before any re-send")
+                continue
+            except RemoteRejected as exc:
+                _release(engine, claims[position:], holder=holder, now=clock.now(), error=str(exc),
+                         checks_by_lookup=channel.checks_by_lookup)
+                return str(exc)
+            except RemoteUnavailable as exc:
+                _release(engine, [claim], holder=holder, now=clock.now(), error=str(exc),
+                         checks_by_lookup=channel.checks_by_lookup)
+                tally.failed += 1
+                failures_in_a_row += 1
+                if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP_ON_VENDOR:
+                    _release(engine, claims[position + 1:], holder=holder, now=clock.now(), error=None,
+                             checks_by_lookup=channel.checks_by_lookup)
+                    return str(exc)
+                continue
+            crash_point("dispatch.after_send")
+            _record(engine, claim, outcome, holder=holder, now=clock.now(),
+                    ack_due_at=calendars.ack_due(vendor.code, clock.now()) if outcome.state == "sent" else None)
+            failures_in_a_row = 0
+            tally.count(outcome)
+            if outcome.state == "rejected":
+                tally.problems.append(f"{claim.vendor_order_id}: rejected by {vendor.code}: {outcome.reason}")
+    return None
+
+
+def _send_with_retries(channel: Channel, po: PurchaseOrder, claim: Claim) -> SendOutcome:
+    """Send with retries. Once an outcome is unknown, every retry looks first; if even that fails, the order
+    goes to needs_reconcile (for channels that must look before re-sending) instead of back to pending."""
+    unknown = claim.reconcile
+    try:
+        for attempt in attempts():
+            with attempt:
+                try:
+                    return channel.send(po, reconcile=unknown)
+                except OutcomeUnknown:
+                    unknown = True
+                    raise
+    except RemoteUnavailable as exc:
+        if unknown and channel.checks_by_lookup and not isinstance(exc, OutcomeUnknown):
+            raise OutcomeUnknown(f"{exc}; an earlier send may have reached the vendor") from exc
+        raise
+    raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
+
+
+def _mine(claim: Claim, holder: str) -> ColumnElement[bool]:
+    return and_(VendorOrder.id == claim.vendor_order_id, VendorOrder.claimed_by == holder)
+
+
+def _record(engine: Engine, claim: Claim, outcome: SendOutcome, *, holder: str, now: datetime,
+            ack_due_at: datetime | None) -> None:
+    state = VendorOrderState(outcome.state)
+    values: dict[str, object] = {"state": state, "claimed_by": None, "claimed_until": None, "last_error": None,
+                                 "next_attempt_at": None, "sent_at": now, "updated_at": now,
+                                 "vendor_reference": outcome.vendor_reference, "ack_due_at": ack_due_at}
+    if state == VendorOrderState.ACCEPTED:
+        values["acknowledged_at"] = now
+    if state == VendorOrderState.REJECTED:
+        values |= {"rejected_at": now, "rejection_reason": outcome.reason, "rejection_code": outcome.code}
+    with session_factory(engine)() as session, session.begin():
+        result = session.execute(update(VendorOrder).where(_mine(claim, holder)).values(**values))
+        changed = cast("CursorResult[Any]", result).rowcount
+        if changed and state in (VendorOrderState.ACCEPTED, VendorOrderState.REJECTED):
+            line_state = LineState.ACCEPTED if state == VendorOrderState.ACCEPTED else LineState.REJECTED
+            line_values: dict[str, object] = {"state": line_state}
+            if state == VendorOrderState.ACCEPTED:
+                line_values["qty_accepted"] = VendorOrderLine.qty
+            else:
+                line_values |= {"qty_rejected": VendorOrderLine.qty, "reason": outcome.reason,
+                                "reason_code": outcome.code}
+            session.execute(update(VendorOrderLine).where(
+                VendorOrderLine.vendor_order_id == claim.vendor_order_id,
+                VendorOrderLine.state == LineState.PENDING).values(**line_values))
+
+
+def _record_unknown(engine: Engine, claim: Claim, *, holder: str, now: datetime, error: str) -> None:
+    """The vendor may have the order: later runs look it up (never re-create it blindly)."""
+    with session_factory(engine)() as session, session.begin():
+        session.execute(update(VendorOrder).where(_mine(claim, holder)).values(
+            state=VendorOrderState.NEEDS_RECONCILE, claimed_by=None, claimed_until=None, last_error=error,
+            next_attempt_at=now + retry_delay(1), updated_at=now))
+
+
+def _release(engine: Engine, claims: list[Claim], *, holder: str, now: datetime, error: str | None,
+             checks_by_lookup: bool) -> None:
+    """Give claims back for a later run. With an error the attempt counts; without, it was never tried.
+
+    A claim whose earlier send may have arrived stays in needs_reconcile when the vendor must be asked first.
+    """
+    for claim in claims:
+        unknown = claim.reconcile and checks_by_lookup
+        values: dict[str, object] = {
+            "state": VendorOrderState.NEEDS_RECONCILE if unknown else VendorOrderState.PENDING,
+            "claimed_by": None, "claimed_until": None, "updated_at": now}
+        if error is None:
+            values["attempts"] = VendorOrder.attempts - 1
+        else:
+            values |= {"last_error": error, "next_attempt_at": now + retry_delay(1)}
+        with session_factory(engine)() as session, session.begin():
+            session.execute(update(VendorOrder).where(_mine(claim, holder)).values(**values))
+
+
+def _vendor_failed(engine: Engine, *, vendor: VendorSettings, key: str, now: datetime, error: str,
+                   tally: DispatchTally, record_on_orders: bool = True) -> None:
+    """The vendor could not be served: one line, a breaker failure, and the error kept on its due orders."""
+    tally.vendors_failed.append(vendor.code)
+    tally.problems.append(f"vendor {vendor.code}: {error}")
+    with session_factory(engine)() as session, session.begin():
+        if record_on_orders:
+            session.execute(update(VendorOrder).where(
+                VendorOrder.vendor_code == vendor.code, VendorOrder.state == VendorOrderState.PENDING,
+                or_(VendorOrder.next_attempt_at.is_(None), VendorOrder.next_attempt_at <= now),
+            ).values(attempts=VendorOrder.attempts + 1, last_error=error, last_attempt_at=now, updated_at=now))
+        record_failure(session, key, now, error)

@@ -1,0 +1,457 @@
+"""Printful API v1: the order we send, the answers we read, and the one client that talks HTTP.
+
+Pure functions build and read Printful's JSON; :class:`PrintfulClient` is the only IO::
+
+    client = PrintfulClient(base_url=API_BASE_URL, token=token, store_id=None,
+                            client=httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0)))
+    try:
+        answer = client.create_order(purchase_order, confirm=True)
+    except OutcomeUnknown:
+        ...  # Printful may have the order: look it up (client.get_order) before sending it again
+    if answer.outcome == "rejected":
+        ...  # answer.reason is Printful's message; store it on the vendor order
+
+Each item is a product already synced to the Printful store (``sync_variant_id``, or ``external_variant_id``
+when the catalog has no numeric sync variant id) and carries our line id as its ``external_id``
+(``TB1042-PF-4`` for line 4), so shipments, which name Printful's own item ids, map back to our lines.
+
+Status and tracking come back two ways, both read here into a :class:`PrintfulOrderState`: an order looked up
+with ``GET /orders/@{external_id}`` (:func:`parse_order_status`) and a webhook (:func:`parse_webhook`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from orderflow.errors import InputError, OutcomeUnknown, RemoteUnavailable
+from orderflow.retries import retry_after_seconds
+from orderflow.vendors.records import (
+    Parcel,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ShipNotice,
+    ShippedLine,
+    StockLevel,
+)
+
+__all__ = [
+    "API_BASE_URL", "VENDOR_ORDER_STATES", "OutcomeUnknown", "PrintfulAnswer", "PrintfulClient", "PrintfulEvent",
+    "PrintfulOrderState", "build_order", "item_external_id", "line_of_item", "money", "parse_order_response",
+    "parse_order_status", "parse_webhook",
+]
+
+API_BASE_URL = "https://api.printful.com"
+
+Outcome = Literal["created", "found", "not_found", "rejected", "unauthorized", "rate_limited", "unavailable"]
+
+VENDOR_ORDER_STATES: Mapping[str, str] = {
+    "draft": "sent",  # Printful has it but will not make it until it is confirmed
+    "pending": "accepted",
+    "inprocess": "accepted",
+    "failed": "rejected",  # blocked (address, files, payment) until someone fixes it
+    "onhold": "on_hold",
+    "partial": "partially_shipped",
+    "fulfilled": "shipped",
+    "canceled": "cancelled",
+}
+"""Printful's order status -> the vendor order state orderflow stores (DESIGN §4)."""
+
+_DIGITS = re.compile(r"\d+", re.ASCII)
+_LINE_SUFFIX = re.compile(r"-(\d+)\Z", re.ASCII)
+# Errors raised before any byte of the request left: the vendor cannot have acted on it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
+             httpx.ProxyError, httpx.LocalProtocolError)
+
+
+@dataclass(frozen=True)
+class PrintfulAnswer:
+    """What one Printful reply means for our order.
+
+    ``reason`` is Printful's own message (for ``rejected`` it is why the vendor refused the order);
+    ``order`` is Printful's order object when the reply carried one.
+    """
+
+    outcome: Outcome
+    printful_id: str | None = None
+    status: str | None = None
+    reason: str = ""
+    retry_after: float | None = None
+    order: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PrintfulOrderState:
+    """Where Printful says one of our orders stands, and what it has shipped so far.
+
+    ``status`` is Printful's word (``onhold``); :attr:`vendor_order_state` is ours (``on_hold``). ``reason`` is
+    set by the failure and hold webhooks (an order looked up carries none). ``warnings`` name shipment items
+    that could not be matched to a line of the order.
+    """
+
+    vendor_order_id: str
+    printful_id: str
+    status: str
+    reason: str
+    ship_notices: tuple[ShipNotice, ...]
+    updated_at: datetime | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def vendor_order_state(self) -> str | None:
+        """The orderflow vendor order state for this status; ``None`` for a status Printful has not documented."""
+        return VENDOR_ORDER_STATES.get(self.status)
+
+
+@dataclass(frozen=True)
+class PrintfulEvent:
+    """One webhook delivery, read.
+
+    ``dedupe_key`` is the same for every redelivery of the same event (Printful retries failed deliveries).
+    ``order`` is set for order and shipment events, ``stock`` for ``stock_updated``; ``note`` says why an event
+    was ignored.
+    """
+
+    type: str
+    dedupe_key: str
+    created: datetime | None
+    order: PrintfulOrderState | None = None
+    stock: tuple[StockLevel, ...] = ()
+    note: str = ""
+
+
+# --- The order we send ---------------------------------------------------------------------------------------
+
+def build_order(po: PurchaseOrder) -> dict[str, Any]:
+    """The ``POST /orders`` body for one vendor order; a line with nothing to name its product is refused.
+
+    For ``TB1042-PF`` the body carries ``external_id="TB1042-PF"``, ``packing_slip.custom_order_id="#1042"`` and
+    items such as ``{"external_id": "TB1042-PF-4", "sync_variant_id": 4016, "quantity": 1, ...}``.
+    """
+    return {
+        "external_id": po.vendor_order_id,
+        "shipping": "STANDARD",
+        "recipient": _recipient(po),
+        "items": [_item(po, line) for line in po.lines],
+        "packing_slip": {"custom_order_id": f"#{po.order_number}"},
+    }
+
+
+def item_external_id(vendor_order_id: str, line: int) -> str:
+    """Our id for one line at Printful: ``item_external_id("TB1042-PF", 4) == "TB1042-PF-4"``."""
+    return f"{vendor_order_id}-{line}"
+
+
+def line_of_item(external_id: str) -> int | None:
+    """The line number at the end of an item's external id (``"TB1042-PF-4"`` -> 4); ``None`` without one."""
+    found = _LINE_SUFFIX.search(external_id.strip())
+    return int(found.group(1)) if found else None
+
+
+def money(amount: Decimal) -> str:
+    """A price as Printful writes it: ``money(Decimal("28")) == "28.00"``."""
+    return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _recipient(po: PurchaseOrder) -> dict[str, str]:
+    address = po.ship_to
+    fields = {"name": address.name, "company": address.company, "address1": address.address1,
+              "address2": address.address2, "city": address.city, "state_code": address.province,
+              "country_code": address.country, "zip": address.zip, "phone": address.phone,
+              "email": po.customer_email}
+    return {key: value.strip() for key, value in fields.items() if value.strip()}
+
+
+def _item(po: PurchaseOrder, line: PurchaseOrderLine) -> dict[str, Any]:
+    item: dict[str, Any] = {"external_id": item_external_id(po.vendor_order_id, line.line)}
+    variant_id = (line.variant_id or "").strip()
+    if _DIGITS.fullmatch(variant_id):
+        item["sync_variant_id"] = int(variant_id)
+    elif line.vendor_sku.strip():
+        item["external_variant_id"] = line.vendor_sku.strip()
+    else:
+        raise InputError("no Printful sync variant id and no vendor SKU to name the product",
+                         file=po.vendor_order_id, line=line.line, field="vendor_sku")
+    item["quantity"] = line.qty
+    if line.retail_price is not None:
+        item["retail_price"] = money(line.retail_price)
+    item["name"] = line.description or line.sku
+    return item
+
+
+# --- The answers we read -------------------------------------------------------------------------------------
+
+def parse_order_response(status_code: int, body: bytes, headers: Mapping[str, str], *,
+                         lookup: bool = False) -> PrintfulAnswer:
+    """Read a reply to a create (``lookup=False``) or to a look-up or confirm (``lookup=True``). Never raises.
+
+    2xx -> ``created`` / ``found``; 401/403 -> ``unauthorized``; 429 -> ``rate_limited`` with Retry-After;
+    404 on a look-up -> ``not_found``; any other 4xx with a JSON body -> ``rejected`` with Printful's reason;
+    5xx, 408 and bodies that are not JSON -> ``unavailable``.
+    """
+    document = _load(body)
+    message = _error_message(document)
+    if status_code == 429:
+        return PrintfulAnswer("rate_limited", reason=message or "rate limited (HTTP 429)",
+                              retry_after=retry_after_seconds(headers))
+    if status_code in (401, 403):
+        return PrintfulAnswer("unauthorized", reason=message or f"HTTP {status_code}")
+    if 200 <= status_code < 300:
+        return _success(document, lookup=lookup, status_code=status_code)
+    if 400 <= status_code < 500 and status_code != 408 and document is not None:
+        if status_code == 404 and lookup:
+            return PrintfulAnswer("not_found", reason=message or "not found")
+        return PrintfulAnswer("rejected", reason=message or f"HTTP {status_code} without a reason")
+    problem = message or ("the reply is not JSON" if document is None else "no message")
+    return PrintfulAnswer("unavailable", reason=f"HTTP {status_code}: {problem}")
+
+
+def _success(document: object, *, lookup: bool, status_code: int) -> PrintfulAnswer:
+    result = document.get("result") if isinstance(document, dict) else None
+    if not isinstance(result, dict) or _text(result.get("id")) == "":
+        return PrintfulAnswer("unavailable", reason=f"HTTP {status_code}: the reply has no order in 'result'")
+    return PrintfulAnswer("found" if lookup else "created", printful_id=_text(result.get("id")),
+                          status=_text(result.get("status")) or None, order=result)
+
+
+def _load(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _error_message(document: object) -> str:
+    """Printful's ``error.message``, else a string ``result``; ``""`` when the body has neither."""
+    if not isinstance(document, dict):
+        return ""
+    error = document.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"].strip():
+        return str(error["message"]).strip()
+    result = document.get("result")
+    return result.strip() if isinstance(result, str) else ""
+
+
+# --- The client ----------------------------------------------------------------------------------------------
+
+class PrintfulClient:
+    """Printful's order endpoints over the ``httpx.Client`` passed in (its timeouts apply). It never retries:
+    retries, back-off and the rate budget belong to the dispatcher.
+    """
+
+    def __init__(self, *, base_url: str, token: str, store_id: str | None, client: httpx.Client) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if store_id:
+            self._headers["X-PF-Store-Id"] = store_id
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"PrintfulClient(base_url={self._base_url!r})"  # never the token
+
+    def create_order(self, po: PurchaseOrder, *, confirm: bool) -> PrintfulAnswer:
+        """Create the order, as a draft or (``confirm=True``) submitted for production.
+
+        A second create with the same ``external_id`` is ``rejected`` by Printful ("Order with this external_id
+        already exists"): look the order up rather than taking that as the vendor refusing it. Raises
+        :class:`OutcomeUnknown` when the request may have been acted on but no answer came back.
+        """
+        params = {"confirm": "true"} if confirm else {}
+        return self._send("POST", "/orders", what=po.vendor_order_id, lookup=False, json=build_order(po),
+                          params=params)
+
+    def get_order(self, external_id: str) -> PrintfulAnswer:
+        """Look an order up by our id (``GET /orders/@TB1042-PF``): ``found`` or ``not_found``."""
+        return self._send("GET", f"/orders/@{quote(external_id, safe='')}", what=external_id, lookup=True)
+
+    def confirm_order(self, printful_id: str) -> PrintfulAnswer:
+        """Submit a draft for production (this charges the account): ``found`` with status ``pending``."""
+        return self._send("POST", f"/orders/{quote(printful_id, safe='')}/confirm", what=printful_id, lookup=True)
+
+    def _send(self, method: str, path: str, *, what: str, lookup: bool, json: Any = None,
+              params: Mapping[str, str] | None = None) -> PrintfulAnswer:
+        try:
+            response = self._client.request(method, self._base_url + path, headers=self._headers, json=json,
+                                            params=params)
+        except _NOT_SENT as exc:
+            raise RemoteUnavailable(f"printful: cannot reach {self._base_url} for {what}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise OutcomeUnknown(f"printful: timed out waiting for the answer to {method} {path} ({what}); "
+                                 "Printful may have acted on it") from exc
+        except httpx.TransportError as exc:
+            raise OutcomeUnknown(f"printful: connection lost during {method} {path} ({what}): {exc}; "
+                                 "Printful may have acted on it") from exc
+        return parse_order_response(response.status_code, response.content, response.headers, lookup=lookup)
+
+
+# --- Status and shipments ------------------------------------------------------------------------------------
+
+def parse_order_status(order: Mapping[str, Any], *, source_ref: str) -> PrintfulOrderState:
+    """Read a Printful order object (``answer.order`` from :meth:`PrintfulClient.get_order`).
+
+    One :class:`ShipNotice` per shipment, its lines mapped back through ``order.items[].external_id``;
+    ``source_ref`` names where the order came from and is kept on each notice with the shipment id.
+    An order without our ``external_id`` is refused (:class:`InputError` naming ``source_ref``).
+    """
+    return _order_state(order, shipments=_objects(order.get("shipments"), "shipments", source_ref),
+                        status=None, reason="", source_ref=source_ref)
+
+
+def _order_state(order: Mapping[str, Any], *, shipments: list[dict[str, Any]], status: str | None,
+                 reason: str, source_ref: str) -> PrintfulOrderState:
+    vendor_order_id = _text(order.get("external_id"))
+    if not vendor_order_id:
+        raise InputError("the Printful order has no external_id", file=source_ref, field="external_id")
+    items = {_text(item.get("id")): item for item in _objects(order.get("items"), "items", source_ref)}
+    warnings: list[str] = []
+    notices = tuple(_ship_notice(shipment, items, vendor_order_id=vendor_order_id, source_ref=source_ref,
+                                 warnings=warnings) for shipment in shipments)
+    return PrintfulOrderState(vendor_order_id=vendor_order_id, printful_id=_text(order.get("id")),
+                              status=status or _text(order.get("status")), reason=reason, ship_notices=notices,
+                              updated_at=_unix(order.get("updated")), warnings=tuple(warnings))
+
+
+def _ship_notice(shipment: Mapping[str, Any], items: Mapping[str, Mapping[str, Any]], *, vendor_order_id: str,
+                 source_ref: str, warnings: list[str]) -> ShipNotice:
+    shipment_id = _text(shipment.get("id"))
+    lines = []
+    for entry in _objects(shipment.get("items"), f"shipment {shipment_id} items", source_ref):
+        item_id = _text(entry.get("item_id"))
+        item = items.get(item_id)
+        if item is None:
+            warnings.append(f"shipment {shipment_id}: item {item_id} is not on order {vendor_order_id}")
+        quantity = _count(entry.get("quantity"), f"shipment {shipment_id} item {item_id} quantity", source_ref)
+        lines.append(ShippedLine(line=line_of_item(_text(item.get("external_id"))) if item else None,
+                                 vendor_sku=_item_sku(item) if item else "", qty=quantity))
+    carrier = _text(shipment.get("carrier")) or None
+    shipped_at = _unix(shipment.get("shipped_at")) or _unix(shipment.get("created")) or _day(shipment.get("ship_date"))
+    return ShipNotice(vendor_order_id=vendor_order_id, shipped_at=shipped_at, carrier=carrier,
+                      service=_text(shipment.get("service")) or None,
+                      parcels=(Parcel(tracking_number=_text(shipment.get("tracking_number")), carrier=carrier,
+                                      lines=tuple(lines)),),
+                      source_ref=f"{source_ref}:shipment:{shipment_id}")
+
+
+def _item_sku(item: Mapping[str, Any]) -> str:
+    """The item's product as we named it: our vendor SKU, else the sync or catalog variant id."""
+    for key in ("external_variant_id", "sync_variant_id", "variant_id"):
+        if _text(item.get(key)):
+            return _text(item.get(key))
+    return ""
+
+
+# --- Webhooks ------------------------------------------------------------------------------------------------
+
+# Order events and the status each one announces (None: take the status from the order in the event).
+_ORDER_EVENTS: Mapping[str, str | None] = {"order_failed": "failed", "order_put_hold": "onhold",
+                                           "order_canceled": "canceled", "order_remove_hold": None}
+
+
+def parse_webhook(data: bytes, *, file: str) -> PrintfulEvent:
+    """Read one Printful v1 webhook body (``{type, created, retries, store, data}``).
+
+    ``package_shipped`` gives the order state with one ship notice; ``order_failed``, ``order_put_hold``,
+    ``order_canceled`` and ``order_remove_hold`` give the order state with Printful's reason;
+    ``stock_updated`` gives a zero :class:`StockLevel` for each variant out of stock or discontinued (Printful
+    lists only those). Other types, and orders not created by orderflow, are ignored with a note. A body that
+    is not a webhook raises :class:`InputError` naming ``file``.
+    """
+    envelope = _load(data)
+    if not isinstance(envelope, dict):
+        raise InputError("not a Printful webhook: the body is not a JSON object", file=file)
+    kind = _text(envelope.get("type"))
+    created = _unix(envelope.get("created"))
+    payload = envelope.get("data")
+    if not kind or not isinstance(payload, dict):
+        raise InputError("not a Printful webhook: 'type' or 'data' is missing", file=file, field="type")
+    if kind == "package_shipped":
+        shipment = _object(payload.get("shipment"), "data.shipment", file)
+        return _order_event(kind, f"package_shipped:{_text(shipment.get('id'))}", created, payload, file=file,
+                            shipments=[shipment], status=None)
+    if kind in _ORDER_EVENTS:
+        order_id = _text(_object(payload.get("order"), "data.order", file).get("id"))
+        return _order_event(kind, f"{kind}:{order_id}:{_text(envelope.get('created'))}", created, payload,
+                            file=file, shipments=[], status=_ORDER_EVENTS[kind])
+    if kind == "stock_updated":
+        return _stock_event(payload, created, key=f"{kind}:{_text(payload.get('product_id'))}:"
+                                                  f"{_text(envelope.get('created'))}", file=file)
+    return PrintfulEvent(type=kind, dedupe_key=f"{kind}:{_text(envelope.get('created'))}", created=created,
+                         note=f"ignored: orderflow does not use Printful '{kind}' events")
+
+
+def _order_event(kind: str, key: str, created: datetime | None, payload: Mapping[str, Any], *, file: str,
+                 shipments: list[dict[str, Any]], status: str | None) -> PrintfulEvent:
+    order = _object(payload.get("order"), "data.order", file)
+    if not _text(order.get("external_id")):
+        return PrintfulEvent(type=kind, dedupe_key=key, created=created,
+                             note=f"ignored: Printful order {_text(order.get('id'))} has no external_id "
+                                  "(not sent by orderflow)")
+    state = _order_state(order, shipments=shipments, status=status, reason=_text(payload.get("reason")),
+                         source_ref=file)
+    return PrintfulEvent(type=kind, dedupe_key=key, created=created, order=state)
+
+
+def _stock_event(payload: Mapping[str, Any], created: datetime | None, *, key: str, file: str) -> PrintfulEvent:
+    variant_stock = _object(payload.get("variant_stock"), "data.variant_stock", file)
+    stock = tuple(StockLevel(vendor_sku=_text(variant_id), upc="", qty=0, as_of=created, next_available=None)
+                  for availability in ("out", "discontinued")
+                  for variant_id in _list(variant_stock.get(availability), f"data.variant_stock.{availability}",
+                                          file))
+    return PrintfulEvent(type="stock_updated", dedupe_key=key, created=created, stock=stock)
+
+
+# --- Reading JSON values -------------------------------------------------------------------------------------
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _count(value: object, where: str, source: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InputError(f"{where}: expected a whole number, got {value!r}", file=source)
+
+
+def _object(value: object, where: str, source: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: expected an object", file=source, field=where)
+    return value
+
+
+def _list(value: object, where: str, source: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{where}: expected a list", file=source, field=where)
+    return value
+
+
+def _objects(value: object, where: str, source: str) -> list[dict[str, Any]]:
+    return [_object(entry, f"{where}[{index}]", source) for index, entry in enumerate(_list(value, where, source))]
+
+
+def _unix(value: object) -> datetime | None:
+    """A Printful unix timestamp as aware UTC; ``None`` when absent or zero."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def _day(value: object) -> datetime | None:
+    """A ``ship_date`` (``2026-03-16``) as midnight UTC, used only when no shipping time was given."""
+    try:
+        return datetime.combine(date.fromisoformat(_text(value)), time(), tzinfo=UTC)
+    except ValueError:
+        return None
