@@ -38,7 +38,7 @@ settle_seconds = 0
 SAMPLE_CATALOG = [
     CatalogRow("TB-HCT-BLK-L", "ACME", "ACM-G500-BLK-L", upc="086753090017"),
     CatalogRow("TB-HCT-WHT-M", "ACME", "ACM-G500-WHT-M", upc="086753090024"),
-    CatalogRow("TB-HOOD-NVY-XL", "ACME", "ACM-HOOD-NVY-XL"),
+    CatalogRow("TB-HOOD-NVY-XL", "ACME", "ACM-18500-NVY-XL", upc="086753090031"),
     CatalogRow("TB-MTNLINE-HTR-S", "PF", "4016", on_demand=True),
     CatalogRow("TB-CUSTNAME-WHT-L", "PF", "4017", on_demand=True),
     CatalogRow("TB-SUNWAVE-BLK-M", "PF", "4018", on_demand=True),

@@ -249,9 +249,7 @@ def upgrade() -> None:
         sa.Column("on_demand", sa.Boolean(), nullable=False),
         sa.Column("vendor_variant_id", sa.String(length=100), nullable=True),
         sa.Column("updated_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["vendor_code"], ["vendors.code"], name=op.f("fk_catalog_vendor_code_vendors")
-        ),
+        sa.ForeignKeyConstraint(["vendor_code"], ["vendors.code"], name=op.f("fk_catalog_vendor_code_vendors")),
         sa.PrimaryKeyConstraint("sku", name=op.f("pk_catalog")),
     )
     with op.batch_alter_table("catalog", schema=None) as batch_op:
@@ -266,9 +264,7 @@ def upgrade() -> None:
         sa.Column("next_available", sa.Date(), nullable=True),
         sa.Column("as_of", orderflow.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["vendor_code"], ["vendors.code"], name=op.f("fk_inventory_vendor_code_vendors")
-        ),
+        sa.ForeignKeyConstraint(["vendor_code"], ["vendors.code"], name=op.f("fk_inventory_vendor_code_vendors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inventory")),
         sa.UniqueConstraint("vendor_code", "vendor_sku", name=op.f("uq_inventory_vendor_code_vendor_sku")),
     )
@@ -290,9 +286,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_events")),
     )
     with op.batch_alter_table("notification_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notification_events_notification_id"), ["notification_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_notification_events_notification_id"), ["notification_id"], unique=False)
 
     op.create_table(
         "order_lines",
@@ -309,9 +303,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["vendor_code"], ["vendors.code"], name=op.f("fk_order_lines_vendor_code_vendors")
-        ),
+        sa.ForeignKeyConstraint(["vendor_code"], ["vendors.code"], name=op.f("fk_order_lines_vendor_code_vendors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
         sa.UniqueConstraint("order_id", "line_no", name=op.f("uq_order_lines_order_id_line_no")),
     )
@@ -344,14 +336,13 @@ def upgrade() -> None:
         sa.Column("cancel_confirmed_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("shipped_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_polled_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", orderflow.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_vendor_orders_order_id_orders"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["vendor_code"], ["vendors.code"], name=op.f("fk_vendor_orders_vendor_code_vendors")
-        ),
+        sa.ForeignKeyConstraint(["vendor_code"], ["vendors.code"], name=op.f("fk_vendor_orders_vendor_code_vendors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vendor_orders")),
         sa.UniqueConstraint("order_id", "vendor_code", name=op.f("uq_vendor_orders_order_id_vendor_code")),
     )
@@ -432,9 +423,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vendor_order_lines")),
         sa.UniqueConstraint("order_line_id", name=op.f("uq_vendor_order_lines_order_line_id")),
-        sa.UniqueConstraint(
-            "vendor_order_id", "line_no", name=op.f("uq_vendor_order_lines_vendor_order_id_line_no")
-        ),
+        sa.UniqueConstraint("vendor_order_id", "line_no", name=op.f("uq_vendor_order_lines_vendor_order_id_line_no")),
     )
     op.create_table(
         "shipment_lines",

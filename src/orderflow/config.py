@@ -114,6 +114,13 @@ class VendorSettings(Section):
     calendar: CalendarSettings = CalendarSettings()
     x12: X12Settings = X12Settings()
     csv_columns: tuple[str, ...] | None = None
+    feedback_columns: dict[str, str] = {}
+    """The vendor's own headers for our feedback columns, e.g. ``{tracking_number = "Waybill"}``."""
+    after_ingest: Literal["archive", "delete"] = "archive"
+    settle_seconds: float = Field(default=30.0, ge=0)
+    """A file modified this recently may still be growing: it is left for the next run."""
+    poll_limit: int = Field(default=100, ge=0)
+    """API vendors: at most this many open vendor orders are looked up per run (least recently looked first)."""
 
     def model_post_init(self, _context: Any) -> None:
         needs = {"local": ("path",), "sftp": ("host", "username"), "http": ("base_url",)}[self.transport]

@@ -130,6 +130,7 @@ app.command("import")(order_commands.import_orders)
 app.command("order")(order_commands.order)
 app.command("orders")(order_commands.orders)
 app.command("dispatch")(vendor_commands.dispatch)
+app.command("fetch")(vendor_commands.fetch)
 app.command("vendors")(vendor_commands.vendors)
 app.command("jobs")(jobs_commands.jobs)
 

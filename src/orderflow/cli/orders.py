@@ -40,7 +40,7 @@ def order(
     from orderflow.orders.view import find_order, order_story
 
     with session_factory(reader(app_context(ctx).engine))() as session:
-        story = order_story(find_order(session, number, source=source))
+        story = order_story(find_order(session, number, source=source), session)
     if output == "json":
         render.print_json(story)
     else:

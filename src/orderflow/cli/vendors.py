@@ -57,3 +57,20 @@ def vendors(
          "breaker": v["breaker"] if v["paused_until"] is None
          else f"paused until {render.short_time(v['paused_until'])}"}
         for v in overview], "table")
+
+
+def fetch(
+    ctx: typer.Context,
+    vendor: str | None = typer.Option(None, "--vendor", help="Only this vendor."),
+) -> None:
+    """Bring back what vendors say: acknowledgements, rejections, parcels and tracking numbers, stock levels.
+
+    Each vendor file is taken exactly once (by content), applied in one transaction, and only then archived;
+    a file that cannot be read at all is moved to rejected/ (exit code 4); a vendor that cannot be reached is
+    retried later and the others carry on (exit code 6).
+    """
+    from orderflow.vendors.fetch import fetch as run_fetch
+
+    state = app_context(ctx)
+    run_as_job(ctx, "fetch", lambda: run_fetch(engine=state.engine, settings=state.settings, clock=state.clock,
+                                               vendor=vendor))

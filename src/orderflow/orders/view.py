@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from orderflow.db.models import Order, OrderLine, VendorOrder, VendorOrderState
+from orderflow.db.models import Order, OrderLine, Shipment, TrackingEvent, VendorOrder, VendorOrderState
 from orderflow.errors import InputError
 from orderflow.orders.records import normalize_order_number
 
@@ -23,7 +23,8 @@ def find_order(session: Session, number: str, *, source: str | None = None) -> O
     """The order shown as ``number`` (``1042`` or ``#1042``); ambiguous numbers need ``source``."""
     wanted = normalize_order_number(number)
     query = select(Order).where(Order.order_number == wanted).options(
-        selectinload(Order.lines), selectinload(Order.vendor_orders).selectinload(VendorOrder.lines))
+        selectinload(Order.lines), selectinload(Order.vendor_orders).selectinload(VendorOrder.lines),
+        selectinload(Order.vendor_orders).selectinload(VendorOrder.shipments).selectinload(Shipment.lines))
     if source:
         query = query.where(Order.source == source)
     found = list(session.scalars(query))
@@ -35,8 +36,31 @@ def find_order(session: Session, number: str, *, source: str | None = None) -> O
     return found[0]
 
 
-def order_story(order: Order) -> dict[str, Any]:
+def _shipment(shipment: Shipment, line_no: dict[int, int], events: list[TrackingEvent]) -> dict[str, Any]:
+    return {
+        "id": shipment.id, "vendor_order": shipment.vendor_order_id, "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number, "tracking_valid": shipment.tracking_valid,
+        "tracking_note": shipment.tracking_note, "shipped_at": shipment.shipped_at,
+        "reported_at": shipment.reported_at, "status": shipment.status, "first_scan_at": shipment.first_scan_at,
+        "last_event_at": shipment.last_event_at, "estimated_delivery": shipment.estimated_delivery,
+        "delivered_at": shipment.delivered_at,
+        "lines": sorted(({"line": line_no[line.vendor_order_line_id], "qty": line.qty} for line in shipment.lines),
+                        key=lambda line: line["line"]),
+        "events": [{"at": event.occurred_at, "status": event.status, "code": event.code,
+                    "description": event.description, "location": event.location} for event in events],
+    }
+
+
+def order_story(order: Order, session: Session | None = None) -> dict[str, Any]:
+    """The order's whole story; pass the session to include tracking events."""
     vendor_of_line = {line.order_line_id: vo.vendor_code for vo in order.vendor_orders for line in vo.lines}
+    line_no = {line.id: line.line_no for vo in order.vendor_orders for line in vo.lines}
+    shipments = [shipment for vo in order.vendor_orders for shipment in vo.shipments]
+    events: dict[int, list[TrackingEvent]] = {shipment.id: [] for shipment in shipments}
+    if session is not None and shipments:
+        for event in session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id.in_(list(events)))
+                                     .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())):
+            events[event.shipment_id].append(event)
     return {
         "order_number": order.order_number,
         "source": order.source,
@@ -60,12 +84,14 @@ def order_story(order: Order) -> dict[str, Any]:
              "cancel_requested_at": vo.cancel_requested_at, "last_error": vo.last_error,
              "lines": [
                  {"line": line.line_no, "sku": line.sku, "vendor_sku": line.vendor_sku, "qty": line.qty,
-                  "state": line.state, **({"reason": line.reason} if line.reason else {})}
+                  "state": line.state, **({"reason": line.reason} if line.reason else {}),
+                  **({"qty_shipped": line.qty_shipped} if line.qty_shipped else {}),
+                  **({"expected_at": line.expected_at} if line.expected_at else {})}
                  for line in vo.lines
              ]}
             for vo in order.vendor_orders
         ],
-        "shipments": [],
+        "shipments": [_shipment(shipment, line_no, events[shipment.id]) for shipment in shipments],
         "notifications": [],
     }
 

@@ -208,28 +208,33 @@ def open_channel(vendor: VendorSettings, *, settings: Settings, engine: Engine, 
     """Connect to one vendor (one connection per vendor per run). Raises ``RemoteError`` when it cannot."""
     where = f"{vendor.code} ({vendor.format} over {vendor.transport})"
     if vendor.transport == "http":
-        http = (http_client or _default_http_client)(vendor)
+        http = (http_client or default_http_client)(vendor)
         headers = {"Authorization": f"Bearer {secret(vendor.token_env)}"} if vendor.token_env else {}
         if vendor.format == "printful":
-            from orderflow.vendors.printful import PrintfulClient
-
-            if not vendor.token_env:
-                raise ConfigError(f"vendor {vendor.code}: the Printful API needs token_env")
-            client = PrintfulClient(base_url=str(vendor.base_url), token=secret(vendor.token_env),
-                                    store_id=vendor.store_id, client=http)
-            return PrintfulChannel(client=client, http=http, confirm=vendor.confirm, description=where)
+            return PrintfulChannel(client=printful_client(vendor, http), http=http, confirm=vendor.confirm,
+                                   description=where)
         return JsonApiChannel(http=http, headers=headers, description=where)
     render, suffix = _renderer(vendor, engine, now)
-    return FileChannel(transport=_file_transport(vendor, settings), render=render, suffix=suffix, description=where)
+    return FileChannel(transport=file_transport(vendor, settings), render=render, suffix=suffix, description=where)
 
 
-def _default_http_client(vendor: VendorSettings) -> httpx.Client:
+def printful_client(vendor: VendorSettings, http: httpx.Client) -> PrintfulClient:
+    from orderflow.vendors.printful import PrintfulClient
+
+    if not vendor.token_env:
+        raise ConfigError(f"vendor {vendor.code}: the Printful API needs token_env")
+    return PrintfulClient(base_url=str(vendor.base_url), token=secret(vendor.token_env), store_id=vendor.store_id,
+                          client=http)
+
+
+def default_http_client(vendor: VendorSettings) -> httpx.Client:
     import httpx
 
     return httpx.Client(base_url=str(vendor.base_url), timeout=vendor.timeout_seconds)
 
 
-def _file_transport(vendor: VendorSettings, settings: Settings) -> FileTransport:
+def file_transport(vendor: VendorSettings, settings: Settings) -> FileTransport:
+    """The vendor's exchange folders: local, or over SFTP (one connection, opened here)."""
     if vendor.transport == "local":
         from orderflow.vendors.transports.local import LocalFolderTransport
 

@@ -1,0 +1,268 @@
+"""What vendors tell us, applied to the database: acknowledgements, rejections, parcels, stock.
+
+Every change moves forward only and repeats harmlessly. A line never moves back (an 855 that arrives after the
+856 does not un-ship); a duplicate file or event changes nothing; a second parcel adds a shipment and never
+overwrites the first; quantities shipped are recomputed from the parcels, so reading a file twice cannot
+double them. A record that cannot be attached (an unknown vendor order, a line that is not on it) is refused
+with its reason and the others are applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from orderflow.carriers.numbers import normalize_number, validate
+from orderflow.db.models import (
+    InventoryLevel,
+    LineState,
+    Shipment,
+    ShipmentLine,
+    VendorOrder,
+    VendorOrderLine,
+    VendorOrderState,
+)
+from orderflow.errors import Refusal
+from orderflow.vendors.records import Acknowledgement, LineAck, Parcel, ShipNotice, StockLevel
+
+# How far along a line is; a line only ever moves to a higher rank (accepted <-> backordered may swap).
+LINE_RANK = {LineState.PENDING: 0, LineState.ACCEPTED: 1, LineState.BACKORDERED: 1, LineState.REJECTED: 2,
+             LineState.PARTIALLY_SHIPPED: 3, LineState.SHIPPED: 4, LineState.DELIVERED: 5, LineState.CANCELLED: 6}
+SHIPPING_STATES = {VendorOrderState.PARTIALLY_SHIPPED, VendorOrderState.SHIPPED, VendorOrderState.DELIVERED}
+OPEN_FOR_ANSWERS = {VendorOrderState.SENDING, VendorOrderState.SENT, VendorOrderState.ACCEPTED,
+                    VendorOrderState.ON_HOLD, VendorOrderState.NEEDS_RECONCILE}
+
+
+@dataclass
+class FeedbackResult:
+    acknowledgements: int = 0
+    lines_rejected: int = 0
+    lines_backordered: int = 0
+    shipments_added: int = 0
+    stock_levels: int = 0
+    refusals: list[Refusal] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: FeedbackResult) -> None:
+        for name in ("acknowledgements", "lines_rejected", "lines_backordered", "shipments_added", "stock_levels"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.refusals += other.refusals
+        self.problems += other.problems
+
+
+@dataclass
+class Feedback:
+    """Applies one vendor's records inside the caller's transaction."""
+
+    session: Session
+    vendor_code: str
+    now: datetime
+    file: str
+    result: FeedbackResult = field(default_factory=FeedbackResult)
+
+    # --- lookups ---------------------------------------------------------------------------------------------
+
+    def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
+        vendor_order = self.session.scalar(
+            select(VendorOrder).where(VendorOrder.id == vendor_order_id.strip())
+            .options(selectinload(VendorOrder.lines), selectinload(VendorOrder.shipments)))
+        if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
+            self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
+            return None
+        return vendor_order
+
+    def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str) -> VendorOrderLine | None:
+        by_number = next((each for each in vendor_order.lines if line is not None and each.line_no == line), None)
+        if by_number is not None:
+            return by_number
+        return next((each for each in vendor_order.lines if vendor_sku and each.vendor_sku == vendor_sku), None)
+
+    def refuse(self, source_ref: str, field_name: str | None, reason: str) -> None:
+        where = f" ({source_ref})" if source_ref else ""
+        self.result.refusals.append(Refusal(file=self.file, line=None, field=field_name, reason=reason + where))
+
+    # --- acknowledgements ------------------------------------------------------------------------------------
+
+    def acknowledgement(self, ack: Acknowledgement) -> None:
+        vendor_order = self.vendor_order(ack.vendor_order_id, ack.source_ref)
+        if vendor_order is None:
+            return
+        self.result.acknowledgements += 1
+        if vendor_order.acknowledged_at is None:
+            vendor_order.acknowledged_at = self.now
+        if ack.vendor_reference and not vendor_order.vendor_reference:
+            vendor_order.vendor_reference = ack.vendor_reference
+        for line_ack in ack.lines:
+            self._line_ack(vendor_order, line_ack, ack.source_ref)
+        if ack.status == "rejected" and not ack.lines:
+            for line in vendor_order.lines:
+                self._move_line(line, LineState.REJECTED, qty_rejected=line.qty, code="order", reason=ack.reason)
+        self._settle(vendor_order, rejection_reason=ack.reason)
+
+    def _line_ack(self, vendor_order: VendorOrder, line_ack: LineAck, source_ref: str) -> None:
+        line = self.line_of(vendor_order, line_ack.line, line_ack.vendor_sku)
+        if line is None:
+            self.refuse(source_ref, "line", f"{vendor_order.id} has no line {line_ack.line} ({line_ack.vendor_sku})")
+            return
+        reason = line_ack.reason or None
+        if line_ack.status == "rejected":
+            if self._move_line(line, LineState.REJECTED, qty_rejected=line_ack.qty or line.qty, code=line_ack.code,
+                               reason=reason):
+                self.result.lines_rejected += 1
+        elif line_ack.status == "backordered":
+            if self._move_line(line, LineState.BACKORDERED, qty_backordered=line_ack.qty or line.qty,
+                               code=line_ack.code, reason=reason):
+                line.expected_at = line_ack.expected_date
+                self.result.lines_backordered += 1
+        elif self._move_line(line, LineState.ACCEPTED, qty_accepted=line_ack.qty or line.qty, code=line_ack.code,
+                             reason=reason if line_ack.status == "changed" else None):
+            line.qty_backordered = 0
+            line.expected_at = None
+
+    @staticmethod
+    def _move_line(line: VendorOrderLine, state: LineState, *, code: str | None, reason: str | None,
+                   **quantities: int) -> bool:
+        """Move a line forward (never back); returns whether it moved."""
+        current = LINE_RANK.get(LineState(line.state), 0)
+        if LINE_RANK[state] < current or (LINE_RANK[state] == current and line.state == state):
+            return False
+        line.state = state
+        for name, value in quantities.items():
+            setattr(line, name, min(value, line.qty))
+        line.reason_code, line.reason = code, reason
+        return True
+
+    # --- parcels -------------------------------------------------------------------------------------------
+
+    def ship_notice(self, notice: ShipNotice) -> None:
+        vendor_order = self.vendor_order(notice.vendor_order_id, notice.source_ref)
+        if vendor_order is None:
+            return
+        for parcel in notice.parcels:
+            self._parcel(vendor_order, notice, parcel)
+        self.session.flush()
+        self._count_shipped(vendor_order)
+        self._settle(vendor_order)
+
+    def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel) -> None:
+        number = normalize_number(parcel.tracking_number)
+        if not number:
+            self.refuse(notice.source_ref, "tracking_number",
+                        f"{vendor_order.id}: a parcel without a tracking number cannot be followed")
+            return
+        named = parcel.carrier or notice.carrier
+        verdict = validate(number, named)
+        shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
+        if shipment is None:
+            other = self.session.scalar(select(Shipment).where(Shipment.tracking_number == number,
+                                                               Shipment.carrier == verdict.carrier))
+            if other is not None:
+                self.result.problems.append(
+                    f"{vendor_order.id}: tracking number {number} already belongs to {other.vendor_order_id}; "
+                    "its lines were not attached to it")
+                return
+            shipment = Shipment(
+                vendor_order_id=vendor_order.id, carrier=verdict.carrier, carrier_named=named,
+                tracking_number=number, tracking_valid=verdict.valid, tracking_note=verdict.reason,
+                service=notice.service, shipped_at=notice.shipped_at, reported_at=self.now, status="label_created",
+                next_check_at=self.now if verdict.valid else None, created_at=self.now, updated_at=self.now)
+            vendor_order.shipments.append(shipment)
+            self.session.flush()
+            self.result.shipments_added += 1
+        known = {each.vendor_order_line_id: each for each in self.session.scalars(
+            select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id))}
+        for shipped in parcel.lines:
+            line = self.line_of(vendor_order, shipped.line, shipped.vendor_sku)
+            if line is None:
+                self.refuse(notice.source_ref, "line",
+                            f"{vendor_order.id} has no line {shipped.line} ({shipped.vendor_sku}) for parcel {number}")
+                continue
+            if line.id in known:
+                known[line.id].qty = max(known[line.id].qty, shipped.qty)
+            else:
+                known[line.id] = ShipmentLine(shipment_id=shipment.id, vendor_order_line_id=line.id, qty=shipped.qty)
+                self.session.add(known[line.id])
+
+    def _count_shipped(self, vendor_order: VendorOrder) -> None:
+        """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them."""
+        totals = dict(self.session.execute(
+            select(ShipmentLine.vendor_order_line_id, func.sum(ShipmentLine.qty))
+            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+            .where(Shipment.vendor_order_id == vendor_order.id)
+            .group_by(ShipmentLine.vendor_order_line_id)).all())
+        for line in vendor_order.lines:
+            shipped = min(int(totals.get(line.id, 0)), line.qty)
+            if shipped <= line.qty_shipped:
+                continue
+            line.qty_shipped = shipped
+            wanted = line.qty - line.qty_rejected
+            self._move_line(line, LineState.SHIPPED if shipped >= wanted else LineState.PARTIALLY_SHIPPED,
+                            code=line.reason_code, reason=line.reason)
+        dates = [each.shipped_at or each.reported_at for each in vendor_order.shipments]
+        if dates and vendor_order.shipped_at is None:
+            vendor_order.shipped_at = min(dates)
+
+    # --- the vendor order as a whole -----------------------------------------------------------------------
+
+    def _settle(self, vendor_order: VendorOrder, *, rejection_reason: str | None = None) -> None:
+        """The vendor order's state from its lines, moving forward only."""
+        lines = [line for line in vendor_order.lines if line.state != LineState.CANCELLED]
+        rejected = [line for line in lines if line.state == LineState.REJECTED]
+        live = [line for line in lines if line.state != LineState.REJECTED]
+        state = VendorOrderState(vendor_order.state)
+        if state in (VendorOrderState.DELIVERED, VendorOrderState.CANCELLED):
+            return
+        if live and all(line.qty_shipped >= line.qty - line.qty_rejected for line in live):
+            new_state = VendorOrderState.SHIPPED
+        elif any(line.qty_shipped for line in live):
+            new_state = VendorOrderState.PARTIALLY_SHIPPED
+        elif lines and not live:
+            new_state = VendorOrderState.REJECTED
+        elif state in OPEN_FOR_ANSWERS and vendor_order.acknowledged_at is not None:
+            new_state = VendorOrderState.ACCEPTED if state != VendorOrderState.ON_HOLD else state
+        else:
+            new_state = state
+        if new_state == VendorOrderState.REJECTED and state in SHIPPING_STATES:
+            return
+        if new_state != state:
+            vendor_order.state = new_state
+            vendor_order.updated_at = self.now
+        if rejected and vendor_order.rejected_at is None:
+            vendor_order.rejected_at = self.now
+            vendor_order.rejection_code = rejected[0].reason_code
+            vendor_order.rejection_reason = rejection_reason or rejected[0].reason
+
+    # --- stock ---------------------------------------------------------------------------------------------
+
+    def stock_level(self, level: StockLevel) -> None:
+        """The newest stock level per vendor SKU wins; an older snapshot read late changes nothing."""
+        as_of = level.as_of or self.now
+        row = self._inventory_row(level.vendor_sku)
+        if row is None:
+            self.session.add(InventoryLevel(vendor_code=self.vendor_code, vendor_sku=level.vendor_sku,
+                                            quantity=level.qty, next_available=level.next_available, as_of=as_of,
+                                            updated_at=self.now))
+        elif as_of >= row.as_of:
+            row.quantity, row.next_available, row.as_of, row.updated_at = level.qty, level.next_available, as_of, \
+                self.now
+        self.result.stock_levels += 1
+
+    def _inventory_row(self, vendor_sku: str) -> InventoryLevel | None:
+        return self.session.scalar(select(InventoryLevel).where(
+            InventoryLevel.vendor_code == self.vendor_code, InventoryLevel.vendor_sku == vendor_sku))
+
+    def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
+              stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        for ack in acks:
+            self.acknowledgement(ack)
+        for notice in ship_notices:
+            self.ship_notice(notice)
+        for level in stock:
+            self.stock_level(level)
+        self.session.flush()
+        return self.result
+

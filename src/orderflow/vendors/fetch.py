@@ -1,0 +1,284 @@
+"""``orderflow fetch``: bring back what vendors say, each file exactly once.
+
+Files (local folders, SFTP): every file in the vendor's outbound folder that has stopped growing is read,
+fingerprinted (vendor + SHA-256), parsed (X12 855/856/846, CSV acks/tracking/inventory, Printful webhook
+JSON, told apart by content) and applied in ONE transaction together with its ledger row; only after that
+commit is it moved to ``archive/`` (or deleted). A crash before the commit leaves the file to be read again;
+a crash after it leaves a ledgered file that the next run only moves. The same content under another name
+is a no-op. A file that cannot be read at all goes to ``rejected/`` with its reason in the ledger; a file with
+some bad records keeps the good ones and names the bad ones.
+
+APIs (Printful): open vendor orders are looked up by our id, least recently looked first, up to
+``poll_limit`` per run, and their status and parcels applied the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+
+from orderflow.breaker import paused_until, record_failure, record_success
+from orderflow.clock import Clock
+from orderflow.config import Settings, VendorSettings
+from orderflow.crashpoints import crash_point
+from orderflow.db.engine import session_factory
+from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
+from orderflow.errors import ExitCode, InputError, OrderflowError, Refusal, RemoteRejected
+from orderflow.jobs import WorkResult
+from orderflow.vendors.channels import default_http_client, file_transport, printful_client
+from orderflow.vendors.feedback import Feedback, FeedbackResult
+from orderflow.vendors.records import ParsedVendorFile
+from orderflow.vendors.transports.base import FileTransport, RemoteFile
+
+if TYPE_CHECKING:
+    import httpx
+
+    from orderflow.vendors.printful import PrintfulOrderState
+
+POLLED_STATES = (VendorOrderState.SENT, VendorOrderState.ACCEPTED, VendorOrderState.ON_HOLD,
+                 VendorOrderState.PARTIALLY_SHIPPED)
+
+
+@dataclass
+class FetchTally:
+    files: int = 0
+    duplicates: int = 0
+    files_refused: int = 0
+    polled: int = 0
+    feedback: FeedbackResult = field(default_factory=FeedbackResult)
+    vendors_failed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FetchIO:
+    """What fetch reaches out with; tests and the demo point these at local servers."""
+
+    http_client: Callable[[VendorSettings], httpx.Client] | None = None
+    file_transport: Callable[[VendorSettings, Settings], FileTransport] = file_transport
+
+
+def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
+          io: FetchIO | None = None) -> WorkResult:
+    """Fetch from every vendor (or one). Exit 4 when a vendor file was refused, 6 when a vendor failed."""
+    tally = FetchTally()
+    for configured in [settings.vendor(vendor)] if vendor else list(settings.vendors):
+        _fetch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, io=io or FetchIO(),
+                      tally=tally)
+    feedback = tally.feedback
+    problems = tally.problems + [str(refusal) for refusal in feedback.refusals] + feedback.problems
+    code = ExitCode.PARTIAL_FAILURE if tally.vendors_failed else \
+        ExitCode.INPUT_REFUSED if feedback.refusals or tally.files_refused else ExitCode.OK
+    return WorkResult(
+        counts={"files": tally.files, "duplicates": tally.duplicates, "files_refused": tally.files_refused,
+                "polled": tally.polled, "acknowledgements": feedback.acknowledgements,
+                "shipments_added": feedback.shipments_added, "lines_rejected": feedback.lines_rejected,
+                "lines_backordered": feedback.lines_backordered, "stock_levels": feedback.stock_levels,
+                "records_refused": len(feedback.refusals)},
+        problems=problems, exit_code=code, detail=tally)
+
+
+def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings, clock: Clock, io: FetchIO,
+                  tally: FetchTally) -> None:
+    key = f"vendor:{vendor.code}"
+    with session_factory(engine)() as session:
+        paused = paused_until(session, key, clock.now())
+    if paused is not None and paused.retry_at is not None:
+        tally.vendors_failed.append(vendor.code)
+        tally.problems.append(f"vendor {vendor.code} paused until {paused.retry_at:%Y-%m-%d %H:%M} UTC: "
+                              f"{paused.last_error}")
+        return
+    try:
+        if vendor.transport in ("local", "sftp"):
+            with io.file_transport(vendor, settings) as transport:
+                _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
+        elif vendor.format == "printful":
+            if vendor.path:  # Printful webhook deliveries dropped as JSON files in a local folder
+                with io.file_transport(vendor.model_copy(update={"transport": "local"}), settings) as transport:
+                    _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
+            _poll_printful(engine=engine, vendor=vendor, clock=clock, io=io, tally=tally)
+    except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
+        tally.vendors_failed.append(vendor.code)
+        tally.problems.append(f"vendor {vendor.code}: {exc}")
+        with session_factory(engine)() as session, session.begin():
+            record_failure(session, key, clock.now(), str(exc))
+        return
+    with session_factory(engine)() as session, session.begin():
+        record_success(session, key, clock.now())
+
+
+# --- files -------------------------------------------------------------------------------------------------
+
+def _settled(remote: RemoteFile, settle_seconds: float) -> bool:
+    # The file system's clock, not business time: is the vendor still writing it?
+    return remote.modified_at <= datetime.now(UTC) - timedelta(seconds=settle_seconds)
+
+
+def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransport, clock: Clock,
+                tally: FetchTally) -> None:
+    for remote in transport.list_inbound():
+        if not _settled(remote, vendor.settle_seconds):
+            continue
+        data = transport.read(remote.name)
+        if len(data) != remote.size:
+            continue  # it grew while we read it: next run
+        refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock, tally=tally)
+        crash_point("fetch.after_ingest_commit")
+        if refused_whole:
+            transport.reject(remote.name)
+        elif vendor.after_ingest == "delete":
+            transport.delete(remote.name)
+        else:
+            transport.archive(remote.name)
+
+
+def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, clock: Clock,
+            tally: FetchTally) -> bool:
+    """Parse, apply and ledger one file in one transaction. Returns whether it was refused whole."""
+    digest = hashlib.sha256(data).hexdigest()
+    origin = f"vendor:{vendor.code}"
+    now = clock.now()
+    file = f"{vendor.code}:{name}"
+    with session_factory(engine)() as session, session.begin():
+        if session.scalar(select(IngestedFile.id).where(IngestedFile.origin == origin,
+                                                        IngestedFile.sha256 == digest)) is not None:
+            tally.duplicates += 1
+            return False
+        ledger = IngestedFile(origin=origin, path=name, size=len(data), sha256=digest, kind="unknown",
+                              ingested_at=now)
+        session.add(ledger)
+        tally.files += 1
+        try:
+            read = parse_vendor_file(data, file=file, vendor=vendor)
+        except InputError as exc:
+            ledger.kind, ledger.error, ledger.rows_refused = "refused", str(exc), 1
+            ledger.refusals = [_refusal_json(exc.refusal)]
+            tally.files_refused += 1
+            tally.problems.append(str(exc))
+            return True
+        parsed = read.parsed
+        applied = Feedback(session=session, vendor_code=vendor.code, now=now, file=file).apply(
+            acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock)
+        if read.printful is not None:
+            vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
+            if vendor_order is not None and vendor_order.vendor_code == vendor.code:
+                _apply_hold_and_cancel(vendor_order, read.printful, now, tally)
+        refusals = parsed.refusals + applied.refusals
+        applied.refusals = refusals
+        ledger.kind = read.kind
+        ledger.rows_ok = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock) - len(applied.refusals)
+        ledger.rows_refused = len(refusals)
+        ledger.refusals = [_refusal_json(refusal) for refusal in refusals]
+        tally.feedback.add(applied)
+    return False
+
+
+@dataclass(frozen=True)
+class VendorFile:
+    kind: str
+    parsed: ParsedVendorFile
+    printful: PrintfulOrderState | None = None
+    """For a Printful webhook about an order: its state (holds and cancellations are applied from it)."""
+
+
+def parse_vendor_file(data: bytes, *, file: str, vendor: VendorSettings) -> VendorFile:
+    """Tell the file's format from its content and read it: X12, Printful webhook JSON, or CSV."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:3]
+    if head == b"ISA":
+        from orderflow.vendors.formats.x12 import parse_x12
+
+        return VendorFile("x12", parse_x12(data, file=file))
+    if head[:1] in (b"{", b"["):
+        from orderflow.vendors.printful import parse_webhook
+
+        event = parse_webhook(data, file=file)
+        parsed = ParsedVendorFile(stock=list(event.stock))
+        if event.order is not None:
+            return VendorFile("printful_webhook", _from_printful(event.order, parsed), event.order)
+        return VendorFile("printful_webhook", parsed)
+    from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
+
+    return VendorFile("csv", parse_vendor_csv(data, file=file, columns=vendor.feedback_columns or None))
+
+
+def _from_printful(state: PrintfulOrderState, parsed: ParsedVendorFile) -> ParsedVendorFile:
+    """Printful's order status as acknowledgement records: failed is a rejection; shipments are ship notices."""
+    from orderflow.vendors.records import Acknowledgement
+
+    status = {"rejected": "rejected"}.get(state.vendor_order_state or "", "acknowledged")
+    if state.vendor_order_state in ("accepted", "partially_shipped", "shipped", "rejected"):
+        parsed.acks.append(Acknowledgement(vendor_order_id=state.vendor_order_id, status=status,  # type: ignore[arg-type]
+                                           vendor_reference=state.printful_id, lines=(), reason=state.reason,
+                                           source_ref=f"printful:{state.printful_id}"))
+    parsed.ship_notices.extend(state.ship_notices)
+    return parsed
+
+
+def _refusal_json(refusal: Refusal) -> dict[str, object]:
+    return {"file": refusal.file, "line": refusal.line, "field": refusal.field, "reason": refusal.reason}
+
+
+# --- Printful polling --------------------------------------------------------------------------------------
+
+def _poll_printful(*, engine: Engine, vendor: VendorSettings, clock: Clock, io: FetchIO, tally: FetchTally) -> None:
+    from orderflow.vendors.printful import parse_order_status
+
+    with session_factory(engine)() as session:
+        due = list(session.scalars(
+            select(VendorOrder.id).where(VendorOrder.vendor_code == vendor.code, VendorOrder.state.in_(POLLED_STATES))
+            .order_by(VendorOrder.last_polled_at.asc().nulls_first(), VendorOrder.id).limit(vendor.poll_limit)))
+    if not due:
+        return
+    http = (io.http_client or default_http_client)(vendor)
+    try:
+        client = printful_client(vendor, http)
+        for vendor_order_id in due:
+            answer = client.get_order(vendor_order_id)
+            if answer.outcome == "unauthorized":
+                raise RemoteRejected(f"printful: not authorised ({answer.reason or 'check the token'})")
+            if answer.outcome != "found" or answer.order is None:
+                tally.problems.append(f"{vendor_order_id}: Printful lookup: {answer.outcome} {answer.reason}".strip())
+                continue
+            state = parse_order_status(answer.order, source_ref=f"printful:{answer.printful_id}")
+            _apply_printful_state(engine, vendor, state, clock.now(), tally)
+            tally.polled += 1
+    finally:
+        http.close()
+
+
+def _apply_printful_state(engine: Engine, vendor: VendorSettings, state: PrintfulOrderState, now: datetime,
+                          tally: FetchTally) -> None:
+    with session_factory(engine)() as session, session.begin():
+        parsed = _from_printful(state, ParsedVendorFile())
+        tally.feedback.add(Feedback(session=session, vendor_code=vendor.code, now=now,
+                                    file=f"printful:{state.vendor_order_id}").apply(
+            acks=parsed.acks, ship_notices=parsed.ship_notices))
+        vendor_order = session.get(VendorOrder, state.vendor_order_id)
+        if vendor_order is None:
+            return
+        vendor_order.last_polled_at = now
+        _apply_hold_and_cancel(vendor_order, state, now, tally)
+
+
+def _apply_hold_and_cancel(vendor_order: VendorOrder, state: PrintfulOrderState, now: datetime,
+                           tally: FetchTally) -> None:
+    """States an acknowledgement cannot say: on hold (with the reason), and cancelled at the vendor."""
+    if state.vendor_order_state == "on_hold" and vendor_order.state in (VendorOrderState.SENT,
+                                                                          VendorOrderState.ACCEPTED):
+        vendor_order.state, vendor_order.hold_reason, vendor_order.updated_at = \
+            VendorOrderState.ON_HOLD, state.reason or "on hold at Printful", now
+    elif state.vendor_order_state == "accepted" and vendor_order.state == VendorOrderState.ON_HOLD:
+        vendor_order.state, vendor_order.hold_reason, vendor_order.updated_at = VendorOrderState.ACCEPTED, None, now
+    elif state.vendor_order_state == "cancelled" and vendor_order.state != VendorOrderState.CANCELLED:
+        if vendor_order.cancel_requested_at is None:
+            tally.problems.append(f"{vendor_order.id}: cancelled at Printful without our request")
+        vendor_order.cancel_confirmed_at = now
+        vendor_order.state, vendor_order.updated_at = VendorOrderState.CANCELLED, now
+        for line in vendor_order.lines:
+            if line.state not in (LineState.SHIPPED, LineState.DELIVERED):
+                line.state = LineState.CANCELLED

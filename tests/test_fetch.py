@@ -1,0 +1,259 @@
+"""Vendor feedback: acknowledgements, parcels and stock come back, each file exactly once, state moving forward."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+
+from orderflow.clock import Clock
+from orderflow.config import Settings, VendorSettings
+from orderflow.db.engine import session_factory
+from orderflow.db.models import IngestedFile, InventoryLevel, Shipment, VendorOrder
+from orderflow.errors import ExitCode
+from orderflow.orders.importing import import_orders
+from orderflow.orders.view import find_order, order_story
+from orderflow.testing.printful import FakePrintful
+from orderflow.testing.sshd import SshServer
+from orderflow.vendors.channels import file_transport
+from orderflow.vendors.dispatch import dispatch
+from orderflow.vendors.fetch import FetchIO, fetch
+from orderflow.vendors.transports.base import FileTransport
+from tests.dispatch_fixtures import vendor_block, write_settings
+from tests.orderflow_fixtures import SAMPLES, stock_catalog
+
+OLD = datetime(2026, 3, 14, 12, 0, tzinfo=UTC).timestamp()  # vendor files written well before we look
+
+
+def shop(tmp_path: Path, engine: Engine, clock: Clock, acme: str) -> Settings:
+    """The sample shop: order 1042 has TB1042-ACME (3 lines) sent to ACME, whose vendor block is ``acme``."""
+    settings = write_settings(tmp_path, acme, vendor_block("PF", "csv", "local", path="pf"),
+                              vendor_block("STITCH", "csv", "local", path="stitch"))
+    stock_catalog(engine, settings, clock.now())
+    import_orders(engine=engine, settings=settings, now=clock.now(),
+                  paths=[SAMPLES / "shopify_orders_export.csv"])
+    with session_factory(engine)() as session, session.begin():
+        session.execute(update(VendorOrder).where(VendorOrder.id == "TB1042-ACME").values(state="sent"))
+    return settings
+
+
+def drop(folder: Path, name: str, content: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content)
+    os.utime(path, (OLD, OLD))
+    return path
+
+
+def acme_order(engine: Engine) -> dict:  # type: ignore[type-arg]
+    with session_factory(engine)() as session:
+        story = order_story(find_order(session, "1042"), session)
+    [acme] = [vo for vo in story["vendor_orders"] if vo["id"] == "TB1042-ACME"]
+    return {"vo": acme, "shipments": [s for s in story["shipments"] if s["vendor_order"] == "TB1042-ACME"]}
+
+
+def count(engine: Engine, model: type) -> int:
+    with session_factory(engine)() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+LOCAL_ACME = vendor_block("ACME", "x12", "local", path="acme", settle_seconds=0)
+
+
+class TestX12Feedback:
+    def test_855_accepts_two_lines_and_rejects_one(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """The sample 855: lines 1 and 3 accepted, line 2 rejected with its code; the file is archived."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        drop(tmp_path / "acme" / "from_vendor", "ack_1.edi", (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.exit_code is ExitCode.OK, result.problems
+        assert (result.counts["acknowledgements"], result.counts["lines_rejected"]) == (1, 1)
+        acme = acme_order(engine)["vo"]
+        assert acme["state"] == "accepted"
+        assert [(line["line"], line["state"]) for line in acme["lines"]] == [
+            (1, "accepted"), (2, "rejected"), (3, "accepted")]
+        assert acme["lines"][1]["reason"]
+        assert (tmp_path / "acme" / "archive" / "ack_1.edi").exists()
+        assert not (tmp_path / "acme" / "from_vendor" / "ack_1.edi").exists()
+
+    def test_856_two_parcels_two_tracking_numbers(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """The sample 856 adds two UPS parcels with their lines; unshipped line 2 keeps the order partial."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        drop(tmp_path / "acme" / "from_vendor", "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        fetch(engine=engine, settings=settings, clock=clock)
+        order = acme_order(engine)
+        assert [(s["carrier"], s["tracking_number"], s["tracking_valid"], s["status"], s["lines"])
+                for s in order["shipments"]] == [
+            ("ups", "1Z4R8W670312345676", True, "label_created", [{"line": 1, "qty": 2}]),
+            ("ups", "1Z4R8W670312345694", True, "label_created", [{"line": 3, "qty": 1}])]
+        assert order["shipments"][0]["shipped_at"].date() == date(2026, 3, 14)
+        assert order["vo"]["state"] == "partially_shipped"
+
+    def test_855_after_856_never_unships(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A late acknowledgement leaves shipped lines shipped; the rejected line completes the order."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        inbox = tmp_path / "acme" / "from_vendor"
+        drop(inbox, "1-asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        fetch(engine=engine, settings=settings, clock=clock)
+        drop(inbox, "2-ack.edi", (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes())
+        fetch(engine=engine, settings=settings, clock=clock)
+        acme = acme_order(engine)["vo"]
+        assert [(line["line"], line["state"]) for line in acme["lines"]] == [
+            (1, "shipped"), (2, "rejected"), (3, "shipped")]
+        assert acme["state"] == "shipped"
+
+    def test_846_stock_levels(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """The sample 846 records four stock levels, with the restock date where the vendor gave one."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        drop(tmp_path / "acme" / "from_vendor", "inv.edi", (SAMPLES / "x12_846_inventory_advice.edi").read_bytes())
+        fetch(engine=engine, settings=settings, clock=clock)
+        with session_factory(engine)() as session:
+            levels = {row.vendor_sku: (row.quantity, row.next_available)
+                      for row in session.scalars(select(InventoryLevel))}
+        assert levels == {"ACM-G500-BLK-L": (146, None), "ACM-G500-WHT-M": (0, date(2026, 4, 2)),
+                          "ACM-18500-NVY-XL": (37, None), "ACM-G500-RED-S": (0, None)}
+
+    def test_same_content_under_another_name_is_taken_once(self, engine: Engine, clock: Clock,
+                                                           tmp_path: Path) -> None:
+        """A renamed copy of a file already taken is archived and changes nothing."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        inbox = tmp_path / "acme" / "from_vendor"
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes()
+        drop(inbox, "asn.edi", content)
+        fetch(engine=engine, settings=settings, clock=clock)
+        drop(inbox, "asn-again.edi", content)
+        again = fetch(engine=engine, settings=settings, clock=clock)
+        assert (again.counts["files"], again.counts["duplicates"]) == (0, 1)
+        assert (count(engine, Shipment), count(engine, IngestedFile)) == (2, 1)
+        assert (tmp_path / "acme" / "archive" / "asn-again.edi").exists()
+
+    def test_truncated_file_is_refused_with_its_segment(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A file cut short goes to rejected/; the ledger and the problem line name the segment."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes()
+        drop(tmp_path / "acme" / "from_vendor", "cut.edi", content[: len(content) // 2])
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.exit_code is ExitCode.INPUT_REFUSED
+        [problem] = result.problems
+        assert "cut.edi" in problem
+        assert "segment" in problem
+        assert (tmp_path / "acme" / "rejected" / "cut.edi").exists()
+        assert count(engine, Shipment) == 0
+
+    def test_a_file_still_being_written_is_left_alone(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A file modified within the settle time stays where it is, unread."""
+        settings = shop(tmp_path, engine, clock, vendor_block("ACME", "x12", "local", path="acme",
+                                                             settle_seconds=3600))
+        path = tmp_path / "acme" / "from_vendor" / "asn.edi"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes((SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        assert fetch(engine=engine, settings=settings, clock=clock).counts["files"] == 0
+        assert path.exists()
+
+
+def sftp_acme(server: SshServer, remote: Path) -> str:
+    return vendor_block("ACME", "x12", "sftp", host=server.host, port=server.port, username=server.username,
+                        key_file=str(server.user_key_path), known_hosts=str(server.known_hosts_path),
+                        remote_dir=str(remote), settle_seconds=0)
+
+
+class TestSftpFeedback:
+    def test_856_and_855_over_real_sftp(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                        sshd: SshServer) -> None:
+        """The same files fetched over SFTP give the same result and are archived on the server."""
+        remote = tmp_path / "remote"
+        settings = shop(tmp_path, engine, clock, sftp_acme(sshd, remote))
+        drop(remote / "from_vendor", "1-asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        drop(remote / "from_vendor", "2-ack.edi", (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.exit_code is ExitCode.OK, result.problems
+        assert acme_order(engine)["vo"]["state"] == "shipped"
+        assert sorted(p.name for p in (remote / "archive").iterdir()) == ["1-asn.edi", "2-ack.edi"]
+
+    def test_a_download_cut_mid_file_is_taken_next_run(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                       own_sshd: SshServer) -> None:
+        """The server dies while we read: nothing is ledgered or moved, and the next run takes the file."""
+        remote = tmp_path / "remote"
+        settings = shop(tmp_path, engine, clock, sftp_acme(own_sshd, remote))
+        drop(remote / "from_vendor", "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+
+        class DiesWhileReading:
+            """The real SFTP transport, whose server is killed in the middle of the first read."""
+
+            def __init__(self, vendor: VendorSettings, shop_settings: Settings) -> None:
+                self.inner = file_transport(vendor, shop_settings)
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(self.inner, name)
+
+            def __enter__(self) -> FileTransport:
+                return self  # type: ignore[return-value]
+
+            def __exit__(self, *exc: object) -> None:
+                self.inner.close()
+
+            def read(self, name: str) -> bytes:
+                own_sshd.kill()
+                return self.inner.read(name)
+
+        cut = fetch(engine=engine, settings=settings, clock=clock, io=FetchIO(file_transport=DiesWhileReading))
+        assert cut.exit_code is ExitCode.PARTIAL_FAILURE
+        assert count(engine, IngestedFile) == 0
+        assert (remote / "from_vendor" / "asn.edi").exists()
+        own_sshd.restart()
+        again = fetch(engine=engine, settings=settings, clock=clock)
+        assert again.counts["files"] == 1, again.problems
+        assert count(engine, Shipment) == 2
+
+
+class TestPrintfulFeedback:
+    @pytest.fixture
+    def printful(self, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+        monkeypatch.setenv("TEST_PF_TOKEN", "pf-token")
+        with FakePrintful(token="pf-token") as fake:
+            yield fake
+
+    def settings(self, tmp_path: Path, engine: Engine, clock: Clock, fake: FakePrintful) -> Settings:
+        settings = write_settings(tmp_path, vendor_block(
+            "PF", "printful", "http", kind="on_demand", base_url=fake.url, token_env="TEST_PF_TOKEN",
+            path="pf-webhooks", settle_seconds=0))
+        stock_catalog(engine, settings, clock.now(), [])
+        from orderflow.catalog import CatalogRow
+        stock_catalog(engine, settings, clock.now(), [CatalogRow("TB-MTNLINE-HTR-S", "PF", "4016"),
+                                                      CatalogRow("TB-CUSTNAME-WHT-L", "PF", "4017")])
+        import_orders(engine=engine, settings=settings, now=clock.now(), paths=[SAMPLES / "shopify_orders_export.csv"])
+        assert dispatch(engine=engine, settings=settings, clock=clock).counts["accepted"] == 1
+        return settings
+
+    def test_second_parcel_is_added_never_overwrites(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                     printful: FakePrintful) -> None:
+        """Polling Printful: the first parcel ships line 1, the second line 2; both are kept."""
+        settings = self.settings(tmp_path, engine, clock, printful)
+        printful.ship("TB1042-PF", "9400111899223855990014", items={"TB1042-PF-1": 1})
+        fetch(engine=engine, settings=settings, clock=clock)
+        printful.ship("TB1042-PF", "9400111899223855990021", items={"TB1042-PF-2": 1})
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.counts["polled"] == 1
+        with session_factory(engine)() as session:
+            story = order_story(find_order(session, "1042"), session)
+        pf = [s for s in story["shipments"] if s["vendor_order"] == "TB1042-PF"]
+        assert [(s["tracking_number"], s["carrier"], s["lines"]) for s in pf] == [
+            ("9400111899223855990014", "usps", [{"line": 1, "qty": 1}]),
+            ("9400111899223855990021", "usps", [{"line": 2, "qty": 1}])]
+        assert [vo["state"] for vo in story["vendor_orders"] if vo["id"] == "TB1042-PF"] == ["shipped"]
+
+    def test_webhook_files_in_an_inbox_folder(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                              printful: FakePrintful) -> None:
+        """A package_shipped webhook saved as a JSON file is read like any vendor file, once."""
+        settings = self.settings(tmp_path, engine, clock, printful)
+        printful.ship("TB1042-PF", "9400111899223855990014")
+        webhook = json.dumps(printful.webhooks[-1]).encode()
+        drop(tmp_path / "pf-webhooks" / "from_vendor", "event-1.json", webhook)
+        drop(tmp_path / "pf-webhooks" / "from_vendor", "event-1-redelivered.json", webhook)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.counts["files"], result.counts["duplicates"]) == (1, 1)
+        assert count(engine, Shipment) == 1
