@@ -106,6 +106,17 @@ class TestX12Feedback:
             (1, "shipped"), (2, "rejected"), (3, "shipped")]
         assert acme["state"] == "shipped"
 
+    def test_a_997_goes_back_when_the_vendor_wants_one(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """With send_997, each functional group read is acknowledged in a 997 left in the vendor's inbound folder."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME + "[vendors.x12]\nsend_997 = true\n")
+        drop(tmp_path / "acme" / "from_vendor", "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        fetch(engine=engine, settings=settings, clock=clock)
+        [ack] = list((tmp_path / "acme" / "to_vendor").iterdir())
+        segments = ack.read_text().replace("\n", "").split("~")
+        assert ack.name.startswith("997_")
+        assert [s for s in segments if s.startswith(("AK1", "AK2", "AK5", "AK9"))] == [
+            "AK1*SH*5502", "AK2*856*0001", "AK5*A", "AK9*A*1*1*1"]
+
     def test_846_stock_levels(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
         """The sample 846 records four stock levels, with the restock date where the vendor gave one."""
         settings = shop(tmp_path, engine, clock, LOCAL_ACME)

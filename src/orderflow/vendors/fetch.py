@@ -129,6 +129,8 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
             continue  # it grew while we read it: next run
         refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock, tally=tally)
         crash_point("fetch.after_ingest_commit")
+        if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
+            _acknowledge_x12(engine, vendor, transport, remote.name, data, clock.now())
         if refused_whole:
             transport.reject(remote.name)
         elif vendor.after_ingest == "delete":
@@ -184,6 +186,25 @@ class VendorFile:
     parsed: ParsedVendorFile
     printful: PrintfulOrderState | None = None
     """For a Printful webhook about an order: its state (holds and cancellations are applied from it)."""
+
+
+def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTransport, name: str, data: bytes,
+                     now: datetime) -> None:
+    """A 997 for each functional group we read, uploaded for the vendor as ``997_<their control number>.edi``.
+
+    The name is deterministic, so a re-run after a crash replaces rather than adds an acknowledgement."""
+    from orderflow.vendors.channels import next_control_number
+    from orderflow.vendors.formats.x12 import read_interchanges, render_997
+
+    ids = vendor.x12
+    for interchange in read_interchanges(data, file=name):
+        for group in interchange.groups:
+            number = next_control_number(engine, vendor.code)
+            document = render_997(group, sender_id=ids.sender_id, sender_qualifier=ids.sender_qualifier,
+                                  receiver_id=interchange.sender_id, receiver_qualifier=interchange.sender_qualifier,
+                                  interchange_control=number, group_control=number, now=now, usage=ids.usage)
+            transport.upload(f"997_{interchange.sender_id}_{interchange.control}_{group.control}.edi",
+                             document.encode())
 
 
 def parse_vendor_file(data: bytes, *, file: str, vendor: VendorSettings) -> VendorFile:
