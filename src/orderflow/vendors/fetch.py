@@ -130,7 +130,7 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
         refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock, tally=tally)
         crash_point("fetch.after_ingest_commit")
         if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
-            _acknowledge_x12(engine, vendor, transport, remote.name, data, clock.now())
+            _acknowledge_x12(engine, vendor, transport, name=remote.name, data=data, now=clock.now())
         if refused_whole:
             transport.reject(remote.name)
         elif vendor.after_ingest == "delete":
@@ -188,7 +188,7 @@ class VendorFile:
     """For a Printful webhook about an order: its state (holds and cancellations are applied from it)."""
 
 
-def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTransport, name: str, data: bytes,
+def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTransport, *, name: str, data: bytes,
                      now: datetime) -> None:
     """A 997 for each functional group we read, uploaded for the vendor as ``997_<their control number>.edi``.
 
