@@ -166,6 +166,27 @@ class TestX12Feedback:
         assert path.exists()
 
 
+class TestCsvFeedback:
+    def test_one_bad_row_keeps_the_others(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A tracking CSV with a bad quantity on one row: that row is refused by line, the parcel is still added."""
+        settings = shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        drop(tmp_path / "acme" / "from_vendor", "shp_1.csv", (
+            "PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n"
+            "TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n"
+            "TB1042-ACME,3,ACM-18500-NVY-XL,abc,UPS,1Z4R8W670312345694,2026-03-14\n").encode())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.exit_code is ExitCode.INPUT_REFUSED
+        [problem] = result.problems
+        assert problem.startswith("ACME:shp_1.csv:3: Qty: ")
+        order = acme_order(engine)
+        assert [(s["tracking_number"], s["lines"]) for s in order["shipments"]] == [
+            ("1Z4R8W670312345676", [{"line": 1, "qty": 2}])]
+        assert (tmp_path / "acme" / "archive" / "shp_1.csv").exists()
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.kind, ledger.rows_refused) == ("csv", 1)
+
+
 def sftp_acme(server: SshServer, remote: Path) -> str:
     return vendor_block("ACME", "x12", "sftp", host=server.host, port=server.port, username=server.username,
                         key_file=str(server.user_key_path), known_hosts=str(server.known_hosts_path),
