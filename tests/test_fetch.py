@@ -171,9 +171,9 @@ class TestCsvFeedback:
         """A tracking CSV with a bad quantity on one row: that row is refused by line, the parcel is still added."""
         settings = shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
         drop(tmp_path / "acme" / "from_vendor", "shp_1.csv", (
-            "PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n"
-            "TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n"
-            "TB1042-ACME,3,ACM-18500-NVY-XL,abc,UPS,1Z4R8W670312345694,2026-03-14\n").encode())
+            b"PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n"
+            b"TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n"
+            b"TB1042-ACME,3,ACM-18500-NVY-XL,abc,UPS,1Z4R8W670312345694,2026-03-14\n"))
         result = fetch(engine=engine, settings=settings, clock=clock)
         assert result.exit_code is ExitCode.INPUT_REFUSED
         [problem] = result.problems
