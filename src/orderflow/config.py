@@ -185,6 +185,22 @@ class CarrierSettings(Section):
     timeout_seconds: float = Field(default=20.0, gt=0)
 
 
+class TrackingSettings(Section):
+    """How often a parcel is checked, by what it is doing (hours), and when a silent number is given up on."""
+
+    out_for_delivery_hours: float = Field(default=1.0, gt=0)
+    in_transit_hours: float = Field(default=4.0, gt=0)
+    label_created_hours: float = Field(default=6.0, gt=0)
+    exception_hours: float = Field(default=4.0, gt=0)
+    pickup_hours: float = Field(default=12.0, gt=0)
+    not_found_hours: float = Field(default=2.0, gt=0)
+    not_found_later_hours: float = Field(default=6.0, gt=0)
+    not_found_later_after_hours: float = Field(default=24.0, gt=0)
+    carrier_failure_minutes: float = Field(default=30.0, gt=0)
+    expire_after_days: float = Field(default=30.0, gt=0)
+    limit_per_run: int = Field(default=5000, ge=1)
+
+
 class RuleSettings(Section):
     enabled: bool = True
     severity: Literal["critical", "high", "warning", "info"] | None = None
@@ -235,6 +251,7 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     push: PushSettings = PushSettings()
     carriers: dict[Literal["ups", "fedex", "usps", "dhl"], CarrierSettings] = {}
+    tracking: TrackingSettings = TrackingSettings()
     rules: dict[str, RuleSettings] = {}
     sources: dict[str, SourceSettings] = {}
     base_dir: Path = Path()

@@ -142,8 +142,21 @@ def _read_tracking(number: str, reply: Mapping[str, Any]) -> TrackingResult:
         raw_status_code=newest.code if newest is not None else category,
         message=text_at(reply, "statusSummary", where) or text_at(reply, "status", where),
         estimated_delivery=_estimated_delivery(reply),
-        reason=next((REASON_BY_CODE[event.code] for event in events if event.code in REASON_BY_CODE), None),
+        reason=_reason(events, current),
         reason_texts=[text_at(reply, "status", where)])
+
+
+def _reason(events: Sequence[TrackingEvent], current: PackageStatus | None) -> str | None:
+    """The reason code of the newest event; for a return, of the refusal or bad address that caused it.
+
+    An older problem does not explain a newer one: an address fixed last week is not why today's delivery
+    attempt failed.
+    """
+    if events and events[0].code in REASON_BY_CODE:
+        return REASON_BY_CODE[events[0].code]
+    if current is PackageStatus.RETURNED_TO_SENDER:
+        return next((REASON_BY_CODE[event.code] for event in events if event.code in REASON_BY_CODE), None)
+    return None
 
 
 def _read_event(event: Mapping[str, Any]) -> TrackingEvent:

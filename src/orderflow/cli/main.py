@@ -20,6 +20,7 @@ from orderflow.cli import catalog as catalog_commands
 from orderflow.cli import db as db_commands
 from orderflow.cli import jobs as jobs_commands
 from orderflow.cli import orders as order_commands
+from orderflow.cli import tracking as tracking_commands
 from orderflow.cli import vendors as vendor_commands
 from orderflow.cli.context import AppContext
 from orderflow.errors import ExitCode, OrderflowError
@@ -131,6 +132,7 @@ app.command("order")(order_commands.order)
 app.command("orders")(order_commands.orders)
 app.command("dispatch")(vendor_commands.dispatch)
 app.command("fetch")(vendor_commands.fetch)
+app.command("track")(tracking_commands.track)
 app.command("vendors")(vendor_commands.vendors)
 app.command("jobs")(jobs_commands.jobs)
 

@@ -1,0 +1,321 @@
+"""``orderflow track``: check the parcels that are due, within each carrier's limits, and plan the next check.
+
+Three phases, so no database work happens while waiting on carriers:
+
+1. Plan (one short transaction): due shipments, most valuable first (never checked; at or near the estimated
+   delivery; in exception or out for delivery; label created for over a day; then the longest waiting), and
+   each carrier's rate budget taken for the calls that plan needs.
+2. Poll (asyncio, ``httpx.AsyncClient``): per carrier at most ``concurrency`` calls at once, FedEx 30 numbers
+   a call; the cached OAuth token is used and refreshed once when a 401 comes back; 5xx, timeouts and 429
+   (``Retry-After``) are retried with backoff. A shipment with no carrier tries the carriers its number could
+   belong to, best first.
+3. Apply: events, statuses and next checks; new tokens kept; unused budget given back; per-carrier outcome
+   counts stored for ``tracking_feed_unhealthy``; a carrier whose every call failed trips its breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, and_, case, select
+
+from orderflow.breaker import paused_until, record_failure, record_success
+from orderflow.carriers.apis import API, CarrierApi, Credentials, credentials
+from orderflow.carriers.budgets import Quota, cached_token, give_back, keep_token, take
+from orderflow.carriers.http import Request, Token, failed
+from orderflow.carriers.numbers import detect
+from orderflow.carriers.status import FetchOutcome, TrackingResult
+from orderflow.carriers.tracking import CARRIER_FAILURES, apply_result
+from orderflow.clock import Clock
+from orderflow.config import CarrierSettings, Settings
+from orderflow.db.bulk import chunked
+from orderflow.db.engine import session_factory
+from orderflow.db.models import CarrierPollRun, Shipment
+from orderflow.errors import ConfigError, ExitCode, RemoteError, RemoteUnavailable
+from orderflow.jobs import WorkResult
+from orderflow.retries import should_retry
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class Due:
+    shipment_id: int
+    number: str
+    carriers: tuple[str, ...]
+    """The shipment's carrier, or the carriers its number could belong to, best first."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    shipment_id: int
+    carrier: str
+    result: TrackingResult
+
+
+@dataclass
+class TrackIO:
+    """How the poller reaches carriers; tests and the demo point it at local servers."""
+
+    http_client: Callable[[str, CarrierSettings], httpx.AsyncClient] | None = None
+
+
+@dataclass
+class CarrierRun:
+    """One carrier's part of a run: its calls allowed and made, token, and what came back."""
+
+    api: CarrierApi
+    settings: CarrierSettings
+    creds: Credentials
+    allowed: int
+    token: Token | None
+    calls: int = 0
+    new_token: Token | None = None
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+def track(*, engine: Engine, settings: Settings, clock: Clock, carrier: str | None = None, limit: int | None = None,
+          io: TrackIO | None = None) -> WorkResult:
+    now = clock.now()
+    configured: dict[str, CarrierSettings] = {str(code): cs for code, cs in settings.carriers.items() if cs.enabled}
+    if carrier and carrier not in configured:
+        raise ConfigError(f"carrier {carrier!r} is not configured (known: {', '.join(configured) or 'none'})")
+    wanted = [carrier] if carrier else list(configured)
+    problems: list[str] = []
+    with session_factory(engine)() as session, session.begin():
+        for code in list(wanted):
+            paused = paused_until(session, f"carrier:{code}", now)
+            if paused is not None:
+                problems.append(f"carrier {code} paused until {paused.retry_at:%Y-%m-%d %H:%M} UTC after "
+                                f"{paused.failures} failed runs: {paused.last_error}")
+                wanted.remove(code)
+        due = _due(session, now=now, carriers=wanted, limit=limit or settings.tracking.limit_per_run)
+        runs = {code: CarrierRun(API[code], configured[code], credentials(configured[code]),
+                                 allowed=_allowance(session, code, configured[code], due, now),
+                                 token=cached_token(session, code)) for code in wanted}
+    answers = asyncio.run(_poll(due, runs, io or TrackIO(), now)) if due and runs else []
+    counts = _apply(engine, answers, runs, settings=settings, now=now, problems=problems)
+    return WorkResult(counts=counts, problems=problems,
+                      exit_code=ExitCode.PARTIAL_FAILURE if problems else ExitCode.OK)
+
+
+UNLIMITED = 1 << 30
+
+
+def _allowance(session: Any, code: str, settings: CarrierSettings, due: list[Due], now: datetime) -> int:
+    """Calls this run may make: what the plan needs, within the carrier's budget (no quota: no limit)."""
+    quota = _quota(API[code], settings)
+    if quota is None:
+        return UNLIMITED
+    return take(session, f"carrier:{code}", quota, _calls_wanted(API[code], due), now)
+
+
+def _quota(api: CarrierApi, settings: CarrierSettings) -> Quota | None:
+    if settings.requests_per_hour or (api.default_per_hour and not settings.requests_per_day):
+        return Quota(settings.requests_per_hour or api.default_per_hour or 0, timedelta(hours=1))
+    if settings.requests_per_day or api.default_per_day:
+        return Quota(settings.requests_per_day or api.default_per_day or 0, timedelta(days=1))
+    return None
+
+
+def _due(session: Any, *, now: datetime, carriers: list[str], limit: int) -> list[Due]:
+    priority = case(
+        (Shipment.last_checked_at.is_(None), 0),
+        (and_(Shipment.estimated_delivery.is_not(None), Shipment.estimated_delivery <= now + timedelta(hours=24)), 1),
+        (Shipment.status.in_(("exception", "delivery_attempted", "out_for_delivery")), 2),
+        (and_(Shipment.status == "label_created", Shipment.reported_at <= now - timedelta(days=1)), 3),
+        else_=4)
+    rows = session.execute(
+        select(Shipment.id, Shipment.tracking_number, Shipment.carrier)
+        .where(Shipment.next_check_at <= now, Shipment.tracking_expired_at.is_(None),
+               Shipment.status.not_in(("delivered", "cancelled")))
+        .order_by(priority, Shipment.next_check_at, Shipment.id).limit(limit))
+    due = []
+    for shipment_id, number, known in rows:
+        options = (known,) if known else tuple(dict.fromkeys(match.courier for match in detect(number)))
+        options = tuple(code for code in options if code in carriers)
+        if options:
+            due.append(Due(shipment_id, number, options))
+    return due
+
+
+def _calls_wanted(api: CarrierApi, due: list[Due]) -> int:
+    known = sum(1 for item in due if item.carriers == (api.code,))
+    guesses = sum(1 for item in due if len(item.carriers) > 1 and api.code in item.carriers)
+    return -(-known // api.batch_size) + guesses
+
+
+# --- phase 2: asking the carriers -------------------------------------------------------------------------
+
+async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: datetime) -> list[Answer]:
+    clients = {code: (io.http_client or _default_client)(code, run.settings) for code, run in runs.items()}
+    gates = {code: asyncio.Semaphore(run.settings.concurrency) for code, run in runs.items()}
+    locks = {code: asyncio.Lock() for code in runs}
+
+    async def ask(code: str, numbers: list[str]) -> list[TrackingResult] | None:
+        run = runs[code]
+        async with gates[code]:
+            return await _ask(run, clients[code], locks[code], numbers, now)
+
+    async def known_batch(code: str, items: list[Due]) -> list[Answer]:
+        results = await ask(code, [item.number for item in items])
+        return [] if results is None else [Answer(item.shipment_id, code, result)
+                                           for item, result in zip(items, results, strict=True)]
+
+    async def guess(item: Due) -> list[Answer]:
+        last: Answer | None = None
+        for code in item.carriers:
+            results = await ask(code, [item.number])
+            if results is None:
+                continue
+            last = Answer(item.shipment_id, code, results[0])
+            if results[0].outcome is FetchOutcome.OK:
+                break
+        return [] if last is None else [last]
+
+    tasks = []
+    for code, run in runs.items():
+        mine = [item for item in due if item.carriers == (code,)]
+        tasks += [known_batch(code, batch) for batch in chunked(mine, run.api.batch_size)]
+    tasks += [guess(item) for item in due if len(item.carriers) > 1]
+    try:
+        answers = [answer for group in await asyncio.gather(*tasks) for answer in group]
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients.values()))
+    return answers
+
+
+def _default_client(code: str, settings: CarrierSettings) -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(base_url=settings.base_url or API[code].default_base_url,
+                             timeout=settings.timeout_seconds)
+
+
+class _Retry(RemoteUnavailable):
+    def __init__(self, results: list[TrackingResult]) -> None:
+        super().__init__(results[0].message if results else "carrier error",
+                         retry_after=next((r.retry_after for r in results if r.retry_after is not None), None))
+        self.results = results
+
+
+async def _ask(run: CarrierRun, client: httpx.AsyncClient, token_lock: asyncio.Lock, numbers: list[str],
+               now: datetime) -> list[TrackingResult] | None:
+    """One call for ``numbers`` with retries; ``None`` when the budget allows no call at all."""
+    import stamina
+
+    if run.calls >= run.allowed:
+        return None
+    try:
+        async for attempt in stamina.retry_context(on=should_retry, attempts=3, timeout=60.0, wait_initial=0.5,
+                                                   wait_max=10.0):
+            with attempt:
+                if run.calls >= run.allowed:
+                    return failed(numbers, FetchOutcome.RATE_LIMITED, "budget used up for this run")
+                results = await _call(run, client, token_lock, numbers, now)
+                if all(result.outcome in (FetchOutcome.CARRIER_ERROR, FetchOutcome.RATE_LIMITED) for result in results):
+                    raise _Retry(results)
+                return results
+    except _Retry as exc:
+        return exc.results
+    return None  # pragma: no cover - the loop returns or raises
+
+
+async def _call(run: CarrierRun, client: httpx.AsyncClient, token_lock: asyncio.Lock, numbers: list[str],
+                now: datetime) -> list[TrackingResult]:
+    try:
+        token = await _token(run, client, token_lock, refresh=False)
+        run.calls += 1
+        results = await _send(run, client, token, numbers, now)
+        if token and all(result.outcome is FetchOutcome.AUTH_ERROR for result in results):
+            token = await _token(run, client, token_lock, refresh=True, stale=token)
+            run.calls += 1
+            results = await _send(run, client, token, numbers, now)
+        return results
+    except RemoteError as exc:
+        outcome = FetchOutcome.CARRIER_ERROR if isinstance(exc, RemoteUnavailable) else FetchOutcome.AUTH_ERROR
+        return failed(numbers, outcome, str(exc), retry_after=exc.retry_after)
+
+
+async def _send(run: CarrierRun, client: httpx.AsyncClient, token: str, numbers: list[str],
+                now: datetime) -> list[TrackingResult]:
+    import httpx
+
+    request = run.api.track_request(numbers, run.creds, token, uuid.uuid4().hex)
+    try:
+        response = await _http(client, request)
+    except httpx.HTTPError as exc:
+        return failed(numbers, FetchOutcome.CARRIER_ERROR, f"{run.api.name}: {type(exc).__name__}")
+    return run.api.read_track(response.status_code, response.content, requested=numbers, headers=response.headers,
+                              now=now)
+
+
+async def _token(run: CarrierRun, client: httpx.AsyncClient, lock: asyncio.Lock, *, refresh: bool,
+                 stale: str | None = None) -> str:
+    """The carrier's access token: cached, fetched when missing, refreshed once after a 401 (one fetch for all)."""
+    import httpx
+
+    if run.api.token_request is None or run.api.parse_token is None:
+        return ""
+    async with lock:
+        current = run.new_token or run.token
+        if current is not None and current.usable_at(datetime.now(UTC)) and not (refresh and
+                                                                                 current.access_token == stale):
+            return current.access_token
+        try:
+            response = await _http(client, run.api.token_request(run.creds))
+        except httpx.HTTPError as exc:
+            raise RemoteUnavailable(f"{run.api.name} token: {type(exc).__name__}") from None
+        run.new_token = run.api.parse_token(response.status_code, response.content, now=datetime.now(UTC),
+                                            headers=response.headers)
+        return run.new_token.access_token
+
+
+async def _http(client: httpx.AsyncClient, request: Request) -> httpx.Response:
+    return await client.request(request.method, request.path, params=request.params or None,
+                                headers=request.headers, json=request.json, data=request.form)
+
+
+# --- phase 3: applying what came back ---------------------------------------------------------------------
+
+def _apply(engine: Engine, answers: list[Answer], runs: dict[str, CarrierRun], *, settings: Settings, now: datetime,
+           problems: list[str]) -> dict[str, int]:
+    events = 0
+    for batch in chunked(answers, 200):
+        with session_factory(engine)() as session, session.begin():
+            shipments = {s.id: s for s in session.scalars(
+                select(Shipment).where(Shipment.id.in_([answer.shipment_id for answer in batch])))}
+            for answer in batch:
+                events += apply_result(session, shipments[answer.shipment_id], answer.result, carrier=answer.carrier,
+                                       now=now, policy=settings.tracking)
+                runs[answer.carrier].outcomes[answer.result.outcome] += 1
+    with session_factory(engine)() as session, session.begin():
+        for code, run in runs.items():
+            if run.new_token is not None:
+                keep_token(session, code, run.new_token)
+            if run.allowed != UNLIMITED:
+                give_back(session, f"carrier:{code}", run.allowed - run.calls)
+            polls = sum(run.outcomes.values())
+            failures = sum(count for outcome, count in run.outcomes.items() if outcome in CARRIER_FAILURES)
+            if polls:
+                session.add(CarrierPollRun(carrier=code, at=now, outcomes=dict(run.outcomes), polls=polls,
+                                           failures=failures))
+            if polls and failures == polls:
+                error = f"every poll failed ({', '.join(f'{n} {o}' for o, n in run.outcomes.items())})"
+                problems.append(f"carrier {code}: {error}")
+                record_failure(session, f"carrier:{code}", now, error)
+            elif polls:
+                record_success(session, f"carrier:{code}", now)
+    total = Counter[str]()
+    for run in runs.values():
+        total.update(run.outcomes)
+    return {"polled": sum(total.values()), "events": events,
+            **{str(outcome): total.get(outcome, 0) for outcome in FetchOutcome},
+            "calls": sum(run.calls for run in runs.values())}

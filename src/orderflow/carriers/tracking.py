@@ -1,0 +1,121 @@
+"""What a carrier's answer does to a parcel: events stored once, status forward only, the next check planned.
+
+- Events are unique per (shipment, time, code): re-polling adds nothing.
+- A terminal parcel (delivered, cancelled, a completed return) never moves back on a stale answer.
+- ``first_scan_at`` is the first event that is a physical scan (beyond ``label_created``): the evidence the
+  rules use to tell a late vendor from late tracking.
+- The next check follows what the parcel is doing (out for delivery: soon; label created: later; delivered:
+  never); after ``expire_after_days`` without news the parcel is no longer followed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderflow.carriers.status import FetchOutcome, PackageStatus, TrackingEvent, TrackingResult, is_terminal, summarize
+from orderflow.config import TrackingSettings
+from orderflow.db.models import Shipment
+from orderflow.db.models import TrackingEvent as StoredEvent
+
+CARRIER_FAILURES = {FetchOutcome.AUTH_ERROR, FetchOutcome.RATE_LIMITED, FetchOutcome.CARRIER_ERROR}
+NOT_A_SCAN = {PackageStatus.LABEL_CREATED, PackageStatus.UNKNOWN, PackageStatus.CANCELLED}
+
+
+def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *, carrier: str | None,
+                 now: datetime, policy: TrackingSettings) -> int:
+    """Apply one poll's answer; returns how many new events were stored."""
+    shipment.last_checked_at = now
+    shipment.last_outcome = result.outcome
+    shipment.updated_at = now
+    if result.outcome in CARRIER_FAILURES:
+        shipment.next_check_at = now + timedelta(minutes=policy.carrier_failure_minutes)
+        return 0
+    if carrier and shipment.carrier is None and result.outcome is FetchOutcome.OK:
+        shipment.carrier = carrier
+    if result.outcome is FetchOutcome.INVALID_NUMBER:
+        shipment.invalid_polls += 1
+        shipment.first_invalid_at = shipment.first_invalid_at or now
+        shipment.next_check_at = now + timedelta(hours=policy.not_found_later_hours)
+        return 0
+    if result.outcome is FetchOutcome.NOT_FOUND:
+        waited = now - shipment.reported_at
+        hours = policy.not_found_later_hours if waited > timedelta(hours=policy.not_found_later_after_hours) \
+            else policy.not_found_hours
+        shipment.next_check_at = _or_expired(shipment, now, now + timedelta(hours=hours), policy)
+        return 0
+    shipment.invalid_polls = 0
+    added = _store_events(session, shipment, result.events, now)
+    events = _all_events(session, shipment)
+    _update_status(shipment, result, events)
+    shipment.next_check_at = _next_check(shipment, now, policy)
+    return added
+
+
+def _store_events(session: Session, shipment: Shipment, events: tuple[TrackingEvent, ...], now: datetime) -> int:
+    known: set[tuple[datetime, str]] = {
+        (row.occurred_at, row.code) for row in session.execute(
+            select(StoredEvent.occurred_at, StoredEvent.code).where(StoredEvent.shipment_id == shipment.id))}
+    added = 0
+    for event in events:
+        key = (event.at, event.code)
+        if key in known:
+            continue
+        known.add(key)
+        session.add(StoredEvent(shipment_id=shipment.id, occurred_at=event.at, status=event.status,
+                                code=event.code, description=event.description, location=event.location,
+                                recorded_at=now))
+        added += 1
+    session.flush()
+    return added
+
+
+def _all_events(session: Session, shipment: Shipment) -> list[TrackingEvent]:
+    return [TrackingEvent(at=row.occurred_at, status=PackageStatus(row.status), code=row.code,
+                          description=row.description, location=row.location)
+            for row in session.scalars(select(StoredEvent).where(StoredEvent.shipment_id == shipment.id))]
+
+
+def _update_status(shipment: Shipment, result: TrackingResult, events: list[TrackingEvent]) -> None:
+    current = PackageStatus(shipment.status)
+    if is_terminal(current, events):
+        return
+    shipment.status = summarize(events, result.status)
+    scans = [event.at for event in events if event.status not in NOT_A_SCAN]
+    if scans:
+        shipment.first_scan_at = min(scans)
+    if events:
+        shipment.last_event_at = max(event.at for event in events)
+    if result.estimated_delivery is not None:
+        shipment.estimated_delivery = result.estimated_delivery
+    delivered = [event.at for event in events if event.status is PackageStatus.DELIVERED]
+    if shipment.status == PackageStatus.DELIVERED:
+        shipment.delivered_at = result.delivered_at or (max(delivered) if delivered else shipment.last_event_at)
+    shipment.exception_reason = result.exception_reason if shipment.status in (
+        PackageStatus.EXCEPTION, PackageStatus.DELIVERY_ATTEMPTED) else None
+
+
+def _next_check(shipment: Shipment, now: datetime, policy: TrackingSettings) -> datetime | None:
+    status = PackageStatus(shipment.status)
+    if status in (PackageStatus.DELIVERED, PackageStatus.CANCELLED):
+        return None
+    hours = {
+        PackageStatus.OUT_FOR_DELIVERY: policy.out_for_delivery_hours,
+        PackageStatus.LABEL_CREATED: policy.label_created_hours,
+        PackageStatus.EXCEPTION: policy.exception_hours,
+        PackageStatus.DELIVERY_ATTEMPTED: policy.exception_hours,
+        PackageStatus.AVAILABLE_FOR_PICKUP: policy.pickup_hours,
+        PackageStatus.RETURNED_TO_SENDER: policy.pickup_hours,
+    }.get(status, policy.in_transit_hours)
+    return _or_expired(shipment, now, now + timedelta(hours=hours), policy)
+
+
+def _or_expired(shipment: Shipment, now: datetime, planned: datetime, policy: TrackingSettings) -> datetime | None:
+    """No news for ``expire_after_days``: stop following it (the rules say why it is still open)."""
+    last_news = shipment.last_event_at or shipment.reported_at
+    if now - last_news > timedelta(days=policy.expire_after_days):
+        shipment.tracking_expired_at = now
+        return None
+    return planned

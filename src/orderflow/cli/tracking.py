@@ -1,0 +1,25 @@
+"""``orderflow track``: follow parcels with the carriers."""
+
+from __future__ import annotations
+
+import typer
+
+from orderflow.cli.context import app_context, run_as_job
+
+
+def track(
+    ctx: typer.Context,
+    carrier: str | None = typer.Option(None, "--carrier", help="Only this carrier: ups, fedex, usps or dhl."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Check at most this many parcels."),
+) -> None:
+    """Check the parcels that are due a check with UPS, FedEx, USPS and DHL, and plan their next check.
+
+    Parcels that matter most go first (never checked, near their delivery date, in exception); each
+    carrier's rate budget is kept across runs, so small quotas are spent where they count. A carrier whose
+    every call fails is paused for a while and changes no parcel (exit code 6).
+    """
+    from orderflow.carriers.poller import track as run_track
+
+    state = app_context(ctx)
+    run_as_job(ctx, "track", lambda: run_track(engine=state.engine, settings=state.settings, clock=state.clock,
+                                               carrier=carrier, limit=limit))
