@@ -25,7 +25,7 @@ from orderflow.db.models import LineState, VendorOrder, VendorOrderLine, VendorO
 from orderflow.errors import ExitCode, OrderflowError, OutcomeUnknown, RemoteRejected, RemoteUnavailable
 from orderflow.jobs import WorkResult
 from orderflow.retries import attempts
-from orderflow.vendors.channels import Channel, SendOutcome, open_channel
+from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel
 from orderflow.vendors.claims import Claim, claim_due, new_holder, retry_delay
 from orderflow.vendors.purchase_orders import purchase_orders
 from orderflow.vendors.records import PurchaseOrder
@@ -33,6 +33,7 @@ from orderflow.vendors.records import PurchaseOrder
 if TYPE_CHECKING:
     import httpx
 
+CLAIM_BATCH = 200
 FAILURES_BEFORE_GIVING_UP_ON_VENDOR = 3
 """Consecutive failed sends in one run after which the rest of that vendor's orders wait for a later run."""
 
@@ -109,39 +110,76 @@ def _send_all(*, engine: Engine, vendor: VendorSettings, channel: Channel, clock
               calendars: VendorCalendars, tally: DispatchTally) -> str | None:
     """Claim and send batch after batch; returns the error that made us stop serving this vendor, if any."""
     failures_in_a_row = 0
-    while claims := claim_due(engine, vendor_code=vendor.code, holder=holder, now=clock.now()):
+    while claims := claim_due(engine, vendor_code=vendor.code, holder=holder, now=clock.now(), limit=CLAIM_BATCH):
         with session_factory(engine)() as session:
             documents = purchase_orders(session, [claim.vendor_order_id for claim in claims])
-        for position, claim in enumerate(claims):
-            try:
-                outcome = _send_with_retries(channel, documents[claim.vendor_order_id], claim)
-            except OutcomeUnknown as exc:
-                _record_unknown(engine, claim, holder=holder, now=clock.now(), error=str(exc))
-                tally.needs_reconcile += 1
-                tally.problems.append(f"{claim.vendor_order_id}: {exc}; it needs reconciling before any re-send")
-                continue
-            except RemoteRejected as exc:
-                _release(engine, claims[position:], holder=holder, now=clock.now(), error=str(exc),
+        sent_files: list[Claim] = []
+        ack_due_at = calendars.ack_due(vendor.code, clock.now())
+        try:
+            failure = _send_batch(engine=engine, vendor=vendor, channel=channel, clock=clock, holder=holder,
+                                  claims=claims, documents=documents, sent_files=sent_files, ack_due_at=ack_due_at,
+                                  tally=tally, failures_in_a_row=failures_in_a_row)
+        finally:
+            _record_sent_files(engine, sent_files, holder=holder, now=clock.now(), ack_due_at=ack_due_at)
+        if isinstance(failure, str):
+            return failure
+        failures_in_a_row = failure
+    return None
+
+
+def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clock: Clock, holder: str,
+                claims: list[Claim], documents: dict[str, PurchaseOrder], sent_files: list[Claim],
+                ack_due_at: datetime | None, tally: DispatchTally, failures_in_a_row: int) -> str | int:
+    """Send one claimed batch. Returns the error that stops this vendor, or the failures-in-a-row count.
+
+    Files go out under their fixed names, so their "sent" is recorded once for the batch (``sent_files``,
+    committed by the caller): a crash before that commit only means the same files are uploaded again,
+    replacing themselves. What an API answers is recorded order by order.
+    """
+    for position, claim in enumerate(claims):
+        try:
+            outcome = _send_with_retries(channel, documents[claim.vendor_order_id], claim)
+        except OutcomeUnknown as exc:
+            _record_unknown(engine, claim, holder=holder, now=clock.now(), error=str(exc))
+            tally.needs_reconcile += 1
+            tally.problems.append(f"{claim.vendor_order_id}: {exc}; it needs reconciling before any re-send")
+            continue
+        except RemoteRejected as exc:
+            _release(engine, claims[position:], holder=holder, now=clock.now(), error=str(exc),
+                     checks_by_lookup=channel.checks_by_lookup)
+            return str(exc)
+        except RemoteUnavailable as exc:
+            _release(engine, [claim], holder=holder, now=clock.now(), error=str(exc),
+                     checks_by_lookup=channel.checks_by_lookup)
+            tally.failed += 1
+            failures_in_a_row += 1
+            if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP_ON_VENDOR:
+                _release(engine, claims[position + 1:], holder=holder, now=clock.now(), error=None,
                          checks_by_lookup=channel.checks_by_lookup)
                 return str(exc)
-            except RemoteUnavailable as exc:
-                _release(engine, [claim], holder=holder, now=clock.now(), error=str(exc),
-                         checks_by_lookup=channel.checks_by_lookup)
-                tally.failed += 1
-                failures_in_a_row += 1
-                if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP_ON_VENDOR:
-                    _release(engine, claims[position + 1:], holder=holder, now=clock.now(), error=None,
-                             checks_by_lookup=channel.checks_by_lookup)
-                    return str(exc)
-                continue
-            crash_point("dispatch.after_send")
-            _record(engine, claim, outcome, holder=holder, now=clock.now(),
-                    ack_due_at=calendars.ack_due(vendor.code, clock.now()) if outcome.state == "sent" else None)
-            failures_in_a_row = 0
-            tally.count(outcome)
-            if outcome.state == "rejected":
-                tally.problems.append(f"{claim.vendor_order_id}: rejected by {vendor.code}: {outcome.reason}")
-    return None
+            continue
+        crash_point("dispatch.after_send")
+        failures_in_a_row = 0
+        tally.count(outcome)
+        if isinstance(channel, FileChannel):
+            sent_files.append(claim)
+            continue
+        _record(engine, claim, outcome, holder=holder, now=clock.now(), ack_due_at=None)
+        if outcome.state == "rejected":
+            tally.problems.append(f"{claim.vendor_order_id}: rejected by {vendor.code}: {outcome.reason}")
+    return failures_in_a_row
+
+
+def _record_sent_files(engine: Engine, claims: list[Claim], *, holder: str, now: datetime,
+                       ack_due_at: datetime | None) -> None:
+    """One transaction for a batch of uploaded files: each still under our claim becomes ``sent``."""
+    if not claims:
+        return
+    with session_factory(engine)() as session, session.begin():
+        session.execute(update(VendorOrder).where(
+            VendorOrder.id.in_([claim.vendor_order_id for claim in claims]), VendorOrder.claimed_by == holder,
+        ).values(state=VendorOrderState.SENT, claimed_by=None, claimed_until=None, last_error=None,
+                 next_attempt_at=None, sent_at=now, updated_at=now, ack_due_at=ack_due_at))
 
 
 def _send_with_retries(channel: Channel, po: PurchaseOrder, claim: Claim) -> SendOutcome:

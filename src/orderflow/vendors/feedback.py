@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from orderflow.carriers.numbers import normalize_number, validate
@@ -69,7 +69,8 @@ class Feedback:
     def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
         vendor_order = self.session.scalar(
             select(VendorOrder).where(VendorOrder.id == vendor_order_id.strip())
-            .options(selectinload(VendorOrder.lines), selectinload(VendorOrder.shipments)))
+            .options(selectinload(VendorOrder.lines),
+                     selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
         if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
@@ -142,39 +143,43 @@ class Feedback:
         vendor_order = self.vendor_order(notice.vendor_order_id, notice.source_ref)
         if vendor_order is None:
             return
-        for parcel in notice.parcels:
-            self._parcel(vendor_order, notice, parcel)
-        self.session.flush()
+        numbers = {number for parcel in notice.parcels if (number := normalize_number(parcel.tracking_number))}
+        mine = {shipment.tracking_number for shipment in vendor_order.shipments}
+        elsewhere = {row.tracking_number: row.vendor_order_id for row in self.session.execute(
+            select(Shipment.tracking_number, Shipment.vendor_order_id)
+            .where(Shipment.tracking_number.in_(numbers - mine)))} if numbers - mine else {}
+        with self.session.no_autoflush:
+            for parcel in notice.parcels:
+                self._parcel(vendor_order, notice, parcel, elsewhere)
         self._count_shipped(vendor_order)
         self._settle(vendor_order)
+        self.session.flush()
 
-    def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel) -> None:
+    def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel,
+                elsewhere: dict[str, str]) -> None:
+        """Add a parcel, or the lines it adds to one we know; ``elsewhere``: numbers on other vendor orders."""
         number = normalize_number(parcel.tracking_number)
         if not number:
             self.refuse(notice.source_ref, "tracking_number",
                         f"{vendor_order.id}: a parcel without a tracking number cannot be followed")
             return
-        named = parcel.carrier or notice.carrier
-        verdict = validate(number, named)
         shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
         if shipment is None:
-            other = self.session.scalar(select(Shipment).where(Shipment.tracking_number == number,
-                                                               Shipment.carrier == verdict.carrier))
-            if other is not None:
+            if number in elsewhere:
                 self.result.problems.append(
-                    f"{vendor_order.id}: tracking number {number} already belongs to {other.vendor_order_id}; "
+                    f"{vendor_order.id}: tracking number {number} already belongs to {elsewhere[number]}; "
                     "its lines were not attached to it")
                 return
+            named = parcel.carrier or notice.carrier
+            verdict = validate(number, named)
             shipment = Shipment(
-                vendor_order_id=vendor_order.id, carrier=verdict.carrier, carrier_named=named,
-                tracking_number=number, tracking_valid=verdict.valid, tracking_note=verdict.reason,
-                service=notice.service, shipped_at=notice.shipped_at, reported_at=self.now, status="label_created",
-                next_check_at=self.now if verdict.valid else None, created_at=self.now, updated_at=self.now)
+                carrier=verdict.carrier, carrier_named=named, tracking_number=number, tracking_valid=verdict.valid,
+                tracking_note=verdict.reason, service=notice.service, shipped_at=notice.shipped_at,
+                reported_at=self.now, status="label_created", next_check_at=self.now if verdict.valid else None,
+                created_at=self.now, updated_at=self.now, lines=[])
             vendor_order.shipments.append(shipment)
-            self.session.flush()
             self.result.shipments_added += 1
-        known = {each.vendor_order_line_id: each for each in self.session.scalars(
-            select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id))}
+        known = {each.vendor_order_line_id: each for each in shipment.lines}
         for shipped in parcel.lines:
             line = self.line_of(vendor_order, shipped.line, shipped.vendor_sku)
             if line is None:
@@ -184,18 +189,17 @@ class Feedback:
             if line.id in known:
                 known[line.id].qty = max(known[line.id].qty, shipped.qty)
             else:
-                known[line.id] = ShipmentLine(shipment_id=shipment.id, vendor_order_line_id=line.id, qty=shipped.qty)
-                self.session.add(known[line.id])
+                known[line.id] = ShipmentLine(vendor_order_line_id=line.id, qty=shipped.qty)
+                shipment.lines.append(known[line.id])
 
     def _count_shipped(self, vendor_order: VendorOrder) -> None:
         """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them."""
-        totals = dict(self.session.execute(
-            select(ShipmentLine.vendor_order_line_id, func.sum(ShipmentLine.qty))
-            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
-            .where(Shipment.vendor_order_id == vendor_order.id)
-            .group_by(ShipmentLine.vendor_order_line_id)).all())
+        totals: dict[int, int] = {}
+        for shipment in vendor_order.shipments:
+            for part in shipment.lines:
+                totals[part.vendor_order_line_id] = totals.get(part.vendor_order_line_id, 0) + part.qty
         for line in vendor_order.lines:
-            shipped = min(int(totals.get(line.id, 0)), line.qty)
+            shipped = min(totals.get(line.id, 0), line.qty)
             if shipped <= line.qty_shipped:
                 continue
             line.qty_shipped = shipped

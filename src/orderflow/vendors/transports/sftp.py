@@ -121,7 +121,9 @@ class SftpTransport(FileTransport):
         final = self._path(self.layout.to_vendor, check_file_name(name))
         temp = f"{final}{self.layout.temp_suffix}"
         with self._talking(f"upload {self.layout.to_vendor}/{name}"):
-            self._sftp.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=True)
+            # Pipelined writes report failures when the file is closed; a stat afterwards ("confirm") would
+            # only cost a round trip per file.
+            self._sftp.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=False)
             self._replace(temp, final)
 
     def archive(self, name: str) -> None:
@@ -164,10 +166,15 @@ class SftpTransport(FileTransport):
             self._ensure_folder(destination)
             for candidate in kept_aside_names(name, self._clock.now()):
                 target = self._path(destination, candidate)
-                if not self._exists(target):
-                    # Plain SFTP rename never overwrites, so a namesake that appeared meanwhile survives.
+                # Plain SFTP rename never overwrites, so try it first and look only when it fails: a
+                # namesake already there survives, and the usual case costs one round trip.
+                try:
                     self._sftp.rename(source, target)
-                    return
+                except OSError:
+                    if not self._exists(target):
+                        raise
+                    continue
+                return
 
     def _ensure_folder(self, folder: str) -> None:
         """archive/ and rejected/ are ours to keep; create them the first time they are needed."""
