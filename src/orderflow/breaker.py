@@ -37,6 +37,15 @@ def paused_until(session: Session, key: str, now: datetime) -> CircuitState | No
     return None
 
 
+def pause_notice(session: Session, key: str, now: datetime, who: str) -> str | None:
+    """One line saying ``who`` is paused, until when and why; ``None`` when calls may go ahead."""
+    state = paused_until(session, key, now)
+    if state is None or state.retry_at is None:
+        return None
+    return (f"{who} paused until {state.retry_at:%Y-%m-%d %H:%M} UTC after {state.failures} failed runs: "
+            f"{state.last_error}")
+
+
 def record_success(session: Session, key: str, now: datetime) -> None:
     state = _row(session, key, now)
     if state.state != "closed" or state.failures:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, case, select
 
-from orderflow.breaker import paused_until, record_failure, record_success
+from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.carriers.apis import API, CarrierApi, Credentials, credentials
 from orderflow.carriers.budgets import Quota, cached_token, give_back, keep_token, take
 from orderflow.carriers.http import Request, Token, failed
@@ -91,10 +91,9 @@ def track(*, engine: Engine, settings: Settings, clock: Clock, carrier: str | No
     problems: list[str] = []
     with session_factory(engine)() as session, session.begin():
         for code in list(wanted):
-            paused = paused_until(session, f"carrier:{code}", now)
-            if paused is not None:
-                problems.append(f"carrier {code} paused until {paused.retry_at:%Y-%m-%d %H:%M} UTC after "
-                                f"{paused.failures} failed runs: {paused.last_error}")
+            paused = pause_notice(session, f"carrier:{code}", now, f"carrier {code}")
+            if paused:
+                problems.append(paused)
                 wanted.remove(code)
         due = _due(session, now=now, carriers=wanted, limit=limit or settings.tracking.limit_per_run)
         runs = {code: CarrierRun(API[code], configured[code], credentials(configured[code]),

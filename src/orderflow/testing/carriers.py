@@ -22,7 +22,6 @@ only, in the order queued), :meth:`outage` (every call, tokens too), :meth:`expi
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import threading
@@ -31,14 +30,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from orderflow.carriers.http import basic_authorization
 from orderflow.carriers.status import PackageStatus as S
 from orderflow.carriers.status import reason_from_text
+from orderflow.testing.http_server import LocalHttpServer
 
 CarrierName = Literal["ups", "fedex", "usps", "dhl"]
 Reply = tuple[int, bytes, dict[str, str]]  # status, body, headers
@@ -123,29 +121,27 @@ class _Parcel:
     invalid: bool
 
 
-class FakeCarrier:
+class FakeCarrier(LocalHttpServer):
     """One carrier's token and track endpoints, exactly those orderflow's request builders call."""
 
     def __init__(self, carrier: CarrierName, *, client_id: str = "id",
                  client_secret: str = "secret",  # noqa: S107 - a fake's throw-away credential
                  api_key: str = "key", now: Callable[[], datetime] | None = None, latency: float = 0.0,
                  token_lifetime: int = 3600) -> None:
+        super().__init__()
+        self.thread_name = f"fake-{carrier}"
         self.carrier = carrier
         self.client_id, self.client_secret, self.api_key = client_id, client_secret, api_key
         self.latency = latency
         self.token_lifetime = token_lifetime
-        self.url = ""
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._parcels: dict[str, _Parcel] = {}
         self._tokens: dict[str, datetime] = {}
         self._faults: list[tuple[str, int, int]] = []  # kind, HTTP status, Retry-After
         self._outage = False
         self._track_requests = self._token_requests = 0
         self._numbers: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- the scripted world and the knobs ------------------------------------------------------------------
 
@@ -196,31 +192,7 @@ class FakeCarrier:
 
     # --- the server ----------------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, fake=self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name=f"fake-{self.carrier}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # let held answers go, so no handler outlives the server for long
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    __enter__ = start
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
-
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Answer one request as the carrier would (called by the HTTP handler thread; header names lower-case)."""
         parts = urlsplit(target)
         if method == "POST" and parts.path == TOKEN_PATHS.get(self.carrier):
@@ -238,7 +210,7 @@ class FakeCarrier:
             fault = self._faults.pop(0) if self._faults and not outage else None
         reply = self._track(numbers, headers, outage, fault)
         if self.latency > 0:
-            self._stopping.wait(self.latency)
+            self.release.wait(self.latency)
         return reply
 
     # --- tokens ---------------------------------------------------------------------------------------------
@@ -465,31 +437,3 @@ def _key(number: str) -> str:
 
 def _json(status: int, document: object, headers: dict[str, str] | None = None) -> Reply:
     return status, json.dumps(document).encode(), {"Content-Type": "application/json", **(headers or {})}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def __init__(self, *args: Any, fake: FakeCarrier) -> None:
-        self.fake = fake  # set first: the base class handles the request inside __init__
-        super().__init__(*args)
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        status, payload, reply_headers = self.fake.handle(self.command, self.path, headers, body)
-        try:
-            self.send_response(status)
-            for name, value in {**reply_headers, "Content-Length": str(len(payload))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the client stopped waiting (a timeout shorter than ``latency``): nobody is left to answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests and the demo read the counters instead of a log on stderr."""

@@ -20,16 +20,15 @@ Knobs, safe to set from any thread: ``token``, ``reject_when``, :meth:`fail_next
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from orderflow.testing.http_server import Answer, LocalHttpServer
 
 Reply = tuple[int, dict[str, Any], dict[str, str], bool]  # status, body, headers, hold the answer back
 _VARIANT_KEYS = ("variant_id", "sync_variant_id", "external_variant_id", "warehouse_product_variant_id")
@@ -41,7 +40,7 @@ def _error(status: int, reason: str, message: str, headers: dict[str, str] | Non
         headers or {}, False
 
 
-class FakePrintful:
+class FakePrintful(LocalHttpServer):
     """Printful's order endpoints: ``POST /orders[?confirm=true|1]``, ``POST /orders/{id}/confirm``,
     ``GET /orders/{id}`` and ``GET /orders/@{external_id}`` (``{id}`` may be either form, as at Printful).
     ``now`` gives the times written on orders and shipments (the demo passes its clock).
@@ -49,15 +48,15 @@ class FakePrintful:
 
     def __init__(self, *, token: str, store: int = 7654321, hang_seconds: float = 10.0,
                  now: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
+        self.thread_name = "fake-printful"
         self.token = token
         self.store = store
         self.reject_when: Callable[[dict[str, Any]], str | None] | None = None
         self.hang_seconds = hang_seconds
-        self.release = threading.Event()
         self.creates: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self.webhooks: list[dict[str, Any]] = []
-        self.url = ""
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._orders: list[dict[str, Any]] = []
@@ -65,8 +64,6 @@ class FakePrintful:
         self._lookup_faults: list[Reply] = []
         self._hangs = 0
         self._ids = {"order": 143998000, "item": 887412000, "shipment": 310559000}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- knobs ---------------------------------------------------------------------------------------------
 
@@ -129,30 +126,13 @@ class FakePrintful:
             order["status"], order["updated"] = status, self._timestamp()
             self._notify(_STATUS_EVENTS.get(status, "order_updated"), {"reason": reason or "", "order": order})
 
-    # --- the server ----------------------------------------------------------------------------------------
+    # --- answering -----------------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, fake=self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-printful", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()  # let held answers go, so no handler outlives the server for long
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    __enter__ = start
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
+    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        status, document, reply_headers, hold = self.handle(method, target, headers.get("authorization", ""), body)
+        if hold:
+            self.release.wait(self.hang_seconds)
+        return status, json.dumps(document).encode(), {**reply_headers, "Content-Type": "application/json"}
 
     def handle(self, method: str, target: str, authorization: str, body: bytes) -> Reply:
         """Answer one request as Printful would (called by the HTTP handler thread)."""
@@ -245,35 +225,3 @@ def _problem(request: Mapping[str, Any]) -> str | None:
         if not isinstance(item, dict) or sum(1 for key in _VARIANT_KEYS if item.get(key)) != 1:
             return f"Item {index}: exactly one of {', '.join(_VARIANT_KEYS)} is required"
     return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def __init__(self, *args: Any, fake: FakePrintful) -> None:
-        self.fake = fake  # set first: the base class handles the request inside __init__
-        super().__init__(*args)
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, document, headers, hold = self.fake.handle(self.command, self.path,
-                                                           self.headers.get("Authorization", ""), body)
-        if hold:
-            self.fake.release.wait(self.fake.hang_seconds)
-        payload = json.dumps(document).encode()
-        try:
-            self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json",
-                                "Content-Length": str(len(payload))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the client stopped waiting (the "timeout after create" case): nobody is left to answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests and the demo read ``FakePrintful.requests`` instead of a log on stderr."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, and_, or_, update
 
-from orderflow.breaker import paused_until, record_failure, record_success
+from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.calendars import VendorCalendars
 from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
@@ -83,11 +83,10 @@ def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettin
     key = f"vendor:{vendor.code}"
     now = clock.now()
     with session_factory(engine)() as session:
-        paused = paused_until(session, key, now)
-    if paused is not None and paused.retry_at is not None:
+        paused = pause_notice(session, key, now, f"vendor {vendor.code}")
+    if paused:
         tally.vendors_failed.append(vendor.code)
-        tally.problems.append(f"vendor {vendor.code} paused until {paused.retry_at:%Y-%m-%d %H:%M} UTC after "
-                              f"{paused.failures} failed runs: {paused.last_error}")
+        tally.problems.append(paused)
         return
     try:
         channel = open_channel(vendor, settings=settings, engine=engine, now=clock.now, http_client=io.http_client)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
-from orderflow.breaker import paused_until, record_failure, record_success
+from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.crashpoints import crash_point
@@ -87,11 +87,10 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
                   tally: FetchTally) -> None:
     key = f"vendor:{vendor.code}"
     with session_factory(engine)() as session:
-        paused = paused_until(session, key, clock.now())
-    if paused is not None and paused.retry_at is not None:
+        paused = pause_notice(session, key, clock.now(), f"vendor {vendor.code}")
+    if paused:
         tally.vendors_failed.append(vendor.code)
-        tally.problems.append(f"vendor {vendor.code} paused until {paused.retry_at:%Y-%m-%d %H:%M} UTC: "
-                              f"{paused.last_error}")
+        tally.problems.append(paused)
         return
     try:
         if vendor.transport in ("local", "sftp"):

@@ -1,0 +1,83 @@
+"""A real HTTP server on 127.0.0.1, answering from a background thread: the base of every fake remote.
+
+Subclasses implement :meth:`LocalHttpServer.respond`; the server is a context manager with ``url`` set once
+started. ``release`` is an event an answer may wait on (an answer held back, added latency); stopping the
+server sets it, so no handler outlives the server for long.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+Answer = tuple[int, bytes, dict[str, str]]  # status, body, headers
+
+
+class LocalHttpServer:
+    thread_name = "local-http"
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """Answer one request (header names lower-case); called from a handler thread."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self.release.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, owner=self))
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    __enter__ = start
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def __init__(self, *args: Any, owner: LocalHttpServer) -> None:
+        self.owner = owner  # set first: the base class handles the request inside __init__
+        super().__init__(*args)
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, payload, reply_headers = self.owner.respond(self.command, self.path, headers, body)
+        try:
+            self.send_response(status)
+            for name, value in {**reply_headers, "Content-Length": str(len(payload))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client stopped waiting (it timed out first): nobody is left to answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and the demo read the fake's own counters and logs instead of stderr."""
