@@ -1,0 +1,73 @@
+"""What a rule says: findings about subjects, as plain data the engine reconciles with stored notifications.
+
+A rule is a function ``rule(context) -> Iterable[Finding]``: a set-based query over the active work (never the
+whole history) that yields one :class:`Finding` per subject for which its condition is true *now*. Rules never
+write; the engine turns findings into notifications (one per fingerprint), hides what another finding
+explains (inhibition), opens, updates and resolves them, and pushes what is new.
+
+``evidence`` is the short sentence staff read in the queue ("label created Tue 3 Nov, never scanned",
+"2 of 5 lines unshipped", "Printful: Recipient address is invalid"). ``factual`` findings (a rejection, an
+invalid check digit) resolve as soon as they stop being found; observational ones (lateness, stalls, feed
+health) only after staying false for the rule's ``clear_for``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from orderflow.calendars import VendorCalendars
+from orderflow.config import Settings
+
+Severity = Literal["critical", "high", "warning", "info"]
+SubjectType = Literal["order", "vendor_order", "order_line", "vendor_order_line", "shipment", "carrier", "job",
+                      "source", "vendor_file"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "high", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about, with the context staff need to act (order, vendor, parcel)."""
+
+    type: SubjectType
+    id: str
+    order_number: str | None = None
+    vendor_code: str | None = None
+    vendor_order_id: str | None = None
+    shipment_id: int | None = None
+    tracking_number: str | None = None
+    carrier: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    subject: Subject
+    severity: Severity
+    evidence: str
+    factual: bool = True
+    labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """One notification per (rule, subject): the same problem found again updates it, never duplicates it."""
+        key = f"{self.rule}|{self.subject.type}|{self.subject.id}"
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What every rule may read: a session (read only), the instant being judged, settings and calendars."""
+
+    session: Session
+    now: datetime
+    settings: Settings
+    calendars: VendorCalendars
+
+
+Rule = Callable[[RuleContext], Iterable[Finding]]
