@@ -244,8 +244,8 @@ class TestHidingAndFreezing:
         """A silence for vendor=ACME rule=vendor_late hides those, not others, until it ends."""
         world = World()
         with session_factory(engine)() as session, session.begin():
-            queue.add_silence(session, matchers={"vendor": "ACME", "rule": "vendor_late"}, until=MON + timedelta(days=1),
-                              comment="Acme warehouse move", actor="sam", now=MON)
+            queue.add_silence(session, matchers={"vendor": "ACME", "rule": "vendor_late"},
+                              until=MON + timedelta(days=1), comment="Acme warehouse move", actor="sam", now=MON)
         world.true = {"vendor_late": [late()], "vendor_rejected": [rejected("TB9102-ACME")]}
         result = run(engine, shop, world, MON + timedelta(hours=1))
         by_rule = {n.rule: n for n in notifications(engine)}
