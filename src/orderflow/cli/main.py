@@ -19,6 +19,7 @@ from orderflow import __version__
 from orderflow.cli import catalog as catalog_commands
 from orderflow.cli import db as db_commands
 from orderflow.cli import jobs as jobs_commands
+from orderflow.cli import notifications as notification_commands
 from orderflow.cli import orders as order_commands
 from orderflow.cli import tracking as tracking_commands
 from orderflow.cli import vendors as vendor_commands
@@ -134,6 +135,7 @@ app.command("dispatch")(vendor_commands.dispatch)
 app.command("fetch")(vendor_commands.fetch)
 app.command("track")(tracking_commands.track)
 app.command("vendors")(vendor_commands.vendors)
+app.add_typer(notification_commands.app, name="notifications")
 app.command("jobs")(jobs_commands.jobs)
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import enum
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -116,3 +116,36 @@ def print_order(story: Mapping[str, Any]) -> None:
                     ["line", "sku", "vendor_sku", "qty", "state", "reason"],
                     ([line["line"], line["sku"], line["vendor_sku"], line["qty"], line["state"],
                       line.get("reason", "")] for line in vendor_order["lines"]), console=console)
+
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "info": "dim"}
+
+
+def print_queue(documents: Sequence[Mapping[str, Any]], *, age: Callable[[datetime], str], order_url: str,
+                show_hidden: bool) -> None:
+    """The queue as a person reads it: one table per type, a count each, order numbers as links."""
+    from itertools import groupby
+
+    from rich.text import Text
+
+    console = Console()
+    if not documents:
+        console.print("Nothing needs a person right now.")
+        return
+    for rule, group in groupby(documents, key=lambda doc: doc["rule"]):
+        items = list(group)
+        table = Table(title=f"{rule.replace('_', ' ')} ({len(items)})", title_justify="left")
+        for column in ("id", "sev", "age", "order", "vendor", "evidence"):
+            table.add_column(column, overflow="fold", no_wrap=column in ("id", "sev", "age"))
+        for doc in items:
+            order = Text(doc["order_number"] or "")
+            if doc["order_number"]:
+                order.stylize(f"link {order_url.format(order_number=doc['order_number'])}")
+            evidence = doc["evidence"] + (f" [hidden: {doc['suppressed_by']}]" if show_hidden and
+                                          doc["suppressed_by"] else "")
+            state = "" if doc["state"] == "open" else f" ({doc['state']})"
+            table.add_row(str(doc["id"]), Text(doc["severity"], style=SEVERITY_STYLE.get(doc["severity"], "")),
+                          age(doc["opened_at"]) if doc["opened_at"] else "", order, doc["vendor"] or "",
+                          evidence + state)
+        console.print(table)
+

@@ -1,0 +1,81 @@
+"""The staff queue through the real entry point: list, ack, snooze, resolve, why, silence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from orderflow.db.engine import session_factory
+from orderflow.errors import ExitCode
+from orderflow.rules.engine import evaluate
+from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.test_cli import orderflow
+from tests.test_rules_engine import ALL, MON, World, late, rejected
+
+NOW = "2026-11-02T16:00:00Z"
+
+
+@pytest.fixture
+def queue_options(engine: Engine, database_url: str, tmp_path: Path) -> list[str]:
+    """A shop whose queue holds a rejection (critical) and a lateness (warning)."""
+    settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"))
+    place_orders(engine, settings, MON, tmp_path, orders={"9101": ["SKU-ACME"]})
+    world = World()
+    world.true = {"vendor_late": [late("TB9102-ACME")], "vendor_rejected": [rejected("TB9101-ACME")]}
+    with session_factory(engine)() as session, session.begin():
+        evaluate(session=session, settings=settings, now=MON, rules=world.rules(*ALL))
+    return ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW]
+
+
+def listed(options: list[str], *extra: str) -> list[dict]:  # type: ignore[type-arg]
+    result = orderflow(*options, "notifications", "--format", "json", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+class TestQueueCommands:
+    def test_sorted_by_type_with_the_contract_fields(self, queue_options: list[str]) -> None:
+        """--sort type puts the rejection before the lateness; JSON carries the documented fields."""
+        items = listed(queue_options, "--sort", "type")
+        assert [item["rule"] for item in items] == ["vendor_rejected", "vendor_late"]
+        assert set(items[0]) == {"id", "rule", "severity", "state", "subject", "order_number", "vendor",
+                                 "vendor_order", "tracking_number", "carrier", "evidence", "opened_at",
+                                 "last_seen_at", "acked_by", "snoozed_until", "resolved_at", "pushed_at",
+                                 "suppressed_by"}
+        assert items[0]["subject"] == "vendor_order:TB9101-ACME"
+
+    def test_table_groups_by_type(self, queue_options: list[str]) -> None:
+        """The table shows a titled group per type with its count."""
+        result = orderflow(*queue_options, "notifications", "--sort", "type")
+        assert result.returncode == 0
+        assert "vendor rejected (1)" in result.stdout
+        assert result.stdout.index("vendor rejected") < result.stdout.index("vendor late")
+
+    def test_ack_snooze_resolve_and_why(self, queue_options: list[str]) -> None:
+        """Staff actions change the state, and why tells the story with who did what."""
+        rejection, lateness = listed(queue_options)
+        acked = orderflow(*queue_options, "notifications", "ack", str(rejection["id"]), "--note", "calling")
+        assert acked.returncode == 0
+        assert orderflow(*queue_options, "notifications", "snooze", str(lateness["id"]), "--for", "2d").returncode == 0
+        assert [item["state"] for item in listed(queue_options, "--state", "all")] == ["acknowledged", "snoozed"]
+        assert [item["rule"] for item in listed(queue_options)] == ["vendor_rejected"]
+        refused = orderflow(*queue_options, "notifications", "resolve", str(rejection["id"]), "--note", "")
+        assert refused.returncode == ExitCode.INPUT_REFUSED
+        assert orderflow(*queue_options, "notifications", "resolve", str(rejection["id"]),
+                         "--note", "re-ordered elsewhere").returncode == 0
+        story = orderflow(*queue_options, "notifications", "why", str(rejection["id"])).stdout
+        assert "-> acknowledged" in story
+        assert "manual: re-ordered elsewhere" in story
+
+    def test_silence_needs_a_comment_and_hides(self, queue_options: list[str]) -> None:
+        """A silence without a comment is refused; with one it hides the matches until it ends."""
+        missing = orderflow(*queue_options, "notifications", "silence", "--match", "vendor=ACME", "--for", "1d")
+        assert missing.returncode == ExitCode.USAGE
+        made = orderflow(*queue_options, "notifications", "silence", "--match", "rule=vendor_late", "--for", "1d",
+                         "--comment", "Acme is moving warehouses")
+        assert made.returncode == 0
+        assert "silence #1" in made.stderr
+        assert "Acme is moving warehouses" in orderflow(*queue_options, "notifications", "silences").stdout
