@@ -75,6 +75,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingested_files")),
         sa.UniqueConstraint("origin", "sha256", name=op.f("uq_ingested_files_origin_sha256")),
     )
+    with op.batch_alter_table("ingested_files", schema=None) as batch_op:
+        batch_op.create_index("ix_ingested_files_origin_ingested_at", ["origin", "ingested_at"], unique=False)
+
     op.create_table(
         "job_locks",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -532,6 +535,9 @@ def downgrade() -> None:
 
     op.drop_table("job_runs")
     op.drop_table("job_locks")
+    with op.batch_alter_table("ingested_files", schema=None) as batch_op:
+        batch_op.drop_index("ix_ingested_files_origin_ingested_at")
+
     op.drop_table("ingested_files")
     op.drop_table("control_numbers")
     op.drop_table("circuit_state")

@@ -422,7 +422,8 @@ class IngestedFile(Base):
     """The exactly-once ledger of files taken in, keyed by where they came from and their content hash."""
 
     __tablename__ = "ingested_files"
-    __table_args__ = (UniqueConstraint("origin", "sha256"),)
+    __table_args__ = (UniqueConstraint("origin", "sha256"), Index("ix_ingested_files_origin_ingested_at", "origin",
+                                                                   "ingested_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     origin: Mapped[str] = mapped_column(String(100))

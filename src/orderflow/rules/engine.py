@@ -56,6 +56,10 @@ INHIBITIONS: tuple[tuple[str, frozenset[str], str], ...] = (
     ("carrier_exception", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"delivery_late"}), "order_number"),
 )
+NEVER_MOOT = frozenset({"cancel_not_confirmed"})
+"""Rules whose subject is expected to be cancelled: the cancellation is the point, not a reason to drop them."""
+HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused"})
+"""Findings about a past event (a refused file): resolving one by hand means it was dealt with, for good."""
 LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
 
 
@@ -184,6 +188,8 @@ class Reconciler:
                                    .order_by(Notification.id.desc()).limit(1))
         if last is None or last.resolved_at is None:
             return None, False
+        if last.resolved_how == "manual" and last.rule in HANDLED_BY_HAND:
+            return None, True
         if last.resolved_how == "manual":
             holds_until = self._business_days_after(last.resolved_at, MANUAL_RESOLVE_HOLDS_BUSINESS_DAYS)
             return (last, False) if self.now >= holds_until else (None, True)
@@ -270,7 +276,8 @@ class Reconciler:
         delivered = set(self.session.scalars(select(Shipment.id).where(
             Shipment.id.in_(shipments), or_(Shipment.status == "delivered", Shipment.delivered_at.is_not(None))))) \
             if shipments else set()
-        return {n.id for n in notifications if n.order_number in cancelled or n.shipment_id in delivered}
+        return {n.id for n in notifications if n.rule not in NEVER_MOOT
+                and (n.order_number in cancelled or n.shipment_id in delivered)}
 
     def _condition_false(self, notification: Notification, moot: set[int]) -> None:
         if notification.id in moot:

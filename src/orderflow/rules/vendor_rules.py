@@ -1,0 +1,553 @@
+"""The vendor rules: what each vendor did, or failed to do, with our orders, as findings for the engine.
+
+Each rule is ``rule(context) -> list[Finding]`` over the *active* work only: vendor orders in open states
+(an indexed column), unroutable order lines, ledger rows of the last days. None reads the whole history.
+
+    >>> context = RuleContext(session=session, now=now, settings=settings,  # doctest: +SKIP
+    ...                       calendars=VendorCalendars(settings.vendors))
+    >>> [(f.rule, f.subject.id, f.evidence) for f in vendor_late(context)]  # doctest: +SKIP
+    [('vendor_late', 'TB5001-ACME', 'label created Wed 4 Nov, never scanned')]
+
+Evidence names absolute times ("since Tue 3 Nov 10:04"), never ages ("for 25 min"): the same facts must give
+the same text on every run, because new evidence is what ends a snooze. Times are shown in the shop's zone.
+
+``settings.rules[name]`` can switch a rule off or fix its severity (see :func:`rule_severity`).
+Inhibition (a rejection hiding lateness of the same vendor order) is the engine's job, not the rules'.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import PurePath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from orderflow.calendars import BusinessCalendar
+from orderflow.config import CalendarSettings
+from orderflow.db.bulk import chunked
+from orderflow.db.models import (
+    IngestedFile,
+    InventoryLevel,
+    LineState,
+    Order,
+    OrderLine,
+    OrderState,
+    Shipment,
+    VendorOrder,
+    VendorOrderLine,
+    VendorOrderState,
+)
+from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject
+
+# Thresholds (the defaults of issue 7).
+DISPATCH_MAX_ATTEMPTS = 3
+DISPATCH_MAX_WAIT = timedelta(hours=2)
+UNROUTABLE_AFTER = timedelta(minutes=15)
+CANCEL_CONFIRM_BUSINESS_DAYS = 1.0
+LATE_ESCALATES_AFTER_BUSINESS_DAYS = 2.0
+REFUSED_FILES_WINDOW = timedelta(days=7)
+REFUSALS_SHOWN = 3
+"""How many refused rows a file's evidence spells out; the rest are counted."""
+
+VENDOR_REJECTED = "vendor_rejected"
+VENDOR_ON_HOLD = "vendor_on_hold"
+DISPATCH_FAILED = "dispatch_failed"
+UNROUTABLE_LINE = "unroutable_line"
+CANCEL_NOT_CONFIRMED = "cancel_not_confirmed"
+OUT_OF_STOCK = "out_of_stock"
+VENDOR_FILE_REFUSED = "vendor_file_refused"
+IMPORT_REFUSED = "import_refused"
+NOT_ACKNOWLEDGED = "not_acknowledged"
+VENDOR_LATE = "vendor_late"
+
+S = VendorOrderState
+LIVE_ORDER_STATES = (OrderState.OPEN, OrderState.SHIPPED)
+"""Orders still to be fulfilled by us: a cancelled one, or one fulfilled elsewhere, needs no vendor alerts."""
+OPEN_VENDOR_ORDER_STATES = (S.PENDING, S.SENDING, S.SENT, S.ACCEPTED, S.ON_HOLD, S.PARTIALLY_SHIPPED, S.SHIPPED,
+                            S.NEEDS_RECONCILE)
+REJECTION_STATES = (S.SENDING, S.SENT, S.ACCEPTED, S.REJECTED, S.ON_HOLD, S.PARTIALLY_SHIPPED, S.SHIPPED,
+                    S.NEEDS_RECONCILE)
+STOCK_STATES = (S.PENDING, S.SENDING, S.SENT, S.ACCEPTED, S.ON_HOLD, S.PARTIALLY_SHIPPED, S.NEEDS_RECONCILE)
+# The vendor has the order and nothing else explains a delay: before it is sent the delay is ours
+# (dispatch_failed), and on hold it waits for us (vendor_on_hold).
+LATE_STATES = (S.SENT, S.ACCEPTED, S.PARTIALLY_SHIPPED, S.SHIPPED)
+SHIPPING_STATES = (S.PARTIALLY_SHIPPED, S.SHIPPED)
+DONE_LINE_STATES = (LineState.REJECTED, LineState.CANCELLED, LineState.SHIPPED, LineState.DELIVERED)
+ORDER_LEVEL_CODE = "order"
+"""The code feedback gives every line of an order rejected as a whole without line detail."""
+
+
+def rule_severity(context: RuleContext, rule: str, default: Severity) -> Severity | None:
+    """The severity ``rule`` reports at: ``settings.rules[rule].severity`` if set, else ``default``.
+
+    ``None`` means the rule is switched off (``enabled = false``) and must find nothing.
+
+    >>> rule_severity(context, "vendor_on_hold", "high")  # doctest: +SKIP
+    'high'
+    """
+    setting = context.settings.rules.get(rule)
+    if setting is None:
+        return default
+    if not setting.enabled:
+        return None
+    return setting.severity or default
+
+
+# --- the rules -------------------------------------------------------------------------------------------
+
+def vendor_rejected(context: RuleContext) -> list[Finding]:
+    """A vendor rejected an order, or some of its lines (855 reject codes, an API 4xx, Printful ``failed``).
+
+    Fires for a vendor order in state ``rejected``, or with any line in state ``rejected``, while the order is
+    live (not cancelled or fulfilled elsewhere) and the vendor order not delivered or cancelled. A
+    ``rejected_at`` left from before staff re-sent the order is history, not a current rejection.
+    Subject: the vendor order. Severity: critical. Factual. Evidence: the vendor's reason and code per line,
+    "line 2 ACM-G500-WHT-M: Item rejected (IR)", or "whole order rejected by ACME: Invalid address (A1)".
+    """
+    severity = rule_severity(context, VENDOR_REJECTED, "critical")
+    if severity is None:
+        return []
+    rejected_line = exists().where(VendorOrderLine.vendor_order_id == VendorOrder.id,
+                                   VendorOrderLine.state == LineState.REJECTED)
+    query = (_vendor_orders_on_live_orders(REJECTION_STATES)
+             .where(or_(VendorOrder.state == S.REJECTED, rejected_line))
+             .options(selectinload(VendorOrder.lines)))
+    return [Finding(VENDOR_REJECTED, _vendor_order_subject(vendor_order, number), severity,
+                    _rejection_evidence(vendor_order))
+            for vendor_order, number in context.session.execute(query)]
+
+
+def vendor_on_hold(context: RuleContext) -> list[Finding]:
+    """The vendor holds the order for a problem we must fix (Printful ``onhold``: address, artwork, payment).
+
+    Fires for a vendor order in state ``on_hold`` on a live order. Subject: the vendor order. Severity: high.
+    Factual. Evidence: "on hold at PF: Recipient address is invalid".
+    """
+    severity = rule_severity(context, VENDOR_ON_HOLD, "high")
+    if severity is None:
+        return []
+    query = _vendor_orders_on_live_orders((S.ON_HOLD,))
+    return [Finding(VENDOR_ON_HOLD, _vendor_order_subject(vendor_order, number), severity,
+                    f"on hold at {vendor_order.vendor_code}: {vendor_order.hold_reason or 'no reason given'}")
+            for vendor_order, number in context.session.execute(query)]
+
+
+def dispatch_failed(context: RuleContext) -> list[Finding]:
+    """A vendor order we could not get to its vendor.
+
+    Fires on a live order when the vendor order is ``needs_reconcile`` (outcome unknown: it must be looked up
+    at the vendor before any re-send), or ``pending``/``sending`` after 3 attempts, or still ``pending`` 2 hours
+    after it was created. Subject: the vendor order. Severity: high. Factual. Evidence: why, with the last
+    error: "not sent after 3 attempts; last error: ACME: connection refused".
+    """
+    severity = rule_severity(context, DISPATCH_FAILED, "high")
+    if severity is None:
+        return []
+    query = _vendor_orders_on_live_orders((S.PENDING, S.SENDING, S.NEEDS_RECONCILE)).where(or_(
+        VendorOrder.state == S.NEEDS_RECONCILE,
+        VendorOrder.attempts >= DISPATCH_MAX_ATTEMPTS,
+        and_(VendorOrder.state == S.PENDING, VendorOrder.created_at <= context.now - DISPATCH_MAX_WAIT)))
+    return [Finding(DISPATCH_FAILED, _vendor_order_subject(vendor_order, number), severity,
+                    _dispatch_evidence(context, vendor_order))
+            for vendor_order, number in context.session.execute(query)]
+
+
+def unroutable_line(context: RuleContext) -> list[Finding]:
+    """An order line whose SKU is not in the catalog, so no vendor will make it.
+
+    Fires for a line in state ``unroutable`` for at least 15 minutes (``unroutable_since``) on a live order;
+    a catalog import that routes it clears it. Subject: the order line (its id). Severity: high. Factual.
+    Evidence: "line 3 TB-NEW-TEE: SKU not in the catalog since Tue 3 Nov 14:30".
+    """
+    severity = rule_severity(context, UNROUTABLE_LINE, "high")
+    if severity is None:
+        return []
+    query = (select(OrderLine, Order.order_number).join(Order, Order.id == OrderLine.order_id)
+             .where(OrderLine.state == LineState.UNROUTABLE, Order.state.in_(LIVE_ORDER_STATES),
+                    OrderLine.unroutable_since <= context.now - UNROUTABLE_AFTER)
+             .order_by(OrderLine.id))
+    return [Finding(UNROUTABLE_LINE, Subject(type="order_line", id=str(line.id), order_number=number), severity,
+                    f"line {line.line_no} {line.sku}: SKU not in the catalog since "
+                    f"{_when(context, line.unroutable_since)}")
+            for line, number in context.session.execute(query)]
+
+
+def cancel_not_confirmed(context: RuleContext) -> list[Finding]:
+    """We asked a vendor to cancel and it has not confirmed within 1 of its business days.
+
+    Fires for a vendor order with ``cancel_requested_at`` and no ``cancel_confirmed_at``, not cancelled,
+    delivered or rejected (a rejection means nothing ships), more than 1 vendor business day after the
+    request: a Friday-evening request is not overdue before Monday evening. Subject: the vendor order.
+    Severity: high. Factual. Evidence: "cancel requested Mon 2 Nov 10:04, not confirmed by ACME", plus
+    "(shipped)" when the vendor has shipped since.
+    """
+    severity = rule_severity(context, CANCEL_NOT_CONFIRMED, "high")
+    if severity is None:
+        return []
+    # The order itself is normally cancelled here: that is why a cancel was asked for.
+    query = (select(VendorOrder, Order.order_number).join(Order, Order.id == VendorOrder.order_id)
+             .where(VendorOrder.state.in_(OPEN_VENDOR_ORDER_STATES), VendorOrder.cancel_requested_at.is_not(None),
+                    VendorOrder.cancel_confirmed_at.is_(None))
+             .order_by(VendorOrder.id))
+    findings = []
+    for vendor_order, number in context.session.execute(query):
+        requested = vendor_order.cancel_requested_at
+        assert requested is not None  # the query asked for it
+        calendar = _calendar(context, vendor_order.vendor_code)
+        if calendar.business_days_between(requested, context.now) <= CANCEL_CONFIRM_BUSINESS_DAYS:
+            continue
+        evidence = f"cancel requested {_when(context, requested)}, not confirmed by {vendor_order.vendor_code}"
+        if vendor_order.state in SHIPPING_STATES:
+            evidence += f" ({vendor_order.state.replace('_', ' ')})"
+        findings.append(Finding(CANCEL_NOT_CONFIRMED, _vendor_order_subject(vendor_order, number), severity,
+                                evidence))
+    return findings
+
+
+def out_of_stock(context: RuleContext) -> list[Finding]:
+    """A line the vendor cannot supply from stock.
+
+    Fires for an unshipped, unrejected, uncancelled line of an open vendor order on a live order when the
+    vendor backordered it (``qty_backordered > 0``), or when the vendor is ``stocked`` in settings, its stock
+    level for the line's vendor SKU is 0 and the vendor has not yet answered for the order. Once a vendor has
+    acknowledged or accepted, its own word about our units outranks a stock count that may already have
+    taken them out; if it then cannot ship, it backorders the line. Subject: the vendor order line
+    (``TB1042-ACME:2``). Severity: high. Factual. Evidence: "ACM-G500-WHT-M backordered by ACME (2 of 2),
+    expected Fri 13 Nov" or "ACME reports ACM-G500-WHT-M out of stock (0 as of Tue 3 Nov 09:00)".
+    """
+    severity = rule_severity(context, OUT_OF_STOCK, "high")
+    if severity is None:
+        return []
+    reasons: list[ColumnElement[bool]] = [VendorOrderLine.qty_backordered > 0]
+    stocked = [vendor.code for vendor in context.settings.vendors if vendor.kind == "stocked"]
+    if stocked:
+        reasons.append(and_(VendorOrder.vendor_code.in_(stocked), InventoryLevel.quantity <= 0,
+                            VendorOrder.acknowledged_at.is_(None), VendorOrderLine.state != LineState.ACCEPTED))
+    query = (select(VendorOrderLine, VendorOrder, Order.order_number, InventoryLevel)
+             .join(VendorOrder, VendorOrder.id == VendorOrderLine.vendor_order_id)
+             .join(Order, Order.id == VendorOrder.order_id)
+             .outerjoin(InventoryLevel, and_(InventoryLevel.vendor_code == VendorOrder.vendor_code,
+                                             InventoryLevel.vendor_sku == VendorOrderLine.vendor_sku))
+             .where(VendorOrder.state.in_(STOCK_STATES), Order.state.in_(LIVE_ORDER_STATES),
+                    VendorOrderLine.state.not_in(DONE_LINE_STATES),
+                    VendorOrderLine.qty_shipped < VendorOrderLine.qty - VendorOrderLine.qty_rejected,
+                    or_(*reasons))
+             .order_by(VendorOrder.id, VendorOrderLine.line_no))
+    findings = []
+    for line, vendor_order, number, stock in context.session.execute(query):
+        subject = Subject(type="vendor_order_line", id=f"{vendor_order.id}:{line.line_no}", order_number=number,
+                          vendor_code=vendor_order.vendor_code, vendor_order_id=vendor_order.id)
+        findings.append(Finding(OUT_OF_STOCK, subject, severity, _stock_evidence(context, line, vendor_order, stock)))
+    return findings
+
+
+def vendor_file_refused(context: RuleContext) -> list[Finding]:
+    """A file from a vendor (acks, tracking, stock) that could not be loaded, whole or in part.
+
+    Fires for a ledger row with origin ``vendor:CODE`` ingested in the last 7 days with an error or refused
+    rows, unless the vendor has since sent a file under the same name that loaded cleanly. Subject: the
+    vendor file (``vendor:ACME:shp_1.csv``). Severity: high. Factual. Evidence: the file, where and why,
+    "shp_1.csv: line 3 Qty: not a whole number: 'abc'", or "... refused whole: ...".
+    """
+    severity = rule_severity(context, VENDOR_FILE_REFUSED, "high")
+    if severity is None:
+        return []
+    findings = []
+    for ledger in _refused_files(context, "vendor:"):
+        vendor_code = ledger.origin.removeprefix("vendor:")
+        subject = Subject(type="vendor_file", id=f"{ledger.origin}:{ledger.path}", vendor_code=vendor_code)
+        findings.append(Finding(VENDOR_FILE_REFUSED, subject, severity, _file_evidence(ledger)))
+    return findings
+
+
+def import_refused(context: RuleContext) -> list[Finding]:
+    """Storefront orders we took but could not import, so nobody will ship them.
+
+    Fires once per storefront source (origin ``source:NAME``) with a ledger row of the last 7 days that has an
+    error or refused rows (and no clean file since under the same name). Subject: the source (its name).
+    Severity: high. Factual. Evidence: each file with where and why, "export-7.csv: line 3 Lineitem
+    quantity: ...; export-8.csv refused whole: ...".
+    """
+    severity = rule_severity(context, IMPORT_REFUSED, "high")
+    if severity is None:
+        return []
+    by_source: dict[str, list[IngestedFile]] = defaultdict(list)
+    for ledger in _refused_files(context, "source:"):
+        by_source[ledger.origin.removeprefix("source:")].append(ledger)
+    return [Finding(IMPORT_REFUSED, Subject(type="source", id=source), severity,
+                    "; ".join(_file_evidence(ledger) for ledger in files))
+            for source, files in sorted(by_source.items())]
+
+
+def not_acknowledged(context: RuleContext) -> list[Finding]:
+    """A vendor that acknowledges orders has not answered one within its ack window (business hours).
+
+    Fires for a vendor order in state ``sent`` on a live order, of a vendor whose settings say it
+    ``acknowledges``, with no ``acknowledged_at`` and ``now`` past ``ack_due_at`` (set at dispatch from the
+    vendor's calendar). Subject: the vendor order. Severity: warning. Observational. Evidence:
+    "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)".
+    """
+    severity = rule_severity(context, NOT_ACKNOWLEDGED, "warning")
+    acknowledging = [vendor.code for vendor in context.settings.vendors if vendor.acknowledges]
+    if severity is None or not acknowledging:
+        return []
+    query = _vendor_orders_on_live_orders((S.SENT,)).where(
+        VendorOrder.vendor_code.in_(acknowledging), VendorOrder.acknowledged_at.is_(None),
+        VendorOrder.ack_due_at < context.now)
+    findings = []
+    for vendor_order, number in context.session.execute(query):
+        sent = _when(context, vendor_order.sent_at) if vendor_order.sent_at else "earlier"
+        evidence = (f"sent {sent}, no acknowledgement from {vendor_order.vendor_code} "
+                    f"(due {_when(context, vendor_order.ack_due_at)})")
+        findings.append(Finding(NOT_ACKNOWLEDGED, _vendor_order_subject(vendor_order, number), severity, evidence,
+                                factual=False))
+    return findings
+
+
+def vendor_late(context: RuleContext) -> list[Finding]:
+    """A vendor order past its grace deadline with units that have no physical evidence of shipping.
+
+    The deadline is the vendor's: ``ship_by`` (stored, or counted from the order's time on the vendor's
+    calendar: time zone, cut-off, weekends, holidays) and its grace, noon on the next working day. Evidence of
+    shipping is a carrier scan (``first_scan_at``) or delivery, at any time up to now: a parcel scanned before
+    the deadline whose tracking was uploaded late is not late. A label created, a number the carrier does not
+    know, or an invalid number is not evidence. Rejected and cancelled lines need no shipping; a parcel whose
+    contents the vendor did not list counts for every line.
+
+    Fires for a vendor order the vendor has (``sent``, ``accepted``, ``partially_shipped``, ``shipped``) on a
+    live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
+    sent (dispatch_failed). Subject: the vendor order. Severity: warning; high once 2 more vendor business days
+    have passed after the grace deadline. Observational. Evidence: "no tracking", "label created Wed 4 Nov,
+    never scanned", or "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1".
+    """
+    if rule_severity(context, VENDOR_LATE, "warning") is None:
+        return []
+    overdue = {}
+    for vendor_order_id, vendor_code, ship_by, placed_at in context.session.execute(_late_candidates(context)):
+        calendar = _calendar(context, vendor_code)
+        deadline = ship_by or calendar.ship_by(placed_at)
+        grace = calendar.grace_deadline(deadline)
+        if context.now > grace:
+            overdue[vendor_order_id] = (deadline, grace)
+    findings = []
+    for chunk in chunked(sorted(overdue)):
+        query = (select(VendorOrder, Order.order_number).join(Order, Order.id == VendorOrder.order_id)
+                 .where(VendorOrder.id.in_(chunk)).order_by(VendorOrder.id)
+                 .options(selectinload(VendorOrder.lines),
+                          selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
+        for vendor_order, number in context.session.execute(query):
+            evidence = _lateness_evidence(context, vendor_order)
+            if evidence is None:
+                continue
+            deadline, grace = overdue[vendor_order.id]
+            late_for = _calendar(context, vendor_order.vendor_code).business_days_between(grace, context.now)
+            default: Severity = "high" if late_for >= LATE_ESCALATES_AFTER_BUSINESS_DAYS else "warning"
+            severity = rule_severity(context, VENDOR_LATE, default)
+            assert severity is not None  # checked above: the rule is enabled
+            findings.append(Finding(VENDOR_LATE, _vendor_order_subject(vendor_order, number), severity, evidence,
+                                    factual=False,
+                                    labels={"ship_by": deadline.isoformat(), "late_since": grace.isoformat()}))
+    return findings
+
+
+VENDOR_RULES: dict[str, Rule] = {
+    VENDOR_REJECTED: vendor_rejected,
+    VENDOR_ON_HOLD: vendor_on_hold,
+    DISPATCH_FAILED: dispatch_failed,
+    UNROUTABLE_LINE: unroutable_line,
+    CANCEL_NOT_CONFIRMED: cancel_not_confirmed,
+    OUT_OF_STOCK: out_of_stock,
+    VENDOR_FILE_REFUSED: vendor_file_refused,
+    IMPORT_REFUSED: import_refused,
+    NOT_ACKNOWLEDGED: not_acknowledged,
+    VENDOR_LATE: vendor_late,
+}
+"""Every vendor rule by its contract name."""
+
+
+# --- queries -------------------------------------------------------------------------------------------------
+
+def _vendor_orders_on_live_orders(states: Sequence[VendorOrderState]) -> Select[VendorOrder, str]:
+    """Vendor orders in ``states`` (indexed) with their order number, on orders we still have to fulfil."""
+    return (select(VendorOrder, Order.order_number).join(Order, Order.id == VendorOrder.order_id)
+            .where(VendorOrder.state.in_(states), Order.state.in_(LIVE_ORDER_STATES))
+            .order_by(VendorOrder.id))
+
+
+def _late_candidates(context: RuleContext) -> Select[str, str, datetime | None, datetime]:
+    """Vendor orders that could be late: some unit not counted shipped, or some parcel not yet scanned.
+
+    Their deadlines need the vendor's calendar, so they are judged in Python; this keeps that set to open work.
+    """
+    unshipped_line = exists().where(
+        VendorOrderLine.vendor_order_id == VendorOrder.id, VendorOrderLine.state != LineState.CANCELLED,
+        VendorOrderLine.qty_shipped < VendorOrderLine.qty - VendorOrderLine.qty_rejected)
+    unscanned_parcel = exists().where(
+        Shipment.vendor_order_id == VendorOrder.id,
+        or_(Shipment.first_scan_at.is_(None), Shipment.first_scan_at > context.now),
+        or_(Shipment.delivered_at.is_(None), Shipment.delivered_at > context.now))
+    return (select(VendorOrder.id, VendorOrder.vendor_code, VendorOrder.ship_by, Order.placed_at)
+            .join(Order, Order.id == VendorOrder.order_id)
+            .where(VendorOrder.state.in_(LATE_STATES), Order.state.in_(LIVE_ORDER_STATES),
+                   or_(unshipped_line, unscanned_parcel)))
+
+
+def _refused_files(context: RuleContext, origin_prefix: str) -> list[IngestedFile]:
+    """Ledger rows of the window with problems, where the latest file under the same name still has them."""
+    query = (select(IngestedFile)
+             .where(IngestedFile.ingested_at > context.now - REFUSED_FILES_WINDOW,
+                    IngestedFile.ingested_at <= context.now, IngestedFile.origin.startswith(origin_prefix))
+             .order_by(IngestedFile.ingested_at, IngestedFile.id))
+    latest: dict[tuple[str, str], IngestedFile] = {}
+    for ledger in context.session.scalars(query):
+        latest[ledger.origin, ledger.path] = ledger
+    return [ledger for _, ledger in sorted(latest.items()) if ledger.error or ledger.rows_refused > 0]
+
+
+# --- evidence ----------------------------------------------------------------------------------------------------
+
+def _rejection_evidence(vendor_order: VendorOrder) -> str:
+    lines = [line for line in vendor_order.lines if line.state != LineState.CANCELLED]
+    rejected = [line for line in lines if line.state == LineState.REJECTED]
+    if not rejected:
+        return f"rejected by {vendor_order.vendor_code}: " + _reason(vendor_order.rejection_reason,
+                                                                      vendor_order.rejection_code)
+    by_reason: dict[str, list[VendorOrderLine]] = defaultdict(list)
+    for line in rejected:
+        by_reason[_reason(line.reason or vendor_order.rejection_reason, line.reason_code)].append(line)
+    if len(rejected) == len(lines) and len(by_reason) == 1:
+        return f"whole order rejected by {vendor_order.vendor_code}: {next(iter(by_reason))}"
+    return "; ".join(", ".join(f"line {line.line_no} {line.vendor_sku}" for line in group) + f": {reason}"
+                     for reason, group in by_reason.items())
+
+
+def _reason(reason: str | None, code: str | None) -> str:
+    text = reason or "no reason given"
+    return f"{text} ({code})" if code and code != ORDER_LEVEL_CODE else text
+
+
+def _dispatch_evidence(context: RuleContext, vendor_order: VendorOrder) -> str:
+    error = f"last error: {vendor_order.last_error}" if vendor_order.last_error else "not tried yet"
+    if vendor_order.state == S.NEEDS_RECONCILE:
+        return f"outcome unknown, to be looked up at {vendor_order.vendor_code} before any re-send; {error}"
+    if vendor_order.attempts >= DISPATCH_MAX_ATTEMPTS:
+        return f"not sent after {DISPATCH_MAX_ATTEMPTS} attempts; {error}"
+    hours = int(DISPATCH_MAX_WAIT.total_seconds() // 3600)
+    return f"not sent within {hours} hours of {_when(context, vendor_order.created_at)}; {error}"
+
+
+def _stock_evidence(context: RuleContext, line: VendorOrderLine, vendor_order: VendorOrder,
+                    stock: InventoryLevel | None) -> str:
+    if line.qty_backordered > 0 or stock is None:
+        text = f"{line.vendor_sku} backordered by {vendor_order.vendor_code} ({line.qty_backordered} of {line.qty})"
+        return text + (f", expected {_day(line.expected_at)}" if line.expected_at else "")
+    text = (f"{vendor_order.vendor_code} reports {line.vendor_sku} out of stock "
+            f"({stock.quantity} as of {_when(context, stock.as_of)})")
+    return text + (f", next available {_day(stock.next_available)}" if stock.next_available else "")
+
+
+def _file_evidence(ledger: IngestedFile) -> str:
+    name = PurePath(ledger.path).name
+    refusals = [entry for entry in ledger.refusals if isinstance(entry, dict)]
+    if ledger.error and not refusals:
+        return f"{name} refused whole: {ledger.error}"
+    shown = "; ".join(_refusal_text(entry) for entry in refusals[:REFUSALS_SHOWN])
+    more = ledger.rows_refused - min(len(refusals), REFUSALS_SHOWN)
+    text = f"{name} refused whole: {shown}" if ledger.error else f"{name}: {shown}"
+    return text + (f"; and {more} more" if more > 0 else "")
+
+
+def _refusal_text(entry: dict[str, Any]) -> str:
+    where = " ".join(part for part in (f"line {entry['line']}" if entry.get("line") is not None else "",
+                                       str(entry.get("field") or "")) if part)
+    reason = str(entry.get("reason") or "refused")
+    return f"{where}: {reason}" if where else reason
+
+
+def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder) -> str | None:
+    """What is missing, in the staff's words; ``None`` when every unit that must ship has been scanned."""
+    needed = {line.id: (line, units) for line in vendor_order.lines if (units := _units_to_ship(line)) > 0}
+    scanned = [parcel for parcel in vendor_order.shipments if _scanned(parcel, context.now)]
+    if not needed or any(not parcel.lines for parcel in scanned):
+        return None
+    proven: Counter[int] = Counter()
+    for parcel in scanned:
+        for part in parcel.lines:
+            proven[part.vendor_order_line_id] += part.qty
+    missing = {line_id: (line, units, units - min(proven[line_id], units))
+               for line_id, (line, units) in needed.items() if proven[line_id] < units}
+    if not missing:
+        return None
+    waiting = [parcel for parcel in vendor_order.shipments if not _scanned(parcel, context.now)
+               and (not parcel.lines or any(part.vendor_order_line_id in missing for part in parcel.lines))]
+    parcels = "; ".join(dict.fromkeys(_parcel_evidence(context, parcel) for parcel in waiting))
+    if not any(proven[line_id] for line_id in needed):
+        return parcels or "no tracking"
+    listed = ", ".join(f"line {line.line_no} {line.vendor_sku}" + (f" ({short} of {units} units)" if short < units
+                                                                    else "")
+                       for line, units, short in sorted(missing.values(), key=lambda item: item[0].line_no))
+    text = f"{len(missing)} of {len(needed)} lines unshipped: {listed}"
+    return f"{text}; {parcels}" if parcels else text
+
+
+def _units_to_ship(line: VendorOrderLine) -> int:
+    if line.state == LineState.CANCELLED or (line.state == LineState.REJECTED and line.qty_rejected == 0):
+        return 0  # a rejection without a quantity is for the whole line
+    return max(line.qty - line.qty_rejected, 0)
+
+
+def _scanned(parcel: Shipment, now: datetime) -> bool:
+    """Physical evidence: the carrier scanned or delivered it (a label alone is not a scan)."""
+    return any(moment is not None and moment <= now for moment in (parcel.first_scan_at, parcel.delivered_at))
+
+
+def _parcel_evidence(context: RuleContext, parcel: Shipment) -> str:
+    if not parcel.tracking_valid:
+        return f"tracking {parcel.tracking_number} invalid"
+    if parcel.last_outcome == "not_found":
+        return f"tracking {parcel.tracking_number} not found by the carrier"
+    created = _day(_local(context, parcel.shipped_at or parcel.reported_at))
+    if parcel.status == "cancelled":
+        return f"label created {created} then cancelled, never scanned"
+    return f"label created {created}, never scanned"
+
+
+# --- calendars and time ------------------------------------------------------------------------------------------
+
+def _calendar(context: RuleContext, vendor_code: str) -> BusinessCalendar:
+    """The vendor's calendar; a vendor no longer configured is judged on the default one rather than not at all."""
+    return context.calendars.calendar(vendor_code) or _default_calendar()
+
+
+@cache
+def _default_calendar() -> BusinessCalendar:
+    return BusinessCalendar.from_settings(CalendarSettings())
+
+
+def _local(context: RuleContext, moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo(context.settings.timezone))
+
+
+def _when(context: RuleContext, moment: datetime | None) -> str:
+    """``Tue 3 Nov 14:30`` in the shop's zone."""
+    if moment is None:
+        return "unknown"
+    local = _local(context, moment)
+    return f"{_day(local)} {local:%H:%M}"
+
+
+def _day(day: date) -> str:
+    """``Tue 3 Nov``."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _vendor_order_subject(vendor_order: VendorOrder, order_number: str) -> Subject:
+    return Subject(type="vendor_order", id=vendor_order.id, order_number=order_number,
+                   vendor_code=vendor_order.vendor_code, vendor_order_id=vendor_order.id)
+

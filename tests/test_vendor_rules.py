@@ -1,0 +1,562 @@
+"""The vendor rules: each fires on the real problem, once, and stays quiet on its false-alarm traps.
+
+State is built with orderflow's own import, dispatch, fetch and vendor feedback; what vendors and carriers
+did is then set on the rows directly. The shop is in New York; the orders of ``place_orders`` were placed on
+Monday 2 Nov 2026 at 10:04 New York time, before the vendor's 14:00 cut-off.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from orderflow.calendars import VendorCalendars
+from orderflow.clock import Clock
+from orderflow.config import Settings
+from orderflow.db.engine import session_factory
+from orderflow.db.models import IngestedFile, Order, OrderLine, Shipment, VendorOrder, VendorOrderLine
+from orderflow.orders.importing import import_orders
+from orderflow.rules.findings import Finding, Rule, RuleContext
+from orderflow.rules.vendor_rules import (
+    cancel_not_confirmed,
+    dispatch_failed,
+    import_refused,
+    not_acknowledged,
+    out_of_stock,
+    unroutable_line,
+    vendor_file_refused,
+    vendor_late,
+    vendor_on_hold,
+    vendor_rejected,
+)
+from orderflow.vendors.dispatch import dispatch
+from orderflow.vendors.feedback import Feedback
+from orderflow.vendors.fetch import fetch
+from orderflow.vendors.records import (
+    Acknowledgement,
+    AckStatus,
+    LineAck,
+    LineAckStatus,
+    Parcel,
+    ShipNotice,
+    ShippedLine,
+    StockLevel,
+)
+from tests.dispatch_fixtures import HEADER, place_orders, vendor_block, write_settings
+
+MON = datetime(2026, 11, 2, 15, 4, tzinfo=UTC)  # Mon 2 Nov 10:04 New York: when the fixture orders were placed
+# ACME works New York hours with 2 handling days: ship by Wed 4 Nov, grace until Thu 5 Nov 12:00 New York.
+GRACE = datetime(2026, 11, 5, 17, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+ACME = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
+PARCEL_1, PARCEL_2, PARCEL_3 = "1Z4R8W670312345676", "1Z4R8W670312345694", "1Z999AA10123456784"
+BAD_CHECK_DIGIT = "1Z12345E0205271688"
+Summary = tuple[str, str, str, str]
+
+
+def open_shop(engine: Engine, tmp_path: Path, orders: dict[str, list[str]], *blocks: str,
+              sent: bool = True) -> Settings:
+    """Configure the vendors, import the orders on Monday and, unless told otherwise, mark them sent then."""
+    settings = write_settings(tmp_path, *(blocks or (ACME,)))
+    place_orders(engine, settings, MON, tmp_path, orders=orders)
+    if sent:
+        change(engine, update(VendorOrder).values(state="sent", sent_at=MON, attempts=1))
+    return settings
+
+
+def change(engine: Engine, *statements: Any) -> None:
+    with session_factory(engine)() as session, session.begin():
+        for statement in statements:
+            session.execute(statement)
+
+
+def tell(engine: Engine, at: datetime, *, acks: tuple[Acknowledgement, ...] = (),
+         ship_notices: tuple[ShipNotice, ...] = (), stock: tuple[StockLevel, ...] = (), vendor: str = "ACME") -> None:
+    """What a vendor file says, applied the way ``fetch`` applies it."""
+    with session_factory(engine)() as session, session.begin():
+        Feedback(session=session, vendor_code=vendor, now=at, file="feedback").apply(
+            acks=acks, ship_notices=ship_notices, stock=stock)
+
+
+def line_ack(line: int, status: LineAckStatus, code: str = "", reason: str = "",
+             expected: date | None = None) -> LineAck:
+    return LineAck(line=line, vendor_sku="ACME-1", qty=2, status=status, code=code, reason=reason,
+                   expected_date=expected)
+
+
+def ack(vendor_order_id: str, status: AckStatus, *lines: LineAck, reason: str = "") -> Acknowledgement:
+    return Acknowledgement(vendor_order_id=vendor_order_id, status=status, vendor_reference="", lines=lines,
+                           reason=reason, source_ref="855")
+
+
+def notice(vendor_order_id: str, number: str, lines: tuple[int, ...], shipped_at: datetime) -> ShipNotice:
+    """One parcel holding both units of each given line."""
+    parcel = Parcel(tracking_number=number, carrier="UPS",
+                    lines=tuple(ShippedLine(line=line, vendor_sku="ACME-1", qty=2) for line in lines))
+    return ShipNotice(vendor_order_id=vendor_order_id, shipped_at=shipped_at, carrier="UPS", service=None,
+                      parcels=(parcel,), source_ref="856")
+
+
+def scanned(engine: Engine, number: str, at: datetime) -> None:
+    """The carrier's first physical scan of a parcel, as the tracker records it."""
+    change(engine, update(Shipment).where(Shipment.tracking_number == number).values(
+        first_scan_at=at, last_event_at=at, status="in_transit"))
+
+
+def evaluate(rule: Rule, engine: Engine, settings: Settings, now: datetime) -> list[Finding]:
+    with session_factory(engine)() as session:
+        context = RuleContext(session=session, now=now, settings=settings,
+                              calendars=VendorCalendars(settings.vendors))
+        return list(rule(context))
+
+
+def summary(rule: Rule, engine: Engine, settings: Settings, now: datetime) -> list[Summary]:
+    """``(rule, subject id, severity, evidence)`` of each finding."""
+    return [(f.rule, f.subject.id, f.severity, f.evidence) for f in evaluate(rule, engine, settings, now)]
+
+
+class TestRuleSettings:
+    def test_a_rule_switched_off_finds_nothing(self, engine: Engine, tmp_path: Path) -> None:
+        """``[rules.vendor_on_hold] enabled = false`` silences the rule and no other."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, ACME,
+                             "[rules.vendor_on_hold]\nenabled = false\n")
+        change(engine, update(VendorOrder).values(state="on_hold", hold_reason="Artwork missing"))
+        assert summary(vendor_on_hold, engine, settings, MON + MINUTE) == []
+        assert summary(dispatch_failed, engine, settings, MON + timedelta(hours=3)) == []
+
+    def test_a_severity_override_replaces_the_default(self, engine: Engine, tmp_path: Path) -> None:
+        """``[rules.vendor_late] severity = "high"`` reports lateness as high from the first minute."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, ACME, '[rules.vendor_late]\nseverity = "high"\n')
+        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "high", "no tracking")]
+
+
+class TestVendorRejected:
+    def test_a_rejected_line_is_critical_with_the_vendors_reason(self, engine: Engine, tmp_path: Path) -> None:
+        """An 855 rejecting line 2 with code IR gives one critical, factual finding naming the line and reason."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(ack(
+            "TB5001-ACME", "accepted_with_changes", line_ack(1, "accepted"),
+            line_ack(2, "rejected", "IR", "Item rejected")),))
+        # Lateness of this vendor order is hidden by the engine's inhibition, not by this rule.
+        [finding] = evaluate(vendor_rejected, engine, settings, MON + timedelta(hours=2))
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "vendor_rejected", "TB5001-ACME", "critical", "line 2 ACME-1: Item rejected (IR)", True)
+        assert (finding.subject.order_number, finding.subject.vendor_code) == ("5001", "ACME")
+
+    def test_a_whole_order_rejection_gives_the_vendors_reason_once(self, engine: Engine, tmp_path: Path) -> None:
+        """An acknowledgement rejecting the whole order names the order, not each line."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(
+            ack("TB5001-ACME", "rejected", reason="Ship-to address is not deliverable"),))
+        assert summary(vendor_rejected, engine, settings, MON + timedelta(hours=2)) == [
+            ("vendor_rejected", "TB5001-ACME", "critical",
+             "whole order rejected by ACME: Ship-to address is not deliverable")]
+
+    def test_quiet_when_accepted_or_when_the_order_was_cancelled(self, engine: Engine, tmp_path: Path) -> None:
+        """An accepted order has no finding; a rejection on an order cancelled since needs no action."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(
+            ack("TB5001-ACME", "accepted"), ack("TB5002-ACME", "rejected", reason="Discontinued")))
+        change(engine, update(Order).where(Order.order_number == "5002").values(state="cancelled"))
+        assert summary(vendor_rejected, engine, settings, MON + timedelta(hours=2)) == []
+
+
+class TestVendorOnHold:
+    def test_on_hold_names_the_reason_until_released(self, engine: Engine, tmp_path: Path) -> None:
+        """A held vendor order is high with the vendor's reason; released (accepted), it is no longer found."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(state="on_hold", hold_reason="Recipient address is invalid"))
+        [finding] = evaluate(vendor_on_hold, engine, settings, MON + MINUTE)
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "vendor_on_hold", "TB5001-ACME", "high", "on hold at ACME: Recipient address is invalid", True)
+        change(engine, update(VendorOrder).values(state="accepted", hold_reason=None))
+        assert summary(vendor_on_hold, engine, settings, MON + 2 * MINUTE) == []
+
+
+class TestDispatchFailed:
+    def test_three_failed_attempts(self, engine: Engine, tmp_path: Path) -> None:
+        """A pending vendor order after 3 attempts fires with the last error; after 2 it is still being retried."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, sent=False)
+        change(engine, update(VendorOrder).values(attempts=2, last_error="ACME: connection refused"))
+        assert summary(dispatch_failed, engine, settings, MON + timedelta(minutes=30)) == []
+        change(engine, update(VendorOrder).values(attempts=3))
+        [finding] = evaluate(dispatch_failed, engine, settings, MON + timedelta(minutes=30))
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "dispatch_failed", "TB5001-ACME", "high", "not sent after 3 attempts; last error: ACME: connection refused",
+            True)
+
+    def test_still_pending_two_hours_after_it_was_created(self, engine: Engine, tmp_path: Path) -> None:
+        """Never tried (say the vendor's breaker is open): quiet at 1h59, found at 2 hours."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, sent=False)
+        assert summary(dispatch_failed, engine, settings, MON + timedelta(hours=2) - MINUTE) == []
+        assert summary(dispatch_failed, engine, settings, MON + timedelta(hours=2)) == [
+            ("dispatch_failed", "TB5001-ACME", "high", "not sent within 2 hours of Mon 2 Nov 10:04; not tried yet")]
+
+    def test_an_unknown_outcome_needs_reconciling(self, engine: Engine, tmp_path: Path) -> None:
+        """``needs_reconcile`` fires at once, saying it must be looked up before any re-send."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, sent=False)
+        change(engine, update(VendorOrder).values(state="needs_reconcile", attempts=1,
+                                                  last_error="ACME: timed out after 30 s"))
+        assert summary(dispatch_failed, engine, settings, MON + MINUTE) == [
+            ("dispatch_failed", "TB5001-ACME", "high",
+             "outcome unknown, to be looked up at ACME before any re-send; last error: ACME: timed out after 30 s")]
+
+    def test_a_sent_order_is_not_a_dispatch_failure(self, engine: Engine, tmp_path: Path) -> None:
+        """Sent on the third attempt, long after it was created: nothing to report."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(attempts=3, last_error=None))
+        assert summary(dispatch_failed, engine, settings, MON + timedelta(days=1)) == []
+
+
+class TestUnroutableLine:
+    def test_after_fifteen_minutes_not_at_ten(self, engine: Engine, tmp_path: Path) -> None:
+        """A SKU missing from the catalog is reported once it has stayed unroutable for 15 minutes."""
+        settings = write_settings(tmp_path, ACME)
+        columns = HEADER.split(",")
+        row = {"Name": "#5001", "Email": "pat@example.com", "Lineitem quantity": "1", "Lineitem price": "25.00",
+               "Lineitem sku": "TB-NEW-TEE", "Lineitem name": "New tee", "Financial Status": "paid",
+               "Created at": "2026-11-02 10:04:00 -0500", "Shipping Name": "Pat Doe", "Shipping Country": "US"}
+        export = tmp_path / "orders.csv"
+        export.write_text(HEADER + "\n" + ",".join(row.get(column, "") for column in columns) + "\n",
+                          encoding="utf-8")
+        assert import_orders(engine=engine, settings=settings, now=MON, paths=[export]).exit_code == 0
+        with session_factory(engine)() as session:
+            line_id = session.scalars(select(OrderLine.id)).one()
+        assert summary(unroutable_line, engine, settings, MON + timedelta(minutes=10)) == []
+        [finding] = evaluate(unroutable_line, engine, settings, MON + timedelta(minutes=15))
+        assert (finding.rule, finding.subject.type, finding.subject.id, finding.severity, finding.evidence) == (
+            "unroutable_line", "order_line", str(line_id), "high",
+            "line 1 TB-NEW-TEE: SKU not in the catalog since Mon 2 Nov 10:04")
+        assert finding.subject.order_number == "5001"
+
+
+class TestCancelNotConfirmed:
+    FRIDAY_4PM = datetime(2026, 11, 6, 21, 0, tzinfo=UTC)  # Fri 6 Nov 16:00 New York
+
+    def test_after_one_vendor_business_day_not_over_the_weekend(self, engine: Engine, tmp_path: Path) -> None:
+        """Asked Friday 16:00: not overdue Monday 15:00 (0.96 business days), overdue Monday 17:00."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        change(engine, update(Order).values(state="cancelled"),
+               update(VendorOrder).values(cancel_requested_at=self.FRIDAY_4PM))
+        monday_3pm = datetime(2026, 11, 9, 20, 0, tzinfo=UTC)
+        assert summary(cancel_not_confirmed, engine, settings, monday_3pm) == []
+        [finding] = evaluate(cancel_not_confirmed, engine, settings, monday_3pm + timedelta(hours=2))
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "cancel_not_confirmed", "TB5001-ACME", "high", "cancel requested Fri 6 Nov 16:00, not confirmed by ACME",
+            True)
+
+    def test_confirmed_or_cancelled_is_quiet_shipped_anyway_says_so(self, engine: Engine, tmp_path: Path) -> None:
+        """A confirmation or a cancelled vendor order ends it; a vendor that shipped regardless is named so."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"], "5003": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(cancel_requested_at=self.FRIDAY_4PM),
+               update(VendorOrder).where(VendorOrder.id == "TB5001-ACME").values(
+                   cancel_confirmed_at=self.FRIDAY_4PM + timedelta(hours=1)),
+               update(VendorOrder).where(VendorOrder.id == "TB5002-ACME").values(state="cancelled"),
+               update(VendorOrder).where(VendorOrder.id == "TB5003-ACME").values(state="shipped"))
+        assert summary(cancel_not_confirmed, engine, settings, self.FRIDAY_4PM + timedelta(days=7)) == [
+            ("cancel_not_confirmed", "TB5003-ACME", "high",
+             "cancel requested Fri 6 Nov 16:00, not confirmed by ACME (shipped)")]
+
+
+class TestOutOfStock:
+    def test_a_backordered_line_with_its_expected_date(self, engine: Engine, tmp_path: Path) -> None:
+        """An 855 backordering line 1 gives a factual, high finding about that line with the date expected."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(ack(
+            "TB5001-ACME", "accepted_with_changes", line_ack(1, "backordered", "IB", expected=date(2026, 11, 13)),
+            line_ack(2, "accepted")),))
+        [finding] = evaluate(out_of_stock, engine, settings, MON + timedelta(hours=2))
+        assert (finding.rule, finding.subject.type, finding.subject.id, finding.severity, finding.evidence,
+                finding.factual) == ("out_of_stock", "vendor_order_line", "TB5001-ACME:1", "high",
+                                     "ACME-1 backordered by ACME (2 of 2), expected Fri 13 Nov", True)
+        assert finding.subject.vendor_order_id == "TB5001-ACME"
+
+    def test_a_stocked_vendor_reporting_zero_before_it_answers(self, engine: Engine, tmp_path: Path) -> None:
+        """Zero stock of the line's SKU at a stocked vendor, order sent but not yet acknowledged: found."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), stock=(StockLevel(
+            vendor_sku="ACME-1", upc="", qty=0, as_of=MON + timedelta(hours=1), next_available=date(2026, 11, 9)),))
+        assert summary(out_of_stock, engine, settings, MON + timedelta(hours=2)) == [
+            ("out_of_stock", "TB5001-ACME:1", "high",
+             "ACME reports ACME-1 out of stock (0 as of Mon 2 Nov 11:04), next available Mon 9 Nov")]
+
+    def test_zero_stock_is_not_news_from_an_on_demand_vendor(self, engine: Engine, tmp_path: Path) -> None:
+        """A print-on-demand vendor makes to order: a zero in its stock feed is not a stock-out."""
+        pod = vendor_block("PF", "csv", "local", path="pf", kind="on_demand")
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-PF"]}, pod)
+        tell(engine, MON, vendor="PF", stock=(StockLevel(
+            vendor_sku="PF-1", upc="", qty=0, as_of=MON, next_available=None),))
+        assert summary(out_of_stock, engine, settings, MON + timedelta(hours=2)) == []
+
+    def test_the_vendors_own_answer_or_a_shipment_outranks_the_stock_count(self, engine: Engine,
+                                                                          tmp_path: Path) -> None:
+        """Zero stock after the vendor accepted the order (it took our units) or shipped the line: quiet."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(ack("TB5001-ACME", "accepted"),),
+             ship_notices=(notice("TB5002-ACME", PARCEL_1, (1,), MON),),
+             stock=(StockLevel(vendor_sku="ACME-1", upc="", qty=0, as_of=MON + timedelta(hours=1),
+                               next_available=None),))
+        assert summary(out_of_stock, engine, settings, MON + timedelta(hours=2)) == []
+
+
+def drop(folder: Path, name: str, content: bytes) -> None:
+    """A vendor or storefront file, written well before the run so it counts as complete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+    os.utime(folder / name, (MON.timestamp() - 3600, MON.timestamp() - 3600))
+
+
+def ledger_row(origin: str, path: str, at: datetime, *, refusals: list[dict[str, Any]] | None = None,
+               error: str | None = None) -> IngestedFile:
+    return IngestedFile(origin=origin, path=path, size=1, sha256=f"{origin}{path}{at.isoformat()}", kind="csv",
+                        rows_ok=1, rows_refused=len(refusals or []), refusals=refusals or [], error=error,
+                        ingested_at=at)
+
+
+def add_rows(engine: Engine, *rows: IngestedFile) -> None:
+    with session_factory(engine)() as session, session.begin():
+        session.add_all(rows)
+
+
+class TestVendorFileRefused:
+    def test_a_tracking_file_with_a_bad_row(self, engine: Engine, tmp_path: Path) -> None:
+        """fetch keeps the good row and ledgers the bad one: the finding names the file, line, column and why."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        drop(tmp_path / "acme" / "from_vendor", "shp_1.csv", (
+            b"PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n"
+            b"TB5001-ACME,1,ACME-1,2,UPS,1Z4R8W670312345676,2026-11-03\n"
+            b"TB5001-ACME,1,ACME-1,two,UPS,1Z4R8W670312345694,2026-11-03\n"))
+        fetch(engine=engine, settings=settings, clock=Clock(fixed=MON))
+        [finding] = evaluate(vendor_file_refused, engine, settings, MON + MINUTE)
+        assert (finding.rule, finding.subject.type, finding.subject.id, finding.subject.vendor_code,
+                finding.severity, finding.factual) == (
+            "vendor_file_refused", "vendor_file", "vendor:ACME:shp_1.csv", "ACME", "high", True)
+        assert finding.evidence == "shp_1.csv: line 3 Qty: row for TB5001-ACME refused: not a whole number: 'two'"
+
+    def test_a_whole_refusal_and_the_seven_day_window(self, engine: Engine, tmp_path: Path) -> None:
+        """A file refused whole is found for 7 days; one found 8 days ago is no longer news."""
+        settings = write_settings(tmp_path, ACME)
+        refusal = {"file": "ACME:856_9.edi", "line": None, "field": None, "reason": "ISA segment missing"}
+        add_rows(engine, ledger_row("vendor:ACME", "856_9.edi", MON, refusals=[refusal],
+                                    error="ACME:856_9.edi: ISA segment missing"),
+                 ledger_row("vendor:ACME", "856_1.edi", MON - timedelta(days=8), refusals=[refusal], error="x"))
+        assert summary(vendor_file_refused, engine, settings, MON + timedelta(days=6)) == [
+            ("vendor_file_refused", "vendor:ACME:856_9.edi", "high", "856_9.edi refused whole: ISA segment missing")]
+        assert summary(vendor_file_refused, engine, settings, MON + timedelta(days=7)) == []
+
+    def test_a_clean_file_sent_again_under_the_same_name_settles_it(self, engine: Engine, tmp_path: Path) -> None:
+        """The vendor fixes the file and sends it again: the latest ledger row under that name is clean."""
+        settings = write_settings(tmp_path, ACME)
+        refusals = [{"file": "ACME:inv.csv", "line": n, "field": "Qty", "reason": "not a whole number"}
+                    for n in range(2, 7)]
+        add_rows(engine, ledger_row("vendor:ACME", "inv.csv", MON, refusals=refusals))
+        assert summary(vendor_file_refused, engine, settings, MON + MINUTE) == [
+            ("vendor_file_refused", "vendor:ACME:inv.csv", "high",
+             "inv.csv: line 2 Qty: not a whole number; line 3 Qty: not a whole number; "
+             "line 4 Qty: not a whole number; and 2 more")]
+        add_rows(engine, ledger_row("vendor:ACME", "inv.csv", MON + timedelta(hours=1)))
+        assert summary(vendor_file_refused, engine, settings, MON + timedelta(hours=2)) == []
+
+
+class TestImportRefused:
+    SOURCE = '[sources.shopify]\nformat = "shopify_csv"\npath = "inbox"\nsettle_seconds = 0\n'
+
+    def test_a_storefront_file_refused_at_import(self, engine: Engine, tmp_path: Path) -> None:
+        """A file in the inbox that is not an export: one high finding for the source, naming the file."""
+        settings = write_settings(tmp_path, ACME, self.SOURCE)
+        drop(tmp_path / "inbox", "garbage.csv", b"hello,world\n1,2\n")
+        import_orders(engine=engine, settings=settings, now=MON, paths=[], source="shopify")
+        [finding] = evaluate(import_refused, engine, settings, MON + MINUTE)
+        assert (finding.rule, finding.subject.type, finding.subject.id, finding.severity, finding.factual) == (
+            "import_refused", "source", "shopify", "high", True)
+        assert finding.evidence == ("garbage.csv refused whole: not a Shopify order export: no column Name, "
+                                    "Created at, Lineitem quantity, Lineitem price, Lineitem sku")
+
+    def test_files_of_the_week_are_listed_older_ones_are_not(self, engine: Engine, tmp_path: Path) -> None:
+        """Refusals of the last 7 days, file by file; vendor files are another rule's business."""
+        settings = write_settings(tmp_path, ACME, self.SOURCE)
+        bad_quantity = {"file": "x", "line": 4, "field": "Lineitem quantity", "reason": "not a number: 'abc'"}
+        add_rows(engine,
+                 ledger_row("source:shopify", "/shop/inbox/export-7.csv", MON, refusals=[bad_quantity]),
+                 ledger_row("source:shopify", "/shop/inbox/export-8.csv", MON + timedelta(hours=1),
+                            refusals=[{"file": "x", "line": 1, "field": None, "reason": "no Name column"}],
+                            error="no Name column"),
+                 ledger_row("source:shopify", "/shop/inbox/export-1.csv", MON - timedelta(days=9),
+                            refusals=[bad_quantity]),
+                 ledger_row("vendor:ACME", "shp_2.csv", MON, refusals=[bad_quantity]))
+        assert summary(import_refused, engine, settings, MON + timedelta(hours=2)) == [
+            ("import_refused", "shopify", "high",
+             "export-7.csv: line 4 Lineitem quantity: not a number: 'abc'; "
+             "export-8.csv refused whole: line 1: no Name column")]
+
+
+class TestNotAcknowledged:
+    SENT = datetime(2026, 11, 3, 19, 30, tzinfo=UTC)  # Tue 3 Nov 14:30 New York
+    DUE = datetime(2026, 11, 4, 19, 30, tzinfo=UTC)  # 8 business hours later: 2.5 on Tuesday, 5.5 on Wednesday
+
+    def test_after_the_ack_window_not_before(self, engine: Engine, tmp_path: Path) -> None:
+        """Dispatched Tuesday 14:30: quiet until Wednesday 14:30, then a warning that is observational."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, sent=False)
+        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        assert summary(not_acknowledged, engine, settings, self.DUE) == []
+        [finding] = evaluate(not_acknowledged, engine, settings, self.DUE + MINUTE)
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "not_acknowledged", "TB5001-ACME", "warning",
+            "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)", False)
+        tell(engine, self.DUE + 2 * MINUTE, acks=(ack("TB5001-ACME", "accepted"),))
+        assert summary(not_acknowledged, engine, settings, self.DUE + 3 * MINUTE) == []
+
+    def test_never_for_a_vendor_that_does_not_acknowledge(self, engine: Engine, tmp_path: Path) -> None:
+        """A vendor configured with ``acknowledges = false`` is never waited for."""
+        silent = vendor_block("ACME", "csv", "local", path="acme", acknowledges=False)
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, silent, sent=False)
+        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        change(engine, update(VendorOrder).values(ack_due_at=self.DUE))  # even with a due time left over
+        assert summary(not_acknowledged, engine, settings, self.DUE + timedelta(days=5)) == []
+
+
+class TestVendorLate:
+    FRIDAY = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
+
+    def test_no_tracking_after_the_grace_deadline(self, engine: Engine, tmp_path: Path) -> None:
+        """Ship by Wednesday, grace until Thursday noon: quiet at 11:59, an observational warning at 12:01."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        assert summary(vendor_late, engine, settings, GRACE - MINUTE) == []
+        [finding] = evaluate(vendor_late, engine, settings, GRACE + MINUTE)
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "vendor_late", "TB5001-ACME", "warning", "no tracking", False)
+        assert finding.labels == {"ship_by": "2026-11-05T04:59:59.999999+00:00",
+                                  "late_since": "2026-11-05T17:00:00+00:00"}
+
+    def test_high_after_two_more_vendor_business_days(self, engine: Engine, tmp_path: Path) -> None:
+        """Late since Thursday noon: still a warning Monday 11:59 (Friday and Monday), high at Monday 12:01."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        monday_noon = datetime(2026, 11, 9, 17, 0, tzinfo=UTC)
+        assert summary(vendor_late, engine, settings, monday_noon - MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+        assert summary(vendor_late, engine, settings, monday_noon + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "high", "no tracking")]
+
+    def test_a_label_created_and_never_scanned_is_not_shipping(self, engine: Engine, tmp_path: Path) -> None:
+        """Tracking uploaded Wednesday but never scanned: one finding that says so."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+        tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == [
+            ("vendor_late", "TB5001-ACME", "warning", "label created Wed 4 Nov, never scanned")]
+
+    def test_tracking_uploaded_late_but_scanned_before_ship_by_is_not_late(self, engine: Engine,
+                                                                          tmp_path: Path) -> None:
+        """Uploaded Friday, the parcel's first scan was Wednesday: once the scan is known, it was never late."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.FRIDAY),))
+        assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "warning", "label created Fri 6 Nov, never scanned")]
+        scanned(engine, PARCEL_1, datetime(2026, 11, 4, 20, 0, tzinfo=UTC))
+        assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=1)) == []
+
+    def test_a_partial_shipment_names_the_unshipped_lines_until_they_ship(self, engine: Engine,
+                                                                         tmp_path: Path) -> None:
+        """Line 1 scanned, lines 2 and 3 not: named; then labelled, then scanned, which settles it."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME", "SKU-ACME"]})
+        tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),))
+        scanned(engine, PARCEL_1, MON + timedelta(days=1))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == [
+            ("vendor_late", "TB5001-ACME", "warning", "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1")]
+        tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_2, (2, 3), self.FRIDAY),))
+        assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "warning",
+             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1; label created Fri 6 Nov, never scanned")]
+        scanned(engine, PARCEL_2, self.FRIDAY + timedelta(hours=2))
+        assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=3)) == []
+
+    def test_rejected_lines_need_no_shipping(self, engine: Engine, tmp_path: Path) -> None:
+        """Line 2 rejected, line 1 scanned: nothing is late (the rejection is vendor_rejected's finding)."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(ack(
+            "TB5001-ACME", "accepted_with_changes", line_ack(1, "accepted"),
+            line_ack(2, "rejected", "IR", "Item rejected")),))
+        tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),))
+        scanned(engine, PARCEL_1, MON + timedelta(days=1))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == []
+
+    def test_numbers_the_carrier_cannot_follow_are_not_evidence(self, engine: Engine, tmp_path: Path) -> None:
+        """A number failing its check digit, and one the carrier does not know, are named as such."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", BAD_CHECK_DIGIT, (1,), MON),
+                                                            notice("TB5002-ACME", PARCEL_3, (1,), MON)))
+        change(engine, update(Shipment).where(Shipment.tracking_number == PARCEL_3).values(last_outcome="not_found"))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == [
+            ("vendor_late", "TB5001-ACME", "warning", f"tracking {BAD_CHECK_DIGIT} invalid"),
+            ("vendor_late", "TB5002-ACME", "warning", f"tracking {PARCEL_3} not found by the carrier")]
+
+    def test_never_for_finished_or_cancelled_work(self, engine: Engine, tmp_path: Path) -> None:
+        """Cancelled, rejected as a whole, delivered, on a cancelled order, on hold or unsent: only 5007 is late."""
+        settings = open_shop(engine, tmp_path, {number: ["SKU-ACME"] for number in
+                                                ("5001", "5002", "5003", "5004", "5005", "5006", "5007")})
+        change(engine,
+               update(VendorOrder).where(VendorOrder.id == "TB5001-ACME").values(state="cancelled"),
+               update(VendorOrder).where(VendorOrder.id == "TB5002-ACME").values(state="rejected"),
+               update(VendorOrder).where(VendorOrder.id == "TB5003-ACME").values(state="delivered"),
+               update(Order).where(Order.order_number == "5004").values(state="cancelled"),
+               update(VendorOrder).where(VendorOrder.id == "TB5005-ACME").values(state="on_hold"),
+               update(VendorOrder).where(VendorOrder.id == "TB5006-ACME").values(state="pending"))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == [
+            ("vendor_late", "TB5007-ACME", "warning", "no tracking")]
+
+    def test_a_stored_ship_by_is_the_deadline(self, engine: Engine, tmp_path: Path) -> None:
+        """A vendor order due Friday is not late on Friday, though the order's own count would say Wednesday."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(ship_by=datetime(2026, 11, 7, 4, 59, tzinfo=UTC)))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == []
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 9, 17, 1, tzinfo=UTC)) == [
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+
+
+    def test_each_vendor_order_is_judged_on_its_own(self, engine: Engine, tmp_path: Path) -> None:
+        """Two vendors on one order: only the one without tracking is late."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-STITCH"]}, ACME,
+                             vendor_block("STITCH", "csv", "local", path="stitch"))
+        with session_factory(engine)() as session:
+            assert session.scalars(select(VendorOrderLine.vendor_order_id).order_by(VendorOrderLine.id)).all() == [
+                "TB5001-ACME", "TB5001-STITCH"]
+        tell(engine, MON + timedelta(days=1), vendor="STITCH", ship_notices=(ShipNotice(
+            vendor_order_id="TB5001-STITCH", shipped_at=MON, carrier="UPS", service=None, source_ref="856",
+            parcels=(Parcel(PARCEL_1, "UPS", (ShippedLine(line=1, vendor_sku="STITCH-1", qty=2),)),)),))
+        scanned(engine, PARCEL_1, MON + timedelta(days=1))
+        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+
+
+class TestVendorLateCalendar:
+    CHICAGO = ACME + '[vendors.calendar]\ntimezone = "America/Chicago"\n'
+
+    def placed(self, engine: Engine, tmp_path: Path, at: datetime) -> Settings:
+        """An order for the Chicago vendor placed at ``at``; its deadline is counted from there."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, self.CHICAGO)
+        change(engine, update(Order).values(placed_at=at), update(VendorOrder).values(ship_by=None))
+        return settings
+
+    def test_friday_after_cutoff_is_not_late_on_tuesday_across_the_dst_change(self, engine: Engine,
+                                                                             tmp_path: Path) -> None:
+        """Fri 30 Oct 15:00 CDT is after the 14:00 cut-off: day 0 is Monday, ship by Wednesday, grace Thursday
+        12:00 CST (18:00 UTC, not 17:00: the clocks went back on Sunday)."""
+        settings = self.placed(engine, tmp_path, datetime(2026, 10, 30, 20, 0, tzinfo=UTC))
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 3, 15, 0, tzinfo=UTC)) == []
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 4, 18, 30, tzinfo=UTC)) == []
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 17, 30, tzinfo=UTC)) == []
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 18, 1, tzinfo=UTC)) == [
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+
+    def test_a_holiday_is_not_a_handling_day(self, engine: Engine, tmp_path: Path) -> None:
+        """Placed Wed 25 Nov 10:00 CST: Thanksgiving is skipped, so it is due Monday and late after Tuesday noon."""
+        settings = self.placed(engine, tmp_path, datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 30, 18, 30, tzinfo=UTC)) == []
+        assert summary(vendor_late, engine, settings, datetime(2026, 12, 1, 18, 1, tzinfo=UTC)) == [
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+
