@@ -152,6 +152,8 @@ class EmailSettings(Section):
     reply_to: str | None = None
     shop_name: str = "Our shop"
     timeout_seconds: float = Field(default=30.0, gt=0)
+    tls_ca_file: Path | None = None
+    """Trust this CA bundle (PEM) instead of the system's, e.g. a private relay's own certificate authority."""
 
 
 class ReportSettings(Section):
