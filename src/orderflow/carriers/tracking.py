@@ -47,6 +47,7 @@ def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *
         shipment.next_check_at = _or_expired(shipment, now, now + timedelta(hours=hours), policy)
         return 0
     shipment.invalid_polls = 0
+    shipment.first_invalid_at = None
     added = _store_events(session, shipment, result.events, now)
     events = _all_events(session, shipment)
     _update_status(shipment, result, events)

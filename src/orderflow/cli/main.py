@@ -21,6 +21,7 @@ from orderflow.cli import db as db_commands
 from orderflow.cli import jobs as jobs_commands
 from orderflow.cli import notifications as notification_commands
 from orderflow.cli import orders as order_commands
+from orderflow.cli import rules as rule_commands
 from orderflow.cli import tracking as tracking_commands
 from orderflow.cli import vendors as vendor_commands
 from orderflow.cli.context import AppContext
@@ -135,6 +136,7 @@ app.command("dispatch")(vendor_commands.dispatch)
 app.command("fetch")(vendor_commands.fetch)
 app.command("track")(tracking_commands.track)
 app.command("vendors")(vendor_commands.vendors)
+app.add_typer(rule_commands.app, name="rules")
 app.add_typer(notification_commands.app, name="notifications")
 app.command("jobs")(jobs_commands.jobs)
 

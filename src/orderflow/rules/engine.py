@@ -52,6 +52,7 @@ TRACKING_RULES = frozenset({"stalled_in_transit", "tracking_not_scanned", "carri
 INHIBITIONS: tuple[tuple[str, frozenset[str], str], ...] = (
     ("vendor_rejected", frozenset({"vendor_late", "out_of_stock", "not_acknowledged"}), "vendor_order_id"),
     ("tracking_invalid", frozenset({"vendor_late"}), "vendor_order_id"),
+    ("vendor_late", frozenset({"tracking_not_scanned"}), "vendor_order_id"),
     ("tracking_invalid", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"delivery_late"}), "order_number"),

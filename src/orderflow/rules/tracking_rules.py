@@ -1,0 +1,562 @@
+"""Rules about parcels, deliveries and the cron jobs themselves: one small function per rule.
+
+Each rule is ``rule(context) -> list[Finding]``: a set-based query over the active work (parcels still being
+followed, the last carrier poll runs, the latest run of each command), never over the whole history::
+
+    >>> context = RuleContext(session=session, now=now, settings=settings,
+    ...                       calendars=VendorCalendars(settings.vendors))  # doctest: +SKIP
+    >>> [finding.evidence for finding in stalled_in_transit(context)]  # doctest: +SKIP
+    ['UPS: in transit, no new event for 3 business days since Tue 3 Nov 09:00 (Departed facility, Columbus OH)']
+
+``TRACKING_AND_JOB_RULES`` maps each contract name to its rule. Decisions that keep false alarms down:
+
+- **The active set** is a parcel that is neither delivered nor cancelled, on a vendor order that is not
+  cancelled, of an order that is neither cancelled nor fulfilled elsewhere. What drops out of it resolves
+  (the engine calls that moot for cancelled orders and delivered parcels).
+- **"No news" needs a look**: a parcel is only called unscanned, stalled or late when the carrier was asked
+  after the deadline had passed (``last_checked_at``). Until then we do not know, and a delivered scan the
+  carrier publishes late never raises ``delivery_late``. While a carrier's feed is down the engine freezes the
+  tracking rules for it; that is not done here.
+- **A corrected upload supersedes**: a newer valid parcel on the same vendor order that carries every line of
+  an older invalid or never-scanned one replaces it, so the old number stops counting (a parcel without lines
+  is replaced by any newer valid one).
+- **Carrier business days** are Monday to Friday in the shop's time zone, without US public holidays.
+- **Evidence stays the same while the condition lasts** (no running "for 4 days" counts), so a new day is
+  not "new evidence" that ends a snooze.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from orderflow.calendars import BusinessCalendar
+from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
+from orderflow.carriers.tracking import CARRIER_FAILURES
+from orderflow.config import CalendarSettings
+from orderflow.db.models import (
+    CarrierPollRun,
+    JobOutcome,
+    JobRun,
+    Order,
+    OrderState,
+    Shipment,
+    ShipmentLine,
+    TrackingEvent,
+    VendorOrder,
+    VendorOrderState,
+)
+from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject
+
+NOT_SCANNED_AFTER_BUSINESS_DAYS = 2.0
+CARRIER_INVALID_POLLS = 2
+CARRIER_INVALID_APART = timedelta(hours=6)
+FEED_FAILED_SHARE = 0.30
+FEED_RUNS = 2
+FEED_MIN_FAILURES = 2
+"""One failed poll alone is never a feed outage, whatever share of a quiet carrier's polls it is."""
+FEED_RECENT = timedelta(hours=24)
+"""Poll runs older than this say nothing about the feed today (a carrier with nothing to track writes none)."""
+STALL_BUSINESS_DAYS = 3.0
+OUT_FOR_DELIVERY_STALL_BUSINESS_DAYS = 1.0
+SERIOUS_EXCEPTION_REASONS = frozenset({"refused", "damaged", "lost", "address"})
+DELIVERY_GRACE_BUSINESS_DAYS = 0.5
+CUSTOMER_EMAIL_WITHIN = timedelta(hours=4)
+SCHEDULED_COMMANDS = ("import", "dispatch", "fetch", "track", "customers notify", "rules run", "report daily", "sync")
+JOB_INTERVALS: dict[str, timedelta] = {
+    "import": timedelta(hours=1),
+    "dispatch": timedelta(hours=1),
+    "fetch": timedelta(hours=1),
+    "track": timedelta(hours=1),
+    "customers notify": timedelta(hours=1),
+    "sync": timedelta(hours=1),
+    "report daily": timedelta(hours=26),
+}
+"""The dead man's switch per command. ``rules run`` is not here: the run judging is the proof it is alive."""
+SYNC_STEPS = frozenset({"import", "dispatch", "fetch", "track", "customers notify", "rules run"})
+"""A shop that runs only ``sync`` runs these too: a successful sync is their heartbeat."""
+JOB_COMPLETED = (JobOutcome.OK, JobOutcome.REFUSED, JobOutcome.PARTIAL)
+"""A run that refused some input or had one remote failing still ran; those problems have their own rules."""
+
+FOLLOWED = tuple(status.value for status in PackageStatus
+                 if status not in (PackageStatus.DELIVERED, PackageStatus.CANCELLED))
+RETURNED = PackageStatus.RETURNED_TO_SENDER.value
+EXCEPTIONS = (PackageStatus.EXCEPTION.value, PackageStatus.DELIVERY_ATTEMPTED.value)
+ENDED_ORDER_STATES = (OrderState.CANCELLED, OrderState.FULFILLED_ELSEWHERE)
+EVENT_DETAIL_LIMIT = 200
+
+
+# --- tracking numbers -------------------------------------------------------------------------------------
+
+def tracking_invalid(context: RuleContext) -> list[Finding]:
+    """A number that fails its check digits, or that the carrier called invalid on two polls >= 6 hours apart.
+
+    The second poll's time is taken as ``last_checked_at`` (the poller keeps the first invalid poll and a
+    count, not the time of the latest one). Factual: a corrected upload or a good poll resolves it at once.
+    """
+    severity = _configured(context, "tracking_invalid", "warning")
+    if severity is None:
+        return []
+    zone = _zone(context)
+    parcels = _parcels(context.session, or_(Shipment.tracking_valid.is_(False),
+                                            Shipment.invalid_polls >= CARRIER_INVALID_POLLS))
+    invalid = [(parcel, why) for parcel in parcels if (why := _why_invalid(parcel, zone)) is not None]
+    replaced = _superseded(context.session, [parcel for parcel, _ in invalid])
+    return [Finding("tracking_invalid", parcel.subject, severity, why, factual=True)
+            for parcel, why in invalid if parcel.shipment.id not in replaced]
+
+
+def _why_invalid(parcel: _Parcel, zone: ZoneInfo) -> str | None:
+    shipment = parcel.shipment
+    if not shipment.tracking_valid:
+        return f"{parcel.vendor_code}: {shipment.tracking_note or 'not a valid tracking number'}"
+    first, second = shipment.first_invalid_at, shipment.last_checked_at
+    if first is not None and second is not None and second - first >= CARRIER_INVALID_APART:
+        return (f"{parcel.vendor_code}: {_carrier_name(shipment.carrier)} says the number is invalid "
+                f"(first said {_when(first, zone)})")
+    return None
+
+
+def tracking_not_scanned(context: RuleContext) -> list[Finding]:
+    """A valid number the carrier has not scanned 2 business days after the vendor's ship date: the vendor's fault.
+
+    The ship date is ``shipped_at`` as the vendor said, else when the vendor reported the parcel.
+    """
+    severity = _configured(context, "tracking_not_scanned", "warning")
+    if severity is None:
+        return []
+    calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
+    parcels = _parcels(context.session, Shipment.tracking_valid.is_(True),
+                       Shipment.invalid_polls < CARRIER_INVALID_POLLS, Shipment.first_scan_at.is_(None))
+    unscanned = [parcel for parcel in parcels if _quiet_for(
+        calendar, _ship_date(parcel.shipment), NOT_SCANNED_AFTER_BUSINESS_DAYS, parcel.shipment, context.now)]
+    replaced = _superseded(context.session, unscanned)
+    return [Finding("tracking_not_scanned", parcel.subject, severity,
+                    f"{parcel.vendor_code}: label created {_day(_ship_date(parcel.shipment), zone)}, no carrier "
+                    f"scan after {_business_days(NOT_SCANNED_AFTER_BUSINESS_DAYS)}", factual=False)
+            for parcel in unscanned if parcel.shipment.id not in replaced]
+
+
+def _ship_date(shipment: Shipment) -> datetime:
+    return shipment.shipped_at or shipment.reported_at
+
+
+# --- the carrier feed -------------------------------------------------------------------------------------
+
+def tracking_feed_unhealthy(context: RuleContext) -> list[Finding]:
+    """More than 30% of a carrier's polls failed (auth, rate limit, errors) over its last 2 runs in a day.
+
+    The subject id is the carrier code: the engine freezes that carrier's tracking rules while this fires.
+    """
+    severity = _configured(context, "tracking_feed_unhealthy", "high")
+    if severity is None:
+        return []
+    findings = []
+    for carrier, runs in _last_poll_runs(context.session, context.now).items():
+        polls = sum(run.polls for run in runs)
+        failures = sum(run.failures for run in runs)
+        if polls and failures >= FEED_MIN_FAILURES and failures / polls > FEED_FAILED_SHARE:
+            evidence = (f"{_carrier_name(carrier)}: {failures} of {polls} polls failed in the last {len(runs)} "
+                        f"run{'s' if len(runs) > 1 else ''} ({_failure_counts(runs)})")
+            findings.append(Finding("tracking_feed_unhealthy", Subject("carrier", carrier, carrier=carrier),
+                                    severity, evidence, factual=False))
+    return findings
+
+
+def _last_poll_runs(session: Session, now: datetime) -> dict[str, list[CarrierPollRun]]:
+    recency = func.row_number().over(partition_by=CarrierPollRun.carrier,
+                                     order_by=(CarrierPollRun.at.desc(), CarrierPollRun.id.desc())).label("recency")
+    ranked = (select(CarrierPollRun.id, recency)
+              .where(CarrierPollRun.at > now - FEED_RECENT, CarrierPollRun.at <= now).subquery())
+    runs: dict[str, list[CarrierPollRun]] = defaultdict(list)
+    for run in session.scalars(select(CarrierPollRun).join(ranked, ranked.c.id == CarrierPollRun.id)
+                               .where(ranked.c.recency <= FEED_RUNS).order_by(CarrierPollRun.carrier)):
+        runs[run.carrier].append(run)
+    return runs
+
+
+def _failure_counts(runs: Sequence[CarrierPollRun]) -> str:
+    counts: dict[str, int] = defaultdict(int)
+    for run in runs:
+        for outcome, count in run.outcomes.items():
+            if outcome in CARRIER_FAILURES:
+                counts[outcome] += int(count)
+    return ", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# --- parcels on their way ---------------------------------------------------------------------------------
+
+def stalled_in_transit(context: RuleContext) -> list[Finding]:
+    """Scanned, not delivered, and no new carrier event for 3 carrier business days (1 when out for delivery).
+
+    Judged from ``last_event_at``. A returning parcel is ``returned_to_sender``'s; an exception's stall is
+    hidden by the engine behind ``carrier_exception``.
+    """
+    severity = _configured(context, "stalled_in_transit", "warning")
+    if severity is None:
+        return []
+    calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
+    parcels = _parcels(context.session, Shipment.first_scan_at.is_not(None), Shipment.status != RETURNED)
+    stalled = [parcel for parcel in parcels
+               if _quiet_for(calendar, _last_news(parcel.shipment), _stall_limit(parcel.shipment), parcel.shipment,
+                             context.now)]
+    latest = _latest_events(context.session, [parcel.shipment.id for parcel in stalled])
+    findings = []
+    for parcel in stalled:
+        shipment = parcel.shipment
+        evidence = (f"{_carrier_name(shipment.carrier)}: {_words(shipment.status)}, no new event for "
+                    f"{_business_days(_stall_limit(shipment))} since {_when(_last_news(shipment), zone)}"
+                    f"{_event_in_brackets(latest.get(shipment.id))}")
+        findings.append(Finding("stalled_in_transit", parcel.subject, severity, evidence, factual=False))
+    return findings
+
+
+def _last_news(shipment: Shipment) -> datetime:
+    return shipment.last_event_at or shipment.first_scan_at or shipment.reported_at
+
+
+def _stall_limit(shipment: Shipment) -> float:
+    if shipment.status == PackageStatus.OUT_FOR_DELIVERY:
+        return OUT_FOR_DELIVERY_STALL_BUSINESS_DAYS
+    return STALL_BUSINESS_DAYS
+
+
+def carrier_exception(context: RuleContext) -> list[Finding]:
+    """The carrier reports an exception or a failed delivery attempt; clears on the next normal event.
+
+    High for a refusal, damage, loss or a bad address (a person must act); warning otherwise.
+    """
+    high, warning = _configured(context, "carrier_exception", "high"), _configured(context, "carrier_exception",
+                                                                                    "warning")
+    if high is None or warning is None:
+        return []
+    findings = []
+    parcels = _parcels(context.session, Shipment.status.in_(EXCEPTIONS))
+    latest = _latest_events(context.session, [parcel.shipment.id for parcel in parcels])
+    for parcel in parcels:
+        shipment = parcel.shipment
+        severity = high if shipment.exception_reason in SERIOUS_EXCEPTION_REASONS else warning
+        reason = f" ({shipment.exception_reason})" if shipment.exception_reason else ""
+        evidence = (f"{_carrier_name(shipment.carrier)}: {_words(shipment.status)}{reason}"
+                    f"{_event_text(latest.get(shipment.id))}")
+        findings.append(Finding("carrier_exception", parcel.subject, severity, evidence, factual=False))
+    return findings
+
+
+def returned_to_sender(context: RuleContext) -> list[Finding]:
+    """The carrier is sending the parcel back (or has): the customer will not get it without a person acting."""
+    severity = _configured(context, "returned_to_sender", "high")
+    if severity is None:
+        return []
+    parcels = _parcels(context.session, Shipment.status == RETURNED)
+    latest = _latest_events(context.session, [parcel.shipment.id for parcel in parcels])
+    return [Finding("returned_to_sender", parcel.subject, severity,
+                    f"{_carrier_name(parcel.shipment.carrier)}: returning to sender"
+                    f"{_event_text(latest.get(parcel.shipment.id))}", factual=True)
+            for parcel in parcels]
+
+
+def delivery_late(context: RuleContext) -> list[Finding]:
+    """An order with a parcel not delivered half a carrier business day after the carrier's estimate.
+
+    One finding per order, naming its late parcels. Only a check made after that deadline can say "not
+    delivered": a delivery the carrier publishes late is judged by its ``delivered_at``, not by when we learned.
+    """
+    severity = _configured(context, "delivery_late", "high")
+    if severity is None:
+        return []
+    calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
+    parcels = _parcels(context.session, Shipment.estimated_delivery.is_not(None), Shipment.status != RETURNED)
+    late_by_order: dict[int, list[_Parcel]] = defaultdict(list)
+    for parcel in parcels:
+        estimate = parcel.shipment.estimated_delivery
+        if estimate is not None and _quiet_for(calendar, estimate, DELIVERY_GRACE_BUSINESS_DAYS, parcel.shipment,
+                                               context.now, strictly=True):
+            late_by_order[parcel.order_id].append(parcel)
+    return [Finding("delivery_late", _order_subject(late), severity, _late_evidence(late, zone), factual=False)
+            for late in late_by_order.values()]
+
+
+def _order_subject(late: Sequence[_Parcel]) -> Subject:
+    """The order, with the parcel, vendor and carrier filled in when they are the same for every late parcel."""
+    first = late[0]
+
+    def shared(values: list[Any]) -> Any:
+        return values[0] if len(set(values)) == 1 else None
+
+    return Subject("order", str(first.order_id), order_number=first.order_number,
+                   vendor_code=shared([p.vendor_code for p in late]),
+                   vendor_order_id=shared([p.shipment.vendor_order_id for p in late]),
+                   shipment_id=shared([p.shipment.id for p in late]),
+                   tracking_number=shared([p.shipment.tracking_number for p in late]),
+                   carrier=shared([p.shipment.carrier for p in late]))
+
+
+def _late_evidence(late: Sequence[_Parcel], zone: ZoneInfo) -> str:
+    parcels = [f"{_carrier_name(p.shipment.carrier)} {p.shipment.tracking_number} expected "
+               f"{_day(p.shipment.estimated_delivery, zone)}" for p in late if p.shipment.estimated_delivery]
+    return "; ".join(parcels) + ", not delivered"
+
+
+def customer_not_notified(context: RuleContext) -> list[Finding]:
+    """The carrier scanned a parcel over 4 hours ago and the customer's shipment email is not sent (or failed).
+
+    The 4 hours count from when we learned of the scan, so a scan published late is not our delay.
+    """
+    severity = _configured(context, "customer_not_notified", "warning")
+    if severity is None:
+        return []
+    zone = _zone(context)
+    parcels = _parcels(context.session, Shipment.first_scan_at <= context.now - CUSTOMER_EMAIL_WITHIN,
+                       Shipment.customer_notified_at.is_(None), Shipment.status != RETURNED)
+    learned = _scans_learned_at(context.session, [parcel.shipment.id for parcel in parcels])
+    findings = []
+    for parcel in parcels:
+        scanned = parcel.shipment.first_scan_at
+        if scanned is None or context.now - max(scanned, learned.get(parcel.shipment.id, scanned)) \
+                <= CUSTOMER_EMAIL_WITHIN:
+            continue
+        evidence = (f"{_carrier_name(parcel.shipment.carrier)} scanned it {_when(scanned, zone)}; no shipment email "
+                    f"to the customer after {_hours(CUSTOMER_EMAIL_WITHIN)}")
+        findings.append(Finding("customer_not_notified", parcel.subject, severity, evidence, factual=True))
+    return findings
+
+
+# --- cron jobs --------------------------------------------------------------------------------------------
+
+def job_failed(context: RuleContext) -> list[Finding]:
+    """The last finished run of a scheduled command failed. A later completed run clears it.
+
+    Only outcome ``failed`` counts: ``refused`` (some input refused) and ``partial`` (one remote failing) are
+    the job doing its work, and ``import_refused``, ``vendor_file_refused`` and the feed rules name those
+    problems. A run still in progress is passed over, so a failure stays found until a run completes.
+    """
+    severity = _configured(context, "job_failed", "critical")
+    if severity is None:
+        return []
+    zone, findings = _zone(context), []
+    for command in SCHEDULED_COMMANDS:
+        run = _last_finished_run(context.session, command, context.now)
+        if run is None or run.outcome != JobOutcome.FAILED or run.finished_at is None:
+            continue
+        error = (run.error or "").strip().splitlines()
+        cause = f": {error[0][:EVENT_DETAIL_LIMIT]}" if error else ""
+        findings.append(Finding("job_failed", Subject("job", command), severity,
+                                f"{command} failed {_when(run.finished_at, zone)}{cause}", factual=True))
+    return findings
+
+
+def job_missing(context: RuleContext) -> list[Finding]:
+    """A command that has run before has not completed within its interval (a dead man's switch).
+
+    A command that never ran is not missing (a new install, or one the shop does not schedule). A run that
+    completed with refusals or a partial failure still counts as alive.
+    """
+    severity = _configured(context, "job_missing", "critical")
+    if severity is None:
+        return []
+    zone, findings = _zone(context), []
+    for command, interval in JOB_INTERVALS.items():
+        first_run = context.session.scalar(
+            select(func.min(JobRun.started_at)).where(JobRun.command == command, JobRun.started_at <= context.now))
+        if first_run is None:
+            continue
+        heartbeats = (command, "sync") if command in SYNC_STEPS else (command,)
+        completed = context.session.scalar(
+            select(func.max(JobRun.finished_at)).where(JobRun.command.in_(heartbeats),
+                                                       JobRun.outcome.in_(JOB_COMPLETED),
+                                                       JobRun.finished_at <= context.now))
+        if context.now - (completed or first_run) <= interval:
+            continue
+        since = f"last completed {_when(completed, zone)}" if completed else \
+            f"has not completed since it first ran {_when(first_run, zone)}"
+        findings.append(Finding("job_missing", Subject("job", command), severity,
+                                f"{command} {since} (expected every {_hours(interval)})", factual=False))
+    return findings
+
+
+def _last_finished_run(session: Session, command: str, now: datetime) -> JobRun | None:
+    # A run without ``finished_at`` is still going, or crashed; either way it has no outcome yet.
+    return session.scalars(
+        select(JobRun)
+        .where(JobRun.command == command, JobRun.started_at <= now, JobRun.finished_at <= now)
+        .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1)).first()
+
+
+TRACKING_AND_JOB_RULES: dict[str, Rule] = {
+    "tracking_invalid": tracking_invalid,
+    "tracking_not_scanned": tracking_not_scanned,
+    "tracking_feed_unhealthy": tracking_feed_unhealthy,
+    "stalled_in_transit": stalled_in_transit,
+    "carrier_exception": carrier_exception,
+    "returned_to_sender": returned_to_sender,
+    "delivery_late": delivery_late,
+    "customer_not_notified": customer_not_notified,
+    "job_failed": job_failed,
+    "job_missing": job_missing,
+}
+"""Every parcel, delivery and job rule by its contract name."""
+
+
+# --- shared helpers ---------------------------------------------------------------------------------------
+
+def _configured(context: RuleContext, rule: str, severity: Severity) -> Severity | None:
+    """The severity ``rule`` reports: ``severity`` unless the settings override it; ``None`` when disabled."""
+    configured = context.settings.rules.get(rule)
+    if configured is None:
+        return severity
+    if not configured.enabled:
+        return None
+    return configured.severity or severity
+
+
+@dataclass(frozen=True)
+class _Parcel:
+    shipment: Shipment
+    vendor_code: str
+    order_id: int
+    order_number: str
+
+    @property
+    def subject(self) -> Subject:
+        shipment = self.shipment
+        return Subject("shipment", str(shipment.id), order_number=self.order_number, vendor_code=self.vendor_code,
+                       vendor_order_id=shipment.vendor_order_id, shipment_id=shipment.id,
+                       tracking_number=shipment.tracking_number, carrier=shipment.carrier)
+
+
+def _parcels(session: Session, *conditions: Any) -> list[_Parcel]:
+    """The parcels still followed on live orders that meet ``conditions``, with their vendor and order."""
+    rows = session.execute(
+        select(Shipment, VendorOrder.vendor_code, Order.id, Order.order_number)
+        .join(VendorOrder, Shipment.vendor_order_id == VendorOrder.id)
+        .join(Order, VendorOrder.order_id == Order.id)
+        .where(Shipment.status.in_(FOLLOWED), VendorOrder.state != VendorOrderState.CANCELLED,
+               Order.state.not_in(ENDED_ORDER_STATES), *conditions)
+        .order_by(Shipment.id))
+    return [_Parcel(shipment, vendor_code, order_id, order_number)
+            for shipment, vendor_code, order_id, order_number in rows]
+
+
+def _superseded(session: Session, parcels: Sequence[_Parcel]) -> set[int]:
+    """Ids of ``parcels`` replaced by a newer valid parcel on the same vendor order that carries all their lines."""
+    if not parcels:
+        return set()
+    newer = session.execute(
+        select(Shipment.id, Shipment.vendor_order_id, Shipment.reported_at)
+        .where(Shipment.vendor_order_id.in_({parcel.shipment.vendor_order_id for parcel in parcels}),
+               Shipment.tracking_valid.is_(True), Shipment.invalid_polls < CARRIER_INVALID_POLLS,
+               Shipment.status != PackageStatus.CANCELLED)).all()
+    ids = {row.id for row in newer} | {parcel.shipment.id for parcel in parcels}
+    lines: dict[int, set[int]] = defaultdict(set)
+    for shipment_id, line_id in session.execute(
+            select(ShipmentLine.shipment_id, ShipmentLine.vendor_order_line_id)
+            .where(ShipmentLine.shipment_id.in_(ids))):
+        lines[shipment_id].add(line_id)
+    replaced = set()
+    for parcel in parcels:
+        old = parcel.shipment
+        if any(row.vendor_order_id == old.vendor_order_id and (row.reported_at, row.id) > (old.reported_at, old.id)
+               and lines[old.id] <= lines[row.id] for row in newer):
+            replaced.add(old.id)
+    return replaced
+
+
+def _quiet_for(calendar: BusinessCalendar, since: datetime, business_days: float, shipment: Shipment,
+               now: datetime, *, strictly: bool = False) -> bool:
+    """``business_days`` passed since ``since``, and the carrier was asked after that, so silence is a fact."""
+    def passed(moment: datetime | None) -> bool:
+        if moment is None:
+            return False
+        elapsed = calendar.business_days_between(since, moment)
+        return elapsed > business_days if strictly else elapsed >= business_days
+
+    return passed(now) and passed(shipment.last_checked_at)
+
+
+def _latest_events(session: Session, shipment_ids: Sequence[int]) -> dict[int, TrackingEvent]:
+    """The newest stored carrier event of each parcel, for the evidence staff read."""
+    if not shipment_ids:
+        return {}
+    recency = func.row_number().over(partition_by=TrackingEvent.shipment_id,
+                                     order_by=(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc()))
+    ranked = (select(TrackingEvent.id, recency.label("recency"))
+              .where(TrackingEvent.shipment_id.in_(shipment_ids)).subquery())
+    return {event.shipment_id: event for event in session.scalars(
+        select(TrackingEvent).join(ranked, ranked.c.id == TrackingEvent.id).where(ranked.c.recency == 1))}
+
+
+def _scans_learned_at(session: Session, shipment_ids: Sequence[int]) -> dict[int, datetime]:
+    """When we first stored a physical scan of each parcel (``recorded_at``), as opposed to when it happened."""
+    if not shipment_ids:
+        return {}
+    not_scans = [status.value for status in NOT_PHYSICAL]
+    rows = session.execute(
+        select(TrackingEvent.shipment_id, func.min(TrackingEvent.recorded_at))
+        .where(TrackingEvent.shipment_id.in_(shipment_ids), TrackingEvent.status.not_in(not_scans))
+        .group_by(TrackingEvent.shipment_id))
+    return {shipment_id: learned for shipment_id, learned in rows if learned is not None}
+
+
+@cache
+def _carrier_calendar(timezone: str) -> BusinessCalendar:
+    """Carriers' business days: Monday to Friday in the shop's zone, without US public holidays."""
+    return BusinessCalendar.from_settings(CalendarSettings(timezone=timezone, holidays="US"))
+
+
+def _carrier_name(code: str | None) -> str:
+    # Imported here: the carrier connectors are not needed by commands that only list rules.
+    from orderflow.carriers.apis import API
+
+    if code is None:
+        return "the carrier"
+    return API[code].name if code in API else code
+
+
+def _event_in_brackets(event: TrackingEvent | None) -> str:
+    """`` (Departed facility, Columbus OH US)``: the carrier's words and place, or nothing."""
+    if event is None or not event.description:
+        return ""
+    place = f", {event.location}" if event.location else ""
+    return f" ({event.description[:EVENT_DETAIL_LIMIT]}{place})"
+
+
+def _event_text(event: TrackingEvent | None) -> str:
+    """``: Customer refused delivery``: the carrier's own words, or nothing."""
+    if event is None or not event.description:
+        return ""
+    return f": {event.description[:EVENT_DETAIL_LIMIT]}"
+
+
+def _zone(context: RuleContext) -> ZoneInfo:
+    return ZoneInfo(context.settings.timezone)
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}"
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{_day(moment, zone)} {moment.astimezone(zone):%H:%M}"
+
+
+def _words(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def _business_days(days: float) -> str:
+    return f"{days:g} business day{'' if days == 1 else 's'}"
+
+
+def _hours(interval: timedelta) -> str:
+    hours = interval / timedelta(hours=1)
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
