@@ -31,7 +31,7 @@ from orderflow.carriers.budgets import Quota, cached_token, give_back, keep_toke
 from orderflow.carriers.http import Request, Token, failed
 from orderflow.carriers.numbers import detect
 from orderflow.carriers.status import FetchOutcome, TrackingResult
-from orderflow.carriers.tracking import CARRIER_FAILURES, apply_result
+from orderflow.carriers.tracking import CARRIER_FAILURES, apply_result, known_events
 from orderflow.clock import Clock
 from orderflow.config import CarrierSettings, Settings
 from orderflow.db.bulk import chunked
@@ -289,11 +289,12 @@ def _apply(engine: Engine, answers: list[Answer], runs: dict[str, CarrierRun], *
     events = 0
     for batch in chunked(answers, 200):
         with session_factory(engine)() as session, session.begin():
-            shipments = {s.id: s for s in session.scalars(
-                select(Shipment).where(Shipment.id.in_([answer.shipment_id for answer in batch])))}
+            ids = [answer.shipment_id for answer in batch]
+            shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))}
+            stored = known_events(session, ids)
             for answer in batch:
                 events += apply_result(session, shipments[answer.shipment_id], answer.result, carrier=answer.carrier,
-                                       now=now, policy=settings.tracking)
+                                       now=now, policy=settings.tracking, stored=stored[answer.shipment_id])
                 runs[answer.carrier].outcomes[answer.result.outcome] += 1
     with session_factory(engine)() as session, session.begin():
         for code, run in runs.items():

@@ -24,9 +24,23 @@ CARRIER_FAILURES = {FetchOutcome.AUTH_ERROR, FetchOutcome.RATE_LIMITED, FetchOut
 NOT_A_SCAN = {PackageStatus.LABEL_CREATED, PackageStatus.UNKNOWN, PackageStatus.CANCELLED}
 
 
+def known_events(session: Session, shipment_ids: list[int]) -> dict[int, list[TrackingEvent]]:
+    """The stored events of many shipments in one query, for applying a batch of answers."""
+    known: dict[int, list[TrackingEvent]] = {shipment_id: [] for shipment_id in shipment_ids}
+    for row in session.scalars(select(StoredEvent).where(StoredEvent.shipment_id.in_(shipment_ids))):
+        known[row.shipment_id].append(TrackingEvent(at=row.occurred_at, status=PackageStatus(row.status),
+                                                    code=row.code, description=row.description,
+                                                    location=row.location))
+    return known
+
+
 def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *, carrier: str | None,
-                 now: datetime, policy: TrackingSettings) -> int:
-    """Apply one poll's answer; returns how many new events were stored."""
+                 now: datetime, policy: TrackingSettings, stored: list[TrackingEvent] | None = None) -> int:
+    """Apply one poll's answer; returns how many new events were stored.
+
+    ``stored`` are the shipment's events already in the database (from :func:`known_events`); without it
+    they are read here.
+    """
     shipment.last_checked_at = now
     shipment.last_outcome = result.outcome
     shipment.updated_at = now
@@ -48,29 +62,26 @@ def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *
         return 0
     shipment.invalid_polls = 0
     shipment.first_invalid_at = None
-    added = _store_events(session, shipment, result.events, now)
-    events = _all_events(session, shipment)
+    events = list(stored) if stored is not None else _all_events(session, shipment)
+    new = _new_events(events, result.events)
+    session.add_all(StoredEvent(shipment_id=shipment.id, occurred_at=event.at, status=event.status, code=event.code,
+                                description=event.description, location=event.location, recorded_at=now)
+                    for event in new)
+    events += new
     _update_status(shipment, result, events)
     shipment.next_check_at = _next_check(shipment, now, policy)
-    return added
+    return len(new)
 
 
-def _store_events(session: Session, shipment: Shipment, events: tuple[TrackingEvent, ...], now: datetime) -> int:
-    known: set[tuple[datetime, str]] = {
-        (row.occurred_at, row.code) for row in session.execute(
-            select(StoredEvent.occurred_at, StoredEvent.code).where(StoredEvent.shipment_id == shipment.id))}
-    added = 0
-    for event in events:
-        key = (event.at, event.code)
-        if key in known:
-            continue
-        known.add(key)
-        session.add(StoredEvent(shipment_id=shipment.id, occurred_at=event.at, status=event.status,
-                                code=event.code, description=event.description, location=event.location,
-                                recorded_at=now))
-        added += 1
-    session.flush()
-    return added
+def _new_events(known: list[TrackingEvent], answered: tuple[TrackingEvent, ...]) -> list[TrackingEvent]:
+    """The answered events not stored yet: an event is (time, raw code), once."""
+    seen = {(event.at, event.code) for event in known}
+    new = []
+    for event in answered:
+        if (event.at, event.code) not in seen:
+            seen.add((event.at, event.code))
+            new.append(event)
+    return new
 
 
 def _all_events(session: Session, shipment: Shipment) -> list[TrackingEvent]:

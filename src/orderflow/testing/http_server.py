@@ -56,6 +56,11 @@ class LocalHttpServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Keep-alive, as the real APIs speak it (a new connection per call would make clients look slow), with
+    # Nagle off so small answers are not held back waiting for the client's delayed ACK.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
     def __init__(self, *args: Any, owner: LocalHttpServer) -> None:
         self.owner = owner  # set first: the base class handles the request inside __init__
         super().__init__(*args)
