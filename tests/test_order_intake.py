@@ -301,4 +301,6 @@ class TestOrderList:
                                      "vendor": "ACME", "state": "pending"}
         assert order["vendor_orders"][0]["lines"][0] == {
             "line": 1, "sku": "TB-HCT-BLK-L", "vendor_sku": "ACM-G500-BLK-L", "qty": 2, "state": "pending"}
-        assert order["vendor_orders"][0]["ship_by"] is None
+        # Placed Thu 12 Mar 09:41 New York; Acme (default calendar: New York, 14:00 cut-off, 2 handling days)
+        # ships by the end of Monday 16 Mar, New York time.
+        assert order["vendor_orders"][0]["ship_by"] == datetime(2026, 3, 17, 3, 59, 59, 999999, tzinfo=UTC)

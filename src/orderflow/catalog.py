@@ -146,8 +146,8 @@ def import_catalog_file(*, engine: Engine, settings: Settings, path: Path, now: 
     with session_factory(engine)() as session, session.begin():
         sync_vendors(session=session, settings=settings, now=now)
         result = upsert_catalog(session=session, rows=rows, now=now)
-        routing = route_waiting_lines(session=session, catalog=Catalog.load(session), po_prefix=settings.po_prefix,
-                                      now=now)
+        routing = route_waiting_lines(session=session, catalog=Catalog.load(session, settings.vendors),
+                                      po_prefix=settings.po_prefix, now=now)
     return WorkResult(
         counts={"stored": result.stored, "updated": result.updated, "unchanged": result.unchanged,
                 "refused": len(refusals), "lines_routed": routing.routed_lines},

@@ -181,7 +181,7 @@ def _store_page(make_session: sessionmaker[Session], page: Page, *, name: str, c
     refusals: list[Refusal] = []
     with make_session() as session, session.begin():
         orders = only_orders(iter_json_orders(page.body, source=name, file=page.url), refusals)
-        result = upsert_orders(session=session, orders=orders, catalog=Catalog.load(session),
+        result = upsert_orders(session=session, orders=orders, catalog=Catalog.load(session, settings.vendors),
                                po_prefix=settings.po_prefix, now=now, file=page.url)
         if cursor is not None:
             _save_cursor(session, name, cursor, now)

@@ -1,7 +1,9 @@
 """Storing storefront orders: idempotent upsert by (source, order number), then routing.
 
 Orders stream through in batches. A batch costs a handful of queries whatever its size: one lookup of the
-orders already known, bulk inserts of the new orders, their lines, vendor orders and vendor order lines.
+orders already known, bulk inserts of the new orders and their lines (each followed by one query for their
+ids), of their vendor orders and vendor order lines. A new line is inserted already routed (its vendor, or
+unroutable), so nothing is written twice.
 Re-importing the same order is a no-op ("unchanged", by content hash). A later version of an order updates
 it: a cancellation or full refund cancels vendor orders not yet sent and flags sent ones
 ``cancel_requested``; an address change before dispatch is applied (after dispatch it is reported, because
@@ -18,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from orderflow.db.bulk import chunked
+from orderflow.db.bulk import chunked, insert_many, table_of
 from orderflow.db.models import (
     LineState,
     Order,
@@ -33,7 +35,10 @@ from orderflow.db.models import (
 )
 from orderflow.errors import Refusal
 from orderflow.orders.records import IncomingLine, IncomingOrder
-from orderflow.orders.routing import Catalog, LineToRoute, RoutingResult, route_new_lines
+from orderflow.orders.routing import Catalog, LineToRoute, RoutingResult, line_routing, route_new_lines
+
+HashedOrder = tuple[IncomingOrder, str]
+"""An order with its :func:`content_hash`."""
 
 CANCELLED_FINANCIAL_STATES = {"refunded", "voided"}
 NOT_YET_SENT = {VendorOrderState.PENDING}
@@ -76,8 +81,42 @@ class ImportResult:
 
 def content_hash(order: IncomingOrder) -> str:
     """A fingerprint of everything we act on; the raw payload is left out so cosmetic changes do not count."""
-    fields = {key: value for key, value in dataclasses.asdict(order).items() if key != "raw"}
-    return hashlib.sha256(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()
+    fields = {name: value for name, value in _record_fields(order).items() if name != "raw"}
+    return hashlib.sha256(json.dumps(fields, default=_hashed_value, sort_keys=True).encode()).hexdigest()
+
+
+def _hashed_value(value: Any) -> Any:
+    """How the hash writes what JSON cannot: a record as its fields, anything else (time, money) as ``str``.
+
+    This writes exactly what ``json.dumps(dataclasses.asdict(order), default=str)`` wrote, so stored hashes
+    stay valid, without ``asdict``'s deep copies of the raw rows, which cost more than the rest of an import.
+    """
+    if _field_names(type(value)) is None:
+        return str(value)
+    return _record_fields(value)
+
+
+def _record_fields(record: Any) -> dict[str, Any]:
+    """A dataclass instance's fields by name, read, never copied: the hash only looks at them."""
+    names = _field_names(type(record)) or ()
+    # A record's attribute dictionary holds exactly its fields, unless something was added beside them.
+    fields: dict[str, Any] | None = getattr(record, "__dict__", None)
+    if fields is not None and len(fields) == len(names):
+        return fields
+    return {name: getattr(record, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass; ``None`` for any other type (remembered: asked once per value)."""
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = tuple(each.name for each in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+        _FIELD_NAMES[kind] = names
+        return names
 
 
 def is_cancelled(order: IncomingOrder) -> bool:
@@ -117,16 +156,17 @@ def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Cata
                   now: datetime, file: str, result: ImportResult) -> None:
     batch = _last_version_of_each(batch)
     known = _known_orders(session, batch)
-    fresh: list[IncomingOrder] = []
+    fresh: list[HashedOrder] = []
     for order in batch:
+        digest = content_hash(order)  # once per order: it is compared, then stored
         existing = known.get((order.source, order.order_number))
         if existing is None:
-            fresh.append(order)
-        elif existing.content_hash == content_hash(order):
+            fresh.append((order, digest))
+        elif existing.content_hash == digest:
             result.unchanged += 1
         else:
-            _apply_update(session=session, stored=existing, order=order, catalog=catalog, po_prefix=po_prefix,
-                          now=now, result=result)
+            _apply_update(session=session, stored=existing, order=order, digest=digest, catalog=catalog,
+                          po_prefix=po_prefix, now=now, result=result)
     fresh = _refuse_number_clashes(session, fresh, file=file, result=result)
     if fresh:
         _insert_new(session=session, orders=fresh, catalog=catalog, po_prefix=po_prefix, now=now, result=result)
@@ -149,16 +189,16 @@ def _known_orders(session: Session, batch: list[IncomingOrder]) -> dict[tuple[st
     return known
 
 
-def _refuse_number_clashes(session: Session, fresh: list[IncomingOrder], *, file: str,
-                           result: ImportResult) -> list[IncomingOrder]:
+def _refuse_number_clashes(session: Session, fresh: list[HashedOrder], *, file: str,
+                           result: ImportResult) -> list[HashedOrder]:
     """Two sources with one order number would share vendor order ids; the newcomer is refused."""
     if not fresh:
         return fresh
-    numbers = [order.order_number for order in fresh]
+    numbers = [order.order_number for order, _ in fresh]
     taken: dict[str, str] = dict(
         session.execute(select(Order.order_number, Order.source).where(Order.order_number.in_(numbers))).all())
     kept = []
-    for order in fresh:
+    for order, digest in fresh:
         other = taken.get(order.order_number)
         if other is not None and other != order.source:
             result.refusals.append(Refusal(
@@ -166,11 +206,11 @@ def _refuse_number_clashes(session: Session, fresh: list[IncomingOrder], *, file
                 reason=f"order {order.order_number} already exists from source {other!r}; "
                        "vendor order ids would clash (give one source a po_prefix of its own)"))
         else:
-            kept.append(order)
+            kept.append((order, digest))
     return kept
 
 
-def _order_fields(order: IncomingOrder, now: datetime) -> dict[str, Any]:
+def _order_fields(order: IncomingOrder, now: datetime, digest: str) -> dict[str, Any]:
     ship = order.shipping
     return {
         "external_id": order.external_id or None, "customer_name": order.customer_name,
@@ -180,54 +220,94 @@ def _order_fields(order: IncomingOrder, now: datetime) -> dict[str, Any]:
         "ship_phone": ship.phone, "placed_at": order.placed_at, "currency": order.currency,
         "total": order.total, "financial_status": order.financial_status,
         "fulfillment_status": order.fulfillment_status, "cancelled_at": order.cancelled_at,
-        "content_hash": content_hash(order), "raw": order.raw, "updated_at": now,
+        "content_hash": digest, "raw": order.raw, "updated_at": now,
     }
 
 
-def _insert_new(*, session: Session, orders: list[IncomingOrder], catalog: Catalog, po_prefix: str,
+# New orders and their lines go in with one executemany each (see insert_many), then their ids are read back
+# by their keys: the ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
+_ORDERS = table_of(Order)
+_ORDER_LINES = table_of(OrderLine)
+
+
+def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog, po_prefix: str,
                 now: datetime, result: ImportResult) -> None:
     order_rows = [
-        {**_order_fields(order, now), "source": order.source, "order_number": order.order_number,
+        {**_order_fields(order, now, digest), "source": order.source, "order_number": order.order_number,
          "state": initial_order_state(order), "created_at": now}
-        for order in orders
+        for order, digest in orders
     ]
-    ids = session.execute(
-        insert(Order).returning(Order.id, sort_by_parameter_order=True), order_rows
-    ).scalars().all()
-    line_rows: list[dict[str, Any]] = [
-        {"order_id": order_id, "line_no": line.line, "sku": line.sku, "name": line.name, "qty": line.qty,
-         "price": line.price, "state": initial_line_state(order, line)}
-        for order_id, order in zip(ids, orders, strict=True)
-        for line in order.lines
-    ]
-    line_ids = session.execute(
-        insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True), line_rows
-    ).scalars().all() if line_rows else []
-    number_of = {order_id: order.order_number for order_id, order in zip(ids, orders, strict=True)}
-    to_route = [
-        LineToRoute(order_id=row["order_id"], order_number=number_of[row["order_id"]], line_id=line_id,
-                    line_no=row["line_no"], sku=row["sku"], qty=row["qty"])
-        for line_id, row in zip(line_ids, line_rows, strict=True)
-        if row["state"] == LineState.PENDING
-    ]
-    result.add_routing(route_new_lines(session=session, lines=to_route, catalog=catalog, po_prefix=po_prefix,
-                                       now=now))
+    insert_many(session, _ORDERS, order_rows)
+    id_of = _order_ids(session, [order for order, _ in orders])
+    line_rows: list[dict[str, Any]] = []
+    pending: list[tuple[str, dict[str, Any]]] = []  # (order number, row) of the lines to route
+    for order, _ in orders:
+        order_id = id_of[(order.source, order.order_number)]
+        for line in order.lines:
+            state = initial_line_state(order, line)
+            row = _new_line_row(order_id, line, state, catalog, now)
+            line_rows.append(row)
+            if state == LineState.PENDING:
+                pending.append((order.order_number, row))
+    result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
+                                       catalog=catalog, po_prefix=po_prefix, now=now))
     result.stored += len(orders)
+
+
+def _order_ids(session: Session, orders: list[IncomingOrder]) -> dict[tuple[str, str], int]:
+    """The ids of just-inserted orders, by (source, order number)."""
+    ids: dict[tuple[str, str], int] = {}
+    for source in {order.source for order in orders}:
+        numbers = [order.order_number for order in orders if order.source == source]
+        ids.update(((source, number), order_id) for order_id, number in session.execute(
+            select(_ORDERS.c.id, _ORDERS.c.order_number)
+            .where(_ORDERS.c.source == source, _ORDERS.c.order_number.in_(numbers))))
+    return ids
+
+
+def _new_line_row(order_id: int, line: IncomingLine, state: LineState, catalog: Catalog,
+                  now: datetime) -> dict[str, Any]:
+    """An order line's columns; a pending line carries its routing (vendor, or unroutable) from the start."""
+    row: dict[str, Any] = {"order_id": order_id, "line_no": line.line, "sku": line.sku, "name": line.name,
+                           "qty": line.qty, "price": line.price, "state": state, "vendor_code": None,
+                           "unroutable_since": None}
+    if state == LineState.PENDING:
+        row |= line_routing(line.sku, catalog, now)
+    return row
+
+
+def _inserted_lines(session: Session, line_rows: list[dict[str, Any]],
+                    pending: list[tuple[str, dict[str, Any]]]) -> list[LineToRoute]:
+    """Insert the order lines; the pending ones come back with their ids, ready to route."""
+    if not line_rows:
+        return []
+    insert_many(session, _ORDER_LINES, line_rows)
+    line_id_of: dict[tuple[int, int], int] = {
+        (order_id, line_no): line_id for line_id, order_id, line_no in session.execute(
+            select(_ORDER_LINES.c.id, _ORDER_LINES.c.order_id, _ORDER_LINES.c.line_no)
+            .where(_ORDER_LINES.c.order_id.in_(sorted({row["order_id"] for row in line_rows}))))
+    }
+    return [
+        LineToRoute(order_id=row["order_id"], order_number=number,
+                    line_id=line_id_of[(row["order_id"], row["line_no"])], line_no=row["line_no"], sku=row["sku"],
+                    qty=row["qty"])
+        for number, row in pending
+    ]
 
 
 def _line_signature(lines: Iterable[tuple[int, str, int, Any]]) -> list[tuple[int, str, int, str]]:
     return sorted((number, sku, qty, str(price)) for number, sku, qty, price in lines)
 
 
-def _apply_update(*, session: Session, stored: Order, order: IncomingOrder, catalog: Catalog, po_prefix: str,
-                  now: datetime, result: ImportResult) -> None:
+def _apply_update(*, session: Session, stored: Order, order: IncomingOrder, digest: str, catalog: Catalog,
+                  po_prefix: str, now: datetime, result: ImportResult) -> None:
     vendor_orders = list(stored.vendor_orders)
     dispatched = [vo for vo in vendor_orders if vo.state not in NOT_YET_SENT | {VendorOrderState.CANCELLED}]
     old_address = _address_of(stored)
     old_lines = _line_signature((line.line_no, line.sku, line.qty, line.price) for line in stored.lines)
     new_lines = _line_signature((line.line, line.sku, line.qty, line.price) for line in order.lines)
     was_cancelled = stored.state == OrderState.CANCELLED
-    for key, value in _order_fields(order, now).items():
+    for key, value in _order_fields(order, now, digest).items():
         setattr(stored, key, value)
     result.updated += 1
     if _address_of(stored) != old_address and dispatched:
@@ -279,14 +359,12 @@ def _replace_lines(*, session: Session, stored: Order, order: IncomingOrder, cat
     session.execute(delete(OrderLine).where(OrderLine.order_id == stored.id))
     session.flush()
     session.expire(stored, ["lines", "vendor_orders"])
-    line_ids = session.execute(
-        insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True),
-        [{"order_id": stored.id, "line_no": line.line, "sku": line.sku, "name": line.name, "qty": line.qty,
-          "price": line.price, "state": initial_line_state(order, line)} for line in order.lines],
-    ).scalars().all()
-    to_route = [LineToRoute(order_id=stored.id, order_number=stored.order_number, line_id=line_id,
-                            line_no=line.line, sku=line.sku, qty=line.qty)
-                for line_id, line in zip(line_ids, order.lines, strict=True)
-                if initial_line_state(order, line) == LineState.PENDING]
-    result.add_routing(route_new_lines(session=session, lines=to_route, catalog=catalog, po_prefix=po_prefix,
-                                       now=now))
+    line_rows: list[dict[str, Any]] = []
+    pending: list[tuple[str, dict[str, Any]]] = []
+    for line in order.lines:
+        state = initial_line_state(order, line)
+        line_rows.append(_new_line_row(stored.id, line, state, catalog, now))
+        if state == LineState.PENDING:
+            pending.append((stored.order_number, line_rows[-1]))
+    result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
+                                       catalog=catalog, po_prefix=po_prefix, now=now))

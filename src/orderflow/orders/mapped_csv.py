@@ -270,7 +270,7 @@ def _rows(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], N
         if header is None:
             header = CsvHeader.from_cells(cells, key)
         # A row starts on the line after the previous row ended; blank rows only move the count on.
-        elif any(cell.strip() for cell in cells):
+        elif any(map(str.strip, cells)):
             yield CsvRow(line=last_line + 1, cells=cells, header=header)
         last_line = line
 

@@ -8,13 +8,17 @@ everything the vendor sends back. A line whose SKU is not in the catalog stays `
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orderflow.db.bulk import chunked
+from orderflow.calendars import VendorCalendars
+from orderflow.config import VendorSettings
+from orderflow.db.bulk import insert_many, table_of
 from orderflow.db.models import (
     CatalogItem,
     LineState,
@@ -41,18 +45,24 @@ class Route:
 
 @dataclass
 class Catalog:
-    """The crosswalk in memory, for routing a batch without a query per line."""
+    """The crosswalk in memory, for routing a batch without a query per line, and the vendors' calendars
+    that give each new vendor order its ship-by deadline."""
 
     routes: dict[str, Route]
+    calendars: VendorCalendars | None = None
 
     @classmethod
-    def load(cls, session: Session) -> Catalog:
+    def load(cls, session: Session, vendors: Iterable[VendorSettings] = ()) -> Catalog:
         rows = session.execute(
             select(CatalogItem.sku, CatalogItem.vendor_code, CatalogItem.vendor_sku)
             .join(Vendor, Vendor.code == CatalogItem.vendor_code)
             .where(Vendor.active.is_(True))
         )
-        return cls({sku: Route(vendor, vendor_sku) for sku, vendor, vendor_sku in rows})
+        return cls({sku: Route(vendor, vendor_sku) for sku, vendor, vendor_sku in rows}, VendorCalendars(vendors))
+
+    def ship_by(self, vendor_code: str, placed_at: datetime) -> datetime | None:
+        """The vendor's deadline for an order placed at ``placed_at`` (handling days on its calendar)."""
+        return self.calendars.ship_by(vendor_code, placed_at) if self.calendars else None
 
 
 @dataclass(frozen=True)
@@ -73,41 +83,47 @@ class RoutingResult:
     problems: list[str] = field(default_factory=list)
 
 
+def line_routing(sku: str, catalog: Catalog, now: datetime) -> dict[str, Any]:
+    """The routing columns a new pending order line is inserted with: its vendor, or unroutable since ``now``.
+
+    Written with the line, so routing a big import needs no second pass over the lines it just stored.
+    """
+    route = catalog.routes.get(sku)
+    if route is None:
+        return {"vendor_code": None, "state": LineState.UNROUTABLE, "unroutable_since": now}
+    return {"vendor_code": route.vendor_code, "state": LineState.PENDING, "unroutable_since": None}
+
+
 def route_new_lines(*, session: Session, lines: list[LineToRoute], catalog: Catalog, po_prefix: str,
                     now: datetime) -> RoutingResult:
-    """Route lines of orders that have no vendor orders yet: create the vendor orders and their lines in bulk."""
+    """Route lines of orders that have no vendor orders yet: create the vendor orders and their lines in bulk.
+
+    The order lines themselves were inserted with :func:`line_routing`'s columns, which agree with this.
+    """
     result = RoutingResult()
     by_vendor_order: dict[str, list[tuple[LineToRoute, Route]]] = defaultdict(list)
-    unroutable: list[int] = []
     for line in lines:
         route = catalog.routes.get(line.sku)
         if route is None:
-            unroutable.append(line.line_id)
+            result.unroutable_lines += 1
         else:
             by_vendor_order[vendor_order_id(po_prefix, line.order_number, route.vendor_code)].append((line, route))
     if by_vendor_order:
-        session.execute(insert(VendorOrder), [
+        order_ids = sorted({routed[0][0].order_id for routed in by_vendor_order.values()})
+        placed_at = dict(session.execute(select(Order.id, Order.placed_at).where(Order.id.in_(order_ids))).all())
+        insert_many(session, table_of(VendorOrder), [
             {"id": vo_id, "order_id": routed[0][0].order_id, "vendor_code": routed[0][1].vendor_code,
-             "state": VendorOrderState.PENDING, "attempts": 0, "created_at": now, "updated_at": now}
+             "state": VendorOrderState.PENDING, "attempts": 0, "created_at": now, "updated_at": now,
+             "ship_by": catalog.ship_by(routed[0][1].vendor_code, placed_at[routed[0][0].order_id])}
             for vo_id, routed in by_vendor_order.items()
         ])
-        session.execute(insert(VendorOrderLine), [
+        insert_many(session, table_of(VendorOrderLine), [
             {"vendor_order_id": vo_id, "order_line_id": line.line_id, "line_no": number, "sku": line.sku,
              "vendor_sku": route.vendor_sku, "qty": line.qty, "state": LineState.PENDING}
             for vo_id, routed in by_vendor_order.items()
             for number, (line, route) in enumerate(sorted(routed, key=lambda pair: pair[0].line_no), start=1)
         ])
-        routed_ids = [line.line_id for routed in by_vendor_order.values() for line, _ in routed]
-        vendor_of = {line.line_id: route.vendor_code for routed in by_vendor_order.values() for line, route in routed}
-        for chunk in chunked(routed_ids):
-            for line_row in session.scalars(select(OrderLine).where(OrderLine.id.in_(chunk))):
-                line_row.vendor_code = vendor_of[line_row.id]
-    for chunk in chunked(unroutable):
-        for line_row in session.scalars(select(OrderLine).where(OrderLine.id.in_(chunk))):
-            line_row.state = LineState.UNROUTABLE
-            line_row.unroutable_since = now
     result.routed_lines = sum(len(routed) for routed in by_vendor_order.values())
-    result.unroutable_lines = len(unroutable)
     result.vendor_orders_created = len(by_vendor_order)
     return result
 
@@ -133,7 +149,8 @@ def route_waiting_lines(*, session: Session, catalog: Catalog, po_prefix: str, n
         vendor_order = session.get(VendorOrder, vo_id)
         if vendor_order is None:
             vendor_order = VendorOrder(id=vo_id, order_id=order.id, vendor_code=route.vendor_code,
-                                       state=VendorOrderState.PENDING, attempts=0, created_at=now, updated_at=now)
+                                       state=VendorOrderState.PENDING, attempts=0, created_at=now, updated_at=now,
+                                       ship_by=catalog.ship_by(route.vendor_code, order.placed_at))
             session.add(vendor_order)
             result.vendor_orders_created += 1
         elif vendor_order.state != VendorOrderState.PENDING:

@@ -30,9 +30,11 @@ What the export looks like, and how it is read:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from orderflow.errors import InputError, Refusal
 from orderflow.orders.mapped_csv import (
@@ -83,75 +85,139 @@ def iter_shopify_csv(stream: CsvSource, *, source: str, file: str) -> Iterator[I
             raise InputError(f"not a Shopify order export: no column {', '.join(missing)}", file=file)
 
     rows = read_csv_rows(stream, file=file, check_header=check_header, key=header_key_exact)
-    for group in group_order_rows(rows, number_of=lambda row: normalize_order_number(row.get("Name"))):
-        order = _shopify_order(group, source=source, file=file)
+    columns = _Columns()
+    for group in group_order_rows(rows, number_of=columns.order_number):
+        order = _shopify_order(group, columns, source=source, file=file)
         if isinstance(order, IncomingOrder):
             yield order
         else:
             yield from order
 
 
-def _shopify_order(group: OrderRows, *, source: str, file: str) -> IncomingOrder | list[Refusal]:
+_ORDER_COLUMNS = (
+    "Created at", "Cancelled at", "Total", "Currency", "Billing Name", "Shipping Name", "Email",
+    "Financial Status", "Fulfillment Status", "Id", "Shipping Address1", "Shipping Street", "Shipping Company",
+    "Shipping Address2", "Shipping City", "Shipping Province", "Shipping Zip", "Shipping Country",
+    "Shipping Phone",
+)
+_LINE_COLUMNS = (
+    "Lineitem sku", "Lineitem requires shipping", "Lineitem quantity", "Lineitem price", "Lineitem name",
+    "Vendor", "Lineitem fulfillment status",
+)
+# Prices and quantities repeat from row to row; remembering recent ones spares re-reading them.
+_money = functools.lru_cache(maxsize=1024)(parse_money)
+_quantity = functools.lru_cache(maxsize=256)(parse_quantity)
+_Reader = tuple[Callable[[Sequence[str]], tuple[str, ...]] | None, int]
+"""A getter of several cells at once (``None`` when the file lacks one of them) and the row width it needs."""
+
+
+class _Columns:
+    """The cells a row has under the columns this parser reads, taken in one step per row.
+
+    ``CsvRow.get`` per cell costs a call and a lookup each; an export has millions of cells. The positions
+    are resolved once per header (every row of a file shares one), and a row too short for them, or a file
+    lacking some of them, is read cell by cell with ``CsvRow.get``'s rules.
+    """
+
+    def __init__(self) -> None:
+        self._header: CsvHeader | None = None
+        self._name: int | None = None
+        self._readers: dict[tuple[str, ...], _Reader] = {}
+
+    def order_number(self, row: CsvRow) -> str:
+        """``'#1042'`` under ``Name`` gives ``'1042'``, as ``normalize_order_number(row.get("Name"))`` does."""
+        self._follow(row.header)
+        name, cells = self._name, row.cells
+        return normalize_order_number(cells[name] if name is not None and name < len(cells) else "")
+
+    def of(self, row: CsvRow, columns: tuple[str, ...]) -> dict[str, str]:
+        """The cells under ``columns``, by name; ``""`` where the file or the row has none."""
+        self._follow(row.header)
+        fetch, width = self._readers[columns]
+        cells = row.cells
+        if fetch is not None and len(cells) >= width:
+            return dict(zip(columns, fetch(cells), strict=True))
+        return {column: row.get(column) for column in columns}
+
+    def _follow(self, header: CsvHeader) -> None:
+        if header is self._header:
+            return
+        self._header = header
+        self._name = header.position("Name")
+        self._readers = {columns: _reader(header, columns) for columns in (_ORDER_COLUMNS, _LINE_COLUMNS)}
+
+
+def _reader(header: CsvHeader, columns: tuple[str, ...]) -> _Reader:
+    positions = [header.position(column) for column in columns]
+    if any(position is None for position in positions):
+        return None, 0
+    present = [position for position in positions if position is not None]
+    return itemgetter(*present), max(present) + 1
+
+
+def _shopify_order(group: OrderRows, columns: _Columns, *, source: str, file: str) -> IncomingOrder | list[Refusal]:
     check = FieldCheck(file=file, order=group.number)
-    first = group.rows[0]
+    first_row = group.rows[0]
+    first = columns.of(first_row, _ORDER_COLUMNS)
+    line = first_row.line
     check_order_numbers(group, check, column="Name")
-    placed_at = check.required(parse_shopify_time, first.get("Created at"), line=first.line,
-                               field="Created at", default=PLACEHOLDER_TIME)
-    cancelled_at = check.optional(parse_shopify_time, first.get("Cancelled at"), line=first.line,
-                                  field="Cancelled at")
-    total = check.optional(parse_money, first.get("Total"), line=first.line, field="Total")
-    currency = check.optional(parse_currency, first.get("Currency"), line=first.line, field="Currency")
-    lines = tuple(_shopify_line(row, position, check) for position, row in enumerate(group.rows, 1))
+    placed_at = check.required(parse_shopify_time, first["Created at"], line=line, field="Created at",
+                               default=PLACEHOLDER_TIME)
+    cancelled_at = check.optional(parse_shopify_time, first["Cancelled at"], line=line, field="Cancelled at")
+    total = check.optional(_money, first["Total"], line=line, field="Total")
+    currency = check.optional(parse_currency, first["Currency"], line=line, field="Currency")
+    lines = tuple(_shopify_line(row, columns.of(row, _LINE_COLUMNS), position, check)
+                  for position, row in enumerate(group.rows, 1))
     if check.refusals:
         return check.refusals
     return IncomingOrder(
         source=source,
         order_number=group.number,
         placed_at=placed_at,
-        customer_name=first.get("Billing Name").strip() or first.get("Shipping Name").strip(),
-        customer_email=first.get("Email").strip(),
+        customer_name=first["Billing Name"].strip() or first["Shipping Name"].strip(),
+        customer_email=first["Email"].strip(),
         shipping=_shipping_address(first),
         lines=lines,
         currency=currency or "USD",
         total=total,
-        financial_status=first.get("Financial Status").strip().lower(),
-        fulfillment_status=first.get("Fulfillment Status").strip().lower(),
+        financial_status=first["Financial Status"].strip().lower(),
+        fulfillment_status=first["Fulfillment Status"].strip().lower(),
         cancelled_at=cancelled_at,
-        external_id=first.get("Id").strip(),
+        external_id=first["Id"].strip(),
         raw={"rows": [row.filled() for row in group.rows]},
     )
 
 
-def _shopify_line(row: CsvRow, position: int, check: FieldCheck) -> IncomingLine:
-    sku = row.get("Lineitem sku").strip()
-    ships = row.get("Lineitem requires shipping").strip().lower() != "false"
+def _shopify_line(row: CsvRow, cells: dict[str, str], position: int, check: FieldCheck) -> IncomingLine:
+    sku = cells["Lineitem sku"].strip()
+    ships = cells["Lineitem requires shipping"].strip().lower() != "false"
     if not sku and ships:
         check.refuse(line=row.line, field="Lineitem sku",
                      reason="empty: a line to ship needs a SKU to reach a vendor")
     return IncomingLine(
         line=position,
         sku=sku,
-        qty=check.required(parse_quantity, row.get("Lineitem quantity"), line=row.line,
-                           field="Lineitem quantity", default=0),
-        price=check.required(parse_money, row.get("Lineitem price"), line=row.line, field="Lineitem price",
+        qty=check.required(_quantity, cells["Lineitem quantity"], line=row.line, field="Lineitem quantity",
+                           default=0),
+        price=check.required(_money, cells["Lineitem price"], line=row.line, field="Lineitem price",
                              default=Decimal(0)),
-        name=row.get("Lineitem name").strip(),
-        storefront_vendor=row.get("Vendor").strip(),
-        fulfilled_at_storefront=row.get("Lineitem fulfillment status").strip().lower() == "fulfilled",
+        name=cells["Lineitem name"].strip(),
+        storefront_vendor=cells["Vendor"].strip(),
+        fulfilled_at_storefront=cells["Lineitem fulfillment status"].strip().lower() == "fulfilled",
     )
 
 
-def _shipping_address(row: CsvRow) -> Address:
+def _shipping_address(first: dict[str, str]) -> Address:
     # Exports before Address1/Address2 existed carry only the joined Street.
-    address1 = row.get("Shipping Address1").strip() or row.get("Shipping Street").strip()
+    address1 = first["Shipping Address1"].strip() or first["Shipping Street"].strip()
     return Address(
-        name=row.get("Shipping Name").strip(),
-        company=row.get("Shipping Company").strip(),
+        name=first["Shipping Name"].strip(),
+        company=first["Shipping Company"].strip(),
         address1=address1,
-        address2=row.get("Shipping Address2").strip(),
-        city=row.get("Shipping City").strip(),
-        province=row.get("Shipping Province").strip(),
-        zip=strip_spreadsheet_quote(row.get("Shipping Zip")),
-        country=row.get("Shipping Country").strip(),
-        phone=strip_spreadsheet_quote(row.get("Shipping Phone")),
+        address2=first["Shipping Address2"].strip(),
+        city=first["Shipping City"].strip(),
+        province=first["Shipping Province"].strip(),
+        zip=strip_spreadsheet_quote(first["Shipping Zip"]),
+        country=first["Shipping Country"].strip(),
+        phone=strip_spreadsheet_quote(first["Shipping Phone"]),
     )

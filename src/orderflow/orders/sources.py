@@ -85,7 +85,7 @@ def import_paths(*, engine: Engine, paths: list[Path], source: str | None, fmt: 
         try:
             name = source or DEFAULT_SOURCE_FOR_FORMAT[fmt or detect_file_format(path, mapping=mapping)]
             with make_session() as session, session.begin():
-                catalog = Catalog.load(session)
+                catalog = Catalog.load(session, settings.vendors)
                 total.add(import_file(session=session, path=path, source=name, fmt=fmt, mapping=mapping,
                                       settings=settings, catalog=catalog, now=now))
         except InputError as exc:
@@ -137,7 +137,7 @@ def _ingest_inbox_file(*, session: Session, path: Path, name: str, digest: str, 
     try:
         with session.begin_nested():
             result = import_file(session=session, path=path, source=name, fmt=fmt, mapping=mapping,
-                                 settings=settings, catalog=Catalog.load(session), now=now)
+                                 settings=settings, catalog=Catalog.load(session, settings.vendors), now=now)
     except InputError as exc:
         ledger.rows_refused = 1
         ledger.error = str(exc)
