@@ -98,7 +98,6 @@ def evaluate(*, session: Session, settings: Settings, now: datetime, rules: Sequ
             evaluated.add(name)
         except Exception as exc:  # one broken rule must not silence the others; its notifications are left alone
             result.errors.append(f"rule {name} failed: {type(exc).__name__}: {exc}")
-    findings = [_configured_severity(settings, finding) for finding in findings]
     frozen = sorted({f.subject.id for f in findings if f.rule == "tracking_feed_unhealthy"})
     result.frozen_carriers = frozen
     findings = [f for f in findings if not _frozen(f.rule, f.subject.carrier, frozen)]
@@ -111,14 +110,6 @@ def evaluate(*, session: Session, settings: Settings, now: datetime, rules: Sequ
 def _enabled(settings: Settings, rule: str) -> bool:
     configured = settings.rules.get(rule)
     return configured is None or configured.enabled
-
-
-def _configured_severity(settings: Settings, finding: Finding) -> Finding:
-    configured = settings.rules.get(finding.rule)
-    if configured is None or configured.severity is None or configured.severity == finding.severity:
-        return finding
-    return Finding(finding.rule, finding.subject, configured.severity, finding.evidence, finding.factual,
-                   finding.labels)
 
 
 def _frozen(rule: str, carrier: str | None, frozen: Sequence[str]) -> bool:

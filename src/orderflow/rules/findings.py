@@ -71,3 +71,19 @@ class RuleContext:
 
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
+
+
+def rule_severity(context: RuleContext, rule: str, default: Severity) -> Severity | None:
+    """The severity ``rule`` reports at: ``settings.rules[rule].severity`` if set, else ``default``.
+
+    ``None`` means the rule is switched off (``enabled = false``) and must find nothing.
+
+    >>> rule_severity(context, "vendor_on_hold", "high")  # doctest: +SKIP
+    'high'
+    """
+    setting = context.settings.rules.get(rule)
+    if setting is None:
+        return default
+    if not setting.enabled:
+        return None
+    return setting.severity or default

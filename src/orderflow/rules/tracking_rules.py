@@ -54,7 +54,7 @@ from orderflow.db.models import (
     VendorOrder,
     VendorOrderState,
 )
-from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject
+from orderflow.rules.findings import Finding, Rule, RuleContext, Subject, rule_severity
 
 NOT_SCANNED_AFTER_BUSINESS_DAYS = 2.0
 CARRIER_INVALID_POLLS = 2
@@ -102,7 +102,7 @@ def tracking_invalid(context: RuleContext) -> list[Finding]:
     The second poll's time is taken as ``last_checked_at`` (the poller keeps the first invalid poll and a
     count, not the time of the latest one). Factual: a corrected upload or a good poll resolves it at once.
     """
-    severity = _configured(context, "tracking_invalid", "warning")
+    severity = rule_severity(context, "tracking_invalid", "warning")
     if severity is None:
         return []
     zone = _zone(context)
@@ -130,7 +130,7 @@ def tracking_not_scanned(context: RuleContext) -> list[Finding]:
 
     The ship date is ``shipped_at`` as the vendor said, else when the vendor reported the parcel.
     """
-    severity = _configured(context, "tracking_not_scanned", "warning")
+    severity = rule_severity(context, "tracking_not_scanned", "warning")
     if severity is None:
         return []
     calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
@@ -156,7 +156,7 @@ def tracking_feed_unhealthy(context: RuleContext) -> list[Finding]:
 
     The subject id is the carrier code: the engine freezes that carrier's tracking rules while this fires.
     """
-    severity = _configured(context, "tracking_feed_unhealthy", "high")
+    severity = rule_severity(context, "tracking_feed_unhealthy", "high")
     if severity is None:
         return []
     findings = []
@@ -200,7 +200,7 @@ def stalled_in_transit(context: RuleContext) -> list[Finding]:
     Judged from ``last_event_at``. A returning parcel is ``returned_to_sender``'s; an exception's stall is
     hidden by the engine behind ``carrier_exception``.
     """
-    severity = _configured(context, "stalled_in_transit", "warning")
+    severity = rule_severity(context, "stalled_in_transit", "warning")
     if severity is None:
         return []
     calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
@@ -234,7 +234,7 @@ def carrier_exception(context: RuleContext) -> list[Finding]:
 
     High for a refusal, damage, loss or a bad address (a person must act); warning otherwise.
     """
-    high, warning = _configured(context, "carrier_exception", "high"), _configured(context, "carrier_exception",
+    high, warning = rule_severity(context, "carrier_exception", "high"), rule_severity(context, "carrier_exception",
                                                                                     "warning")
     if high is None or warning is None:
         return []
@@ -253,7 +253,7 @@ def carrier_exception(context: RuleContext) -> list[Finding]:
 
 def returned_to_sender(context: RuleContext) -> list[Finding]:
     """The carrier is sending the parcel back (or has): the customer will not get it without a person acting."""
-    severity = _configured(context, "returned_to_sender", "high")
+    severity = rule_severity(context, "returned_to_sender", "high")
     if severity is None:
         return []
     parcels = _parcels(context.session, Shipment.status == RETURNED)
@@ -270,7 +270,7 @@ def delivery_late(context: RuleContext) -> list[Finding]:
     One finding per order, naming its late parcels. Only a check made after that deadline can say "not
     delivered": a delivery the carrier publishes late is judged by its ``delivered_at``, not by when we learned.
     """
-    severity = _configured(context, "delivery_late", "high")
+    severity = rule_severity(context, "delivery_late", "high")
     if severity is None:
         return []
     calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
@@ -311,7 +311,7 @@ def customer_not_notified(context: RuleContext) -> list[Finding]:
 
     The 4 hours count from when we learned of the scan, so a scan published late is not our delay.
     """
-    severity = _configured(context, "customer_not_notified", "warning")
+    severity = rule_severity(context, "customer_not_notified", "warning")
     if severity is None:
         return []
     zone = _zone(context)
@@ -339,7 +339,7 @@ def job_failed(context: RuleContext) -> list[Finding]:
     the job doing its work, and ``import_refused``, ``vendor_file_refused`` and the feed rules name those
     problems. A run still in progress is passed over, so a failure stays found until a run completes.
     """
-    severity = _configured(context, "job_failed", "critical")
+    severity = rule_severity(context, "job_failed", "critical")
     if severity is None:
         return []
     zone, findings = _zone(context), []
@@ -360,7 +360,7 @@ def job_missing(context: RuleContext) -> list[Finding]:
     A command that never ran is not missing (a new install, or one the shop does not schedule). A run that
     completed with refusals or a partial failure still counts as alive.
     """
-    severity = _configured(context, "job_missing", "critical")
+    severity = rule_severity(context, "job_missing", "critical")
     if severity is None:
         return []
     zone, findings = _zone(context), []
@@ -407,16 +407,6 @@ TRACKING_AND_JOB_RULES: dict[str, Rule] = {
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
-
-def _configured(context: RuleContext, rule: str, severity: Severity) -> Severity | None:
-    """The severity ``rule`` reports: ``severity`` unless the settings override it; ``None`` when disabled."""
-    configured = context.settings.rules.get(rule)
-    if configured is None:
-        return severity
-    if not configured.enabled:
-        return None
-    return configured.severity or severity
-
 
 @dataclass(frozen=True)
 class _Parcel:

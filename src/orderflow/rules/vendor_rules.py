@@ -43,7 +43,7 @@ from orderflow.db.models import (
     VendorOrderLine,
     VendorOrderState,
 )
-from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject
+from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject, rule_severity
 
 # Thresholds (the defaults of issue 7).
 DISPATCH_MAX_ATTEMPTS = 3
@@ -81,22 +81,6 @@ SHIPPING_STATES = (S.PARTIALLY_SHIPPED, S.SHIPPED)
 DONE_LINE_STATES = (LineState.REJECTED, LineState.CANCELLED, LineState.SHIPPED, LineState.DELIVERED)
 ORDER_LEVEL_CODE = "order"
 """The code feedback gives every line of an order rejected as a whole without line detail."""
-
-
-def rule_severity(context: RuleContext, rule: str, default: Severity) -> Severity | None:
-    """The severity ``rule`` reports at: ``settings.rules[rule].severity`` if set, else ``default``.
-
-    ``None`` means the rule is switched off (``enabled = false``) and must find nothing.
-
-    >>> rule_severity(context, "vendor_on_hold", "high")  # doctest: +SKIP
-    'high'
-    """
-    setting = context.settings.rules.get(rule)
-    if setting is None:
-        return default
-    if not setting.enabled:
-        return None
-    return setting.severity or default
 
 
 # --- the rules -------------------------------------------------------------------------------------------
