@@ -169,6 +169,7 @@ class VendorCalendars:
     def __init__(self, vendors: Iterable[VendorSettings]) -> None:
         self._vendors = {vendor.code: vendor for vendor in vendors}
         self._calendars: dict[str, BusinessCalendar] = {}
+        self._deadlines: dict[tuple[str, date, bool], datetime] = {}
 
     def calendar(self, vendor_code: str) -> BusinessCalendar | None:
         vendor = self._vendors.get(vendor_code)
@@ -179,8 +180,16 @@ class VendorCalendars:
         return self._calendars[vendor_code]
 
     def ship_by(self, vendor_code: str, placed_at: datetime) -> datetime | None:
+        """Cached by (vendor, local day, before or after the cut-off): a big import has few distinct answers."""
         calendar = self.calendar(vendor_code)
-        return calendar.ship_by(placed_at) if calendar else None
+        if calendar is None:
+            return None
+        local = placed_at.astimezone(calendar.zone)
+        cutoff = calendar._at(local.date(), calendar.settings.cutoff)  # the calendar's own helper, same module
+        key = (vendor_code, local.date(), placed_at < cutoff)
+        if key not in self._deadlines:
+            self._deadlines[key] = calendar.ship_by(placed_at)
+        return self._deadlines[key]
 
     def ack_due(self, vendor_code: str, sent_at: datetime) -> datetime | None:
         """When an acknowledgement is due: the vendor's ack window in its business hours (None if it never acks)."""
