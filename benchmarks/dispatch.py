@@ -31,16 +31,14 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import random
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from paired import Pair, print_pairs, run_quietly, timed
 
 if TYPE_CHECKING:
     from orderflow.testing.sshd import SshServer
@@ -80,24 +78,6 @@ class Shop:
     def orderflow(self, *arguments: str) -> list[str]:
         return [sys.executable, "-m", "orderflow", "--config", str(self.config), "--db", self.database_url,
                 "--now", NOW, *arguments]
-
-
-@dataclass(frozen=True)
-class Sample:
-    seconds: float
-    cpu_seconds: float
-    """user + system time of the timed process alone (sshd's share is not in it)."""
-
-
-@dataclass(frozen=True)
-class Pair:
-    orderflow: Sample
-    floor: Sample
-
-    @property
-    def ratio(self) -> float:
-        """orderflow files/s over floor files/s: the same file count, so floor time over orderflow time."""
-        return self.floor.seconds / self.orderflow.seconds
 
 
 # --- the shop -----------------------------------------------------------------------------------------------
@@ -166,26 +146,6 @@ def prepare_shop(folder: Path, *, sshd: SshServer, database_url: str | None, exp
     for step in (["db", "upgrade"], ["catalog", "import", str(catalog)], ["import", str(export)]):
         run_quietly(shop.orderflow(*step))
     return shop
-
-
-def run_quietly(command: list[str]) -> None:
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
-
-
-def timed(command: list[str]) -> Sample:
-    """Wall time of the process, and its own CPU time as the kernel reports it for that one child."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            errors.seek(0)
-            raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{errors.read().decode()}")
-    return Sample(seconds, usage.ru_utime + usage.ru_stime)
 
 
 # --- checks -------------------------------------------------------------------------------------------------
@@ -276,19 +236,8 @@ def profile_dispatch(shop: Shop, orders: int, reference: Path, output: Path) -> 
 
 
 def print_table(pairs: list[Pair], orders: int) -> None:
-    print(f"{'command (' + str(orders) + ' files)':<34}{'median s':>10}{'min s':>9}{'max s':>9}"
-          f"{'files/s':>9}{'cpu s':>8}")
-    for name, samples in (("orderflow dispatch", [pair.orderflow for pair in pairs]),
-                          ("paramiko putfo loop (floor)", [pair.floor for pair in pairs])):
-        seconds = [sample.seconds for sample in samples]
-        median = statistics.median(seconds)
-        print(f"{name:<34}{median:>10.3f}{min(seconds):>9.3f}{max(seconds):>9.3f}{orders / median:>9.0f}"
-              f"{statistics.median(sample.cpu_seconds for sample in samples):>8.2f}")
-    print("\nratio per pair (orderflow files/s / floor files/s): "
-          + "  ".join(f"{pair.ratio:.2f}" for pair in pairs))
-    ratio = statistics.median(pair.ratio for pair in pairs)
-    print(f"ratio (median of {len(pairs)} pairs): {ratio:.2f}  goal >= {RATIO_GOAL}  "
-          f"{'met' if ratio >= RATIO_GOAL else 'NOT met'}")
+    print_pairs(pairs, work=f"{orders} files", amount=orders, unit="files",
+                names=("orderflow dispatch", "paramiko putfo loop (floor)"), goal=RATIO_GOAL)
 
 
 def main() -> None:

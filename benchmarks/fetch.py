@@ -34,18 +34,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import re
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from paired import Pair, Sample, print_pairs, run_quietly, timed
 
 if TYPE_CHECKING:
     from orderflow.testing.sshd import SshServer
@@ -266,35 +265,6 @@ def drop_files(folder: Path, files: dict[str, bytes]) -> None:
         (folder / name).write_bytes(content)
 
 
-def run_quietly(command: list[str]) -> None:
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
-
-
-@dataclass(frozen=True)
-class Sample:
-    seconds: float
-    cpu_seconds: float
-    """user + system time of the timed process alone (sshd's share is not in it)."""
-    output: str
-
-
-def timed(command: list[str]) -> Sample:
-    """Wall time of the process, its own CPU time as the kernel reports it for that one child, and its stdout."""
-    with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            errors.seek(0)
-            raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{errors.read().decode()}")
-        output.seek(0)
-        return Sample(seconds, usage.ru_utime + usage.ru_stime, output.read().decode())
-
-
 # --- checks -------------------------------------------------------------------------------------------------
 
 
@@ -399,17 +369,6 @@ def profile_fetch(shop: Shop, files: dict[str, bytes], output: Path) -> None:
 # --- the benchmark ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pair:
-    orderflow: Sample
-    floor: Sample
-
-    @property
-    def ratio(self) -> float:
-        """orderflow rows/s over floor rows/s: the same rows, so floor time over orderflow time."""
-        return self.floor.seconds / self.orderflow.seconds
-
-
 def run_pair(run: int, shop: Shop, sshd: SshServer, files: dict[str, bytes]) -> Pair:
     """One orderflow fetch and one floor download of the same files; odd runs start with orderflow."""
 
@@ -434,18 +393,8 @@ def run_pair(run: int, shop: Shop, sshd: SshServer, files: dict[str, bytes]) -> 
 
 def print_table(pairs: list[Pair], files: int) -> None:
     rows = files * ROWS_PER_FILE
-    print(f"{f'command ({files} files, {rows} rows)':<36}{'median s':>10}{'min s':>9}{'max s':>9}"
-          f"{'rows/s':>9}{'cpu s':>8}")
-    for name, samples in (("orderflow fetch", [pair.orderflow for pair in pairs]),
-                          ("paramiko download loop (floor)", [pair.floor for pair in pairs])):
-        seconds = [sample.seconds for sample in samples]
-        median = statistics.median(seconds)
-        print(f"{name:<36}{median:>10.3f}{min(seconds):>9.3f}{max(seconds):>9.3f}{rows / median:>9.0f}"
-              f"{statistics.median(sample.cpu_seconds for sample in samples):>8.2f}")
-    print("\nratio per pair (orderflow rows/s / floor rows/s): " + "  ".join(f"{pair.ratio:.2f}" for pair in pairs))
-    ratio = statistics.median(pair.ratio for pair in pairs)
-    print(f"ratio (median of {len(pairs)} pairs): {ratio:.2f}  goal >= {RATIO_GOAL}  "
-          f"{'met' if ratio >= RATIO_GOAL else 'NOT met'}")
+    print_pairs(pairs, work=f"{files} files, {rows} rows", amount=rows, unit="rows",
+                names=("orderflow fetch", "paramiko download loop (floor)"), goal=RATIO_GOAL)
 
 
 def main() -> None:
