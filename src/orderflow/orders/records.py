@@ -1,6 +1,6 @@
 """What every storefront parser produces: plain records, independent of the database.
 
-A parser reads one file or payload and returns a :class:`ParsedBatch`: the orders it could read and a
+A parser reads one file or payload as a stream: each :class:`IncomingOrder` it could read, and a
 :class:`~orderflow.errors.Refusal` for each row or field it could not. One bad row never hides the good ones.
 """
 
@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from orderflow.errors import Refusal
 
 
 @dataclass(frozen=True)
@@ -59,12 +57,6 @@ class IncomingOrder:
     cancelled_at: datetime | None = None
     external_id: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass
-class ParsedBatch:
-    orders: list[IncomingOrder] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
 
 
 def normalize_order_number(text: str) -> str:

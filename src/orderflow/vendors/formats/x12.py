@@ -546,15 +546,11 @@ def _required(segment: Segment, position: int, what: str) -> str:
 
 
 def _whole_or_none(segment: Segment, position: int) -> int | None:
-    text = segment.get(position)
-    if not text:
+    number = _decimal_or_none(segment, position, kind="whole number")
+    if number is None:
         return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or number != number.to_integral_value():
-        raise _SegmentError(segment, position, f"{text!r} is not a whole number")
+    if number != number.to_integral_value():
+        raise _SegmentError(segment, position, f"{segment.get(position)!r} is not a whole number")
     return int(number)
 
 
@@ -565,7 +561,7 @@ def _whole(segment: Segment, position: int, what: str) -> int:
     return number
 
 
-def _decimal_or_none(segment: Segment, position: int) -> Decimal | None:
+def _decimal_or_none(segment: Segment, position: int, *, kind: str = "number") -> Decimal | None:
     text = segment.get(position)
     if not text:
         return None
@@ -574,7 +570,7 @@ def _decimal_or_none(segment: Segment, position: int) -> Decimal | None:
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite():
-        raise _SegmentError(segment, position, f"{text!r} is not a number")
+        raise _SegmentError(segment, position, f"{text!r} is not a {kind}")
     return number
 
 
