@@ -99,3 +99,21 @@ class TestOrderCommands:
         items = json.loads(orderflow(*shop, "catalog", "--format", "json").stdout)
         assert items[0] == {"sku": "TB-CUSTNAME-WHT-L", "vendor": "PF", "vendor_sku": "4017", "upc": None,
                             "description": None, "on_demand": True, "vendor_variant_id": None}
+
+
+class TestOrderNotifications:
+    def test_the_order_view_lists_its_notifications_with_the_queue_fields(self, shop: list[str]) -> None:
+        """order --format json lists the order's notifications with exactly the queue's JSON fields."""
+        orderflow(*shop, "import", str(SAMPLES / "shopify_orders_export.csv"))
+        assert orderflow(*shop, "--now", "2026-12-01T12:00:00Z", "rules", "run").returncode in (0, 6)
+        queue = json.loads(orderflow(*shop, "--now", "2026-12-01T12:00:00Z", "notifications", "--format",
+                                     "json").stdout)
+        story = json.loads(orderflow(*shop, "order", "1042", "--format", "json").stdout)
+        about_1042 = [doc for doc in queue if doc["order_number"] == "1042"]
+        assert about_1042, "the sample order 1042 should have raised something by then"
+        assert story["notifications"] == about_1042
+        other = json.loads(orderflow(*shop, "order", "1043", "--format", "json").stdout)
+        assert other["notifications"] == [doc for doc in queue if doc["order_number"] == "1043"]
+        table = orderflow(*shop, "order", "1042").stdout
+        assert "Notifications" in table
+        assert about_1042[0]["evidence"][:20] in table

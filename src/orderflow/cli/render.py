@@ -116,6 +116,17 @@ def print_order(story: Mapping[str, Any]) -> None:
                     ["line", "sku", "vendor_sku", "qty", "state", "reason"],
                     ([line["line"], line["sku"], line["vendor_sku"], line["qty"], line["state"],
                       line.get("reason", "")] for line in vendor_order["lines"]), console=console)
+    if story["shipments"]:
+        print_table("Parcels", ["vendor_order", "carrier", "tracking_number", "status", "first scan", "lines"],
+                    ([parcel["vendor_order"], parcel["carrier"] or "?", parcel["tracking_number"],
+                      parcel["status"] if parcel["tracking_valid"] else f"{parcel['status']} (invalid number)",
+                      short_time(parcel["first_scan_at"]) or "never",
+                      ", ".join(f"{line['line']}×{line['qty']}" for line in parcel["lines"])]
+                     for parcel in story["shipments"]), console=console)
+    if story["notifications"]:
+        print_table("Notifications", ["id", "rule", "severity", "state", "evidence"],
+                    ([note["id"], note["rule"], note["severity"], note["state"], note["evidence"]]
+                     for note in story["notifications"]), console=console)
 
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "info": "dim"}

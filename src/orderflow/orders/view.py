@@ -12,7 +12,15 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from orderflow.db.models import Order, OrderLine, Shipment, TrackingEvent, VendorOrder, VendorOrderState
+from orderflow.db.models import (
+    Notification,
+    Order,
+    OrderLine,
+    Shipment,
+    TrackingEvent,
+    VendorOrder,
+    VendorOrderState,
+)
 from orderflow.errors import InputError
 from orderflow.orders.records import normalize_order_number
 
@@ -51,8 +59,23 @@ def _shipment(shipment: Shipment, line_no: dict[int, int], events: list[Tracking
     }
 
 
+def _notifications(session: Session, order: Order) -> list[dict[str, Any]]:
+    """Every notification about this order, live ones first in queue order, then the resolved ones newest first."""
+    from orderflow.rules.queue import as_document, sort_key
+
+    vendor_order_ids = [vo.id for vo in order.vendor_orders]
+    about_order = Notification.order_number == order.order_number
+    if vendor_order_ids:
+        about_order = about_order | Notification.vendor_order_id.in_(vendor_order_ids)
+    found = list(session.scalars(select(Notification).where(about_order)))
+    live = sorted((n for n in found if n.state != "resolved"), key=sort_key("type"))
+    resolved = sorted((n for n in found if n.state == "resolved"),
+                      key=lambda n: (n.resolved_at.timestamp() if n.resolved_at else 0.0, n.id), reverse=True)
+    return [as_document(notification) for notification in live + resolved]
+
+
 def order_story(order: Order, session: Session | None = None) -> dict[str, Any]:
-    """The order's whole story; pass the session to include tracking events."""
+    """The order's whole story; pass the session to include tracking events and notifications."""
     vendor_of_line = {line.order_line_id: vo.vendor_code for vo in order.vendor_orders for line in vo.lines}
     line_no = {line.id: line.line_no for vo in order.vendor_orders for line in vo.lines}
     shipments = [shipment for vo in order.vendor_orders for shipment in vo.shipments]
@@ -92,7 +115,7 @@ def order_story(order: Order, session: Session | None = None) -> dict[str, Any]:
             for vo in order.vendor_orders
         ],
         "shipments": [_shipment(shipment, line_no, events[shipment.id]) for shipment in shipments],
-        "notifications": [],
+        "notifications": _notifications(session, order) if session is not None else [],
     }
 
 
