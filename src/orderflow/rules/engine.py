@@ -61,6 +61,7 @@ NEVER_MOOT = frozenset({"cancel_not_confirmed"})
 """Rules whose subject is expected to be cancelled: the cancellation is the point, not a reason to drop them."""
 HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused"})
 """Findings about a past event (a refused file): resolving one by hand means it was dealt with, for good."""
+SILENCE_MARK = "silence #"
 LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
 
 
@@ -128,6 +129,17 @@ def _inhibited(findings: Sequence[Finding]) -> dict[str, str]:
     return hidden
 
 
+def _inhibitor_of(notification: Notification, findings: Sequence[Finding]) -> str | None:
+    """The finding of this run that would hide ``notification`` ("vendor_rejected on TB1042-ACME"), if any."""
+    for hider, hides, shared in INHIBITIONS:
+        key = getattr(notification, shared)
+        if notification.rule in hides and key:
+            for finding in findings:
+                if finding.rule == hider and getattr(finding.subject, shared) == key:
+                    return f"{hider} on {finding.subject.id}"
+    return None
+
+
 def _active_silences(session: Session, now: datetime) -> list[Silence]:
     return list(session.scalars(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)))
 
@@ -166,7 +178,7 @@ class Reconciler:
             else:
                 self._open(finding, suppressed)
         gone = [n for fingerprint, n in live.items() if fingerprint not in by_fingerprint]
-        moot = self._moot_subjects(gone)
+        moot = self._moot_subjects(gone, list(by_fingerprint.values()))
         for notification in gone:
             if notification.rule not in evaluated or _frozen(notification.rule, notification.carrier, frozen):
                 continue  # not evaluated this run (disabled, broken) or frozen by a feed outage: keep as is
@@ -249,7 +261,7 @@ class Reconciler:
 
     def _silenced(self, finding: Finding) -> str | None:
         silence = next((s for s in self.silences if silence_matches(s, finding)), None)
-        return None if silence is None else f"silence #{silence.id}: {silence.comment}"
+        return None if silence is None else f"{SILENCE_MARK}{silence.id}: {silence.comment}"
 
     def _maybe_push(self, notification: Notification) -> None:
         if notification.suppressed_by:
@@ -259,8 +271,9 @@ class Reconciler:
 
     # --- a notification whose finding is gone --------------------------------------------------------------
 
-    def _moot_subjects(self, notifications: list[Notification]) -> set[int]:
-        """Ids of notifications about a cancelled order or a delivered parcel: they resolve as moot."""
+    def _moot_subjects(self, notifications: list[Notification], findings: list[Finding]) -> dict[int, str]:
+        """Notifications made moot, with why: the order was cancelled, the parcel delivered, or a problem that
+        hides it (a rejection hiding lateness) is true now or hid it before."""
         orders = {n.order_number for n in notifications if n.order_number}
         shipments = {n.shipment_id for n in notifications if n.shipment_id}
         cancelled = set(self.session.scalars(select(Order.order_number).where(
@@ -268,12 +281,23 @@ class Reconciler:
         delivered = set(self.session.scalars(select(Shipment.id).where(
             Shipment.id.in_(shipments), or_(Shipment.status == "delivered", Shipment.delivered_at.is_not(None))))) \
             if shipments else set()
-        return {n.id for n in notifications if n.rule not in NEVER_MOOT
-                and (n.order_number in cancelled or n.shipment_id in delivered)}
+        moot: dict[int, str] = {}
+        for n in notifications:
+            if n.rule in NEVER_MOOT:
+                continue
+            if n.order_number in cancelled:
+                moot[n.id] = "the order was cancelled"
+            elif n.shipment_id in delivered:
+                moot[n.id] = "the parcel was delivered"
+            elif overtaken := _inhibitor_of(n, findings):
+                moot[n.id] = f"overtaken by {overtaken}"
+            elif n.suppressed_by and not n.suppressed_by.startswith(SILENCE_MARK):
+                moot[n.id] = f"overtaken by {n.suppressed_by}"
+        return moot
 
-    def _condition_false(self, notification: Notification, moot: set[int]) -> None:
+    def _condition_false(self, notification: Notification, moot: dict[int, str]) -> None:
         if notification.id in moot:
-            self._resolve(notification, "moot", "the order was cancelled or the parcel delivered")
+            self._resolve(notification, "moot", moot[notification.id])
             return
         factual = notification.labels.get("factual") == "yes"
         if factual:
