@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from orderflow.config import load_settings
+from orderflow.crashpoints import crash_point
 from orderflow.db.engine import make_engine
 from orderflow.db.models import Base
 
@@ -23,6 +24,8 @@ try:
             target_metadata=Base.metadata,
             render_as_batch=True,
             compare_type=True,
+            # A step's changes and its version row are applied; the commit has not happened yet.
+            on_version_apply=lambda **_: crash_point("migrate.mid_step"),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from orderflow.crashpoints import crash_point
 from orderflow.db.bulk import chunked, insert_many, table_of
 from orderflow.db.models import (
     LineState,
@@ -171,6 +172,7 @@ def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Cata
     if fresh:
         _insert_new(session=session, orders=fresh, catalog=catalog, po_prefix=po_prefix, now=now, result=result)
     session.flush()
+    crash_point("import.after_batch_insert")
 
 
 def _last_version_of_each(batch: list[IncomingOrder]) -> list[IncomingOrder]:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from orderflow.config import Settings, SourceSettings
+from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile
 from orderflow.errors import ConfigError, InputError, Refusal
@@ -125,6 +126,7 @@ def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime
                 refused_whole = _ingest_inbox_file(session=session, path=path, name=name, digest=digest,
                                                    fmt=source.format, mapping=mapping, settings=settings, now=now,
                                                    total=total)
+        crash_point("import.after_file_commit")
         _move_aside(path, folder / (source.rejected if refused_whole else source.archive))
     return total
 
