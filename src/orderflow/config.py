@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from orderflow.errors import ConfigError
 
@@ -157,8 +157,15 @@ class EmailSettings(Section):
 
 
 class ReportSettings(Section):
+    """``orderflow report daily``: who gets it, where its files go, how far back the vendor scorecard looks."""
+
     recipients: tuple[str, ...] = ()
     out_dir: Path = Path("reports")
+    """Each day's files go to ``<out_dir>/<YYYY-MM-DD>/`` (relative to the configuration file's folder)."""
+    scorecard_days: int = Field(default=30, ge=1, le=366)
+    """The vendor scorecard judges vendor orders of the orders placed in this many days up to the report."""
+    worst_vendors: int = Field(default=5, ge=0, le=100)
+    """How many of the most troubled vendors the email summary names."""
 
 
 class PushEmailSettings(Section):
@@ -173,6 +180,42 @@ class PushSettings(Section):
     email: PushEmailSettings | None = None
     webhook: PushWebhookSettings | None = None
     digest_time: time = time(8, 0)
+
+
+class StorefrontNoticeSettings(Section):
+    """Where ``customers notify`` POSTs each parcel when ``channel = "storefront"``."""
+
+    url: str = Field(pattern=r"^https?://")
+    auth_header: str = "Authorization"
+    token_env: str | None = None
+    """Sent as ``<auth_header>: <the secret>``; for ``Authorization`` a bare token is sent as ``Bearer <token>``."""
+    timeout_seconds: float = Field(default=15.0, gt=0)
+
+
+class CustomerSettings(Section):
+    """Shipment notices to customers (``orderflow customers notify``): one per parcel, never two."""
+
+    notify_when: Literal["scanned", "tracking"] = "scanned"
+    """``scanned``: once the carrier has scanned the parcel; ``tracking``: as soon as valid tracking arrives."""
+    channel: Literal["email", "storefront"] = "email"
+    sender: str | None = None
+    """The From of customer emails; default ``email.sender``."""
+    reply_to: str | None = None
+    """Default ``email.reply_to``."""
+    templates: Path | None = None
+    """A folder of the shop's own templates (any of shipment_subject.txt, shipment.txt, shipment.html)."""
+    tracking_urls: dict[str, str] = {}
+    """Per carrier (``ups``, ``fedex``, ...), a tracking page with ``{number}``; default: the carrier's own page."""
+    max_age_days: float = Field(default=14.0, gt=0)
+    """A parcel reported and first scanned longer ago is never announced (turning notices on mails no old news)."""
+    storefront: StorefrontNoticeSettings | None = None
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.channel == "storefront" and self.storefront is None:
+            raise ValueError("channel 'storefront' needs a [customers.storefront] section with 'url'")
+        for carrier, template in self.tracking_urls.items():
+            if "{number}" not in template:
+                raise ValueError(f"tracking_urls.{carrier}: the URL needs {{number}} where the tracking number goes")
 
 
 class CarrierSettings(Section):
@@ -201,6 +244,14 @@ class TrackingSettings(Section):
     carrier_failure_minutes: float = Field(default=30.0, gt=0)
     expire_after_days: float = Field(default=30.0, gt=0)
     limit_per_run: int = Field(default=5000, ge=1)
+
+
+class SyncSettings(Section):
+    """``orderflow sync``: an outside monitor (healthchecks.io style) pinged at its start, success and failure."""
+
+    health_url_env: str | None = None
+    """The environment variable holding the ping URL; it is a secret (whoever has it can report for you)."""
+    health_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
 class RuleSettings(Section):
@@ -252,10 +303,13 @@ class Settings(BaseSettings):
     email: EmailSettings | None = None
     report: ReportSettings = ReportSettings()
     push: PushSettings = PushSettings()
+    customers: CustomerSettings | None = None
+    """Absent: no shipment notices at all (``customers notify`` says so; ``sync`` passes over it)."""
     carriers: dict[Literal["ups", "fedex", "usps", "dhl"], CarrierSettings] = {}
     tracking: TrackingSettings = TrackingSettings()
     rules: dict[str, RuleSettings] = {}
     sources: dict[str, SourceSettings] = {}
+    sync: SyncSettings = SyncSettings()
     base_dir: Path = Path()
     """Relative folders in the file are relative to this: the configuration file's own folder."""
 
@@ -314,10 +368,16 @@ def load_settings(path: Path | None = None, *, database_url: str | None = None) 
     explicit = path is not None or bool(env.get("ORDERFLOW_CONFIG"))
     config_path = path or Path(env.get("ORDERFLOW_CONFIG") or DEFAULT_CONFIG_PATH)
     data = _read_toml(config_path) if explicit or config_path.exists() else {}
+    # Keyword arguments starting with "_" steer the settings library itself (_env_prefix, _secrets_dir, ...).
+    for key in data:
+        if key.startswith("_"):
+            raise ConfigError(f"{config_path}: {key}: unknown key")
     data.setdefault("base_dir", str(config_path.resolve().parent))
     url = database_url or env.get("ORDERFLOW_DATABASE_URL")
     if url:
-        data = {**data, "database": {**data.get("database", {}), "url": url}}
+        database = data.get("database", {})
+        # A [database] that is not a table is left for validation to refuse by name.
+        data = {**data, "database": {**database, "url": url} if isinstance(database, dict) else database}
     elif isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
         # A relative SQLite file in the configuration lives beside it, whatever cron's working directory.
         data["database"]["url"] = _anchored_sqlite_url(data["database"]["url"], Path(data["base_dir"]))
@@ -325,6 +385,8 @@ def load_settings(path: Path | None = None, *, database_url: str | None = None) 
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(f"{config_path}: {_describe(exc)}") from None
+    except SettingsError as exc:  # an ORDERFLOW_<SECTION> variable whose value is not the JSON it needs
+        raise ConfigError(f"{config_path}: {exc} (an ORDERFLOW_ environment variable)") from None
     _require_secrets(settings, config_path, env)
     return settings
 
@@ -344,6 +406,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: configuration file not found (run `orderflow init` to write one)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text (byte {exc.start + 1})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 

@@ -1,17 +1,23 @@
 """What the root command parses once and every command uses: settings, clock, database, output style.
 
 Settings and the engine are built on first use, so ``--help`` and ``init`` never need a configuration.
+
+Every line orderflow writes on stderr goes through :func:`emit`, so ``--log-format json`` turns each of
+them (problems, summaries, the one-line errors, Python log records) into one JSON object with the same keys.
 """
 
 from __future__ import annotations
 
+import enum
+import json
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
@@ -24,6 +30,16 @@ if TYPE_CHECKING:
     from orderflow.jobs import WorkResult
 
 
+Level = Literal["error", "warning", "info"]
+
+
+class LogFormat(enum.StrEnum):
+    """How stderr lines are written: text for people and cron mail, JSON for log collectors."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 @dataclass
 class AppContext:
     config_path: Path | None = None
@@ -32,7 +48,15 @@ class AppContext:
     quiet: bool = False
     verbose: bool = False
     debug: bool = False
+    log_format: LogFormat = LogFormat.TEXT
+    command: str | None = None
+    """The command being run, for JSON lines that do not name their own."""
     _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def show_progress(self) -> bool:
+        """Summaries and progress: on a terminal or with --verbose, never with --quiet or under cron."""
+        return not self.quiet and (self.verbose or sys.stderr.isatty())
 
     @cached_property
     def settings(self) -> Settings:
@@ -66,6 +90,54 @@ def app_context(ctx: typer.Context) -> AppContext:
     return root.obj
 
 
+def emit(state: AppContext, message: str, *, command: str | None = None, level: Level = "error") -> None:
+    """Write one line on stderr.
+
+    Text: ``orderflow: <command>: <problem>`` for errors and warnings, ``<command>: <summary>`` for info.
+    JSON: ``{"time", "level", "command", "message"}`` on one line, whatever the level.
+    """
+    if state.log_format is LogFormat.JSON:
+        typer.echo(json_line(level, command or state.command, message), err=True)
+    elif level == "info":
+        typer.echo(f"{command}: {message}" if command else message, err=True)
+    else:
+        typer.echo(f"orderflow: {command}: {message}" if command else f"orderflow: {message}", err=True)
+
+
+def json_line(level: str, command: str | None, message: str) -> str:
+    """One JSON log line; ``time`` is when it was written (the real clock, even under --now)."""
+    return json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level,
+                       "command": command, "message": message}, ensure_ascii=False)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """Python log records (from orderflow's libraries) in the same JSON shape as :func:`emit`."""
+
+    def __init__(self, command: str | None) -> None:
+        super().__init__()
+        self.command = command
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        level = {"WARNING": "warning", "INFO": "info", "DEBUG": "info"}.get(record.levelname, "error")
+        return json_line(level, self.command, message)
+
+
+def log_handler(state: AppContext) -> logging.Handler:
+    """The stderr handler for Python logging, in the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter(state.command) if state.log_format is LogFormat.JSON
+                         else logging.Formatter("orderflow: %(message)s"))
+    return handler
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``{"sent": 2, "needs_reconcile": 0}`` as ``2 sent, 0 needs reconcile``."""
+    return ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
+
+
 def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult], *,
                exclusive: bool = True) -> WorkResult:
     """Run ``work`` as the job ``command``, then report the cron way and exit with the job's code.
@@ -78,10 +150,9 @@ def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult],
     state = app_context(ctx)
     result = run_job(command, engine=state.engine, clock=state.clock, work=work, exclusive=exclusive)
     for problem in result.problems:
-        typer.echo(f"orderflow: {command}: {problem}", err=True)
-    if not state.quiet and (state.verbose or result.problems or sys.stderr.isatty()):
-        summary = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in result.counts.items())
-        typer.echo(f"{command}: {summary or 'done'}", err=True)
+        emit(state, problem, command=command)
+    if state.show_progress or (result.problems and not state.quiet):
+        emit(state, counts_text(result.counts) or "done", command=command, level="info")
     if result.exit_code:
         raise typer.Exit(int(result.exit_code))
     return result

@@ -6,7 +6,6 @@ Each command group lives in its own module and only parses, calls one library fu
 from __future__ import annotations
 
 import logging
-import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -17,14 +16,17 @@ from typer.core import TyperGroup
 
 from orderflow import __version__
 from orderflow.cli import catalog as catalog_commands
+from orderflow.cli import customers as customer_commands
 from orderflow.cli import db as db_commands
 from orderflow.cli import jobs as jobs_commands
 from orderflow.cli import notifications as notification_commands
 from orderflow.cli import orders as order_commands
+from orderflow.cli import report as report_commands
 from orderflow.cli import rules as rule_commands
+from orderflow.cli import sync as sync_commands
 from orderflow.cli import tracking as tracking_commands
 from orderflow.cli import vendors as vendor_commands
-from orderflow.cli.context import AppContext
+from orderflow.cli.context import AppContext, LogFormat, emit, log_handler
 from orderflow.errors import ExitCode, OrderflowError
 
 
@@ -64,7 +66,7 @@ def _fail(ctx: Any, message: str, code: ExitCode) -> None:
     obj = ctx.obj
     if isinstance(obj, AppContext) and obj.debug:
         traceback.print_exc()
-    typer.echo(f"orderflow: {message}", err=True)
+    emit(obj if isinstance(obj, AppContext) else AppContext(), message)
     raise typer.Exit(int(code))
 
 
@@ -112,18 +114,28 @@ def root(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    log_format: LogFormat = typer.Option(
+        LogFormat.TEXT, "--log-format", envvar="ORDERFLOW_LOG_FORMAT", case_sensitive=False,
+        help="stderr lines as text, or each one a JSON object (time, level, command, message).",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """Root options shared by every command."""
     ctx.obj = AppContext(
-        config_path=config, database_url=db, now=_parse_now(now), quiet=quiet, verbose=verbose, debug=debug
+        config_path=config, database_url=db, now=_parse_now(now), quiet=quiet, verbose=verbose, debug=debug,
+        log_format=log_format, command=ctx.invoked_subcommand,
     )
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr, format="orderflow: %(message)s")
+    logging.basicConfig(level=level, handlers=[log_handler(ctx.obj)])
     # paramiko logs its own tracebacks for failures we already report as one line.
     logging.getLogger("paramiko").setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    # stamina logs a bare "stamina.retry_scheduled" warning per retry; a failure that outlasts the retries is
+    # reported as one line anyway, and one that does not is no problem at all.
+    logging.getLogger("stamina").setLevel(logging.DEBUG if debug else logging.ERROR)
+    # httpx logs every request's URL at INFO, and a URL can hold a secret (the health-check ping URL).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 app.command("init")(db_commands.init)
@@ -135,10 +147,13 @@ app.command("orders")(order_commands.orders)
 app.command("dispatch")(vendor_commands.dispatch)
 app.command("fetch")(vendor_commands.fetch)
 app.command("track")(tracking_commands.track)
+app.add_typer(customer_commands.app, name="customers")
 app.command("vendors")(vendor_commands.vendors)
 app.add_typer(rule_commands.app, name="rules")
 app.add_typer(notification_commands.app, name="notifications")
+app.add_typer(report_commands.app, name="report")
 app.command("jobs")(jobs_commands.jobs)
+app.command("sync")(sync_commands.sync)
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from orderflow import spreadsheets
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -42,7 +44,7 @@ def print_json(document: Any) -> None:
 def defang(cell: Any) -> str:
     """A CSV cell a spreadsheet will not run as a formula (= + - @ tab CR at the start)."""
     text = "" if cell is None else str(_jsonable(cell) if isinstance(cell, datetime | date | Decimal) else cell)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheets.defang(text)
 
 
 def print_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:

@@ -13,16 +13,16 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from orderflow import outbox
 from orderflow.calendars import BusinessCalendar
 from orderflow.config import Settings, secret
 from orderflow.crashpoints import crash_point
-from orderflow.db.engine import session_factory
 from orderflow.db.models import Notification, NotificationState, OutboxMessage
 from orderflow.errors import RemoteRejected, RemoteUnavailable
 from orderflow.rules.queue import severity_rank, type_rank
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 AT_ONCE = ("critical", "high")
 KINDS = ("push_email", "push_webhook")
-LEASE = timedelta(minutes=5)
+UNKNOWN = "the run sending this push died before recording it; it may have arrived, so it is not sent again"
 
 
 def _channels(settings: Settings) -> list[str]:
@@ -150,9 +150,15 @@ class Delivery:
 
 def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callable[[], Mailer] | None = None,
             http: Callable[[], httpx.Client] | None = None) -> Delivery:
-    """Send the pending push messages; each is claimed first, so two runs never send one twice."""
+    """Send the pending push messages; each is claimed first, so two runs never send one twice.
+
+    Each is marked ``sending`` before it is handed over: a run that dies before recording it leaves it
+    ``unknown`` (it may have arrived), never ``pending`` for a later run to send again.
+    """
     delivery = Delivery()
-    claimed = _claim(engine)
+    for row in outbox.expire_sending(engine, kinds=KINDS, error=UNKNOWN):
+        delivery.problems.append(f"push {row.kind} #{row.id}: {UNKNOWN}")
+    claimed = outbox.claim(engine, kinds=KINDS)
     if not claimed:
         return delivery
     from orderflow.mail import Mailer, build_message, stable_message_id
@@ -163,6 +169,8 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
     client = (http or _http_client)() if any(row.kind == "push_webhook" for row in claimed) else None
     try:
         for row in claimed:
+            if not outbox.start_sending(engine, row):
+                continue  # our lease ran out and another run has it now
             payload = row.payload
             text = "\n".join(payload["lines"])
             try:
@@ -175,18 +183,17 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
                     post_json(client, secret(settings.push.webhook.url_env), {"text": f"*{payload['title']}*\n{text}"})
                 crash_point("push.after_send")
             except RemoteUnavailable as exc:
-                backoff = 60 * 2 ** min(row.attempts, 6)
-                wait = timedelta(seconds=exc.retry_after if exc.retry_after is not None else backoff)
-                _settle(engine, row.id, "pending", error=str(exc), not_before=datetime.now(UTC) + wait)
+                outbox.settle(engine, row.id, "pending", error=str(exc),
+                              not_before=datetime.now(UTC) + outbox.retry_delay(row.attempts, exc.retry_after))
                 delivery.waiting += 1
                 delivery.problems.append(f"push {row.kind} #{row.id}: {exc}; will retry")
                 continue
             except RemoteRejected as exc:
-                _settle(engine, row.id, "refused", error=str(exc))
+                outbox.settle(engine, row.id, "refused", error=str(exc))
                 delivery.refused += 1
                 delivery.problems.append(f"push {row.kind} #{row.id} refused: {exc}")
                 continue
-            _settle(engine, row.id, "sent", sent_at=now)
+            outbox.settle(engine, row.id, "sent", sent_at=now)
             delivery.sent += 1
     finally:
         if mail is not None:
@@ -200,27 +207,3 @@ def _http_client() -> httpx.Client:
     import httpx
 
     return httpx.Client(timeout=10.0)
-
-
-def _claim(engine: Engine) -> list[OutboxMessage]:
-    """Pending push rows whose time has come, taken under a lease (another run skips them)."""
-    real_now = datetime.now(UTC)
-    with session_factory(engine)() as session, session.begin():
-        rows = list(session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind.in_(KINDS), OutboxMessage.state == "pending",
-                                        or_(OutboxMessage.claimed_until.is_(None),
-                                            OutboxMessage.claimed_until <= real_now))
-            .order_by(OutboxMessage.id).limit(200).with_for_update(skip_locked=True)))
-        for row in rows:
-            row.claimed_until, row.attempts = real_now + LEASE, row.attempts + 1
-        session.expunge_all()
-    return rows
-
-
-def _settle(engine: Engine, row_id: int, state: str, *, error: str | None = None, sent_at: datetime | None = None,
-            not_before: datetime | None = None) -> None:
-    with session_factory(engine)() as session, session.begin():
-        row = session.get(OutboxMessage, row_id)
-        if row is not None:
-            row.state, row.last_error, row.sent_at = state, error, sent_at
-            row.claimed_until = not_before

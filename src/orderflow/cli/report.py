@@ -1,0 +1,44 @@
+"""``orderflow report``: reports for managers (the daily CSV files and their email)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from orderflow.cli.context import app_context, emit, run_as_job
+
+app = typer.Typer(help="Reports for managers: the daily CSV files, and their email.", no_args_is_help=True)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint="--date") from None
+
+
+@app.command()
+def daily(
+    ctx: typer.Context,
+    day: str | None = typer.Option(None, "--date", help="The shop's day to report, YYYY-MM-DD "
+                                   "[default: yesterday in the shop's time zone]."),
+    out: Path | None = typer.Option(None, "--out", help="Write the CSV files into this folder "
+                                    "[default: <report.out_dir>/<date>]."),
+    email: bool = typer.Option(False, "--email", help="Email the summary and the files to report.recipients "
+                               "(once per day: a second run does not send it again)."),
+    resend: bool = typer.Option(False, "--resend", help="With --email: send the day's report again on purpose."),
+) -> None:
+    """The day's CSV files: open notifications, parcels shipped, late vendor orders, parcels in transit, and the
+    vendor scorecard; with --email, one message with an HTML summary and the files attached."""
+    from orderflow.reports.daily import daily_report
+
+    state, report_day = app_context(ctx), _day(day)
+    result = run_as_job(ctx, "report daily", lambda: daily_report(
+        engine=state.engine, settings=state.settings, now=state.clock.now(), day=report_day, out_dir=out,
+        email=email, resend=resend))
+    if state.show_progress and result.detail:
+        emit(state, f"files in {result.detail[0].parent}", command="report daily", level="info")

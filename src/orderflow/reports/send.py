@@ -1,0 +1,107 @@
+"""The daily report by email: one message per day to ``report.recipients``, never twice unless asked.
+
+The day's message is an outbox row keyed ``report_daily:<date>``, so a second cron run (or a second host) finds it
+sent and sends nothing; ``--resend`` adds a row with a new key on purpose. The row is claimed and marked
+``sending`` before the message goes out: a run that dies while sending leaves it ``unknown`` (it may have
+arrived), and only ``--resend`` sends it again. A mail server that is down leaves the row ``pending`` and the
+next run tries at once; one that refuses it (``refused``) gets another try on the next run too, since nothing
+was delivered.
+
+The ``Message-ID`` is fixed per row, so a copy that did arrive twice is recognisable as one message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, select
+
+from orderflow import outbox
+from orderflow.config import Settings
+from orderflow.db.engine import session_factory
+from orderflow.db.models import OutboxMessage
+from orderflow.errors import ConfigError, ExitCode, RemoteRejected, RemoteUnavailable
+from orderflow.mail import Attachment, Mailer, RecipientsRefused, build_message, stable_message_id
+from orderflow.reports.summary import html, subject, text
+
+if TYPE_CHECKING:
+    from orderflow.reports.daily import DailyReport
+
+KIND = "report_email"
+
+
+@dataclass
+class Sending:
+    """What became of the day's email: ``outcome`` is ``emailed``, ``already_sent``, ``being_sent`` (another run
+    holds it), ``maybe_sent`` (a run died while sending it) or ``not_sent``."""
+
+    outcome: str
+    problems: list[str] = field(default_factory=list)
+    exit_code: ExitCode = ExitCode.OK
+
+
+def send_report(*, engine: Engine, settings: Settings, report: DailyReport, now: datetime, resend: bool = False,
+                mailer: Callable[[], Mailer] | None = None) -> Sending:
+    """Email ``report`` once for its day (again with ``resend``); the CSV files go as attachments."""
+    if settings.email is None:
+        raise ConfigError("--email needs an [email] section")
+    day = report.day.day.isoformat()
+    key = f"report_daily:{day}" + (f":resend:{uuid.uuid4().hex}" if resend else "")
+    claimed = _take(engine, key, now=now, payload={"day": day, "files": list(report.files),
+                                                   "to": list(settings.report.recipients)})
+    if isinstance(claimed, Sending):
+        return claimed
+    sender = settings.email.sender
+    message = build_message(
+        sender=sender, to=list(settings.report.recipients), subject=subject(report.summary),
+        text=text(report.summary), html=html(report.summary), reply_to=settings.email.reply_to, date=now,
+        message_id=stable_message_id("report", "daily", day, claimed.id, sender=sender),
+        attachments=[Attachment(name, content, "text/csv") for name, content in report.files.items()])
+    try:
+        with (mailer or (lambda: Mailer.from_settings(settings)))() as mail:
+            mail.send(message)
+    except RecipientsRefused as exc:
+        if not exc.accepted:
+            outbox.settle(engine, claimed.id, "refused", error=str(exc))
+            return Sending("not_sent", [f"the report for {day} was not sent: {exc}"], ExitCode.REMOTE_UNAVAILABLE)
+        outbox.settle(engine, claimed.id, "sent", error=str(exc), sent_at=now)
+        return Sending("emailed", [f"the report for {day} went to {', '.join(exc.accepted)} only: {exc}"],
+                       ExitCode.PARTIAL_FAILURE)
+    except RemoteUnavailable as exc:
+        outbox.settle(engine, claimed.id, "pending", error=str(exc))
+        return Sending("not_sent", [f"the report for {day} was not sent: {exc}; the next run tries again"],
+                       ExitCode.REMOTE_UNAVAILABLE)
+    except RemoteRejected as exc:
+        outbox.settle(engine, claimed.id, "refused", error=str(exc))
+        return Sending("not_sent", [f"the report for {day} was not sent: {exc}"], ExitCode.REMOTE_UNAVAILABLE)
+    outbox.settle(engine, claimed.id, "sent", sent_at=now)
+    return Sending("emailed")
+
+
+def _take(engine: Engine, key: str, *, now: datetime, payload: dict[str, Any]) -> OutboxMessage | Sending:
+    """The row for ``key`` (made on first use), claimed and marked ``sending``; or why it is not to be sent now."""
+    day = payload["day"]
+    outbox.expire_sending(engine, kinds=(KIND,), error="a run died while sending it: it may have arrived")
+    with session_factory(engine)() as session, session.begin():
+        outbox.add_once(session, {"kind": KIND, "dedupe_key": key, "state": "pending", "attempts": 0,
+                                  "created_at": now, "payload": payload})
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).one()
+        if row.state == "sent":
+            return Sending("already_sent")
+        if row.state == "unknown":
+            return Sending("maybe_sent", [f"the report for {day} may have been sent already ({row.last_error}); "
+                                          "send it again with --resend if it did not arrive"], ExitCode.PARTIAL_FAILURE)
+        if row.state == "refused":
+            row.state, row.claimed_until = "pending", None  # nothing was delivered: the fault may be mended now
+    claimed = outbox.claim(engine, kinds=(KIND,))
+    mine = [row for row in claimed if row.dedupe_key == key]
+    outbox.release(engine, [row for row in claimed if row.dedupe_key != key])  # other days wait for their own run
+    if not mine or not outbox.start_sending(engine, mine[0]):
+        return Sending("being_sent", [f"the report for {day} is held by another run (one that stopped while "
+                                      f"sending it?); run again in {outbox.LEASE.seconds // 60} minutes"],
+                       ExitCode.PARTIAL_FAILURE)
+    return mine[0]

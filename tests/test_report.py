@@ -1,0 +1,531 @@
+"""``orderflow report daily``: five CSV files for the shop's day, and one email a day with them attached.
+
+A small hand-made shop (two vendors, a dozen vendor orders, eight parcels, a few notifications) whose every
+figure can be worked out by hand; the report is read back from the files and from the email a real SMTP server
+(aiosmtpd on loopback) received, and checked row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from orderflow.calendars import BusinessCalendar
+from orderflow.cli.main import app
+from orderflow.config import CalendarSettings, Settings
+from orderflow.db.engine import session_factory
+from orderflow.db.models import (
+    JobRun,
+    Notification,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    Shipment,
+    ShipmentLine,
+    TrackingEvent,
+    VendorOrder,
+    VendorOrderLine,
+)
+from orderflow.errors import ConfigError, ExitCode, InputError
+from orderflow.reports.business_days import business_days_between
+from orderflow.reports.cells import csv_bytes, money, percent
+from orderflow.reports.daily import FILES, daily_report
+from orderflow.testing.smtp import SmtpServer
+from orderflow.vendors.registry import sync_vendors
+from tests.dispatch_fixtures import vendor_block, write_settings
+from tests.test_cli import orderflow
+
+SHOP = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)  # Thursday 07:00 in New York: the report is for Wednesday 4 Nov
+RECIPIENTS = ["manager@teebarn.example", "owner@teebarn.example"]
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def end_of(day: date) -> datetime:
+    """A ship-by: the last microsecond of ``day`` in New York, where both vendors work."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHOP).astimezone(UTC) - timedelta(microseconds=1)
+
+
+# --- the hand-made shop -----------------------------------------------------------------------------------------
+
+@dataclass
+class Parcel:
+    number: str
+    reported: datetime
+    first_scan: datetime | None = None
+    delivered: datetime | None = None
+    status: str = "in_transit"
+    units: int | None = None
+    """Units of the vendor order's first line in it; ``None``: every line, whole."""
+    shipped_at: datetime | None = None
+    events: Sequence[tuple[datetime, str, str, str]] = ()
+    """(time, status, description, location)."""
+    last_event_at: datetime | None = None
+
+
+@dataclass
+class Part:
+    """One vendor order of an order: its lines are ``(qty, price)``."""
+
+    order: str
+    vendor: str
+    state: str
+    sent: datetime
+    ship_by: datetime
+    lines: Sequence[tuple[int, str]] = ((1, "20.00"),)
+    acked: datetime | None = None
+    parcels: Sequence[Parcel] = ()
+    line_changes: dict[str, Any] = field(default_factory=dict)
+    """Fields set on the first line (rejections, backorders)."""
+    rejected: str | None = None
+    """A rejection of the whole vendor order, with this reason."""
+
+
+PLACED = {"900": utc(9, 1, 14), "1001": utc(10, 26, 14), "1002": utc(10, 27, 14), "1003": utc(10, 30, 14),
+          "1004": utc(11, 2, 14), "1005": utc(10, 28, 14), "1006": utc(10, 29, 14), "1007": utc(11, 2, 16),
+          "1008": utc(10, 30, 16), "1009": utc(10, 28, 14)}
+SHIP_CITY = {"1007": "=SUM(1+1)"}
+CANCELLED_ORDERS = {"1009"}
+
+PARTS = [
+    # Outside the scorecard's 30 days; its parcel was still on the way at the end of Wednesday.
+    Part("900", "ACME", "delivered", utc(9, 1, 15), end_of(date(2026, 9, 3)), acked=utc(9, 5, 19), parcels=[
+        Parcel("1ZOLD0000900", utc(10, 1, 12), first_scan=utc(10, 1, 14), delivered=utc(11, 5, 9), status="delivered",
+               events=[(utc(10, 1, 14), "in_transit", "Origin scan", "Reno, NV"),
+                       (utc(10, 2, 8), "in_transit", "Departed facility", "Salt Lake City, UT"),
+                       (utc(11, 5, 9), "delivered", "Delivered", "Portland, ME")], last_event_at=utc(11, 5, 9))]),
+    # ACME: scanned the day after sending, on time; acknowledged in 2 hours; tracking 4 hours after the scan.
+    Part("1001", "ACME", "delivered", utc(10, 26, 15), end_of(date(2026, 10, 28)), acked=utc(10, 26, 17), parcels=[
+        Parcel("1ZACME001", utc(10, 27, 20), first_scan=utc(10, 27, 16), delivered=utc(10, 29, 18),
+               status="delivered")]),
+    # Scanned late (Monday for a Thursday ship-by); tracking came before the scan; still on the way.
+    Part("1002", "ACME", "shipped", utc(10, 27, 15), end_of(date(2026, 10, 29)), acked=utc(10, 27, 21), parcels=[
+        Parcel("1ZACME002", utc(11, 2, 13), first_scan=utc(11, 2, 15),
+               events=[(utc(11, 2, 15), "in_transit", "Origin scan", "Reno, NV"),
+                       (utc(11, 3, 9), "in_transit", "Departed facility", "Memphis, TN")],
+               last_event_at=utc(11, 3, 9))]),
+    # Rejected whole.
+    Part("1003", "ACME", "rejected", utc(10, 30, 15), end_of(date(2026, 11, 3)), acked=utc(10, 30, 16),
+         rejected="address invalid", line_changes={"state": "rejected"}),
+    # Due at the very end of Wednesday: not late yet, not due for the scorecard; its line is backordered.
+    Part("1004", "ACME", "accepted", utc(11, 2, 15), end_of(date(2026, 11, 4)),
+         line_changes={"state": "backordered", "qty_backordered": 1}),
+    # A label, never scanned: late, and tracking not scanned.
+    Part("1005", "ACME", "accepted", utc(10, 28, 15), end_of(date(2026, 10, 30)), lines=[(2, "25.00"), (1, "9.99")],
+         acked=utc(10, 28, 15, 30), parcels=[
+             Parcel("1ZACME005", utc(10, 29, 14), shipped_at=utc(10, 29, 12), status="label_created")]),
+    # One of three units scanned on time (then delivered after a failed attempt): still late for the other two.
+    Part("1006", "ACME", "partially_shipped", utc(10, 29, 15), end_of(date(2026, 11, 2)), lines=[(3, "12.50")],
+         acked=utc(10, 29, 18), parcels=[
+             Parcel("1ZACME006", utc(11, 2, 23), first_scan=utc(11, 2, 18), delivered=utc(11, 4, 15),
+                    status="delivered", units=1,
+                    events=[(utc(11, 3, 17), "delivery_attempted", "Nobody home", "Portland, ME")])]),
+    # Scanned on Wednesday, on time; the carrier's exception came after the report's day ended.
+    Part("1007", "ACME", "shipped", utc(11, 2, 17), end_of(date(2026, 11, 4)), acked=utc(11, 3, 14), parcels=[
+        Parcel("1ZACME007", utc(11, 4, 22), first_scan=utc(11, 4, 20), status="exception",
+               events=[(utc(11, 4, 20), "in_transit", "Picked up", "Reno, NV"),
+                       (utc(11, 5, 10), "exception", "Damaged", "Memphis, TN")], last_event_at=utc(11, 5, 10))]),
+    # Sent, never shipped, but its order was cancelled: not late, not judged.
+    Part("1009", "ACME", "sent", utc(10, 28, 15), end_of(date(2026, 10, 30))),
+    # BOLT: scanned late; one of two units rejected as discontinued; acknowledged after a day.
+    Part("1001", "BOLT", "delivered", utc(10, 26, 15), end_of(date(2026, 10, 28)), lines=[(2, "30.00")],
+         acked=utc(10, 27, 15), line_changes={"qty_rejected": 1, "reason": "discontinued"}, parcels=[
+             Parcel("1ZBOLT001", utc(10, 28, 20), first_scan=utc(10, 29, 14), delivered=utc(10, 31, 16),
+                    status="delivered")]),
+    # Scanned on Wednesday, a day late; tracking 6 hours after the scan.
+    Part("1008", "BOLT", "shipped", utc(10, 30, 17), end_of(date(2026, 11, 3)), acked=utc(10, 30, 21), parcels=[
+        Parcel("1ZBOLT008", utc(11, 4, 19), first_scan=utc(11, 4, 13),
+               events=[(utc(11, 4, 13), "in_transit", "Origin scan", "Dallas, TX")], last_event_at=utc(11, 4, 13))]),
+]
+
+
+def build_shop(engine: Engine, settings: Settings) -> None:
+    with session_factory(engine)() as session, session.begin():
+        sync_vendors(session=session, settings=settings, now=NOW)
+        orders: dict[str, Order] = {}
+        for number, placed in PLACED.items():
+            orders[number] = Order(source="shopify", order_number=number, placed_at=placed, content_hash=number,
+                                   customer_name="Pat Doe", ship_city=SHIP_CITY.get(number, "Portland"),
+                                   state="cancelled" if number in CANCELLED_ORDERS else "open",
+                                   created_at=placed, updated_at=placed)
+            session.add(orders[number])
+        session.flush()
+        for part in PARTS:
+            _add_part(session, orders[part.order], part)
+        for fields in NOTIFICATIONS:
+            session.add(Notification(fingerprint=f"fp-{fields['subject_id']}-{fields['rule']}",
+                                     subject_type="vendor_order", vendor_order_id=fields["subject_id"],
+                                     last_seen_at=NOW, **fields))
+
+
+def _add_part(session: Any, order: Order, part: Part) -> None:
+    vendor_order_id = f"TB{order.order_number}-{part.vendor}"
+    session.add(VendorOrder(id=vendor_order_id, order_id=order.id, vendor_code=part.vendor, state=part.state,
+                            ship_by=part.ship_by, sent_at=part.sent, acknowledged_at=part.acked,
+                            rejected_at=part.acked if part.rejected else None, rejection_reason=part.rejected,
+                            created_at=part.sent, updated_at=part.sent))
+    vendor_lines = []
+    for number, (qty, price) in enumerate(part.lines, start=1):
+        line = OrderLine(order_id=order.id, line_no=len(order.lines) + 1, sku=f"SKU-{part.vendor}", qty=qty,
+                         price=Decimal(price), vendor_code=part.vendor, state="accepted")
+        order.lines.append(line)
+        session.flush()
+        vendor_line = VendorOrderLine(vendor_order_id=vendor_order_id, order_line_id=line.id, line_no=number,
+                                      sku=line.sku, vendor_sku=f"{part.vendor}-{number}", qty=qty,
+                                      **({"state": "accepted"} | (part.line_changes if number == 1 else {})))
+        session.add(vendor_line)
+        vendor_lines.append(vendor_line)
+    session.flush()
+    for parcel in part.parcels:
+        shipment = Shipment(vendor_order_id=vendor_order_id, carrier="ups", tracking_number=parcel.number,
+                            reported_at=parcel.reported, shipped_at=parcel.shipped_at, status=parcel.status,
+                            first_scan_at=parcel.first_scan, delivered_at=parcel.delivered,
+                            last_event_at=parcel.last_event_at, created_at=parcel.reported, updated_at=parcel.reported)
+        session.add(shipment)
+        session.flush()
+        contents = [(vendor_lines[0], parcel.units)] if parcel.units else [(line, line.qty) for line in vendor_lines]
+        for vendor_line, units in contents:
+            session.add(ShipmentLine(shipment_id=shipment.id, vendor_order_line_id=vendor_line.id, qty=units))
+        for at, status, description, location in parcel.events:
+            session.add(TrackingEvent(shipment_id=shipment.id, occurred_at=at, status=status, code=status.upper(),
+                                      description=description, location=location, recorded_at=at))
+
+
+NOTIFICATIONS: list[dict[str, Any]] = [
+    {"rule": "vendor_late", "severity": "warning", "state": "open", "subject_id": "TB1005-ACME",
+     "vendor_code": "ACME", "order_number": "1005", "evidence": '=HYPERLINK("http://evil.example")',
+     "opened_at": utc(11, 2, 18)},
+    {"rule": "vendor_rejected", "severity": "critical", "state": "open", "subject_id": "TB1003-ACME",
+     "vendor_code": "ACME", "order_number": "1003", "evidence": "whole order rejected by ACME: address invalid",
+     "opened_at": utc(10, 30, 16)},
+    {"rule": "carrier_exception", "severity": "warning", "state": "acknowledged", "subject_id": "TB1006-ACME",
+     "vendor_code": "ACME", "order_number": "1006", "evidence": "UPS: delivery attempted", "opened_at": utc(11, 3, 17),
+     "acked_by": "sam"},
+    {"rule": "vendor_late", "severity": "warning", "state": "resolved", "subject_id": "TB1002-ACME",
+     "vendor_code": "ACME", "order_number": "1002", "evidence": "no tracking", "opened_at": utc(10, 31, 17),
+     "resolved_at": utc(11, 2, 15)},
+    {"rule": "not_acknowledged", "severity": "warning", "state": "open", "subject_id": "TB1003-ACME",
+     "vendor_code": "ACME", "order_number": "1003", "evidence": "not acknowledged", "opened_at": utc(10, 30, 20),
+     "suppressed_by": "vendor_rejected"},
+]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer(tls="starttls") as server:
+        server.require_auth("reports", "s3cret")
+        yield server
+
+
+@pytest.fixture
+def shop(engine: Engine, tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The hand-made shop, with email over STARTTLS and a login from the environment."""
+    monkeypatch.setenv("REPORT_SMTP_USER", "reports")
+    monkeypatch.setenv("REPORT_SMTP_PASSWORD", "s3cret")
+    settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"),
+                              vendor_block("BOLT", "csv", "local", path="bolt"), f"""
+[email]
+host = "{smtp.host}"
+port = {smtp.port}
+starttls = true
+username_env = "REPORT_SMTP_USER"
+password_env = "REPORT_SMTP_PASSWORD"
+sender = "Tee Barn ops <ops@teebarn.example>"
+tls_ca_file = "{smtp.ca_file}"
+[report]
+recipients = {json.dumps(RECIPIENTS)}
+""")
+    build_shop(engine, settings)
+    return settings
+
+
+def rows(content: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+
+
+def files_of(folder: Path) -> dict[str, list[dict[str, str]]]:
+    return {name: rows((folder / name).read_bytes()) for name in FILES}
+
+
+def report(engine: Engine, settings: Settings, tmp_path: Path, **options: Any) -> dict[str, list[dict[str, str]]]:
+    """Run the report in this process and read its files back."""
+    result = daily_report(engine=engine, settings=settings, now=NOW, out_dir=tmp_path / "out", **options)
+    assert result.exit_code == ExitCode.OK, result.problems
+    return files_of(tmp_path / "out")
+
+
+def attachments(message: EmailMessage) -> dict[str, list[dict[str, str]]]:
+    found = {}
+    for part in message.iter_attachments():
+        assert part.get_content_type() == "text/csv"
+        content = part.get_payload(decode=True)
+        assert isinstance(content, bytes)
+        found[str(part.get_filename())] = rows(content)
+    return found
+
+
+def pick(table: list[dict[str, str]], *columns: str) -> list[tuple[str, ...]]:
+    return [tuple(row[column] for column in columns) for row in table]
+
+
+# --- the email ------------------------------------------------------------------------------------------------
+
+class TestEmail:
+    def test_cron_sends_the_day_once_with_the_files_attached(self, shop: Settings, smtp: SmtpServer, engine: Engine,
+                                                             database_url: str, tmp_path: Path) -> None:
+        """The CLI emails one message over STARTTLS with login; its CSVs match the database; a re-run sends nothing."""
+        options = ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW.isoformat(),
+                   "report", "daily", "--email"]
+        environment = {"REPORT_SMTP_USER": "reports", "REPORT_SMTP_PASSWORD": "s3cret"}
+        first = orderflow(*options, env=environment)
+        assert (first.returncode, first.stderr) == (0, "")
+        again = daily_report(engine=engine, settings=shop, now=NOW + timedelta(hours=1), email=True)
+        assert (again.exit_code, again.counts["already_sent"], again.problems) == (ExitCode.OK, 1, [])
+        [mail] = smtp.received
+        assert (mail.login, mail.encrypted, sorted(mail.recipients)) == ("reports", True, RECIPIENTS)
+        message = mail.message
+        assert message["Subject"] == ("[orderflow] Daily report for Wed 4 Nov 2026: 3 open problems, 2 shipped, "
+                                      "2 late")
+        sent = attachments(message)
+        assert list(sent) == list(FILES)
+        with session_factory(engine)() as session:
+            scanned_wednesday = list(session.execute(
+                select(Shipment.tracking_number, VendorOrder.id, Order.order_number)
+                .join(VendorOrder, VendorOrder.id == Shipment.vendor_order_id)
+                .join(Order, Order.id == VendorOrder.order_id)
+                .where(Shipment.first_scan_at >= utc(11, 4, 5), Shipment.first_scan_at < utc(11, 5, 5))
+                .order_by(Shipment.first_scan_at)))
+            [command] = session.scalars(select(JobRun.command))
+        assert pick(sent["shipped.csv"], "tracking_number", "vendor_order", "order_number") == [
+            tuple(row) for row in scanned_wednesday]
+        assert pick(sent["shipped.csv"], "ship_city") == [("Portland",), ("'=SUM(1+1)",)]
+        assert [row["evidence"] for row in sent["open_notifications.csv"]][2] == "'=HYPERLINK(\"http://evil.example\")"
+        assert sent == files_of(tmp_path / "reports" / "2026-11-04")
+        assert command == "report daily"
+
+    def test_the_summary_has_html_and_a_link_free_text(self, shop: Settings, smtp: SmtpServer, engine: Engine,
+                                                       tmp_path: Path) -> None:
+        """The body counts problems by type and severity and names the worst vendor; the text has no links."""
+        report(engine, shop, tmp_path, email=True)
+        [message] = smtp.messages
+        plain = message.get_body(("plain",))
+        rich = message.get_body(("html",))
+        assert plain is not None
+        assert rich is not None
+        text, html = plain.get_content(), rich.get_content()
+        assert "Open problems: 3 (1 critical, 2 warning)" in text
+        assert "  vendor rejected                    1         0         0         0       1" in text
+        assert ("  ACME (Vendor ACME): on time 60.0% of 5, 2 late now, rejected 12.5% of 8, 3 open problems"
+                in text)
+        assert text.index("ACME (Vendor ACME)") < text.index("BOLT (Vendor BOLT)")
+        assert "http" not in text
+        assert "<td style=\"border:1px solid #ccc;padding:2px 8px;text-align:left\">vendor rejected</td>" in html
+        assert "ACME (Vendor ACME)" in html
+
+    def test_resend_sends_the_same_day_again_on_purpose(self, shop: Settings, smtp: SmtpServer, engine: Engine,
+                                                        tmp_path: Path) -> None:
+        """--resend sends a second message for the day, with its own Message-ID; without it nothing more goes."""
+        report(engine, shop, tmp_path, email=True)
+        report(engine, shop, tmp_path, email=True)
+        report(engine, shop, tmp_path, email=True, resend=True)
+        first, again = smtp.messages
+        assert first["Message-ID"] != again["Message-ID"]
+        assert attachments(first) == attachments(again)
+
+    def test_a_mail_server_down_is_retried_by_the_next_run(self, shop: Settings, smtp: SmtpServer, engine: Engine,
+                                                           tmp_path: Path) -> None:
+        """A 451 leaves the day's email waiting (exit 5, one line saying so); the next run sends it once."""
+        smtp.fail_next(1, 451)
+        failed = daily_report(engine=engine, settings=shop, now=NOW, out_dir=tmp_path / "out", email=True)
+        assert failed.exit_code == ExitCode.REMOTE_UNAVAILABLE
+        [problem] = failed.problems
+        assert problem.startswith("the report for 2026-11-04 was not sent: mail server 127.0.0.1:")
+        report(engine, shop, tmp_path, email=True)
+        report(engine, shop, tmp_path, email=True)
+        assert len(smtp.messages) == 1
+        with session_factory(engine)() as session:
+            [row] = session.scalars(select(OutboxMessage))
+        assert (row.dedupe_key, row.state, row.attempts) == ("report_daily:2026-11-04", "sent", 2)
+
+    def test_a_run_that_died_while_sending_is_not_sent_again_by_itself(self, shop: Settings, smtp: SmtpServer,
+                                                                       engine: Engine, tmp_path: Path) -> None:
+        """An email left 'sending' by a dead run may have arrived: cron only says so (exit 6); --resend sends it."""
+        with session_factory(engine)() as session, session.begin():
+            session.add(OutboxMessage(kind="report_email", dedupe_key="report_daily:2026-11-04", state="sending",
+                                      attempts=1, created_at=NOW, claimed_until=datetime.now(UTC) - timedelta(1)))
+        stuck = daily_report(engine=engine, settings=shop, now=NOW, out_dir=tmp_path / "out", email=True)
+        assert (stuck.exit_code, stuck.counts["maybe_sent"], smtp.messages) == (ExitCode.PARTIAL_FAILURE, 1, [])
+        [problem] = stuck.problems
+        assert problem.startswith("the report for 2026-11-04 may have been sent already (a run died while sending")
+        report(engine, shop, tmp_path, email=True, resend=True)
+        assert len(smtp.messages) == 1
+
+    def test_resend_goes_with_email(self, engine: Engine, tmp_path: Path) -> None:
+        """--resend alone is refused: it only means something for the email."""
+        settings = write_settings(tmp_path)
+        with pytest.raises(InputError, match="--resend re-sends the email: use it with --email"):
+            daily_report(engine=engine, settings=settings, now=NOW, out_dir=tmp_path / "out", resend=True)
+
+    def test_email_needs_recipients(self, engine: Engine, tmp_path: Path) -> None:
+        """--email without report.recipients is a configuration error, before anything is built."""
+        settings = write_settings(tmp_path, "[email]\nhost = \"localhost\"\n")
+        with pytest.raises(ConfigError, match=r"report\.recipients"):
+            daily_report(engine=engine, settings=settings, now=NOW, out_dir=tmp_path / "out", email=True)
+
+
+# --- the tables -----------------------------------------------------------------------------------------------
+
+class TestTables:
+    def test_open_notifications_are_the_queue_as_ranked_on_screen(self, shop: Settings, engine: Engine,
+                                                                  database_url: str, tmp_path: Path) -> None:
+        """The file lists what `orderflow notifications` lists, in its order: hidden and resolved ones left out."""
+        files = report(engine, shop, tmp_path)
+        screen = CliRunner().invoke(app, ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url,
+                                          "--now", NOW.isoformat(), "notifications", "--format", "json"])
+        assert screen.exit_code == 0, screen.output
+        listed = json.loads(screen.stdout)
+        assert pick(files["open_notifications.csv"], "rank", "id", "rule", "state", "vendor_order", "acked_by") == [
+            (str(rank), str(item["id"]), item["rule"], item["state"], item["vendor_order"], item["acked_by"] or "")
+            for rank, item in enumerate(listed, start=1)]
+        assert [item["rule"] for item in listed] == ["vendor_rejected", "carrier_exception", "vendor_late"]
+        assert files["open_notifications.csv"][0]["opened_at"] == "2026-10-30 12:00"  # New York time
+
+    def test_shipped_lists_the_parcels_first_scanned_that_day(self, shop: Settings, engine: Engine,
+                                                              tmp_path: Path) -> None:
+        """Parcels scanned on Wednesday in New York, earliest first, judged against their ship-by."""
+        shipped = report(engine, shop, tmp_path)["shipped.csv"]
+        assert pick(shipped, "first_scan_at", "order_number", "vendor_order", "vendor", "carrier", "tracking_number",
+                    "vendor_shipped_at", "tracking_received_at", "ship_by", "on_time", "status") == [
+            ("2026-11-04 08:00", "1008", "TB1008-BOLT", "BOLT", "UPS", "1ZBOLT008", "", "2026-11-04 14:00",
+             "2026-11-03 23:59", "no", "in_transit"),
+            ("2026-11-04 15:00", "1007", "TB1007-ACME", "ACME", "UPS", "1ZACME007", "", "2026-11-04 17:00",
+             "2026-11-04 23:59", "yes", "exception")]
+
+    def test_late_vendor_orders_with_days_late_and_evidence(self, shop: Settings, engine: Engine,
+                                                            tmp_path: Path) -> None:
+        """Past ship-by with unscanned units, most late first; a cancelled order's vendor order is not late."""
+        late = report(engine, shop, tmp_path)["late_vendor_orders.csv"]
+        assert pick(late, "vendor_order", "order_number", "vendor", "state", "ship_by", "business_days_late",
+                    "units_due", "units_scanned", "value", "currency", "evidence") == [
+            ("TB1005-ACME", "1005", "ACME", "accepted", "2026-10-30 23:59", "3.0", "3", "0", "59.99", "USD",
+             "label created Thu 29 Oct, never scanned (1ZACME005)"),
+            ("TB1006-ACME", "1006", "ACME", "partially_shipped", "2026-11-02 23:59", "2.0", "3", "1", "37.50", "USD",
+             "1 of 3 units scanned")]
+
+    def test_in_transit_aging_as_of_the_end_of_the_day(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """Scanned and not delivered by Wednesday's end, longest first, with the last event known by then."""
+        aging = report(engine, shop, tmp_path)["in_transit_aging.csv"]
+        assert pick(aging, "tracking_number", "vendor_order", "first_scan_at", "days_since_first_scan", "last_status",
+                    "last_event_at", "last_event") == [
+            ("1ZOLD0000900", "TB900-ACME", "2026-10-01 10:00", "34.6", "in_transit", "2026-10-02 04:00",
+             "Departed facility — Salt Lake City, UT"),
+            ("1ZACME002", "TB1002-ACME", "2026-11-02 10:00", "2.6", "in_transit", "2026-11-03 04:00",
+             "Departed facility — Memphis, TN"),
+            ("1ZBOLT008", "TB1008-BOLT", "2026-11-04 08:00", "0.7", "in_transit", "2026-11-04 08:00",
+             "Origin scan — Dallas, TX"),
+            ("1ZACME007", "TB1007-ACME", "2026-11-04 15:00", "0.4", "in_transit", "2026-11-04 15:00",
+             "Picked up — Reno, NV")]
+
+    def test_a_past_day(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """--date Monday: Monday's scans, and lateness judged at Monday's end."""
+        files = report(engine, shop, tmp_path, day=date(2026, 11, 2))
+        assert pick(files["shipped.csv"], "tracking_number", "on_time") == [("1ZACME002", "no"), ("1ZACME006", "yes")]
+        assert pick(files["late_vendor_orders.csv"], "vendor_order", "business_days_late", "units_scanned") == [
+            ("TB1005-ACME", "1.0", "0")]
+        assert pick(files["in_transit_aging.csv"], "tracking_number", "days_since_first_scan") == [
+            ("1ZOLD0000900", "32.6"), ("1ZACME002", "0.6"), ("1ZACME006", "0.5")]
+
+    def test_a_day_not_begun_is_refused(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """A day after today in the shop's zone is refused with the day named."""
+        with pytest.raises(InputError, match=r"--date 2026-11-06 has not begun yet in America/New_York"):
+            daily_report(engine=engine, settings=shop, now=NOW, day=date(2026, 11, 6), out_dir=tmp_path)
+
+
+class TestScorecard:
+    def test_every_column_on_the_hand_made_shop(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """Each figure as worked out by hand (see the comments) for both vendors over the last 30 days."""
+        card = {row["vendor"]: row for row in report(engine, shop, tmp_path)["vendor_scorecard.csv"]}
+        assert card == {
+            "ACME": {
+                "vendor": "ACME", "name": "Vendor ACME",
+                "vendor_orders": "8",  # 1001-1007 and 1009; 900 was placed before the window
+                "acknowledged_median_hours": "2.5",  # 0.5, 1, 2, 3, 6, 21
+                "orders_due": "5",  # 1001, 1002, 1005, 1006, 1007 (1003 rejected, 1004 not due, 1009 cancelled)
+                "on_time_ship_rate": "60.0%",  # 1001, 1006, 1007
+                "rejection_rate": "12.5%", "top_rejection_reasons": "address invalid (1)",
+                "out_of_stock_lines": "1",  # 1004
+                # sent to first scan: 1001 1.04, 1006 2.08, 1007 2.13, 1002 3.96 business days
+                "median_business_days_to_first_scan": "2.1",
+                "median_tracking_upload_lag_hours": "3.0",  # 0 (1002), 2 (1007), 4 (1001), 5 (1006)
+                "tracking_not_scanned": "1",  # 1005's label
+                "carrier_exceptions": "1",  # 1006's failed attempt; 1007's exception came after the day
+            },
+            "BOLT": {
+                "vendor": "BOLT", "name": "Vendor BOLT", "vendor_orders": "2",
+                "acknowledged_median_hours": "14.0",  # 4 and 24
+                "orders_due": "2", "on_time_ship_rate": "0.0%",
+                "rejection_rate": "50.0%", "top_rejection_reasons": "discontinued (1)",
+                "out_of_stock_lines": "0",
+                "median_business_days_to_first_scan": "2.9",  # 2.96 and 2.79
+                "median_tracking_upload_lag_hours": "3.0",  # 0 and 6
+                "tracking_not_scanned": "0", "carrier_exceptions": "0",
+            },
+        }
+
+    def test_a_vendor_without_orders_has_empty_figures(self, engine: Engine, tmp_path: Path) -> None:
+        """A configured vendor with nothing in the window gets zero counts and empty rates, not nan."""
+        settings = write_settings(tmp_path, vendor_block("IDLE", "csv", "local", path="idle"))
+        with session_factory(engine)() as session, session.begin():
+            sync_vendors(session=session, settings=settings, now=NOW)
+        [row] = report(engine, settings, tmp_path)["vendor_scorecard.csv"]
+        assert row == {"vendor": "IDLE", "name": "Vendor IDLE", "vendor_orders": "0", "acknowledged_median_hours": "",
+                       "orders_due": "0", "on_time_ship_rate": "", "rejection_rate": "", "top_rejection_reasons": "",
+                       "out_of_stock_lines": "0", "median_business_days_to_first_scan": "",
+                       "median_tracking_upload_lag_hours": "", "tracking_not_scanned": "0", "carrier_exceptions": "0"}
+
+
+# --- cells and business days ---------------------------------------------------------------------------------
+
+class TestCells:
+    @pytest.mark.parametrize("risky", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+    def test_cells_that_start_like_formulas_are_defanged(self, risky: str) -> None:
+        """Every cell that starts with = + - @ tab or CR gets a leading quote; others are kept as they are."""
+        content = csv_bytes(pd.DataFrame({"cell": [risky, "plain"]}))
+        assert rows(content) == [{"cell": "'" + risky}, {"cell": "plain"}]
+
+    def test_money_and_rates_print_as_people_expect(self) -> None:
+        """Two decimals for money (none for a missing amount), one for percentages."""
+        assert [money(Decimal("1234.5")), money(Decimal("0.10")), money(None)] == ["1234.50", "0.10", ""]
+        assert [percent(0.6), percent(1 / 3), percent(None)] == ["60.0%", "33.3%", ""]
+
+
+class TestBusinessDays:
+    def test_many_pairs_agree_with_the_calendar(self) -> None:
+        """Across a DST change and Thanksgiving, each pair equals BusinessCalendar.business_days_between."""
+        calendar = BusinessCalendar.from_settings(CalendarSettings(timezone="America/Chicago"))
+        chance = random.Random(7)
+        base = utc(10, 20, 0)
+        pairs = [(base + timedelta(hours=chance.uniform(0, 900)), base + timedelta(hours=chance.uniform(0, 900)))
+                 for _ in range(300)]
+        got = business_days_between(calendar, pd.Series(pd.to_datetime([a for a, _ in pairs], utc=True)),
+                                    pd.Series(pd.to_datetime([b for _, b in pairs], utc=True)))
+        expected = [calendar.business_days_between(a, b) for a, b in pairs]
+        assert got.tolist() == pytest.approx(expected, abs=1e-9)
