@@ -18,6 +18,7 @@ from orderflow import __version__
 from orderflow.cli import catalog as catalog_commands
 from orderflow.cli import customers as customer_commands
 from orderflow.cli import db as db_commands
+from orderflow.cli import demo as demo_commands
 from orderflow.cli import jobs as jobs_commands
 from orderflow.cli import notifications as notification_commands
 from orderflow.cli import orders as order_commands
@@ -154,6 +155,7 @@ app.add_typer(notification_commands.app, name="notifications")
 app.add_typer(report_commands.app, name="report")
 app.command("jobs")(jobs_commands.jobs)
 app.command("sync")(sync_commands.sync)
+app.command("demo")(demo_commands.demo)
 
 
 def main() -> None:
