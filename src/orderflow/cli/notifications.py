@@ -66,7 +66,7 @@ def _staff_action(ctx: typer.Context, action: str, notification_id: int, **kwarg
 
 
 @app.command()
-def ack(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID"),
+def ack(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID", help="Notification number."),
         note: str | None = typer.Option(None, "--note", help="What you are doing about it.")) -> None:
     """Acknowledge: someone is on it. It stays until it clears, or comes back to the top if it gets worse."""
     _staff_action(ctx, "acknowledge", notification_id, note=note)
@@ -87,24 +87,25 @@ def parse_until(until: str | None, for_: str | None, now: datetime) -> datetime:
 
 
 @app.command()
-def snooze(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID"),
+def snooze(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID", help="Notification number."),
            until: str | None = typer.Option(None, "--until", help="Until this date/time."),
            for_: str | None = typer.Option(None, "--for", help="For a while: 2d, 6h, 30m."),
-           note: str | None = typer.Option(None, "--note")) -> None:
+           note: str | None = typer.Option(None, "--note", help="Why it can wait.")) -> None:
     """Snooze: out of sight until then, or earlier if it escalates or its evidence changes."""
     now = app_context(ctx).clock.now()
     _staff_action(ctx, "snooze", notification_id, until=parse_until(until, for_, now), note=note)
 
 
 @app.command()
-def resolve(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID"),
+def resolve(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID", help="Notification number."),
             note: str = typer.Option(..., "--note", help="What was done (required).")) -> None:
     """Resolve by hand. If the problem is still there it comes back after one business day."""
     _staff_action(ctx, "resolve", notification_id, note=note)
 
 
 @app.command()
-def why(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="ID")) -> None:
+def why(ctx: typer.Context,
+        notification_id: int = typer.Argument(..., metavar="ID", help="Notification number.")) -> None:
     """Print a notification's whole story: every transition, when, why and by whom."""
     from orderflow.cli import render
     from orderflow.db.engine import reader, session_factory
@@ -125,7 +126,8 @@ def why(ctx: typer.Context, notification_id: int = typer.Argument(..., metavar="
 def silence(ctx: typer.Context,
             match: list[str] = typer.Option(..., "--match", help="key=value: rule, vendor, carrier, order, "
                                                                  "vendor_order, severity, subject."),
-            until: str | None = typer.Option(None, "--until"), for_: str | None = typer.Option(None, "--for"),
+            until: str | None = typer.Option(None, "--until", help="Until this date/time."),
+            for_: str | None = typer.Option(None, "--for", help="For a while: 2d, 6h, 30m."),
             comment: str = typer.Option(..., "--comment", help="Why (required).")) -> None:
     """Silence matching notifications until a time: still tracked and shown with --all, never pushed."""
     from orderflow.db.engine import session_factory
