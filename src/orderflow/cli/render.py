@@ -68,6 +68,10 @@ def short_time(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
+def short_date(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%d %b")
+
+
 def first_line(text: str | None) -> str:
     return (text or "").strip().split("\n", 1)[0]
 
@@ -119,15 +123,17 @@ def print_order(story: Mapping[str, Any]) -> None:
                     ([line["line"], line["sku"], line["vendor_sku"], line["qty"], line["state"],
                       line.get("reason", "")] for line in vendor_order["lines"]), console=console)
     if story["shipments"]:
-        print_table("Parcels", ["vendor_order", "carrier", "tracking_number", "status", "first scan", "lines"],
-                    ([parcel["vendor_order"], parcel["carrier"] or "?", parcel["tracking_number"],
-                      parcel["status"] if parcel["tracking_valid"] else f"{parcel['status']} (invalid number)",
-                      short_time(parcel["first_scan_at"]) or "never",
+        print_table("Parcels", ["vendor order", "parcel", "status", "scanned", "lines"],
+                    ([parcel["vendor_order"], f"{(parcel['carrier'] or '?').upper()} {parcel['tracking_number']}",
+                      (parcel["status"] if parcel["tracking_valid"] else "invalid").replace("_", " "),
+                      short_date(parcel["first_scan_at"]) or "never",
                       ", ".join(f"{line['line']}×{line['qty']}" for line in parcel["lines"])]
                      for parcel in story["shipments"]), console=console)
     if story["notifications"]:
-        print_table("Notifications", ["id", "rule", "severity", "state", "evidence"],
-                    ([note["id"], note["rule"], note["severity"], note["state"], note["evidence"]]
+        print_table("Notifications", ["id", "rule", "state", "evidence"],
+                    ([note["id"], note["rule"].replace("_", " "),
+                      "hidden" if note["suppressed_by"] and note["state"] != "resolved" else note["state"],
+                      note["evidence"]]
                      for note in story["notifications"]), console=console)
 
 

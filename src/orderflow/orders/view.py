@@ -77,6 +77,8 @@ def _notifications(session: Session, order: Order) -> list[dict[str, Any]]:
 def order_story(order: Order, session: Session | None = None) -> dict[str, Any]:
     """The order's whole story; pass the session to include tracking events and notifications."""
     vendor_of_line = {line.order_line_id: vo.vendor_code for vo in order.vendor_orders for line in vo.lines}
+    # An order line says where it was routed; once routed, how it is going is its vendor order line's state.
+    progress = {line.order_line_id: line.state for vo in order.vendor_orders for line in vo.lines}
     line_no = {line.id: line.line_no for vo in order.vendor_orders for line in vo.lines}
     shipments = [shipment for vo in order.vendor_orders for shipment in vo.shipments]
     events: dict[int, list[TrackingEvent]] = {shipment.id: [] for shipment in shipments}
@@ -99,7 +101,8 @@ def order_story(order: Order, session: Session | None = None) -> dict[str, Any]:
         "cancelled_at": order.cancelled_at,
         "lines": [
             {"line": line.line_no, "sku": line.sku, "qty": line.qty, "price": line.price,
-             "vendor": vendor_of_line.get(line.id, line.vendor_code), "state": line.state}
+             "vendor": vendor_of_line.get(line.id, line.vendor_code),
+             "state": progress.get(line.id, line.state) if line.state == "pending" else line.state}
             for line in order.lines
         ],
         "vendor_orders": [
