@@ -40,6 +40,7 @@ JSON_CONTENT = "application/json"
 # Refresh a cached token this long before the carrier's expiry, so a request never leaves with a token
 # that dies in flight (and never fetch one per request: that burns the carrier's quota).
 TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+LONGEST_TOKEN_LIFETIME = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class MalformedReply(ValueError):
 def load_json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError covers bytes that are not UTF-8
         raise MalformedReply(f"the reply is not JSON ({exc})") from exc
 
 
@@ -160,7 +161,7 @@ def parse_timestamp(text: str, *, offset: str = "") -> datetime:
         raise MalformedReply(f"not a timestamp: {text!r}") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return _in_utc(value, text)
 
 
 def parse_compact(date: str, time: str = "", *, offset: str = "") -> datetime:
@@ -175,7 +176,14 @@ def parse_compact(date: str, time: str = "", *, offset: str = "") -> datetime:
             tzinfo=_offset(offset) if offset else UTC)
     except ValueError as exc:
         raise MalformedReply(f"not a date and time: {date!r} {time!r}") from exc
-    return value.astimezone(UTC)
+    return _in_utc(value, f"{date} {time}")
+
+
+def _in_utc(value: datetime, text: str) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # year 1 with a positive offset, year 9999 with a negative one
+        raise MalformedReply(f"a time out of range: {text!r}") from exc
 
 
 _DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?")
@@ -277,7 +285,8 @@ def read_token_reply(status_code: int, body: bytes, *, carrier: str, now: dateti
         scope = text_at(reply, "scope", "token reply")
     except ValueError as exc:  # MalformedReply included: float() of "" or junk lands here too
         raise RemoteUnavailable(f"{carrier} token reply unreadable: {exc}") from exc
-    if not access_token or lifetime <= 0:
+    # NaN, infinity and 1e300 parse as floats but are no lifetime (and would overflow the expiry time).
+    if not access_token or not 0 < lifetime <= LONGEST_TOKEN_LIFETIME.total_seconds():
         raise RemoteUnavailable(f"{carrier} token reply has no usable access_token / expires_in")
     return Token(access_token=access_token, expires_at=now + timedelta(seconds=lifetime), scope=scope)
 

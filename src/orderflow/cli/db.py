@@ -55,4 +55,26 @@ def init(
     typer.echo(f"{path}: {'written' if written else 'exists, kept as it is'}", err=True)
     if state.config_path is None:
         state.config_path = path
+    _create_sqlite_file_owner_only(state.settings.database.url)
     upgrade(ctx, "head")
+
+
+def _create_sqlite_file_owner_only(url: str) -> None:
+    """Create a new SQLite database file with mode 0600 before the migrations open it.
+
+    It holds carrier access tokens and customers' addresses; SQLite would create it (and, after it, its -wal
+    and -shm files, which take the database file's mode) readable by every local user. An existing file, or
+    one whose folder is missing (the upgrade then says so), is left as it is.
+    """
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        return

@@ -16,7 +16,7 @@ How a file is read:
 - UTF-8, with or without a byte-order mark; a header row; headers are matched ignoring case, spaces, ``_``
   and ``.`` (``Ship Zip`` = ``ship_zip``); unknown columns are ignored. A column the mapping names but the
   file lacks raises :class:`~orderflow.errors.InputError`, as do binary content, bytes that are not UTF-8
-  and broken CSV.
+  and broken CSV (a stray quote, or a file cut off inside a quoted cell).
 - One row per line item. With ``group_by_order`` (the default) rows with the same order number form one
   order and must be consecutive, so a file of any size is read as a stream; order-level columns are read
   from the order's first row. An order number that comes back after other orders is refused (sort the file
@@ -70,6 +70,14 @@ PLACEHOLDER_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 def shown(text: str) -> str:
     """The text as a refusal quotes it: in quotes, cut short so one bad cell cannot flood a log line."""
     return repr(text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "...")
+
+
+def named(text: str) -> str:
+    """An id (order or PO number) as a message names it: as it is when short and printable, else :func:`shown`.
+
+    A line break in a cell must not split a refusal over two log lines.
+    """
+    return text if text.isprintable() and len(text) <= _SHOWN_CHARS else shown(text)
 
 
 def parse_quantity(text: str) -> int:
@@ -136,7 +144,7 @@ class FieldCheck:
     refusals: list[Refusal] = field(default_factory=list)
 
     def refuse(self, *, line: int | None, field: str, reason: str) -> None:
-        prefix = f"order {self.order} refused: " if self.order else "order refused: "
+        prefix = f"order {named(self.order)} refused: " if self.order else "order refused: "
         self.refusals.append(Refusal(file=self.file, line=line, field=field, reason=prefix + reason))
 
     def required(self, parse: Callable[[str], T], text: str, *, line: int | None, field: str,
@@ -278,7 +286,9 @@ def _rows(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], N
 def _cells_after_header(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
                         key: Callable[[str], str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """The header's cells once ``check_header`` accepted them, then every row's, each with its last line."""
-    reader = csv.reader(_text_lines(stream, file=file), delimiter=delimiter)
+    # Strict: a stray quote would otherwise swallow the rows up to the next quote into one cell, and the
+    # orders on those rows would vanish without a refusal; an unclosed quote means a file cut off mid-cell.
+    reader = csv.reader(_text_lines(stream, file=file), delimiter=delimiter, strict=True)
     try:
         header_cells = next(reader, None)
         if header_cells is None:

@@ -13,8 +13,8 @@ What the export looks like, and how it is read:
 - Columns are mapped by their exact names; older exports stop earlier, newer ones add columns (ignored).
   The file must have ``Name``, ``Created at``, ``Lineitem quantity``, ``Lineitem price`` and
   ``Lineitem sku``, else it is not a Shopify export and :class:`~orderflow.errors.InputError` is raised
-  before any order is yielded. So it is for binary content and bytes that are not UTF-8 (a byte-order mark
-  is fine).
+  before any order is yielded. So it is for binary content, bytes that are not UTF-8 (a byte-order mark
+  is fine) and broken quoting (a stray quote, or a file cut off inside a quoted cell).
 - One row per line item; the rows of an order are consecutive and share ``Name`` (``#1042`` becomes
   ``1042``). Order-level columns are read from the order's first row only. An order whose rows are split
   apart in the file is refused where it reappears (the part already read came through as its own order:

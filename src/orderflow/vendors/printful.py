@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -66,6 +66,7 @@ VENDOR_ORDER_STATES: Mapping[str, str] = {
 """Printful's order status -> the vendor order state orderflow stores (DESIGN §4)."""
 
 _DIGITS = re.compile(r"\d+", re.ASCII)
+_COUNT_LIMIT = 10**9  # quantities fit the database's integer columns with room to spare
 _LINE_SUFFIX = re.compile(r"-(\d+)\Z", re.ASCII)
 # Errors raised before any byte of the request left: the vendor cannot have acted on it.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
@@ -225,7 +226,8 @@ def _success(document: object, *, lookup: bool, status_code: int) -> PrintfulAns
 def _load(body: bytes) -> object:
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):
+        # Not UTF-8, not JSON, or nested deeper than the parser's stack: not a body Printful writes.
         return None
 
 
@@ -249,6 +251,7 @@ class PrintfulClient:
 
     def __init__(self, *, base_url: str, token: str, store_id: str | None, client: httpx.Client) -> None:
         self._base_url = base_url.rstrip("/")
+        self._token = token
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if store_id:
             self._headers["X-PF-Store-Id"] = store_id
@@ -289,7 +292,12 @@ class PrintfulClient:
         except httpx.TransportError as exc:
             raise OutcomeUnknown(f"printful: connection lost during {method} {path} ({what}): {exc}; "
                                  "Printful may have acted on it") from exc
-        return parse_order_response(response.status_code, response.content, response.headers, lookup=lookup)
+        answer = parse_order_response(response.status_code, response.content, response.headers, lookup=lookup)
+        # The reason is Printful's own text and ends up in logs and the database: a server (or a proxy in
+        # front of it) that echoes the request back must not get our token written there.
+        if self._token and self._token in answer.reason:
+            return replace(answer, reason=answer.reason.replace(self._token, "[token]"))
+        return answer
 
 
 # --- Status and shipments ------------------------------------------------------------------------------------
@@ -419,9 +427,15 @@ def _text(value: object) -> str:
 
 
 def _count(value: object, where: str, source: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _COUNT_LIMIT:
         return value
-    raise InputError(f"{where}: expected a whole number, got {value!r}", file=source)
+    raise InputError(f"{where}: expected a whole number from 0 to {_COUNT_LIMIT - 1}, got {_shown(value)}",
+                     file=source)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def _object(value: object, where: str, source: str) -> dict[str, Any]:
@@ -443,9 +457,12 @@ def _objects(value: object, where: str, source: str) -> list[dict[str, Any]]:
 
 
 def _unix(value: object) -> datetime | None:
-    """A Printful unix timestamp as aware UTC; ``None`` when absent or zero."""
+    """A Printful unix timestamp as aware UTC; ``None`` when absent, zero or out of range."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None  # past the year 9999 or infinite: no time Printful could have meant
     return None
 
 

@@ -45,7 +45,6 @@ in-stock words are summarised in one warning each.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -54,7 +53,7 @@ from datetime import UTC, date, datetime, time
 from typing import Literal, TypeVar
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.mapped_csv import CsvHeader, CsvRow, read_csv_rows, shown, strip_spreadsheet_quote
+from orderflow.orders.mapped_csv import CsvHeader, CsvRow, named, read_csv_rows, shown, strip_spreadsheet_quote
 from orderflow.vendors.records import (
     Acknowledgement,
     AckStatus,
@@ -143,7 +142,6 @@ def parse_vendor_csv(data: bytes, *, file: str, kind: Literal["auto", "acks", "t
                               overrides=overrides, file=file)]
 
     rows = list(read_csv_rows(io.BytesIO(data), file=file, check_header=check_header, key=header_key))
-    _check_strict_csv(data, file=file)
     layout = layouts[0]
     parsed = ParsedVendorFile(warnings=list(layout.warnings))
     _READERS[layout.kind](rows, layout, parsed)
@@ -157,20 +155,6 @@ def header_key(name: str) -> str:
 
 def _word_key(text: str) -> str:
     return re.sub(r"[\s_.\-]+", "", text).casefold()
-
-
-def _check_strict_csv(data: bytes, *, file: str) -> None:
-    """Refuse a file cut off inside a quoted cell (or with text after a closing quote).
-
-    Lenient CSV reading takes an unclosed quote as a last cell running to the end of the file, so the rows lost
-    with the rest of a cut-off file would go unnoticed. Called once the file is known to be UTF-8 text.
-    """
-    reader = csv.reader(io.StringIO(data.decode("utf-8").removeprefix("\ufeff"), newline=""), strict=True)
-    try:
-        for _cells in reader:
-            pass
-    except csv.Error as exc:
-        raise InputError(f"not readable as CSV: {exc}", file=file, line=reader.line_num) from exc
 
 
 # --- which column holds what -------------------------------------------------------------------------------------
@@ -305,9 +289,9 @@ class _RowCheck:
         if not self.problems:
             return None
         (first_header, first_reason), *others = self.problems
-        subject = f"row for {po_number} refused" if po_number else "row refused"
+        subject = f"row for {named(po_number)} refused" if po_number else "row refused"
         also = "".join(f"; also {header}: {reason}" for header, reason in others)
-        return Refusal(file=self.layout.file, line=self.row.line, field=first_header,
+        return Refusal(file=self.layout.file, line=self.row.line, field=named(first_header),
                        reason=f"{subject}: {first_reason}{also}")
 
 
@@ -401,7 +385,7 @@ def _read_tracking(rows: list[CsvRow], layout: _Layout, parsed: ParsedVendorFile
         numbers = _tracking_numbers(check.text("tracking_number"))
         if len(numbers) > 1:
             parsed.warnings.append(
-                f"{layout.file}: line {row.line}: {po_number}: {len(numbers)} tracking numbers in one cell; "
+                f"{layout.file}: line {row.line}: {named(po_number)}: {len(numbers)} tracking numbers in one cell; "
                 f"the row's line is put in the first parcel ({numbers[0]}), the others have no lines")
         for number in numbers:
             notice.parcel(number, carrier)
@@ -479,7 +463,7 @@ def _read_acks(rows: list[CsvRow], layout: _Layout, parsed: ParsedVendorFile) ->
             continue
         status = _LINE_STATUSES.get(_word_key(code))
         if status is None:
-            parsed.warnings.append(f"{layout.file}: line {row.line}: {po_number}: unrecognised status "
+            parsed.warnings.append(f"{layout.file}: line {row.line}: {named(po_number)}: unrecognised status "
                                    f"{shown(code)} read as 'changed'; review it")
             status = "changed"
         draft = drafts.setdefault(po_number, _AckDraft(vendor_order_id=po_number, first_line=row.line))

@@ -32,6 +32,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from orderflow.errors import ConfigError, InputError, Refusal
+from orderflow.orders.mapped_csv import named
 from orderflow.orders.records import Address
 from orderflow.vendors.records import (
     Acknowledgement,
@@ -109,6 +110,10 @@ _BAD_CONTROL = "7"
 
 _SUPPORTED = "850, 855, 856, 846"
 
+# Quantities, line numbers and counts fit the database's integer columns with room to spare.
+_COUNT_DIGITS = 9
+_QUANTITY_LIMIT = 10**_COUNT_DIGITS
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Tokenizer
@@ -130,7 +135,8 @@ class Segment:
 
     @property
     def where(self) -> str:
-        return f"segment {self.number} ({self.tag})"
+        # A damaged tag is quoted, so a line break or control character in it cannot split the message.
+        return f"segment {self.number} ({self.tag if _TAG.fullmatch(self.tag) else repr(self.tag)})"
 
 
 def read_segments(data: bytes | str, *, file: str) -> Iterator[Segment]:
@@ -309,7 +315,7 @@ def _read_interchange(isa: Segment, cursor: _Cursor) -> Interchange:
     control = isa.get(13)
     groups: list[FunctionalGroup] = []
     while True:
-        segment = cursor.take(inside=f"interchange {control} (ISA at segment {isa.number})", missing="IEA")
+        segment = cursor.take(inside=f"interchange {named(control)} (ISA at segment {isa.number})", missing="IEA")
         if segment.tag == "GS":
             groups.append(_read_group(segment, cursor))
         elif segment.tag == "IEA":
@@ -325,7 +331,7 @@ def _read_group(gs: Segment, cursor: _Cursor) -> FunctionalGroup:
     control = gs.get(6)
     sets: list[TransactionSet] = []
     while True:
-        segment = cursor.take(inside=f"functional group {control} (GS at segment {gs.number})", missing="GE")
+        segment = cursor.take(inside=f"functional group {named(control)} (GS at segment {gs.number})", missing="GE")
         if segment.tag == "ST":
             sets.append(_read_transaction_set(segment, cursor))
         elif segment.tag == "GE":
@@ -340,11 +346,11 @@ def _read_group(gs: Segment, cursor: _Cursor) -> FunctionalGroup:
 def _read_transaction_set(st: Segment, cursor: _Cursor) -> TransactionSet:
     segments = [st]
     while True:
-        segment = cursor.take(inside=f"transaction set {st.get(2)} (ST at segment {st.number})", missing="SE")
+        segment = cursor.take(inside=f"transaction set {named(st.get(2))} (ST at segment {st.number})", missing="SE")
         if segment.tag in _ENVELOPE_TAGS:
             cursor.push_back(segment)
             return _broken_set(st, segments, cursor.file, at=segment, field=None, syntax_error=_TRAILER_MISSING,
-                               problem=f"transaction set {st.get(2)} (ST at segment {st.number}) has no SE")
+                               problem=f"transaction set {named(st.get(2))} (ST at segment {st.number}) has no SE")
         segments.append(segment)
         if segment.tag == "SE":
             return _checked_set(st, segments, cursor.file)
@@ -399,11 +405,18 @@ def _check_control(cursor: _Cursor, trailer: Segment, position: int, expected: s
 def _same_control(left: str, right: str) -> bool:
     if left == right:
         return True
-    return left.isdigit() and right.isdigit() and int(left) == int(right)
+    # Compared as digits, not int(): an element of thousands of digits is past int()'s limit on text.
+    return _digits(left) and _digits(right) and left.lstrip("0") == right.lstrip("0")
 
 
 def _as_int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    """A count or line number; ``None`` for anything but up to nine ASCII digits (leading zeros aside)."""
+    return int(text) if _digits(text) and len(text.lstrip("0")) <= _COUNT_DIGITS else None
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also passes ``'²'`` and ``'١٢'``, which ``int()`` refuses or misreads."""
+    return text.isascii() and text.isdigit()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -549,8 +562,10 @@ def _whole_or_none(segment: Segment, position: int) -> int | None:
     number = _decimal_or_none(segment, position, kind="whole number")
     if number is None:
         return None
-    if number != number.to_integral_value():
-        raise _SegmentError(segment, position, f"{segment.get(position)!r} is not a whole number")
+    # Bounded before int(): '1E+9999999' is a finite Decimal whose int() takes minutes to build.
+    if not 0 <= number < _QUANTITY_LIMIT or number != number.to_integral_value():
+        raise _SegmentError(segment, position, f"{segment.get(position)!r} is not a whole number from 0 to "
+                                               f"{_QUANTITY_LIMIT - 1}")
     return int(number)
 
 
@@ -579,7 +594,7 @@ def _date_or_none(segment: Segment, position: int) -> date | None:
     if not text:
         return None
     try:
-        if len(text) != 8 or not text.isdigit():
+        if len(text) != 8 or not _digits(text):
             raise ValueError(text)
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
@@ -596,7 +611,7 @@ def _instant_or_none(segment: Segment, date_position: int, time_position: int,
     if not text:
         return datetime.combine(day, _DATE_ONLY_TIME, tzinfo=UTC)
     try:
-        if len(text) not in (4, 6, 7, 8) or not text.isdigit():
+        if len(text) not in (4, 6, 7, 8) or not _digits(text):
             raise ValueError(text)
         clock_time = time(int(text[:2]), int(text[2:4]), int(text[4:6] or 0))
     except ValueError:
@@ -846,7 +861,7 @@ def _stock_level(loop: list[Segment], as_of: datetime | None) -> StockLevel:
         raise _SegmentError(lin, None, "the item has no VN, SK or UP id")
     available = _first(loop, "QTY", "33")
     if available is None:
-        raise _SegmentError(lin, None, f"item {vendor_sku or upc} has no QTY*33 (quantity available)")
+        raise _SegmentError(lin, None, f"item {named(vendor_sku or upc)} has no QTY*33 (quantity available)")
     restock = _first(loop, "DTM", "018")
     return StockLevel(vendor_sku=vendor_sku, upc=upc, qty=_whole(available, 2, "the quantity available"),
                       as_of=as_of, next_available=_date_or_none(restock, 2) if restock else None)
