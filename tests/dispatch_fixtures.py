@@ -26,6 +26,22 @@ def vendor_block(code: str, fmt: str, transport: str, **keys: object) -> str:
     return "\n".join(lines) + "\n"
 
 
+def push_block(smtp_host: str, smtp_port: int, *, webhook_env: str | None = None) -> str:
+    """``[email]`` on a local SMTP server and ``[push]`` to on-call by email (and a webhook named by env var)."""
+    block = f"""
+[email]
+host = "{smtp_host}"
+port = {smtp_port}
+starttls = false
+sender = "ops@teebarn.example"
+[push]
+digest_time = "08:00"
+[push.email]
+to = ["oncall@teebarn.example"]
+"""
+    return block + (f'[push.webhook]\nurl_env = "{webhook_env}"\n' if webhook_env else "")
+
+
 def write_settings(folder: Path, *blocks: str) -> Settings:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "orderflow.toml").write_text('po_prefix = "TB"\n' + "".join(blocks), encoding="utf-8")

@@ -18,7 +18,7 @@ from orderflow.rules.engine import evaluate, shop_calendar
 from orderflow.rules.push import deliver, plan_pushes
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.webhook import FakeWebhook
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.dispatch_fixtures import place_orders, push_block, vendor_block, write_settings
 from tests.test_rules_engine import ALL, MON, World, late, rejected
 
 
@@ -38,19 +38,8 @@ def webhook() -> Iterator[FakeWebhook]:
 def shop(engine: Engine, tmp_path: Path, smtp: SmtpServer, webhook: FakeWebhook,
          monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", webhook.webhook_url)
-    settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"), f"""
-[email]
-host = "{smtp.host}"
-port = {smtp.port}
-starttls = false
-sender = "ops@teebarn.example"
-[push]
-digest_time = "08:00"
-[push.email]
-to = ["oncall@teebarn.example"]
-[push.webhook]
-url_env = "TEST_SLACK_WEBHOOK"
-""")
+    settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"),
+                              push_block(smtp.host, smtp.port, webhook_env="TEST_SLACK_WEBHOOK"))
     place_orders(engine, settings, MON, tmp_path, orders={"9101": ["SKU-ACME"]})
     return settings
 

@@ -22,7 +22,7 @@ from orderflow.db.models import Notification, NotificationEvent
 from orderflow.errors import ExitCode
 from orderflow.rules.run import run_rules
 from orderflow.testing.smtp import SmtpServer
-from tests.dispatch_fixtures import vendor_block
+from tests.dispatch_fixtures import push_block, vendor_block
 from tests.test_tracking_rules import add_event, add_parcel, add_poll_run, change_parcel, et
 from tests.test_vendor_rules import GRACE, ack, line_ack, open_shop, tell
 
@@ -33,25 +33,11 @@ def smtp() -> Iterator[SmtpServer]:
         yield server
 
 
-def push_settings(smtp: SmtpServer) -> str:
-    return f"""
-[email]
-host = "{smtp.host}"
-port = {smtp.port}
-starttls = false
-sender = "ops@teebarn.example"
-[push]
-digest_time = "08:00"
-[push.email]
-to = ["oncall@teebarn.example"]
-"""
-
-
 @pytest.fixture
 def shop(engine: Engine, tmp_path: Path, smtp: SmtpServer) -> Settings:
     """ACME (acknowledging by 855) and order 5001 with one ACME line, sent Monday."""
     return open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]},
-                     vendor_block("ACME", "csv", "local", path="acme", acknowledges=False), push_settings(smtp))
+                     vendor_block("ACME", "csv", "local", path="acme", acknowledges=False), push_block(smtp.host, smtp.port))
 
 
 def rules_run(engine: Engine, settings: Settings, at: datetime) -> None:
@@ -131,7 +117,7 @@ class TestSixHourCarrierOutage:
         """UPS fails from 09:00 to 15:00: one feed alarm; no stall raised or resolved meanwhile; none after."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]},
                              vendor_block("ACME", "csv", "local", path="acme", acknowledges=False),
-                             push_settings(smtp))
+                             push_block(smtp.host, smtp.port))
         stalled = add_parcel(engine, "1Z5R89390357567127", vendor_order="TB5001-ACME", lines=(1,),
                              first_scan_at=et(2, 18), status="in_transit", last_event_at=et(2, 18),
                              last_checked_at=et(6, 8, 30))
