@@ -35,9 +35,10 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def shop(engine: Engine, tmp_path: Path, smtp: SmtpServer) -> Settings:
-    """ACME (acknowledging by 855) and order 5001 with one ACME line, sent Monday."""
+    """ACME (which sends no acknowledgements) and order 5001 with one ACME line, sent Monday."""
     return open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]},
-                     vendor_block("ACME", "csv", "local", path="acme", acknowledges=False), push_block(smtp.host, smtp.port))
+                     vendor_block("ACME", "csv", "local", path="acme", acknowledges=False),
+                     push_block(smtp.host, smtp.port))
 
 
 def rules_run(engine: Engine, settings: Settings, at: datetime) -> None:
