@@ -5,6 +5,8 @@
 
 A second run of the same command while the first holds the lock raises :class:`LockHeld` before anything
 is written. Whatever the work raises is recorded on the run's row, then raised again for the CLI to report.
+The database going away mid-run (a restart, a terminated connection) is raised as :class:`RemoteUnavailable`,
+and recorded so, like any other remote that failed the run.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, desc, select, update
+from sqlalchemy.exc import OperationalError
 
 from orderflow.clock import Clock
 from orderflow.db.engine import session_factory
 from orderflow.db.locks import command_lock, holder_identity
 from orderflow.db.models import JobOutcome, JobRun
-from orderflow.errors import ExitCode, OrderflowError
+from orderflow.errors import ConfigError, ExitCode, OrderflowError, RemoteUnavailable
 
 
 @dataclass
@@ -46,10 +49,21 @@ def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], Wo
 
     ``exclusive=False`` is for work that claims its items one by one (dispatch): several runs may share it.
     """
+    try:
+        return _run_locked(command, engine=engine, clock=clock, work=work, exclusive=exclusive)
+    except OperationalError as exc:  # also from taking or giving back the lock, outside the work itself
+        raise _database_error(exc) from exc
+
+
+def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
+                exclusive: bool) -> WorkResult:
     with command_lock(engine, command) if exclusive else nullcontext():
         run_id = _start(engine, command, clock)
         try:
-            result = work()
+            try:
+                result = work()
+            except OperationalError as exc:
+                raise _database_error(exc) from exc
         except OrderflowError as exc:
             _finish(engine, run_id, clock, JobOutcome.FAILED, exc.exit_code, counts={}, error=str(exc))
             raise
@@ -61,6 +75,15 @@ def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], Wo
         problems = "\n".join(result.problems[:50]) or None
         _finish(engine, run_id, clock, outcome, result.exit_code, counts=result.counts, error=problems)
         return result
+
+
+def _database_error(exc: OperationalError) -> OrderflowError:
+    """A database never set up is a configuration problem; one that went away is unavailable (worth a rerun)."""
+    lines = str(exc.orig or exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    if "no such table" in first or "does not exist" in first:
+        return ConfigError(f"database is not initialised ({first}); run `orderflow db upgrade`")
+    return RemoteUnavailable(f"database unavailable: {first}")
 
 
 def _start(engine: Engine, command: str, clock: Clock) -> int:

@@ -14,7 +14,8 @@ lists the external ids of successful creates and ``requests`` every ``(method, p
 ``webhooks`` holds the events Printful would have posted (``package_shipped``, ``order_failed``, ...).
 Knobs, safe to set from any thread: ``token``, ``reject_when``, :meth:`fail_next`, :meth:`rate_limit_next`,
 :meth:`hang_after_create_next` (the order is created, then the answer is held until ``release`` is set or
-``hang_seconds`` pass: a timeout after the order was made).
+``hang_seconds`` pass: a timeout after the order was made), and ``cut_next`` of every local server (the
+order is created, then the connection is reset or the reply's JSON cut off).
 """
 
 from __future__ import annotations
@@ -67,10 +68,11 @@ class FakePrintful(LocalHttpServer):
 
     # --- knobs ---------------------------------------------------------------------------------------------
 
-    def fail_next(self, n: int, status: int = 500) -> None:
-        """The next ``n`` requests get ``status``, untouched."""
+    def fail_next(self, n: int, status: int = 500, *, retry_after: int | None = None) -> None:
+        """The next ``n`` requests get ``status``, untouched (with ``Retry-After`` when ``retry_after`` is given)."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         with self._lock:
-            self._faults += [_error(status, "InternalServerError", "Something went wrong")] * n
+            self._faults += [_error(status, "InternalServerError", "Something went wrong", headers)] * n
 
     def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
         """The next ``n`` requests get 429 with ``Retry-After: retry_after``."""

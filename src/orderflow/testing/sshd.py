@@ -15,19 +15,27 @@ Use it from a pytest fixture::
 The server lets only the current user in, by key, and only for SFTP. SFTP paths are the real paths of
 this machine: :attr:`SshServer.root` (with ``to_vendor/`` and ``from_vendor/`` made) is the remote base
 directory to configure. It needs ``sshd`` and ``ssh-keygen`` (Debian: ``apt-get install openssh-server``).
+
+To cut a transfer at an exact point, start it with ``cuttable=True`` (SFTP then runs through a small relay)
+and call :meth:`SshServer.cut_next_session`::
+
+    sshd.cut_next_session(after_upload_bytes=20_000)   # the next session dies 20 kB into what the client sends
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,11 +58,12 @@ class SshServer:
 
     :meth:`stop` ends it politely, :meth:`kill` SIGKILLs it and every session it serves (to cut a
     transfer in the middle), :meth:`pause`/:meth:`resume` make it hang and recover, :meth:`restart`
-    brings it back on the same port with the same keys.
+    brings it back on the same port with the same keys. With ``cuttable=True``, :meth:`cut_next_session`
+    makes one session die at a chosen byte of the transfer.
     """
 
     def __init__(self, base_dir: Path | None = None, *, start_timeout: float = 10.0,
-                 log_level: str = "VERBOSE", use_pam: bool | None = None) -> None:
+                 log_level: str = "VERBOSE", use_pam: bool | None = None, cuttable: bool = False) -> None:
         self._owns_base_dir = base_dir is None
         self.base_dir = Path(tempfile.mkdtemp(prefix="orderflow-sshd-")) if base_dir is None else base_dir
         self.host = "127.0.0.1"
@@ -66,6 +75,9 @@ class SshServer:
         self.known_hosts_path = self.base_dir / "known_hosts"
         self.config_path = self.base_dir / "sshd_config"
         self.log_path = self.base_dir / "sshd.log"
+        self.relay_path = self.base_dir / "sftp_relay.py"
+        self.cut_path = self.base_dir / "cut_next_session.json"
+        self.cuttable = cuttable
         self.host_key_fingerprint = ""
         self._start_timeout = start_timeout
         self._log_level = log_level
@@ -115,6 +127,18 @@ class SshServer:
         """SIGCONT what :meth:`pause` stopped."""
         self._signal_all(signal.SIGCONT)
 
+    def cut_next_session(self, *, after_upload_bytes: int | None = None,
+                         after_download_bytes: int | None = None) -> None:
+        """The next SFTP session dies once that many bytes of SFTP traffic went from the client (upload) or
+        to it (download): its sshd process is SIGKILLed, as when the server crashes mid-transfer.
+
+        An upload cut is exact: the server has acted on the first ``after_upload_bytes`` bytes (a temp file
+        opened and partly written) and on nothing after them. Sessions after that one are not touched.
+        """
+        if not self.cuttable:
+            raise SshServerFailed("cut_next_session needs an SshServer started with cuttable=True")
+        self.cut_path.write_text(json.dumps({"upload": after_upload_bytes, "download": after_download_bytes}))
+
     def restart(self) -> None:
         """Stop (if running) and start again on the same port with the same host key."""
         self.stop()
@@ -163,6 +187,8 @@ class SshServer:
         self.port = _free_loopback_port()
         self.known_hosts_path.write_text(self.known_hosts_line(Path(f"{self.host_key_path}.pub")))
         self.host_key_fingerprint = _fingerprint(Path(f"{self.host_key_path}.pub"))
+        if self.cuttable:
+            self.relay_path.write_text(_SFTP_RELAY)
         self.config_path.write_text(self._config(authorized_keys))
         if os.geteuid() == 0:
             # Run as root, sshd confines its pre-login process in this directory and refuses to start without it.
@@ -187,13 +213,20 @@ class SshServer:
             "AllowTcpForwarding no",
             "X11Forwarding no",
             "Subsystem sftp internal-sftp",
-            "ForceCommand internal-sftp",
+            f"ForceCommand {self._session_command()}",
             f"LogLevel {self._log_level}",
         ]
         if _openssh_version(self._sshd) >= (9, 8):
             # Newer sshd bans a source address after failed logins; tests fail logins on purpose.
             lines.append("PerSourcePenalties no")
         return "\n".join(lines) + "\n"
+
+    def _session_command(self) -> str:
+        if not self.cuttable:
+            return "internal-sftp"
+        # exec: the relay's parent is then the sshd session process itself, the one a cut kills.
+        return " ".join(["exec", shlex.quote(sys.executable), shlex.quote(str(self.relay_path)),
+                         shlex.quote(_find_sftp_server()), shlex.quote(str(self.cut_path))])
 
     def _launch(self) -> None:
         with self.log_path.open("ab") as log:
@@ -258,6 +291,65 @@ class SilentServer:
 
     def close(self) -> None:
         self._listener.close()
+
+
+_SFTP_RELAY = """\
+import json, os, selectors, signal, subprocess, sys
+
+server, control = sys.argv[1], sys.argv[2]
+claimed = f"{control}.{os.getpid()}"
+try:
+    os.rename(control, claimed)  # atomic: exactly one session takes a cut
+except FileNotFoundError:
+    os.execv(server, [server])
+with open(claimed) as handle:
+    limits = json.load(handle)
+child = subprocess.Popen([server], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+counted = {"upload": 0, "download": 0}
+
+
+def die():
+    os.kill(os.getppid(), signal.SIGKILL)
+    os._exit(1)
+
+
+def write_all(target, data):
+    while data:
+        data = data[os.write(target, data):]
+
+
+def forward(data, direction, target):
+    limit = limits.get(direction)
+    if limit is not None and counted[direction] + len(data) >= limit:
+        write_all(target, data[:limit - counted[direction]])
+        if direction == "upload":
+            child.stdin.close()  # the server acts on what it got, exactly, and nothing more
+            child.stdout.read()
+            child.wait()
+        die()
+    counted[direction] += len(data)
+    write_all(target, data)
+
+
+selector = selectors.DefaultSelector()
+selector.register(0, selectors.EVENT_READ, ("upload", child.stdin.fileno()))
+selector.register(child.stdout.fileno(), selectors.EVENT_READ, ("download", 1))
+while True:
+    for key, _ in selector.select():
+        data = os.read(key.fd, 65536)
+        if not data:
+            child.kill()
+            sys.exit(0)
+        forward(data, *key.data)
+"""
+
+
+def _find_sftp_server() -> str:
+    for candidate in ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/lib/sftp-server",
+                      "/usr/libexec/sftp-server"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise SshServerFailed("sftp-server not found; install OpenSSH server (apt-get install openssh-server)")
 
 
 def _find_program(name: str) -> str:

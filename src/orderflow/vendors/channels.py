@@ -242,7 +242,12 @@ def file_transport(vendor: VendorSettings, settings: Settings) -> FileTransport:
                                     from_vendor=vendor.from_vendor, archive=vendor.archive, rejected=vendor.rejected)
     from orderflow.vendors.transports.sftp import SftpEndpoint, SftpTransport
 
+    # timeout_seconds bounds each SFTP operation; connecting, the SSH banner and the login get at most 10s of it
+    # (the default 30s keeps SftpEndpoint's own defaults).
+    setup_timeout = min(10.0, vendor.timeout_seconds)
     endpoint = SftpEndpoint(
+        connect_timeout=setup_timeout, banner_timeout=setup_timeout, auth_timeout=setup_timeout,
+        operation_timeout=vendor.timeout_seconds,
         vendor=vendor.code, host=str(vendor.host), port=vendor.port, username=str(vendor.username),
         key_file=settings.path(vendor.key_file) if vendor.key_file else None,
         key_passphrase=secret(vendor.key_passphrase_env) if vendor.key_passphrase_env else None,

@@ -47,6 +47,8 @@ class DispatchTally:
     needs_reconcile: int = 0
     vendors_failed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unsent: list[tuple[str, str]] = field(default_factory=list)
+    """(vendor order id, error) of each send that failed and was left for a later run."""
 
     def count(self, outcome: SendOutcome) -> None:
         setattr(self, outcome.state, getattr(self, outcome.state) + 1)
@@ -61,7 +63,8 @@ class DispatchIO:
 
 def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
              io: DispatchIO | None = None) -> WorkResult:
-    """Send what is due for every vendor (or one). Exit code 6 when some vendor could not be served."""
+    """Send what is due for every vendor (or one). Exit code 6 when some vendor or order could not be served,
+    or an order's outcome is unknown (it waits in needs_reconcile for a later run to look it up)."""
     tally = DispatchTally()
     holder = new_holder()
     calendars = VendorCalendars(settings.vendors)
@@ -73,7 +76,8 @@ def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | 
         counts={"sent": tally.sent, "accepted": tally.accepted, "rejected": tally.rejected,
                 "failed": tally.failed, "needs_reconcile": tally.needs_reconcile},
         problems=tally.problems,
-        exit_code=ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.failed else ExitCode.OK,
+        exit_code=ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.failed or tally.needs_reconcile
+        else ExitCode.OK,
         detail=tally,
     )
 
@@ -93,6 +97,7 @@ def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettin
     except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
         _vendor_failed(engine, vendor=vendor, key=key, now=now, error=str(exc), tally=tally)
         return
+    unsent_before = len(tally.unsent)
     try:
         failure = _send_all(engine=engine, vendor=vendor, channel=channel, clock=clock, holder=holder,
                             calendars=calendars, tally=tally)
@@ -101,6 +106,8 @@ def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettin
     if failure:
         _vendor_failed(engine, vendor=vendor, key=key, now=now, error=failure, tally=tally, record_on_orders=False)
     else:
+        if len(tally.unsent) > unsent_before:  # fewer failures than give up on the vendor: still one line for cron
+            tally.problems.append(_unsent_line(vendor.code, tally.unsent[unsent_before:]))
         with session_factory(engine)() as session, session.begin():
             record_success(session, key, now)
 
@@ -151,6 +158,7 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
             _release(engine, [claim], holder=holder, now=clock.now(), error=str(exc),
                      checks_by_lookup=channel.checks_by_lookup)
             tally.failed += 1
+            tally.unsent.append((claim.vendor_order_id, str(exc)))
             failures_in_a_row += 1
             if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP_ON_VENDOR:
                 _release(engine, claims[position + 1:], holder=holder, now=clock.now(), error=None,
@@ -167,6 +175,15 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
         if outcome.state == "rejected":
             tally.problems.append(f"{claim.vendor_order_id}: rejected by {vendor.code}: {outcome.reason}")
     return failures_in_a_row
+
+
+def _unsent_line(vendor_code: str, unsent: list[tuple[str, str]]) -> str:
+    """``vendor ACME: 2 vendor orders not sent (TB1-ACME, TB2-ACME), left for the next run: <last error>``."""
+    names = ", ".join(vendor_order_id for vendor_order_id, _ in unsent[:5])
+    more = f" and {len(unsent) - 5} more" if len(unsent) > 5 else ""
+    plural = "s" if len(unsent) != 1 else ""
+    return (f"vendor {vendor_code}: {len(unsent)} vendor order{plural} not sent ({names}{more}), left for the next "
+            f"run: {unsent[-1][1]}")
 
 
 def _record_sent_files(engine: Engine, claims: list[Claim], *, holder: str, now: datetime,
