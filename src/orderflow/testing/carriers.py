@@ -16,8 +16,9 @@ or, where the carrier has no such code, to the coarser family in :data:`REPORTED
 in carrier words the parsers recognise. Locations go whole into the city field, so they read back unchanged.
 Tokens expire ``token_lifetime`` seconds after issue by ``now()``; DHL checks its ``DHL-API-Key`` instead.
 Knobs, safe from any thread: :meth:`fail_next`, :meth:`rate_limit_next`, :meth:`malformed_next` (track calls
-only, in the order queued), :meth:`outage` (every call, tokens too), :meth:`expire_tokens` and ``latency``
-(seconds each track answer is held; other requests are served meanwhile).
+only, in the order queued), :meth:`outage` (every call, tokens too), :meth:`expire_tokens`, ``latency``
+(seconds each track answer is held; other requests are served meanwhile) and ``cut_next`` (any request,
+tokens too: the connection reset, or the JSON cut off).
 """
 
 from __future__ import annotations

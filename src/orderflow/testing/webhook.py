@@ -10,7 +10,8 @@ Like Slack, it answers ``200 ok`` to a JSON object with ``text`` POSTed to its s
 invalid_payload`` to anything else POSTed there, and ``404 no_service`` to any other path. ``posts`` holds
 the JSON bodies it accepted, in order; ``requests`` every ``(method, path)`` received. Knobs, safe to set
 from any thread: :meth:`rate_limit_next`, :meth:`fail_next`, :meth:`hang_next` (the answer is held until
-``release`` is set or ``hang_seconds`` pass: a timeout for the client).
+``release`` is set or ``hang_seconds`` pass: a timeout for the client) and ``cut_next`` (the connection reset
+before or after the post is taken).
 """
 
 from __future__ import annotations
