@@ -109,6 +109,7 @@ class VendorSettings(Section):
     token_env: str | None = None
     store_id: str | None = None
     confirm: bool = True
+    # every transport but local: an HTTP call's deadline, or each SFTP operation's (connecting gets at most 10 s)
     timeout_seconds: float = Field(default=30.0, gt=0)
     acknowledges: bool = True
     calendar: CalendarSettings = CalendarSettings()
