@@ -337,6 +337,9 @@ class Notification(Base):
             postgresql_where=text("state != 'resolved'"),
         ),
         Index("ix_notifications_state_rule", "state", "rule"),
+        # The order view lists an order's notifications, resolved ones included, out of years of them.
+        Index("ix_notifications_order_number", "order_number"),
+        Index("ix_notifications_vendor_order_id", "vendor_order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -422,8 +425,12 @@ class IngestedFile(Base):
     """The exactly-once ledger of files taken in, keyed by where they came from and their content hash."""
 
     __tablename__ = "ingested_files"
-    __table_args__ = (UniqueConstraint("origin", "sha256"), Index("ix_ingested_files_origin_ingested_at", "origin",
-                                                                   "ingested_at"))
+    __table_args__ = (
+        UniqueConstraint("origin", "sha256"),
+        Index("ix_ingested_files_origin_ingested_at", "origin", "ingested_at"),
+        # The refused-file rules read the last days of every origin: a time range, not a scan of the years.
+        Index("ix_ingested_files_ingested_at", "ingested_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     origin: Mapped[str] = mapped_column(String(100))
@@ -442,7 +449,11 @@ class JobRun(Base):
     """Cron's audit trail and heartbeat: one row per run of a data-changing command."""
 
     __tablename__ = "job_runs"
-    __table_args__ = (Index("ix_job_runs_command_started_at", "command", "started_at"),)
+    __table_args__ = (
+        Index("ix_job_runs_command_started_at", "command", "started_at"),
+        # job_missing: a command's last completion, newest first, without reading every run it ever made.
+        Index("ix_job_runs_command_finished_at", "command", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     command: Mapped[str] = mapped_column(String(64))
@@ -510,7 +521,11 @@ class CarrierPollRun(Base):
     """Per carrier per track run: how the polls went, for ``tracking_feed_unhealthy``."""
 
     __tablename__ = "carrier_poll_runs"
-    __table_args__ = (Index("ix_carrier_poll_runs_carrier_at", "carrier", "at"),)
+    __table_args__ = (
+        Index("ix_carrier_poll_runs_carrier_at", "carrier", "at"),
+        # tracking_feed_unhealthy: the last day's runs of every carrier at once.
+        Index("ix_carrier_poll_runs_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     carrier: Mapped[str] = mapped_column(String(16))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from orderflow import outbox
@@ -59,9 +59,12 @@ def plan_pushes(*, session: Session, settings: Settings, now: datetime, calendar
             Notification.state == NotificationState.OPEN, Notification.severity == "warning",
             Notification.pushed_at.is_(None), *visible)))
         messages += _digest(warnings, now, settings, calendar)
+    # Filtered in the database: every resolved notification that was ever pushed matches the first two terms,
+    # years of them, and loading each to look at its label cost more than all the rules together.
+    resolve_pushed = Notification.labels["resolve_pushed"].as_string()
     resolved = list(session.scalars(select(Notification).where(
-        Notification.state == NotificationState.RESOLVED, Notification.pushed_at.is_not(None))))
-    resolved = [n for n in resolved if n.labels.get("resolve_pushed") != "yes"]
+        Notification.state == NotificationState.RESOLVED, Notification.pushed_at.is_not(None),
+        or_(resolve_pushed.is_(None), resolve_pushed != "yes"))))
     messages += _grouped("resolved", resolved, now, settings)
     for message in messages:
         for kind in channels:
@@ -123,7 +126,10 @@ def _digest_due(session: Session, settings: Settings, now: datetime, calendar: B
     if not calendar.is_working_day(local.date()) or local.time() < settings.push.digest_time:
         return False
     key = _key("digest", local.date().isoformat())
-    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like(f"%:{key}"))) is None
+    # The digest's own keys, one per channel, looked up by the unique index (a pattern would read the whole
+    # outbox, where every customer notice ever sent also lives).
+    keys = [f"{kind}:{key}" for kind in KINDS]
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(keys))) is None
 
 
 def _digest(warnings: list[Notification], now: datetime, settings: Settings,

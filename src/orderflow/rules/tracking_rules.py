@@ -370,10 +370,9 @@ def job_missing(context: RuleContext) -> list[Finding]:
         if first_run is None:
             continue
         heartbeats = (command, "sync") if command in SYNC_STEPS else (command,)
-        completed = context.session.scalar(
-            select(func.max(JobRun.finished_at)).where(JobRun.command.in_(heartbeats),
-                                                       JobRun.outcome.in_(JOB_COMPLETED),
-                                                       JobRun.finished_at <= context.now))
+        completed = max((moment for heartbeat in heartbeats
+                         if (moment := _last_completed(context.session, heartbeat, context.now)) is not None),
+                        default=None)
         if context.now - (completed or first_run) <= interval:
             continue
         since = f"last completed {_when(completed, zone)}" if completed else \
@@ -381,6 +380,18 @@ def job_missing(context: RuleContext) -> list[Finding]:
         findings.append(Finding("job_missing", Subject("job", command), severity,
                                 f"{command} {since} (expected every {_hours(interval)})", factual=False))
     return findings
+
+
+def _last_completed(session: Session, command: str, now: datetime) -> datetime | None:
+    """When ``command`` last completed by ``now``: the newest ``finished_at`` of a completed run.
+
+    Walked newest first on the (command, finished_at) index and stopped at the first completed run; a
+    ``max()`` over the command's runs read every run of every year the shop has been running.
+    """
+    return session.scalar(
+        select(JobRun.finished_at)
+        .where(JobRun.command == command, JobRun.outcome.in_(JOB_COMPLETED), JobRun.finished_at <= now)
+        .order_by(JobRun.finished_at.desc()).limit(1))
 
 
 def _last_finished_run(session: Session, command: str, now: datetime) -> JobRun | None:
