@@ -54,6 +54,25 @@ class TestQueueCommands:
         assert "vendor rejected (1)" in result.stdout
         assert result.stdout.index("vendor rejected") < result.stdout.index("vendor late")
 
+    def test_a_long_group_shows_its_first_rows_and_counts_the_rest(self, engine: Engine, database_url: str,
+                                                                   tmp_path: Path) -> None:
+        """With --limit 2, three rejections show two rows, the count of three, and how to list them all."""
+        settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"))
+        place_orders(engine, settings, MON, tmp_path, orders={"9101": ["SKU-ACME"]})
+        world = World()
+        world.true = {"vendor_rejected": [rejected(f"TB910{n}-ACME") for n in (1, 2, 3)]}
+        with session_factory(engine)() as session, session.begin():
+            evaluate(session=session, settings=settings, now=MON, rules=world.rules(*ALL))
+        options = ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW]
+        shown = orderflow(*options, "notifications", "--limit", "2").stdout
+        assert "vendor rejected (3)" in shown
+        assert shown.count("out of production") == 2
+        assert "... and 1 more: --type vendor_rejected --limit 0 lists them all" in shown
+        everything = orderflow(*options, "notifications", "--limit", "0").stdout
+        assert "more:" not in everything
+        assert everything.count("out of production") == 3
+        assert len(listed(options)) == 3, "json lists them all whatever the limit"
+
     def test_ack_snooze_resolve_and_why(self, queue_options: list[str]) -> None:
         """Staff actions change the state, and why tells the story with who did what."""
         rejection, lateness = listed(queue_options)

@@ -64,7 +64,7 @@ def _show(result: DemoResult) -> None:
     from orderflow.demo.world import SHOP_ZONE
     from orderflow.orders.view import find_order, order_story
     from orderflow.rules.engine import shop_calendar
-    from orderflow.rules.queue import as_document, queue
+    from orderflow.rules.queue import queue_documents
 
     start, end = result.start.astimezone(SHOP_ZONE), result.end.astimezone(SHOP_ZONE)
     typer.echo(f"Simulated {start:%a} {start.day} {start:%b} to {end:%a} {end.day} {end:%b %Y}: {result.orders} "
@@ -74,7 +74,7 @@ def _show(result: DemoResult) -> None:
     engine = make_engine(settings.database.url)
     try:
         with session_factory(reader(engine))() as session:
-            documents = [as_document(notification) for notification in queue(session)]
+            documents = queue_documents(session)
             story = order_story(find_order(session, result.story_order), session) if result.story_order else None
     finally:
         engine.dispose()

@@ -32,6 +32,8 @@ def notifications(
     include_hidden: bool = typer.Option(False, "--all", help="Also what inhibition or a silence hides, with why."),
     since: str | None = typer.Option(None, "--since", help="Only opened on or after this date/time."),
     output: str = typer.Option("table", "--format", help="table, csv or json."),
+    limit: int = typer.Option(25, "--limit", min=0,
+                              help="Table rows shown per type; the rest are counted (0: all). csv and json list all."),
 ) -> None:
     """List notifications, grouped by type with a count per group, most urgent first."""
     if ctx.invoked_subcommand is not None:
@@ -39,19 +41,19 @@ def notifications(
     from orderflow.cli import render
     from orderflow.clock import parse_instant
     from orderflow.db.engine import reader, session_factory
-    from orderflow.rules.queue import JSON_FIELDS, QueueFilter, as_document, queue
+    from orderflow.rules.queue import JSON_FIELDS, QueueFilter, queue_documents
 
     state_obj = app_context(ctx)
     filters = QueueFilter(state=state, rule=rule, vendor=vendor, severity=severity, include_hidden=include_hidden,
                           since=parse_instant(since, what="--since") if since else None)
     with session_factory(reader(state_obj.engine))() as session:
-        documents = [as_document(n) for n in queue(session, filters=filters, sort=sort)]
+        documents = queue_documents(session, filters=filters, sort=sort)
     if output == "table":
         from orderflow.rules.engine import shop_calendar
 
         calendar, now = shop_calendar(state_obj.settings), state_obj.clock.now()
         render.print_queue(documents, age=lambda opened: f"{calendar.business_days_between(opened, now):.1f}bd",
-                           order_url=state_obj.settings.order_url, show_hidden=include_hidden)
+                           order_url=state_obj.settings.order_url, show_hidden=include_hidden, limit=limit)
     else:
         render.print_rows("Notifications", list(JSON_FIELDS), documents, output)
 

@@ -141,8 +141,9 @@ SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "i
 
 
 def print_queue(documents: Sequence[Mapping[str, Any]], *, age: Callable[[datetime], str], order_url: str,
-                show_hidden: bool) -> None:
-    """The queue as a person reads it: one table per type, a count each, order numbers as links."""
+                show_hidden: bool, limit: int = 0) -> None:
+    """The queue as a person reads it: one table per type with its count, order numbers as links, at most
+    ``limit`` rows a type (0: all) and a line saying how to see the rest."""
     from itertools import groupby
 
     from rich.text import Text
@@ -156,7 +157,7 @@ def print_queue(documents: Sequence[Mapping[str, Any]], *, age: Callable[[dateti
         table = Table(title=f"{rule.replace('_', ' ')} ({len(items)})", title_justify="left")
         for column in ("id", "sev", "age", "order", "vendor", "evidence"):
             table.add_column(column, overflow="fold", no_wrap=column in ("id", "sev", "age"))
-        for doc in items:
+        for doc in items[:limit or None]:
             order = Text(doc["order_number"] or "")
             if doc["order_number"]:
                 order.stylize(f"link {order_url.format(order_number=doc['order_number'])}")
@@ -167,4 +168,6 @@ def print_queue(documents: Sequence[Mapping[str, Any]], *, age: Callable[[dateti
                           age(doc["opened_at"]) if doc["opened_at"] else "", order, doc["vendor"] or "",
                           evidence + state)
         console.print(table)
+        if limit and len(items) > limit:
+            console.print(f"[dim]... and {len(items) - limit} more: --type {rule} --limit 0 lists them all[/dim]")
 

@@ -308,10 +308,10 @@ def _tally(result: DemoResult, at: datetime, report: SyncReport) -> None:
 def _judge(result: DemoResult, engine: Engine, world: World) -> None:
     """Score the final queue against the truth, and pick the order whose story is worth showing."""
     from orderflow.db.engine import reader, session_factory
-    from orderflow.rules.queue import as_document, queue
+    from orderflow.rules.queue import queue_documents
 
     with session_factory(reader(engine))() as session:
-        documents = [as_document(notification) for notification in queue(session)]
+        documents = queue_documents(session)
     verdicts = expectations(world.orders, at=world.end, outages=world.outages)
     result.score = score_queue(verdicts, documents)
     queued = {document["rule"] for document in documents}

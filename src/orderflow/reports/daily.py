@@ -55,7 +55,7 @@ from orderflow.reports.business_days import vendor_business_days, with_ship_by
 from orderflow.reports.cells import csv_bytes, local_dates, local_times, money, one_decimal, read_frame, read_in
 from orderflow.reports.scorecard import format_scorecard, vendor_scorecard
 from orderflow.reports.summary import Summary, VendorStanding, summarize
-from orderflow.rules.queue import JSON_FIELDS, QueueFilter, as_document, queue
+from orderflow.rules.queue import JSON_FIELDS, queue_documents
 from orderflow.rules.vendor_rules import LATE_STATES, LIVE_ORDER_STATES
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 def open_notifications(session: Session, zone: ZoneInfo) -> pd.DataFrame:
     """The queue exactly as ``orderflow notifications`` ranks it, with its JSON fields and times in ``zone``."""
-    documents = [as_document(notification) for notification in queue(session, filters=QueueFilter(), sort="type")]
+    documents = queue_documents(session, sort="type")
     frame = pd.DataFrame(documents, columns=list(JSON_FIELDS))
     frame.insert(0, "rank", range(1, len(frame) + 1))
     for column in _TIMES_IN_QUEUE:
