@@ -39,6 +39,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import CarrierPollRun, Shipment
 from orderflow.errors import ConfigError, ExitCode, RemoteError, RemoteUnavailable
 from orderflow.jobs import WorkResult
+from orderflow.orders.lifecycle import roll_up
 from orderflow.retries import should_retry
 
 if TYPE_CHECKING:
@@ -296,6 +297,8 @@ def _apply(engine: Engine, answers: list[Answer], runs: dict[str, CarrierRun], *
                 events += apply_result(session, shipments[answer.shipment_id], answer.result, carrier=answer.carrier,
                                        now=now, policy=settings.tracking, stored=stored[answer.shipment_id])
                 runs[answer.carrier].outcomes[answer.result.outcome] += 1
+            roll_up(session=session, now=now, vendor_order_ids={
+                shipment.vendor_order_id for shipment in shipments.values() if shipment.status == "delivered"})
     with session_factory(engine)() as session, session.begin():
         for code, run in runs.items():
             if run.new_token is not None:

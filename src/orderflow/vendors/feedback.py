@@ -27,6 +27,7 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.errors import Refusal
+from orderflow.orders.lifecycle import roll_up
 from orderflow.vendors.records import Acknowledgement, LineAck, Parcel, ShipNotice, StockLevel
 
 # How far along a line is; a line only ever moves to a higher rank (accepted <-> backordered may swap).
@@ -63,6 +64,8 @@ class Feedback:
     now: datetime
     file: str
     result: FeedbackResult = field(default_factory=FeedbackResult)
+    touched: set[str] = field(default_factory=set)
+    """Vendor orders an answer reached: their orders may now be shipped or delivered."""
 
     # --- lookups ---------------------------------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ class Feedback:
         if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
+        self.touched.add(vendor_order.id)
         return vendor_order
 
     def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str) -> VendorOrderLine | None:
@@ -268,5 +272,7 @@ class Feedback:
         for level in stock:
             self.stock_level(level)
         self.session.flush()
+        # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
+        roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
         return self.result
 
