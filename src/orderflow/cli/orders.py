@@ -49,7 +49,9 @@ def order(
 
 def orders(
     ctx: typer.Context,
-    state: str | None = typer.Option(None, "--state", help="open, cancelled, unroutable, or a vendor order state."),
+    state: str | None = typer.Option(
+        None, "--state",
+        help="An order state (open, shipped, delivered, cancelled), unroutable, or a vendor order state (sent, ...)."),
     vendor: str | None = typer.Option(None, "--vendor", help="Only orders with a part for this vendor."),
     since: str | None = typer.Option(None, "--since", help="Only orders placed on or after this date/time."),
     limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
