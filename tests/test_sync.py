@@ -130,7 +130,7 @@ class TestSteps:
         names = [step.name for step in STEPS]
         assert names == ["import", "dispatch", "fetch", "track", "customers notify", "rules run"]
         assert set(names) == SYNC_STEPS
-        assert [step.name for step in STEPS if not step.exclusive] == ["dispatch"]
+        assert [step.name for step in STEPS if not step.exclusive] == ["dispatch", "customers notify"]
 
     @pytest.mark.parametrize(("codes", "expected"), [
         ([], ExitCode.OK),

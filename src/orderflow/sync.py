@@ -140,7 +140,7 @@ STEPS: tuple[Step, ...] = (
     Step("dispatch", _dispatch, exclusive=False),  # claims each vendor order: several hosts share the work
     Step("fetch", _fetch),
     Step("track", _track),
-    Step("customers notify", _notify_customers),
+    Step("customers notify", _notify_customers, exclusive=False),  # claims each notice, like dispatch
     Step("rules run", _run_rules),  # last, so it judges what the steps before it just did
 )
 """The pipeline in order; the names are the commands' own (``rules.tracking_rules.SYNC_STEPS``)."""
