@@ -100,3 +100,22 @@ class TestPush:
         assert len(webhook.posts) == 1
         deliver(engine=engine, settings=shop, now=MON + timedelta(minutes=10))
         assert len(webhook.posts) == 1
+
+    def test_a_message_for_a_channel_since_removed_waits_unsent(self, engine: Engine, shop: Settings,
+                                                                 smtp: SmtpServer, webhook: FakeWebhook,
+                                                                 tmp_path: Path) -> None:
+        """Email pushes planned, then [push.email] removed: none is marked sent or posted elsewhere; back, it goes."""
+        world = World()
+        world.true["vendor_rejected"] = [rejected()]
+        with session_factory(engine)() as session, session.begin():
+            evaluate(session=session, settings=shop, now=MON, rules=world.rules(*ALL))
+            plan_pushes(session=session, settings=shop, now=MON, calendar=shop_calendar(shop))
+        webhook_only = write_settings(tmp_path / "webhook-only", vendor_block("ACME", "csv", "local", path="acme"),
+                                      push_block(smtp.host, smtp.port, webhook_env="TEST_SLACK_WEBHOOK")
+                                      .replace('[push.email]\nto = ["oncall@teebarn.example"]\n', ""))
+        assert webhook_only.push.email is None
+        delivered = deliver(engine=engine, settings=webhook_only, now=MON)
+        assert (delivered.sent, len(webhook.posts), smtp.messages) == (1, 1, [])
+        deliver(engine=engine, settings=shop, now=MON + timedelta(minutes=10))
+        assert [m["Subject"] for m in smtp.messages] == ["[orderflow] critical: vendor rejected (1)"]
+        assert len(webhook.posts) == 1

@@ -24,7 +24,7 @@ from orderflow.calendars import BusinessCalendar
 from orderflow.config import Settings, secret
 from orderflow.crashpoints import crash_point
 from orderflow.db.models import Notification, NotificationState, OutboxMessage
-from orderflow.errors import RemoteRejected, RemoteUnavailable
+from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
 from orderflow.rules.queue import severity_rank, type_rank
 
 if TYPE_CHECKING:
@@ -164,7 +164,8 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
     delivery = Delivery()
     for row in outbox.expire_sending(engine, kinds=KINDS, error=UNKNOWN):
         delivery.problems.append(f"push {row.kind} #{row.id}: {UNKNOWN}")
-    claimed = outbox.claim(engine, kinds=KINDS)
+    # Only the channels configured now: a message planned for one since removed waits, unsent, for its return.
+    claimed = outbox.claim(engine, kinds=_channels(settings))
     if not claimed:
         return delivery
     from orderflow.mail import Mailer, build_message, stable_message_id
@@ -173,8 +174,10 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
     mail = (mailer or (lambda: Mailer.from_settings(settings)))() if any(
         row.kind == "push_email" for row in claimed) else None
     client = (http or _http_client)() if any(row.kind == "push_webhook" for row in claimed) else None
+    pending = list(claimed)
     try:
-        for row in claimed:
+        while pending:
+            row = pending.pop(0)
             if not outbox.start_sending(engine, row):
                 continue  # our lease ran out and another run has it now
             payload = row.payload
@@ -185,7 +188,7 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
                     mail.send(build_message(sender=sender, to=list(settings.push.email.to), subject=payload["title"],
                                             text=text, message_id=stable_message_id("push", row.id, sender=sender),
                                             date=now))
-                elif client is not None and settings.push.webhook:
+                elif row.kind == "push_webhook" and client is not None and settings.push.webhook:
                     post_json(client, secret(settings.push.webhook.url_env), {"text": f"*{payload['title']}*\n{text}"})
                 crash_point("push.after_send")
             except RemoteUnavailable as exc:
@@ -199,9 +202,13 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
                 delivery.refused += 1
                 delivery.problems.append(f"push {row.kind} #{row.id} refused: {exc}")
                 continue
+            except ConfigError as exc:  # found before anything went out: it waits for the configuration
+                outbox.settle(engine, row.id, "pending", error=str(exc))
+                raise
             outbox.settle(engine, row.id, "sent", sent_at=now)
             delivery.sent += 1
     finally:
+        outbox.release(engine, pending)
         if mail is not None:
             mail.close()
         if client is not None:
