@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, desc, select, update
-from sqlalchemy.exc import OperationalError
 
 from orderflow.clock import Clock
-from orderflow.db.engine import session_factory
+from orderflow.db.engine import DATABASE_ERRORS, database_error, session_factory
 from orderflow.db.locks import command_lock, holder_identity
 from orderflow.db.models import JobOutcome, JobRun
-from orderflow.errors import ConfigError, ExitCode, OrderflowError, RemoteUnavailable
+from orderflow.errors import ExitCode, OrderflowError
 
 
 @dataclass
@@ -51,8 +50,9 @@ def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], Wo
     """
     try:
         return _run_locked(command, engine=engine, clock=clock, work=work, exclusive=exclusive)
-    except OperationalError as exc:  # also from taking or giving back the lock, outside the work itself
-        raise _database_error(exc) from exc
+    except DATABASE_ERRORS as exc:  # also from taking or giving back the lock, outside the work itself
+        _raise_explained(exc)
+        raise
 
 
 def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
@@ -62,8 +62,9 @@ def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[]
         try:
             try:
                 result = work()
-            except OperationalError as exc:
-                raise _database_error(exc) from exc
+            except DATABASE_ERRORS as exc:
+                _raise_explained(exc)
+                raise
         except OrderflowError as exc:
             _finish(engine, run_id, clock, JobOutcome.FAILED, exc.exit_code, counts={}, error=str(exc))
             raise
@@ -77,13 +78,11 @@ def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[]
         return result
 
 
-def _database_error(exc: OperationalError) -> OrderflowError:
-    """A database never set up is a configuration problem; one that went away is unavailable (worth a rerun)."""
-    lines = str(exc.orig or exc).strip().splitlines()
-    first = lines[0] if lines else type(exc).__name__
-    if "no such table" in first or "does not exist" in first:
-        return ConfigError(f"database is not initialised ({first}); run `orderflow db upgrade`")
-    return RemoteUnavailable(f"database unavailable: {first}")
+def _raise_explained(exc: Exception) -> None:
+    """Raise a database failure as an operator reads it (not set up, or unavailable); return if it is neither."""
+    explained = database_error(exc)
+    if explained is not None:
+        raise explained from exc
 
 
 def _start(engine: Engine, command: str, clock: Clock) -> int:

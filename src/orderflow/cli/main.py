@@ -50,16 +50,13 @@ class OrderflowGroup(TyperGroup):
 
 
 def _describe_foreign(exc: Exception) -> tuple[str, ExitCode]:
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from orderflow.db.engine import database_error
 
+    explained = database_error(exc)
+    if explained is not None:
+        return str(explained), explained.exit_code
     text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
-    if isinstance(exc, OperationalError | ProgrammingError) and (
-        "no such table" in first or "does not exist" in first
-    ):
-        return f"database is not initialised ({first}); run `orderflow db upgrade`", ExitCode.CONFIG
-    if isinstance(exc, OperationalError):
-        return f"database unavailable: {first}", ExitCode.REMOTE_UNAVAILABLE
     return f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)", ExitCode.INTERNAL
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderflow.errors import ConfigError
+from orderflow.errors import ConfigError, OrderflowError, RemoteUnavailable
 
 SQLITE_BUSY_TIMEOUT_S = 30
 _READONLY = "orderflow_readonly"
@@ -74,3 +74,21 @@ def reader(engine: Engine) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def database_error(exc: BaseException) -> OrderflowError | None:
+    """What a database failure means to an operator, or ``None`` when it is not one of these (a bug):
+
+    a database never set up is a configuration problem; one that went away is unavailable (worth a rerun).
+    """
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return None
+    lines = str(exc.orig or exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    if "no such table" in first or "does not exist" in first:
+        return ConfigError(f"database is not initialised ({first}); run `orderflow db upgrade`")
+    return RemoteUnavailable(f"database unavailable: {first}") if isinstance(exc, OperationalError) else None
+
+
+DATABASE_ERRORS = (OperationalError, ProgrammingError)
+"""What :func:`database_error` may explain."""
