@@ -770,6 +770,17 @@ def x12_855(*replacements: tuple[str, str]) -> str:
 class TestFoundByFuzzing:
     """Inputs that crashed a parser before it was fixed; each now gives a refusal or a clear error."""
 
+    def test_json_nested_too_deep_is_not_json_even_in_a_vendor_apis_answer(self) -> None:
+        """Nesting past Python's stack is a ValueError like any non-JSON; a JSON vendor API's reply of it
+        reads as an empty answer instead of a RecursionError that stopped dispatch."""
+        from orderflow import jsontext
+        from orderflow.vendors.channels import _json_body
+
+        deep = b"[" * 100_000
+        with pytest.raises(ValueError, match="nested too deeply"):
+            jsontext.loads(deep)
+        assert _json_body(deep) == {}
+
     @pytest.mark.parametrize("count", ["\u00b2", "\u0661\u0661", "1" * 5000])
     def test_x12_counts_that_are_not_ascii_digits_are_refused(self, count: str) -> None:
         """Superscripts and Arabic-Indic digits pass str.isdigit() and 5000 digits are past int()'s limit on

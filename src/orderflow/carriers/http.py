@@ -14,13 +14,13 @@ result with a message saying what was wrong, so one odd answer never aborts a cr
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from orderflow import jsontext
 from orderflow.carriers.status import (
     PROBLEM_STATUSES,
     FetchOutcome,
@@ -80,8 +80,8 @@ class MalformedReply(ValueError):
 
 def load_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:  # ValueError covers bytes that are not UTF-8
+        return jsontext.loads(body)
+    except ValueError as exc:  # bytes that are not UTF-8 and nesting too deep included
         raise MalformedReply(f"the reply is not JSON ({exc})") from exc
 
 

@@ -34,7 +34,6 @@ WooCommerce's own REST API is not spoken here: it takes other parameters (``modi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +43,7 @@ import stamina
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderflow import jsontext
 from orderflow.config import Settings, SourceSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import SourceCursor
@@ -154,8 +154,8 @@ def _auth_headers(source: SourceSettings) -> dict[str, str]:
 def _read_page(body: bytes, *, url: str) -> Page:
     """The paging facts of one reply; :class:`InputError` when it is not the page JSON at all."""
     try:
-        document: Any = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+        document: Any = jsontext.loads(body)
+    except ValueError as exc:
         raise InputError(f"not valid JSON: {exc}", file=url) from exc
     if not isinstance(document, dict) or not isinstance(document.get("orders"), list):
         raise InputError('expected a page {"orders": [...], "next_page_token": ...}', file=url)

@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from orderflow import jsontext
 from orderflow.errors import InputError, Refusal
 from orderflow.orders.mapped_csv import (
     PLACEHOLDER_TIME,
@@ -96,10 +97,10 @@ def iter_json_orders(data: bytes, *, source: str, file: str) -> Iterator[Incomin
 
 def _load(data: bytes, *, file: str) -> Any:
     try:
-        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+        return jsontext.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno) from exc
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         # UnicodeDecodeError, NaN/Infinity, integers too long to read, nesting deeper than Python's stack.
         raise InputError(f"not valid JSON: {exc}", file=file) from exc
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
+from orderflow import jsontext
 from orderflow.config import Settings, VendorSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import ControlNumber
@@ -151,10 +152,8 @@ class JsonApiChannel:
 
 
 def _json_body(content: bytes) -> dict[str, Any]:
-    import json
-
     try:
-        body = json.loads(content or b"{}")
+        body = jsontext.loads(content or b"{}")
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

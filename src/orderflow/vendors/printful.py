@@ -21,7 +21,6 @@ with ``GET /orders/@{external_id}`` (:func:`parse_order_status`) and a webhook (
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
+from orderflow import jsontext
 from orderflow.errors import InputError, OutcomeUnknown, RemoteUnavailable
 from orderflow.retries import retry_after_seconds
 from orderflow.vendors.records import (
@@ -225,8 +225,8 @@ def _success(document: object, *, lookup: bool, status_code: int) -> PrintfulAns
 
 def _load(body: bytes) -> object:
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
+        return jsontext.loads(body)
+    except ValueError:
         # Not UTF-8, not JSON, or nested deeper than the parser's stack: not a body Printful writes.
         return None
 
