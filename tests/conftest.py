@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine
@@ -21,6 +22,9 @@ from orderflow.clock import Clock
 from orderflow.db.engine import make_engine
 from orderflow.db.models import Base
 from orderflow.testing.sshd import SshServer
+
+if TYPE_CHECKING:
+    from tests.pipeline_world import PipelineWorld
 
 POSTGRES_URL = os.environ.get(
     "ORDERFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -116,3 +120,14 @@ def _no_retry_waits() -> Iterator[None]:
     stamina.set_testing(True, attempts=3)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path, sshd: SshServer,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[PipelineWorld]:
+    """The whole pipeline's world (tests/pipeline_world.py) on the test database: sync's crash, soak and
+    concurrency tests."""
+    from tests.pipeline_world import pipeline_world
+
+    with pipeline_world(tmp_path, database_url, sshd=sshd, monkeypatch=monkeypatch) as built:
+        yield built

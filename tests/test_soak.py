@@ -14,24 +14,14 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from orderflow.testing.sshd import SshServer
-from tests.pipeline_world import FINE, PipelineWorld, pipeline_world
+from tests.pipeline_world import FINE, PipelineWorld
 
 SHORT, FULL = 6, 200
 KILLED = -9
-
-
-@pytest.fixture
-def world(database_url: str, tmp_path: Path, sshd: SshServer,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[PipelineWorld]:
-    with pipeline_world(tmp_path, database_url, sshd=sshd, monkeypatch=monkeypatch) as world:
-        yield world
 
 
 def soak(world: PipelineWorld, iterations: int, *, seed: int) -> Counter[int]:
