@@ -210,8 +210,9 @@ class TestHidingAndFreezing:
         assert by_rule["vendor_late"].suppressed_by == "vendor_rejected on TB9101-ACME"
         assert result.to_push == [by_rule["vendor_rejected"].id]
         with session_factory(engine)() as session:
-            shown = [n.rule for n in queue.queue(session)]
-            hidden = [n.rule for n in queue.queue(session, filters=queue.QueueFilter(include_hidden=True))]
+            shown = [doc["rule"] for doc in queue.queue_documents(session)]
+            hidden = [doc["rule"] for doc in queue.queue_documents(
+                session, filters=queue.QueueFilter(include_hidden=True))]
         assert (shown, hidden) == (["vendor_rejected"], ["vendor_rejected", "vendor_late"])
 
     def test_a_feed_outage_freezes_tracking_rules_for_that_carrier(self, engine: Engine, shop: Settings) -> None:

@@ -35,11 +35,10 @@ def known_events(session: Session, shipment_ids: list[int]) -> dict[int, list[Tr
 
 
 def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *, carrier: str | None,
-                 now: datetime, policy: TrackingSettings, stored: list[TrackingEvent] | None = None) -> int:
+                 now: datetime, policy: TrackingSettings, stored: list[TrackingEvent]) -> int:
     """Apply one poll's answer; returns how many new events were stored.
 
-    ``stored`` are the shipment's events already in the database (from :func:`known_events`); without it
-    they are read here.
+    ``stored`` are the shipment's events already in the database (from :func:`known_events`, for a batch).
     """
     shipment.last_checked_at = now
     shipment.last_outcome = result.outcome
@@ -62,7 +61,7 @@ def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *
         return 0
     shipment.invalid_polls = 0
     shipment.first_invalid_at = None
-    events = list(stored) if stored is not None else _all_events(session, shipment)
+    events = list(stored)
     new = _new_events(events, result.events)
     session.add_all(StoredEvent(shipment_id=shipment.id, occurred_at=event.at, status=event.status, code=event.code,
                                 description=event.description, location=event.location, recorded_at=now)
@@ -82,12 +81,6 @@ def _new_events(known: list[TrackingEvent], answered: tuple[TrackingEvent, ...])
             seen.add((event.at, event.code))
             new.append(event)
     return new
-
-
-def _all_events(session: Session, shipment: Shipment) -> list[TrackingEvent]:
-    return [TrackingEvent(at=row.occurred_at, status=PackageStatus(row.status), code=row.code,
-                          description=row.description, location=row.location)
-            for row in session.scalars(select(StoredEvent).where(StoredEvent.shipment_id == shipment.id))]
 
 
 def _update_status(shipment: Shipment, result: TrackingResult, events: list[TrackingEvent]) -> None:

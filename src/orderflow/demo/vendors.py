@@ -86,7 +86,6 @@ class FileVendor:
 
     def __init__(self, profile: VendorProfile, root: Path, plans: Sequence[VendorOrderPlan]) -> None:
         self.profile = profile
-        self.root = root
         self.inbound, self.outbound = root / "to_vendor", root / "from_vendor"
         self.received_folder = root / "picked_up"
         self.pending = [_Progress(plan) for plan in plans]

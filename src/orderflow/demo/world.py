@@ -137,7 +137,6 @@ VENDORS: tuple[VendorProfile, ...] = (
     VendorProfile("SOCK", "Sock Shed", "stocked", "csv", "dhl", "DHL", "DHL eCommerce", "Memphis TN US",
                   _calendar("America/Chicago", time(12), 2), acknowledges=False),
 )
-VENDOR_BY_CODE = {vendor.code: vendor for vendor in VENDORS}
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,6 @@ def _catalog() -> tuple[Product, ...]:
 
 
 CATALOG: tuple[Product, ...] = _catalog()
-PRODUCT_BY_SKU = {product.sku: product for product in CATALOG}
 
 _FIRST_NAMES = ("Jordan", "Sam", "Avery", "Riley", "Morgan", "Casey", "Jamie", "Taylor", "Quinn", "Harper",
                 "Rowan", "Emerson", "Dakota", "Reese", "Skyler", "Logan", "Parker", "Hayden", "Elliot", "Sawyer")

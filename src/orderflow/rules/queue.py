@@ -112,11 +112,6 @@ def _selected(filters: QueueFilter) -> Select[Notification]:
     return query
 
 
-def queue(session: Session, *, filters: QueueFilter = QueueFilter(), sort: str = "type") -> list[Notification]:
-    """The notifications staff see, ranked. Hidden ones (inhibited, silenced) only with ``include_hidden``."""
-    return sorted(session.scalars(_selected(filters)), key=sort_key(sort))
-
-
 def queue_documents(session: Session, *, filters: QueueFilter = QueueFilter(), sort: str = "type",
                     ) -> list[dict[str, Any]]:
     """The queue as JSON documents, ranked; read as plain rows, since thousands of ORM objects cost more than

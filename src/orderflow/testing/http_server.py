@@ -130,3 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests and the demo read the fake's own counters and logs instead of stderr."""
+
+
+def free_loopback_port() -> int:
+    """A port on 127.0.0.1 free right now, for servers that cannot be started on port 0 (sshd, aiosmtpd)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

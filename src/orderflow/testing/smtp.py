@@ -33,7 +33,6 @@ import email.policy
 import ipaddress
 import logging
 import shutil
-import socket
 import ssl
 import tempfile
 import threading
@@ -43,6 +42,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
+
+from orderflow.testing.http_server import free_loopback_port
 
 Stage = Literal["MAIL", "RCPT", "DATA"]
 _SERVER_NAME = "smtp.orderflow.test"
@@ -182,7 +183,7 @@ class SmtpServer:
         _quiet_aiosmtpd()
         self._directory = Path(tempfile.mkdtemp(prefix="orderflow-smtp-"))
         tls_context = self._server_tls_context(self._directory) if self.tls != "none" else None
-        self.port = _free_loopback_port()
+        self.port = free_loopback_port()
         self._controller = Controller(
             _Handler(self), hostname=self.host, port=self.port, server_hostname=_SERVER_NAME,
             ssl_context=tls_context if self.tls == "ssl" else None,
@@ -316,11 +317,3 @@ def _fault_reply(code: int) -> str:
     if 400 <= code < 500:
         return f"{code} 4.3.0 Try again later"
     return f"{code} 5.7.1 Requested action not taken"
-
-
-def _free_loopback_port() -> int:
-    # aiosmtpd's controller connects to the port it was given to finish starting, so it cannot take port 0.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

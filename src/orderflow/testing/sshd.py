@@ -42,6 +42,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from orderflow.testing.http_server import free_loopback_port
+
 if TYPE_CHECKING:
     from orderflow.vendors.transports.sftp import SftpEndpoint
 
@@ -184,7 +186,7 @@ class SshServer:
         self.generate_key(self.user_key_path.name)
         authorized_keys = self.base_dir / "authorized_keys"
         authorized_keys.write_text(Path(f"{self.user_key_path}.pub").read_text())
-        self.port = _free_loopback_port()
+        self.port = free_loopback_port()
         self.known_hosts_path.write_text(self.known_hosts_line(Path(f"{self.host_key_path}.pub")))
         self.host_key_fingerprint = _fingerprint(Path(f"{self.host_key_path}.pub"))
         if self.cuttable:
@@ -378,13 +380,6 @@ def _openssh_version(sshd: str) -> tuple[int, int]:
                             check=False)
     found = re.search(r"OpenSSH_(\d+)\.(\d+)", result.stdout + result.stderr)
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _answers_with_ssh_banner(host: str, port: int) -> bool:
