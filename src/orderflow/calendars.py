@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from orderflow.config import CalendarSettings, VendorSettings
@@ -198,3 +199,10 @@ class VendorCalendars:
         if vendor is None or calendar is None or not vendor.acknowledges:
             return None
         return calendar.add_business_hours(sent_at, vendor.calendar.ack_window_hours)
+
+
+@cache
+def shop_calendar(timezone: str) -> BusinessCalendar:
+    """The shop's business days, which the carriers keep too: Monday to Friday in the shop's zone, without US
+    public holidays. Notification ages, reopen windows, and the carriers' days in the tracking rules."""
+    return BusinessCalendar.from_settings(CalendarSettings(timezone=timezone, holidays="US"))

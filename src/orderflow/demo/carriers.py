@@ -18,10 +18,9 @@ from contextlib import ExitStack
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from orderflow.calendars import BusinessCalendar
+from orderflow.calendars import shop_calendar
 from orderflow.carriers.numbers import validate
 from orderflow.carriers.status import PackageStatus as S
-from orderflow.config import CalendarSettings
 from orderflow.testing.carriers import CarrierName, FakeCarrier, Scan
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
 CARRIERS: tuple[CarrierName, ...] = ("ups", "fedex", "usps", "dhl")
 SHOP_TIME_ZONE = "America/New_York"
-CARRIER_CALENDAR = BusinessCalendar.from_settings(CalendarSettings(timezone=SHOP_TIME_ZONE, holidays="US"))
+CARRIER_CALENDAR = shop_calendar(SHOP_TIME_ZONE)
 """Carriers deliver Monday to Friday (orderflow's rules count their days the same way)."""
 DELIVERY_HOUR = time(17, 0)
 """The estimate carriers give: the end of the working day the parcel should arrive."""

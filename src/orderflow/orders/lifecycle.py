@@ -200,17 +200,20 @@ def _vendor_orders(session: Session, orders: dict[int, set[int]]) -> list[_Vendo
     return found
 
 
-def _units_rejected(line: VendorOrderLine) -> int:
-    if line.state == LineState.CANCELLED:
+def units_to_ship(line: VendorOrderLine) -> int:
+    """Units the vendor still owes on ``line``, shipped or not: none on a cancelled line, and none rejected (a
+    rejection without a quantity is for the whole line)."""
+    if line.state == LineState.CANCELLED or (line.state == LineState.REJECTED and line.qty_rejected == 0):
         return 0
-    # A rejection without a quantity is for the whole line (as the vendor rules read it).
-    return line.qty if line.state == LineState.REJECTED and line.qty_rejected == 0 else line.qty_rejected
+    return max(line.qty - line.qty_rejected, 0)
+
+
+def _units_rejected(line: VendorOrderLine) -> int:
+    return 0 if line.state == LineState.CANCELLED else line.qty - units_to_ship(line)
 
 
 def _units_left(line: VendorOrderLine) -> int:
-    if line.state == LineState.CANCELLED:
-        return 0
-    return max(line.qty - _units_rejected(line) - line.qty_shipped, 0)
+    return max(units_to_ship(line) - line.qty_shipped, 0)
 
 
 def _move(session: Session, model: type[Order] | type[VendorOrder] | type[VendorOrderLine], ids: Sequence[object],

@@ -29,7 +29,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orderflow.calendars import BusinessCalendar, VendorCalendars
-from orderflow.config import CalendarSettings, Settings
+from orderflow.calendars import shop_calendar as calendar_of_shop
+from orderflow.config import Settings
 from orderflow.db.models import (
     Notification,
     NotificationEvent,
@@ -81,7 +82,7 @@ class RunResult:
 
 def shop_calendar(settings: Settings) -> BusinessCalendar:
     """The shop's own business days (Mon-Fri, US holidays, its time zone): ages and reopen windows."""
-    return BusinessCalendar.from_settings(CalendarSettings(timezone=settings.timezone, holidays="US"))
+    return calendar_of_shop(settings.timezone)
 
 
 def evaluate(*, session: Session, settings: Settings, now: datetime, rules: Sequence[tuple[str, Rule]],

@@ -38,10 +38,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from orderflow.calendars import BusinessCalendar
+from orderflow.calendars import BusinessCalendar, shop_calendar
 from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
 from orderflow.carriers.tracking import CARRIER_FAILURES
-from orderflow.config import CalendarSettings
 from orderflow.db.models import (
     CarrierPollRun,
     JobOutcome,
@@ -133,7 +132,7 @@ def tracking_not_scanned(context: RuleContext) -> list[Finding]:
     severity = rule_severity(context, "tracking_not_scanned", "warning")
     if severity is None:
         return []
-    calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
+    calendar, zone = shop_calendar(context.settings.timezone), _zone(context)
     parcels = _parcels(context.session, Shipment.tracking_valid.is_(True),
                        Shipment.invalid_polls < CARRIER_INVALID_POLLS, Shipment.first_scan_at.is_(None))
     unscanned = [parcel for parcel in parcels if _quiet_for(
@@ -203,7 +202,7 @@ def stalled_in_transit(context: RuleContext) -> list[Finding]:
     severity = rule_severity(context, "stalled_in_transit", "warning")
     if severity is None:
         return []
-    calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
+    calendar, zone = shop_calendar(context.settings.timezone), _zone(context)
     parcels = _parcels(context.session, Shipment.first_scan_at.is_not(None), Shipment.status != RETURNED)
     stalled = [parcel for parcel in parcels
                if _quiet_for(calendar, _last_news(parcel.shipment), _stall_limit(parcel.shipment), parcel.shipment,
@@ -273,7 +272,7 @@ def delivery_late(context: RuleContext) -> list[Finding]:
     severity = rule_severity(context, "delivery_late", "high")
     if severity is None:
         return []
-    calendar, zone = _carrier_calendar(context.settings.timezone), _zone(context)
+    calendar, zone = shop_calendar(context.settings.timezone), _zone(context)
     parcels = _parcels(context.session, Shipment.estimated_delivery.is_not(None), Shipment.status != RETURNED)
     late_by_order: dict[int, list[_Parcel]] = defaultdict(list)
     for parcel in parcels:
@@ -508,11 +507,6 @@ def _scans_learned_at(session: Session, shipment_ids: Sequence[int]) -> dict[int
 
 
 @cache
-def _carrier_calendar(timezone: str) -> BusinessCalendar:
-    """Carriers' business days: Monday to Friday in the shop's zone, without US public holidays."""
-    return BusinessCalendar.from_settings(CalendarSettings(timezone=timezone, holidays="US"))
-
-
 def _carrier_name(code: str | None) -> str:
     # Imported here: the carrier connectors are not needed by commands that only list rules.
     from orderflow.carriers.apis import API

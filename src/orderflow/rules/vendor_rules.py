@@ -43,6 +43,7 @@ from orderflow.db.models import (
     VendorOrderLine,
     VendorOrderState,
 )
+from orderflow.orders.lifecycle import units_to_ship
 from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject, rule_severity
 
 # Thresholds (the defaults of issue 7).
@@ -456,7 +457,7 @@ def _refusal_text(entry: dict[str, Any]) -> str:
 
 def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder) -> str | None:
     """What is missing, in the staff's words; ``None`` when every unit that must ship has been scanned."""
-    needed = {line.id: (line, units) for line in vendor_order.lines if (units := _units_to_ship(line)) > 0}
+    needed = {line.id: (line, units) for line in vendor_order.lines if (units := units_to_ship(line)) > 0}
     scanned = [parcel for parcel in vendor_order.shipments if _scanned(parcel, context.now)]
     if not needed or any(not parcel.lines for parcel in scanned):
         return None
@@ -478,12 +479,6 @@ def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder) -> str |
                        for line, units, short in sorted(missing.values(), key=lambda item: item[0].line_no))
     text = f"{len(missing)} of {len(needed)} lines unshipped: {listed}"
     return f"{text}; {parcels}" if parcels else text
-
-
-def _units_to_ship(line: VendorOrderLine) -> int:
-    if line.state == LineState.CANCELLED or (line.state == LineState.REJECTED and line.qty_rejected == 0):
-        return 0  # a rejection without a quantity is for the whole line
-    return max(line.qty - line.qty_rejected, 0)
 
 
 def _scanned(parcel: Shipment, now: datetime) -> bool:
