@@ -151,11 +151,14 @@ def build_daily_report(*, engine: Engine, settings: Settings, day: ReportDay) ->
     standings = _standings(scorecard, late, notifications)
     summary = summarize(day=day.day, zone=day.zone, as_of=day.as_of, notifications=notifications,
                         shipped=len(shipped), late=len(late), standings=standings,
-                        in_transit=pd.to_numeric(in_transit["days_since_first_scan"]).astype(float),
+                        in_transit=in_transit["days_since_first_scan"].astype(float),
                         worst=settings.report.worst_vendors, scorecard_days=settings.report.scorecard_days,
                         files=FILES)
     tables = {"open_notifications.csv": notifications, "shipped.csv": shipped, "late_vendor_orders.csv": late,
-              "in_transit_aging.csv": in_transit, "vendor_scorecard.csv": format_scorecard(scorecard)}
+              # Days are rounded for people only when written: the summary counts from the exact figures.
+              "in_transit_aging.csv": in_transit.assign(
+                  days_since_first_scan=one_decimal(in_transit["days_since_first_scan"])),
+              "vendor_scorecard.csv": format_scorecard(scorecard)}
     return DailyReport(day=day, tables=tables, summary=summary)
 
 
@@ -352,7 +355,6 @@ def in_transit_aging(connection: Connection, day: ReportDay) -> pd.DataFrame:
     frame["last_event_at"] = frame["event_at"].where(frame["event_at"].notna(), frame["last_event_at"])
     frame["days_since_first_scan"] = (pd.Timestamp(as_of) - frame["first_scan_at"]).dt.total_seconds() / 86400
     frame = frame.sort_values(["days_since_first_scan", "tracking_number"], ascending=[False, True])
-    frame["days_since_first_scan"] = one_decimal(frame["days_since_first_scan"])
     for column in ("first_scan_at", "last_event_at"):
         frame[column] = local_times(frame[column], day.zone)
     frame["estimated_delivery"] = local_dates(frame["estimated_delivery"], day.zone)
