@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 from orderflow.carriers import dhl, fedex, ups, usps
@@ -299,10 +299,8 @@ class TestMappedCsv:
         assert_sound_orders(items or [], "o.csv")
 
     @FUZZ_MORE
-    @given(row=st.integers(1, len(ROWS) - 1), column=st.integers(0, len(ROWS[0]) - 1), value=printable_values,
-           together=st.booleans())
-    def test_a_bad_cell_refuses_only_its_own_order(self, row: int, column: int, value: str,
-                                                   together: bool) -> None:
+    @given(row=st.integers(1, len(ROWS) - 1), column=st.integers(0, len(ROWS[0]) - 1), value=printable_values)
+    def test_a_bad_cell_refuses_only_its_own_order(self, row: int, column: int, value: str) -> None:
         """Any value in one cell leaves every other order exactly as it was (order numbers: soundness only)."""
         rows = [list(cells) for cells in self.ROWS]
         damaged = self.ROWS[row][self.NAME].lstrip("#")
@@ -315,8 +313,6 @@ class TestMappedCsv:
         for number, order in self.BASELINE.items():
             if number != damaged:
                 assert found[number] == order
-        if not together:
-            return
         refused = {item.reason for item in items if isinstance(item, Refusal)}
         assert all(reason.startswith(f"order {damaged} refused") for reason in refused)
 
@@ -358,7 +354,7 @@ class TestJsonOrders:
             # NaN and Infinity are not JSON (RFC 8259): such a document is refused whole, like a cut-off one.
             data_bytes = json.dumps(document, allow_nan=False).encode()
         except ValueError:
-            return
+            reject()  # another example instead: this one is not about damage inside one order
         items = json_orders(data_bytes)
         assert_sound_orders(items, "orders.json")
         found = by_number(items)
@@ -534,8 +530,7 @@ class TestPrintful:
     @given(order=mutated_json(PRINTFUL_ORDER))
     def test_damaged_order_lookups_never_crash(self, order: Any) -> None:
         """An order looked up at Printful with any value anywhere gives its state or a clear InputError."""
-        if not isinstance(order, dict):
-            return
+        assume(isinstance(order, dict))
         state = parsed_or_refused(lambda: parse_order_status(order, source_ref="printful:1"), "printful:1")
         assert state is None or isinstance(state, PrintfulOrderState)
 
