@@ -103,9 +103,10 @@ def evaluate(*, session: Session, settings: Settings, now: datetime, rules: Sequ
     frozen = sorted({f.subject.id for f in findings if f.rule == "tracking_feed_unhealthy"})
     result.frozen_carriers = frozen
     findings = [f for f in findings if not _frozen(f.rule, f.subject.carrier, frozen)]
-    hidden = _inhibited(findings)
+    hiders = _hiders(findings)
+    hidden = _inhibited(findings, hiders)
     Reconciler(session=session, settings=settings, now=now, result=result, calendar=shop_calendar(settings),
-               silences=_active_silences(session, now)).run(findings, hidden, evaluated, frozen)
+               silences=_active_silences(session, now), hiders=hiders).run(findings, hidden, evaluated, frozen)
     return result
 
 
@@ -118,27 +119,33 @@ def _frozen(rule: str, carrier: str | None, frozen: Sequence[str]) -> bool:
     return rule in TRACKING_RULES and carrier is not None and carrier in frozen
 
 
-def _inhibited(findings: Sequence[Finding]) -> dict[str, str]:
-    """fingerprint -> why it is hidden ("vendor_rejected on TB1042-ACME")."""
-    hidden: dict[str, str] = {}
-    for hider, hides, shared in INHIBITIONS:
-        keys = {getattr(f.subject, shared): f for f in findings if f.rule == hider and getattr(f.subject, shared)}
+Hiders = dict[tuple[str, str, object], str]
+"""(hiding rule, shared subject field, its value) -> why ("vendor_rejected on TB1042-ACME"), for this run."""
+
+
+def _hiders(findings: Sequence[Finding]) -> Hiders:
+    hiders: Hiders = {}
+    for hider, _, shared in INHIBITIONS:
         for finding in findings:
             key = getattr(finding.subject, shared)
-            if finding.rule in hides and key in keys:
-                hidden.setdefault(finding.fingerprint, f"{hider} on {keys[key].subject.id}")
-    return hidden
+            if finding.rule == hider and key:
+                hiders.setdefault((hider, shared, key), f"{hider} on {finding.subject.id}")
+    return hiders
 
 
-def _inhibitor_of(notification: Notification, findings: Sequence[Finding]) -> str | None:
-    """The finding of this run that would hide ``notification`` ("vendor_rejected on TB1042-ACME"), if any."""
+def _hidden_by(hiders: Hiders, rule: str, about: object) -> str | None:
+    """Why a finding or notification of ``rule`` about ``about`` (a finding's subject, or a notification: both
+    carry the shared fields) is hidden this run, by the first inhibition that applies; ``None`` if it is not."""
     for hider, hides, shared in INHIBITIONS:
-        key = getattr(notification, shared)
-        if notification.rule in hides and key:
-            for finding in findings:
-                if finding.rule == hider and getattr(finding.subject, shared) == key:
-                    return f"{hider} on {finding.subject.id}"
+        if rule in hides and (why := hiders.get((hider, shared, getattr(about, shared)))):
+            return why
     return None
+
+
+def _inhibited(findings: Sequence[Finding], hiders: Hiders) -> dict[str, str]:
+    """fingerprint -> why it is hidden."""
+    return {finding.fingerprint: why for finding in findings
+            if (why := _hidden_by(hiders, finding.rule, finding.subject))}
 
 
 def _active_silences(session: Session, now: datetime) -> list[Silence]:
@@ -160,6 +167,7 @@ class Reconciler:
     result: RunResult
     calendar: BusinessCalendar
     silences: list[Silence]
+    hiders: Hiders
 
     def run(self, findings: Iterable[Finding], hidden: dict[str, str], evaluated: set[str],
             frozen: Sequence[str]) -> None:
@@ -179,7 +187,7 @@ class Reconciler:
             else:
                 self._open(finding, suppressed)
         gone = [n for fingerprint, n in live.items() if fingerprint not in by_fingerprint]
-        moot = self._moot_subjects(gone, list(by_fingerprint.values()))
+        moot = self._moot_subjects(gone)
         for notification in gone:
             if notification.rule not in evaluated or _frozen(notification.rule, notification.carrier, frozen):
                 continue  # not evaluated this run (disabled, broken) or frozen by a feed outage: keep as is
@@ -272,7 +280,7 @@ class Reconciler:
 
     # --- a notification whose finding is gone --------------------------------------------------------------
 
-    def _moot_subjects(self, notifications: list[Notification], findings: list[Finding]) -> dict[int, str]:
+    def _moot_subjects(self, notifications: list[Notification]) -> dict[int, str]:
         """Notifications made moot, with why: the order was cancelled, the parcel delivered, or a problem that
         hides it (a rejection hiding lateness) is true now or hid it before."""
         orders = {n.order_number for n in notifications if n.order_number}
@@ -290,7 +298,7 @@ class Reconciler:
                 moot[n.id] = "the order was cancelled"
             elif n.shipment_id in delivered:
                 moot[n.id] = "the parcel was delivered"
-            elif overtaken := _inhibitor_of(n, findings):
+            elif overtaken := _hidden_by(self.hiders, n.rule, n):
                 moot[n.id] = f"overtaken by {overtaken}"
             elif n.suppressed_by and not n.suppressed_by.startswith(SILENCE_MARK):
                 moot[n.id] = f"overtaken by {n.suppressed_by}"
