@@ -43,7 +43,6 @@ class DispatchTally:
     sent: int = 0
     accepted: int = 0
     rejected: int = 0
-    failed: int = 0
     needs_reconcile: int = 0
     vendors_failed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -52,6 +51,10 @@ class DispatchTally:
 
     def count(self, outcome: SendOutcome) -> None:
         setattr(self, outcome.state, getattr(self, outcome.state) + 1)
+
+    @property
+    def failed(self) -> int:
+        return len(self.unsent)
 
 
 @dataclass
@@ -157,7 +160,6 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
         except RemoteUnavailable as exc:
             _release(engine, [claim], holder=holder, now=clock.now(), error=str(exc),
                      checks_by_lookup=channel.checks_by_lookup)
-            tally.failed += 1
             tally.unsent.append((claim.vendor_order_id, str(exc)))
             failures_in_a_row += 1
             if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP_ON_VENDOR:
