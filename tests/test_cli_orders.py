@@ -104,7 +104,9 @@ class TestOrderCommands:
 class TestOrderNotifications:
     def test_the_order_view_lists_its_notifications_with_the_queue_fields(self, shop: list[str]) -> None:
         """order --format json lists the order's notifications with exactly the queue's JSON fields."""
-        orderflow(*shop, "import", str(SAMPLES / "shopify_orders_export.csv"))
+        # The import is stamped at a fixed instant before the rules' one: at the machine's clock it would come
+        # after them once the real date passes, and nothing would be due yet.
+        orderflow(*shop, "--now", "2026-11-30T12:00:00Z", "import", str(SAMPLES / "shopify_orders_export.csv"))
         assert orderflow(*shop, "--now", "2026-12-01T12:00:00Z", "rules", "run").returncode in (0, 6)
         queue = json.loads(orderflow(*shop, "--now", "2026-12-01T12:00:00Z", "notifications", "--format",
                                      "json").stdout)
