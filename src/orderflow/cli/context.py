@@ -22,10 +22,14 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from orderflow.clock import Clock
+from orderflow.outside_text import inert, json_inert
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from sqlalchemy import Engine
 
+    from orderflow.cli.render import Times
     from orderflow.config import Settings
     from orderflow.jobs import WorkResult
 
@@ -49,6 +53,8 @@ class AppContext:
     verbose: bool = False
     debug: bool = False
     log_format: LogFormat = LogFormat.TEXT
+    utc: bool = False
+    """Show times in UTC instead of the shop's zone."""
     command: str | None = None
     """The command being run, for JSON lines that do not name their own."""
     _engine: Engine | None = field(default=None, repr=False)
@@ -67,6 +73,29 @@ class AppContext:
     @cached_property
     def clock(self) -> Clock:
         return Clock(fixed=self.now)
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        """The shop's time zone: a day typed on the command line is a day here."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
+
+    @cached_property
+    def times(self) -> Times:
+        """How this command shows times to a person: the shop's zone, or UTC with ``--utc``."""
+        from orderflow.cli.render import Times
+
+        return Times() if self.utc else Times(zone=self.zone, name=self.settings.timezone)
+
+    @cached_property
+    def vendor_zones(self) -> dict[str, tzinfo]:
+        """Each vendor's own zone, the one its deadlines are judged in (UTC too with ``--utc``)."""
+        from datetime import UTC
+        from zoneinfo import ZoneInfo
+
+        return {vendor.code: UTC if self.utc else ZoneInfo(vendor.calendar.timezone)
+                for vendor in self.settings.vendors}
 
     @property
     def engine(self) -> Engine:
@@ -98,7 +127,9 @@ def emit(state: AppContext, message: str, *, command: str | None = None, level: 
     """
     if state.log_format is LogFormat.JSON:
         typer.echo(json_line(level, command or state.command, message), err=True)
-    elif level == "info":
+        return
+    message = inert(message)
+    if level == "info":
         typer.echo(f"{command}: {message}" if command else message, err=True)
     else:
         typer.echo(f"orderflow: {command}: {message}" if command else f"orderflow: {message}", err=True)
@@ -106,8 +137,18 @@ def emit(state: AppContext, message: str, *, command: str | None = None, level: 
 
 def json_line(level: str, command: str | None, message: str) -> str:
     """One JSON log line; ``time`` is when it was written (the real clock, even under --now)."""
-    return json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level,
-                       "command": command, "message": message}, ensure_ascii=False)
+    return json_inert(json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level,
+                                  "command": command, "message": message}, ensure_ascii=False))
+
+
+class TextLogFormatter(logging.Formatter):
+    """Python log records as ``orderflow: message``, inert: a message can quote outside text."""
+
+    def __init__(self) -> None:
+        super().__init__("orderflow: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(inert(line) for line in super().format(record).split("\n"))
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -129,7 +170,7 @@ def log_handler(state: AppContext) -> logging.Handler:
     """The stderr handler for Python logging, in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter(state.command) if state.log_format is LogFormat.JSON
-                         else logging.Formatter("orderflow: %(message)s"))
+                         else TextLogFormatter())
     return handler
 
 

@@ -58,6 +58,8 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 def _show(result: DemoResult) -> None:
     """The end of the demo on stdout: what ran, the queue, one order, the report, the score, what next."""
+    from zoneinfo import ZoneInfo
+
     from orderflow.cli import render
     from orderflow.config import load_settings
     from orderflow.db.engine import make_engine, reader, session_factory
@@ -79,12 +81,15 @@ def _show(result: DemoResult) -> None:
     finally:
         engine.dispose()
     calendar = shop_calendar(settings)
+    times = render.Times(zone=SHOP_ZONE, name=settings.timezone)
+    vendor_zones = {vendor.code: ZoneInfo(vendor.calendar.timezone) for vendor in settings.vendors}
     typer.echo(f"The staff queue at {end:%a %H:%M} (orderflow notifications --sort type):")
-    render.print_queue(documents, age=lambda opened: f"{calendar.business_days_between(opened, result.end):.1f}bd",
-                       order_url=settings.order_url, show_hidden=False)
+    render.print_queue(documents, render.QueueView(
+        age=lambda opened: calendar.business_days_between(opened, result.end), times=times,
+        order_url=settings.order_url, vendor_zones=vendor_zones))
     if story is not None:
         typer.echo(f"\nOne order's story (orderflow order {result.story_order}):")
-        render.print_order(story)
+        render.print_order(story, times=times, vendor_zones=vendor_zones)
     typer.echo("")
     for line in _closing_lines(result, first_id=documents[0]["id"] if documents else None):
         typer.echo(line)
