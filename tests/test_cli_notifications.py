@@ -96,5 +96,89 @@ class TestQueueCommands:
         made = orderflow(*queue_options, "notifications", "silence", "--match", "rule=vendor_late", "--for", "1d",
                          "--comment", "Acme is moving warehouses")
         assert made.returncode == 0
-        assert "silence #1" in made.stderr
-        assert "Acme is moving warehouses" in orderflow(*queue_options, "notifications", "silences").stdout
+        assert made.stdout.startswith("silence #1 until ")
+        assert made.stdout.endswith(": hides 1 open notification now\n")
+        [silence] = json.loads(orderflow(*queue_options, "notifications", "silences", "--format", "json").stdout)
+        assert silence["comment"] == "Acme is moving warehouses"
+
+
+class TestStaffActions:
+    def test_ack_several_by_name_then_why_and_unack(self, queue_options: list[str]) -> None:
+        """ack takes several ids and --by; one line each; why names who; unack returns it to open."""
+        rejection, lateness = listed(queue_options)
+        ids = [str(rejection["id"]), str(lateness["id"])]
+        acked = orderflow(*queue_options, "notifications", "ack", *ids, "--by", "ana")
+        assert acked.returncode == 0, acked.stderr
+        assert acked.stdout.splitlines() == [f"#{rejection['id']} vendor rejected TB9101-ACME: acknowledged by ana",
+                                             f"#{lateness['id']} vendor late TB9102-ACME: acknowledged by ana"]
+        why = orderflow(*queue_options, "notifications", "why", ids[0]).stdout
+        assert "acknowledged by ana" in why
+        assert "open -> acknowledged ana: acknowledged" in why
+        undone = orderflow(*queue_options, "notifications", "unack", ids[0], "--format", "json")
+        assert json.loads(undone.stdout) == [{"id": rejection["id"], "rule": "vendor_rejected",
+                                              "subject": "TB9101-ACME", "state": "open", "changed": True,
+                                              "note": "open again, nobody on it"}]
+        assert [item["state"] for item in listed(queue_options)] == ["open", "acknowledged"]
+
+    def test_a_repeat_changes_nothing_and_says_so(self, queue_options: list[str]) -> None:
+        """A second ack of the same notification is a no-op with a note, and no second audit event."""
+        rejection, _ = listed(queue_options)
+        orderflow(*queue_options, "notifications", "ack", str(rejection["id"]), "--by", "ana")
+        again = orderflow(*queue_options, "notifications", "ack", str(rejection["id"]), "--by", "bo")
+        assert again.returncode == 0
+        assert again.stdout.endswith("already acknowledged by ana; nothing changed\n")
+        why = orderflow(*queue_options, "notifications", "why", str(rejection["id"])).stdout
+        assert why.count("-> acknowledged") == 1
+        assert "acknowledged -> acknowledged" not in why
+
+    def test_the_actor_comes_from_orderflow_user(self, queue_options: list[str]) -> None:
+        """Without --by, ORDERFLOW_USER names who acted (a shared login says nothing)."""
+        rejection, _ = listed(queue_options)
+        orderflow(*queue_options, "notifications", "ack", str(rejection["id"]), env={"ORDERFLOW_USER": "cy"})
+        assert listed(queue_options)[0]["acked_by"] == "cy"
+
+    def test_an_unknown_id_is_refused_and_the_others_done(self, queue_options: list[str]) -> None:
+        """ack 999 <real>: one line naming 999, the real one acknowledged, exit 4."""
+        rejection, _ = listed(queue_options)
+        result = orderflow(*queue_options, "notifications", "ack", "999", str(rejection["id"]), "--by", "ana")
+        assert result.returncode == ExitCode.INPUT_REFUSED
+        assert result.stderr == "orderflow: no notification 999\n"
+        assert listed(queue_options)[0]["state"] == "acknowledged"
+
+    def test_snooze_until_a_day_means_its_start_in_the_shop_zone(self, queue_options: list[str]) -> None:
+        """--until 2026-11-09 is midnight in New York (05:00 UTC), said in the shop's zone; unsnooze undoes it."""
+        _, lateness = listed(queue_options)
+        snoozed = orderflow(*queue_options, "notifications", "snooze", str(lateness["id"]), "--until", "2026-11-09",
+                            "--by", "ana")
+        assert snoozed.stdout == (f"#{lateness['id']} vendor late TB9102-ACME: snoozed until 2026-11-09 00:00 EST "
+                                  "by ana\n")
+        [item] = listed(queue_options, "--state", "snoozed")
+        assert item["snoozed_until"] == "2026-11-09T05:00:00+00:00"
+        orderflow(*queue_options, "notifications", "unsnooze", str(lateness["id"]))
+        assert [item["state"] for item in listed(queue_options)] == ["open", "open"]
+
+    def test_resolve_then_reopen(self, queue_options: list[str]) -> None:
+        """reopen undoes a resolve by hand; reopening what is open changes nothing."""
+        rejection, _ = listed(queue_options)
+        number = str(rejection["id"])
+        orderflow(*queue_options, "notifications", "resolve", number, "--note", "called them")
+        assert len(listed(queue_options)) == 1
+        reopened = orderflow(*queue_options, "notifications", "reopen", number, "--by", "ana")
+        assert reopened.stdout.endswith("open again, reopened by ana\n")
+        assert len(listed(queue_options)) == 2
+        again = orderflow(*queue_options, "notifications", "reopen", number)
+        assert again.stdout.endswith("is open, not resolved; nothing changed\n")
+
+    def test_a_silence_hides_at_once_and_ending_it_shows_at_once(self, queue_options: list[str]) -> None:
+        """No rules run in between: the silence hides its match now, and `silences end` shows it now."""
+        made = orderflow(*queue_options, "notifications", "silence", "--match", "vendor=acme",
+                         "--match", "rule=vendor_late", "--for", "2d", "--comment", "moving warehouses")
+        assert made.returncode == 0, made.stderr
+        assert [item["rule"] for item in listed(queue_options)] == ["vendor_rejected"]
+        hidden = [item for item in listed(queue_options, "--all") if item["suppressed_by"]]
+        assert [item["suppressed_by"] for item in hidden] == ["silence #1: moving warehouses"]
+        ended = orderflow(*queue_options, "notifications", "silences", "end", "1", "--by", "ana")
+        assert ended.returncode == 0, ended.stderr
+        assert ended.stdout.endswith(": shows 1 notification again\n")
+        assert [item["rule"] for item in listed(queue_options)] == ["vendor_rejected", "vendor_late"]
+        assert orderflow(*queue_options, "notifications", "silences", "--format", "json").stdout == "[]\n"

@@ -87,6 +87,23 @@ class TestDemoWeek:
         assert "Traceback" not in output
         assert "Warning" not in output
 
+    def test_the_queue_is_one_aligned_table_under_a_summary(self, demo_run: DemoRun) -> None:
+        """The queue opens with a one-line summary, then one header and a group row per type, each row's
+        columns starting where the header's do."""
+        stdout = demo_run.result.stdout
+        queue = stdout[stdout.index("(orderflow notifications --sort type):\n"):stdout.index("One order's story")]
+        lines = queue.splitlines()[1:]
+        assert re.fullmatch(r"\d+ in the queue: .* · oldest \d+\.\d business days", lines[0])
+        header = lines[1]
+        assert header.split()[:5] == ["id", "sev", "age", "order", "vendor"]
+        assert sum(line.startswith("id ") for line in lines) == 1, "one table, not one per type"
+        groups = [line for line in lines if line.startswith("── ")]
+        assert len(groups) == len({document["rule"] for document in demo_run.queue()})
+        evidence_at = header.index("evidence")
+        rows = [line for line in lines if re.match(r"\d+ +(crit|high|warn|info) ", line)]
+        assert rows
+        assert all(line[evidence_at - 1] == " " for line in rows)
+
     def test_ends_with_the_queue_a_story_the_report_and_what_to_try(self, demo_run: DemoRun) -> None:
         """The output shows the queue, one order's story, where the report is, and commands to explore further."""
         stdout = demo_run.result.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from orderflow.cli import values
 from orderflow.cli.context import app_context, run_as_job
 
 app = typer.Typer(help="The SKU crosswalk: which vendor makes or stocks each SKU.", invoke_without_command=True)
@@ -14,7 +15,8 @@ app = typer.Typer(help="The SKU crosswalk: which vendor makes or stocks each SKU
 @app.callback()
 def catalog(
     ctx: typer.Context,
-    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    output: str = typer.Option("table", "--format", parser=values.one_of(*values.TABLE_CSV_JSON, what="format"),
+                               metavar=values.metavar(*values.TABLE_CSV_JSON), help="How to print the list."),
 ) -> None:
     """List the catalog (or use `catalog import FILE`)."""
     if ctx.invoked_subcommand is not None:

@@ -6,6 +6,8 @@ Each command group lives in its own module and only parses, calls one library fu
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +41,9 @@ class OrderflowGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(CLOSED_PIPE_STATUS) from None
         except OrderflowError as exc:
             _fail(ctx, str(exc), exc.exit_code)
         except Exception as exc:  # the last line of defence: one line, not a traceback
@@ -60,6 +65,18 @@ def _describe_foreign(exc: Exception) -> tuple[str, ExitCode]:
     return f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)", ExitCode.INTERNAL
 
 
+CLOSED_PIPE_STATUS = 141
+"""What a shell reports for a writer whose reader went away (128 + SIGPIPE), as for ``git log | head``."""
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (``orderflow notifications | head -1``): the command stops quietly, as
+    other tools do, and later writes, the interpreter's last flush included, go nowhere instead of failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _fail(ctx: Any, message: str, code: ExitCode) -> None:
     obj = ctx.obj
     if isinstance(obj, AppContext) and obj.debug:
@@ -75,7 +92,7 @@ app = typer.Typer(
     "problems to staff.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 
@@ -112,6 +129,7 @@ def root(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    utc: bool = typer.Option(False, "--utc", help="Show times in UTC instead of the shop's time zone."),
     log_format: LogFormat = typer.Option(
         LogFormat.TEXT, "--log-format", envvar="ORDERFLOW_LOG_FORMAT", case_sensitive=False,
         help="stderr lines as text, or each one a JSON object (time, level, command, message).",
@@ -123,7 +141,7 @@ def root(
     """Root options shared by every command."""
     ctx.obj = AppContext(
         config_path=config, database_url=db, now=_parse_now(now), quiet=quiet, verbose=verbose, debug=debug,
-        log_format=log_format, command=ctx.invoked_subcommand,
+        log_format=log_format, utc=utc, command=ctx.invoked_subcommand,
     )
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, handlers=[log_handler(ctx.obj)])
@@ -155,6 +173,59 @@ app.command("sync")(sync_commands.sync)
 app.command("demo")(demo_commands.demo)
 
 
+def hoist_root_options(command: Any, args: list[str]) -> list[str]:
+    """``args`` with the root options given after a command moved in front of it, so ``orderflow sync -v``
+    means ``orderflow -v sync``. Each word is read as the command it stands in reads it: an option's value is
+    never taken for a root option, and an option the command has of its own keeps its own meaning."""
+    root_options = {name: not param.is_flag for param in command.params if hasattr(param, "is_flag")
+                    for name in param.opts + param.secondary_opts}
+    hoisted: list[str] = []
+    kept: list[str] = []
+    current = command
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            kept += args[index:]
+            break
+        name = word.split("=", 1)[0]
+        if word.startswith("-") and current is not command:
+            own = _own_option(current, name)
+            if own is None and name in root_options:
+                width = 1 + (root_options[name] and "=" not in word)
+                hoisted += args[index:index + width]
+                index += width
+                continue
+            width = 1 + (own is not None and not own.is_flag and not own.count and "=" not in word)
+            kept += args[index:index + width]
+            index += width
+            continue
+        if word.startswith("-") and name in root_options:
+            width = 1 + (root_options[name] and "=" not in word)
+            kept += args[index:index + width]
+            index += width
+            continue
+        subcommands = getattr(current, "commands", {})
+        if not word.startswith("-") and word in subcommands:
+            current = subcommands[word]
+        kept.append(word)
+        index += 1
+    return hoisted + kept
+
+
+def _own_option(command: Any, name: str) -> Any:
+    return next((param for param in command.params
+                 if hasattr(param, "is_flag") and name in param.opts + param.secondary_opts), None)
+
+
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="orderflow")
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=hoist_root_options(command, sys.argv[1:]), prog_name="orderflow")
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            raise SystemExit(CLOSED_PIPE_STATUS) from None

@@ -176,6 +176,9 @@ def _type(parameter: _Parameter, context: typer.Context) -> str:
     if isinstance(parameter, TyperOption) and parameter.is_flag:
         return "flag"
     label = parameter.display_type(context).removeprefix("<").removesuffix(">")
+    choices = parameter.metavar or ""
+    if choices.startswith("[") and choices.endswith("]") and "|" in choices:  # a value checked by cli.values
+        return "one of " + ", ".join(f"`{choice}`" for choice in choices[1:-1].split("|"))
     if parameter.type_descriptor.is_choice:
         return "one of " + ", ".join(f"`{choice}`" for choice in label.split("|"))
     if label.startswith("list[") and label.endswith("]"):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import typer
 
+from orderflow.cli import values
 from orderflow.cli.context import app_context, run_as_job
+
+CARRIER_CODES = ("ups", "fedex", "usps", "dhl")
+"""The carriers orderflow follows (the same as ``orderflow.carriers.numbers.CARRIERS``; a test ties them)."""
 
 
 def track(
     ctx: typer.Context,
-    carrier: str | None = typer.Option(None, "--carrier", help="Only this carrier: ups, fedex, usps or dhl."),
+    carrier: str | None = typer.Option(None, "--carrier", parser=values.one_of(*CARRIER_CODES, what="carrier"),
+                                       metavar=values.metavar(*CARRIER_CODES), help="Only this carrier."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Check at most this many parcels."),
 ) -> None:
     """Check the parcels that are due a check with UPS, FedEx, USPS and DHL, and plan their next check.

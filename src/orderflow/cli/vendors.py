@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from orderflow.cli.context import app_context, run_as_job
+from orderflow.cli import values
+from orderflow.cli.context import AppContext, app_context, run_as_job
+
+
+def configured_vendor(context: AppContext, vendor: str | None) -> str | None:
+    """``--vendor`` checked against the configured vendors (a typo must not look like "nothing to do")."""
+    if vendor is None:
+        return None
+    return values.checked(vendor, [configured.code for configured in context.settings.vendors], what="vendor",
+                          option="--vendor")
 
 
 def dispatch(
@@ -21,6 +30,7 @@ def dispatch(
     from orderflow.cli import render
 
     state = app_context(ctx)
+    vendor = configured_vendor(state, vendor)
     if dry_run:
         from orderflow.db.engine import reader, session_factory
         from orderflow.vendors.overview import dispatch_preview
@@ -38,7 +48,8 @@ def dispatch(
 
 def vendors(
     ctx: typer.Context,
-    output: str = typer.Option("table", "--format", help="table or json."),
+    output: str = typer.Option("table", "--format", parser=values.one_of(*values.TABLE_CSV_JSON, what="format"),
+                               metavar=values.metavar(*values.TABLE_CSV_JSON), help="How to print the list."),
 ) -> None:
     """List the configured vendors with their vendor orders counted by state, and any paused vendor."""
     from orderflow.cli import render
@@ -55,8 +66,8 @@ def vendors(
         {"code": v["code"], "name": v["name"], "via": f"{v['format']}/{v['transport']}",
          "work": ", ".join(f"{count} {name}" for name, count in v["vendor_orders"].items() if count) or "none",
          "breaker": v["breaker"] if v["paused_until"] is None
-         else f"paused until {render.short_time(v['paused_until'])}"}
-        for v in overview], "table")
+         else f"paused until {state.times.at(v['paused_until'])}"}
+        for v in overview], output)
 
 
 def fetch(
@@ -72,5 +83,6 @@ def fetch(
     from orderflow.vendors.fetch import fetch as run_fetch
 
     state = app_context(ctx)
+    vendor = configured_vendor(state, vendor)
     run_as_job(ctx, "fetch", lambda: run_fetch(engine=state.engine, settings=state.settings, clock=state.clock,
                                                vendor=vendor))

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from orderflow.reports.cells import percent
-from orderflow.rules.findings import SEVERITY_ORDER
 from orderflow.rules.queue import type_rank
+from orderflow.rules.vocabulary import SEVERITY_ORDER
 
 WEEK_DAYS = 7.0
 

@@ -21,7 +21,7 @@ Rules only read; this module is the only writer of notifications besides staff c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,7 +40,8 @@ from orderflow.db.models import (
     Shipment,
     Silence,
 )
-from orderflow.rules.findings import SEVERITY_ORDER, Finding, Rule, RuleContext
+from orderflow.rules.findings import Finding, Rule, RuleContext
+from orderflow.rules.vocabulary import SEVERITY_ORDER
 
 CLEAR_FOR = timedelta(hours=4)
 REOPEN_WINDOW_BUSINESS_DAYS = 3
@@ -153,10 +154,20 @@ def _active_silences(session: Session, now: datetime) -> list[Silence]:
 
 
 def silence_matches(silence: Silence, finding: Finding) -> bool:
-    values = {"rule": finding.rule, "vendor": finding.subject.vendor_code, "carrier": finding.subject.carrier,
-              "order": finding.subject.order_number, "vendor_order": finding.subject.vendor_order_id,
-              "severity": finding.severity, "subject": finding.subject.id}
-    return all(str(values.get(key) or "").lower() == str(wanted).lower() for key, wanted in silence.matchers.items())
+    return matchers_hold(silence.matchers, {
+        "rule": finding.rule, "vendor": finding.subject.vendor_code, "carrier": finding.subject.carrier,
+        "order": finding.subject.order_number, "vendor_order": finding.subject.vendor_order_id,
+        "severity": finding.severity, "subject": finding.subject.id})
+
+
+def matchers_hold(matchers: Mapping[str, str], values: Mapping[str, str | None]) -> bool:
+    """Whether every ``key=value`` of a silence holds for these values (case does not matter)."""
+    return all(str(values.get(key) or "").lower() == str(wanted).lower() for key, wanted in matchers.items())
+
+
+def silence_mark(silence: Silence) -> str:
+    """What a notification hidden by ``silence`` says in its ``suppressed_by``."""
+    return f"{SILENCE_MARK}{silence.id}: {silence.comment}"
 
 
 @dataclass
@@ -270,7 +281,7 @@ class Reconciler:
 
     def _silenced(self, finding: Finding) -> str | None:
         silence = next((s for s in self.silences if silence_matches(s, finding)), None)
-        return None if silence is None else f"{SILENCE_MARK}{silence.id}: {silence.comment}"
+        return None if silence is None else silence_mark(silence)
 
     def _maybe_push(self, notification: Notification) -> None:
         if notification.suppressed_by:

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 
 from orderflow.calendars import VendorCalendars
 from orderflow.config import Settings
+from orderflow.rules.vocabulary import Severity
 
-Severity = Literal["critical", "high", "warning", "info"]
 SubjectType = Literal["order", "vendor_order", "order_line", "vendor_order_line", "shipment", "carrier", "job",
                       "source", "vendor_file"]
-SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "high", "warning", "info")
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.orders.lifecycle import units_to_ship
-from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject, rule_severity
+from orderflow.rules.findings import Finding, Rule, RuleContext, Subject, rule_severity
+from orderflow.rules.vocabulary import Severity
 
 # Thresholds (the defaults of issue 7).
 DISPATCH_MAX_ATTEMPTS = 3
