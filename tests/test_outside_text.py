@@ -192,6 +192,15 @@ class TestCommandsShowOutsideTextVerbatim:
         assert inert(HOSTILE[0] + HOSTILE[2]) in story.stdout, "the line's reason"
         assert inert(rejection["evidence"]) in csv_out.stdout.replace('""', '"')
 
+    def test_the_daily_report_files(self, engine: Engine, tmp_path: Path) -> None:
+        """The report's queue file holds the evidence as the terminal shows it: verbatim, no escape byte."""
+        options = _hostile_shop(engine, tmp_path)
+        result = orderflow(*options, "report", "daily", "--date", "2026-11-04", "--out", str(tmp_path / "report"))
+        assert result.returncode == 0, result.stderr
+        queue = (tmp_path / "report" / "open_notifications.csv").read_text(encoding="utf-8-sig")
+        assert_inert_output(queue)
+        assert inert(HOSTILE[0] + HOSTILE[2]) in queue.replace('""', '"')
+
     def test_hidden_note_of_all_is_shown(self, engine: Engine, tmp_path: Path) -> None:
         """A silenced notification shows under --all with its [hidden: ...] note, brackets and all."""
         options = _hostile_shop(engine, tmp_path)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.rules.engine import evaluate, shop_calendar
+from orderflow.rules.findings import Finding
 from orderflow.rules.push import deliver, plan_pushes
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.webhook import FakeWebhook
@@ -65,6 +66,17 @@ class TestPush:
         assert "TB9101-ACME" in mail.get_body().get_content()  # type: ignore[union-attr]
         [post] = webhook.posts
         assert post["text"].startswith("*[orderflow] critical: vendor rejected (1)*")
+
+    def test_outside_text_reaches_the_webhook_as_text(self, engine: Engine, shop: Settings,
+                                                       webhook: FakeWebhook) -> None:
+        """A vendor reason with Slack's control characters is sent escaped: it pings nobody and links nowhere."""
+        world = World()
+        world.true["vendor_rejected"] = [Finding("vendor_rejected", rejected().subject, "critical",
+                                                 "line 1: <!channel> see <https://evil.example|the portal> & call")]
+        cycle(engine, shop, world, MON)
+        [post] = webhook.posts
+        assert "line 1: &lt;!channel&gt; see &lt;https://evil.example|the portal&gt; &amp; call" in post["text"]
+        assert "<" not in post["text"]
 
     def test_warnings_wait_for_the_daily_digest(self, engine: Engine, shop: Settings, smtp: SmtpServer) -> None:
         """A warning is not pushed at once; it comes in the next business-day digest, once."""

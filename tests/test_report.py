@@ -505,11 +505,17 @@ class TestScorecard:
 # --- cells and business days ---------------------------------------------------------------------------------
 
 class TestCells:
-    @pytest.mark.parametrize("risky", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+    @pytest.mark.parametrize("risky", ["=1+2", "+1", "-1", "@SUM(A1)"])
     def test_cells_that_start_like_formulas_are_defanged(self, risky: str) -> None:
-        """Every cell that starts with = + - @ tab or CR gets a leading quote; others are kept as they are."""
+        """Every cell that starts with = + - or @ gets a leading quote; others are kept as they are."""
         content = csv_bytes(pd.DataFrame({"cell": [risky, "plain"]}))
         assert rows(content) == [{"cell": "'" + risky}, {"cell": "plain"}]
+
+    @pytest.mark.parametrize(("risky", "shown"), [("\tx", "\\tx"), ("\rx", "\\rx"), ("a\x1b[2Jb", "a\\x1b[2Jb")])
+    def test_control_characters_are_spelled_out(self, risky: str, shown: str) -> None:
+        """A tab, CR or escape from outside is written as the escape a person reads, so it can neither start
+        a formula nor hide in the cell."""
+        assert rows(csv_bytes(pd.DataFrame({"cell": [risky]}))) == [{"cell": shown}]
 
     def test_money_and_rates_print_as_people_expect(self) -> None:
         """Two decimals for money (none for a missing amount), one for percentages."""

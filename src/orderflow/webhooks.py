@@ -23,6 +23,13 @@ from orderflow.retries import retry_after_seconds
 _SHOWN_REPLY_CHARS = 120
 
 
+def slack_text(text: str) -> str:
+    """``text`` for a Slack-style message, shown as it came: ``&``, ``<`` and ``>`` are the three characters
+    Slack reads as control (``<!channel>`` pings everyone, ``<https://x|here>`` forges a link), so they are
+    sent as the entities Slack documents for them."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def post_json(client: httpx.Client, url: str, payload: Mapping[str, Any]) -> None:
     """POST ``payload`` as JSON; return on any 2xx.
 

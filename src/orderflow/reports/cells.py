@@ -26,6 +26,7 @@ from sqlalchemy.types import NullType
 
 from orderflow.db.bulk import chunked
 from orderflow.db.types import UTCDateTime
+from orderflow.outside_text import inert
 from orderflow.spreadsheets import defang
 
 CENT = Decimal("0.01")
@@ -79,10 +80,11 @@ def percent(value: float | None) -> str:
 
 
 def _cell(value: Any) -> str:
-    """A value as CSV text: empty for none (``None``, NaN, NaT, NA)."""
+    """A value as CSV text: empty for none (``None``, NaN, NaT, NA); outside text with its control characters
+    spelled out, as on a terminal, so a manager's spreadsheet shows what came rather than hiding it."""
     if value is None or value is pd.NA or value != value:  # noqa: PLR0124 - NaN and NaT are not equal to themselves
         return ""
-    return defang(str(value))
+    return defang(inert(str(value)))
 
 
 def csv_bytes(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> bytes:

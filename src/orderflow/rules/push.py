@@ -169,7 +169,7 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
     if not claimed:
         return delivery
     from orderflow.mail import Mailer, build_message, stable_message_id
-    from orderflow.webhooks import post_json
+    from orderflow.webhooks import post_json, slack_text
 
     mail = (mailer or (lambda: Mailer.from_settings(settings)))() if any(
         row.kind == "push_email" for row in claimed) else None
@@ -189,7 +189,8 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
                                             text=text, message_id=stable_message_id("push", row.id, sender=sender),
                                             date=now))
                 elif row.kind == "push_webhook" and client is not None and settings.push.webhook:
-                    post_json(client, secret(settings.push.webhook.url_env), {"text": f"*{payload['title']}*\n{text}"})
+                    post_json(client, secret(settings.push.webhook.url_env),
+                              {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"})
                 crash_point("push.after_send")
             except RemoteUnavailable as exc:
                 outbox.settle(engine, row.id, "pending", error=str(exc),
