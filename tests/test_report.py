@@ -32,6 +32,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import (
     JobRun,
     Notification,
+    NotificationEvent,
     Order,
     OrderLine,
     OutboxMessage,
@@ -42,6 +43,7 @@ from orderflow.db.models import (
     VendorOrderLine,
 )
 from orderflow.errors import ConfigError, ExitCode, InputError
+from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
 from orderflow.reports.cells import csv_bytes, money, percent
 from orderflow.reports.daily import FILES, daily_report
@@ -171,9 +173,29 @@ def build_shop(engine: Engine, settings: Settings) -> None:
         for part in PARTS:
             _add_part(session, orders[part.order], part)
         for fields in NOTIFICATIONS:
-            session.add(Notification(fingerprint=f"fp-{fields['subject_id']}-{fields['rule']}",
-                                     subject_type="vendor_order", vendor_order_id=fields["subject_id"],
-                                     last_seen_at=NOW, **fields))
+            notification = Notification(fingerprint=f"fp-{fields['subject_id']}-{fields['rule']}",
+                                        subject_type="vendor_order", vendor_order_id=fields["subject_id"],
+                                        last_seen_at=NOW, **fields)
+            session.add(notification)
+            session.flush()
+            session.add_all(history_of(notification))
+
+
+def history_of(notification: Notification) -> list[NotificationEvent]:
+    """The events the rules and staff would have recorded: opened, then acknowledged (an hour later) or
+    resolved."""
+    opened = notification.opened_at
+    assert opened is not None
+    events = [NotificationEvent(notification_id=notification.id, at=opened, from_state=None, to_state="open",
+                                reason=f"{notification.rule}: {notification.evidence}")]
+    if notification.state == "acknowledged":
+        events.append(NotificationEvent(notification_id=notification.id, at=opened + timedelta(hours=1),
+                                        from_state="open", to_state="acknowledged", reason="acknowledged",
+                                        actor=notification.acked_by or ""))
+    if notification.resolved_at is not None:
+        events.append(NotificationEvent(notification_id=notification.id, at=notification.resolved_at,
+                                        from_state="open", to_state="resolved", reason="auto: no longer found"))
+    return events
 
 
 def _add_part(session: Any, order: Order, part: Part) -> None:
@@ -391,6 +413,113 @@ class TestEmail:
             daily_report(engine=engine, settings=settings, now=NOW, out_dir=tmp_path / "out", email=True)
 
 
+# --- a past day, the same whenever it is made -----------------------------------------------------------------
+
+WEDNESDAY = date(2026, 11, 4)
+
+
+def what_happened_since(engine: Engine) -> None:
+    """Thursday to Monday, as the rules, staff and carriers would change the shop: notifications acknowledged,
+    resolved, reworded and opened; a late parcel scanned at last, another delivered, a vendor order rejected,
+    an order cancelled, and tracking for a parcel scanned on Wednesday that only reached us on Friday."""
+    with session_factory(engine)() as session, session.begin():
+        notes = {(n.rule, n.vendor_order_id): n for n in session.scalars(select(Notification))}
+        late = notes["vendor_late", "TB1005-ACME"]
+        session.add(NotificationEvent(notification_id=late.id, at=utc(11, 6, 14), from_state="open",
+                                      to_state="acknowledged", reason="on it", actor="kim"))
+        late.state, late.acked_by, late.evidence = "acknowledged", "kim", "6 business days late"
+        rejected = notes["vendor_rejected", "TB1003-ACME"]
+        session.add(NotificationEvent(notification_id=rejected.id, at=utc(11, 7, 9), from_state="open",
+                                      to_state="resolved", reason="staff: re-sent"))
+        rejected.state, rejected.resolved_at = "resolved", utc(11, 7, 9)
+        for note in notes.values():
+            note.last_seen_at = note.pushed_at = utc(11, 9, 12)
+        fresh = Notification(fingerprint="fp-new", rule="carrier_exception", severity="critical", state="open",
+                             subject_type="vendor_order", subject_id="TB1007-ACME", vendor_order_id="TB1007-ACME",
+                             vendor_code="ACME", order_number="1007", evidence="Damaged", opened_at=utc(11, 5, 10),
+                             last_seen_at=utc(11, 9, 12))
+        session.add(fresh)
+        session.flush()
+        session.add_all(history_of(fresh))
+
+        parcels = {p.tracking_number: p for p in session.scalars(select(Shipment))}
+        label = parcels["1ZACME005"]
+        label.first_scan_at = label.last_event_at = utc(11, 6, 15)
+        label.status = "in_transit"
+        session.add(TrackingEvent(shipment_id=label.id, occurred_at=utc(11, 6, 15), status="in_transit",
+                                  code="IT", description="Origin scan", recorded_at=utc(11, 6, 16)))
+        orders = {v.id: v for v in session.scalars(select(VendorOrder))}
+        orders["TB1005-ACME"].state, orders["TB1005-ACME"].updated_at = "shipped", utc(11, 6, 16)
+        for line in orders["TB1005-ACME"].lines:
+            line.qty_shipped, line.state = line.qty, "shipped"
+        on_the_way = parcels["1ZACME002"]
+        on_the_way.status, on_the_way.delivered_at, on_the_way.last_event_at = "delivered", utc(11, 7, 18), \
+            utc(11, 7, 18)
+        session.add(TrackingEvent(shipment_id=on_the_way.id, occurred_at=utc(11, 7, 18), status="delivered",
+                                  code="D", description="Delivered", recorded_at=utc(11, 7, 19)))
+        partly = orders["TB1006-ACME"]
+        partly.state, partly.rejected_at, partly.updated_at = "rejected", utc(11, 6, 9), utc(11, 6, 9)
+        partly.lines[0].state, partly.lines[0].qty_rejected = "rejected", 2
+        bolt = session.scalars(select(Order).where(Order.order_number == "1008")).one()
+        bolt.state, bolt.cancelled_at = "cancelled", utc(11, 8, 9)
+        session.add(Shipment(vendor_order_id="TB1007-ACME", carrier="ups", tracking_number="1ZLATE007",
+                             reported_at=utc(11, 6, 12), first_scan_at=utc(11, 4, 21), status="in_transit",
+                             created_at=utc(11, 6, 12), updated_at=utc(11, 6, 12)))
+
+
+class TestAPastDay:
+    def test_the_report_for_a_day_is_the_same_on_the_next_day_and_five_days_on(self, shop: Settings, engine: Engine,
+                                                                              tmp_path: Path) -> None:
+        """Wednesday's report made on Thursday and again on Monday, after a week of changes, has the same files
+        byte for byte; and those changes did show in Monday's own report (so the comparison can fail)."""
+        first = daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=tmp_path / "thursday")
+        assert first.counts["open_notifications"] == 3
+        what_happened_since(engine)
+        monday = NOW + timedelta(days=4)
+        again = daily_report(engine=engine, settings=shop, now=monday, day=WEDNESDAY, out_dir=tmp_path / "monday")
+        for name in FILES:
+            assert (tmp_path / "monday" / name).read_bytes() == (tmp_path / "thursday" / name).read_bytes(), name
+        assert again.counts == first.counts
+        today = files_of(_written(daily_report(engine=engine, settings=shop, now=monday, out_dir=tmp_path / "now")))
+        assert pick(today["open_notifications.csv"], "rule", "state", "acked_by") == [
+            ("carrier_exception", "open", ""), ("carrier_exception", "acknowledged", "sam"),
+            ("vendor_late", "acknowledged", "kim")]
+        assert "1ZACME002" not in [row["tracking_number"] for row in today["in_transit_aging.csv"]]
+
+    def test_a_folder_written_after_the_day_is_kept_unless_forced(self, shop: Settings, engine: Engine,
+                                                                   tmp_path: Path) -> None:
+        """A second run for a day that is over keeps the folder as it is (counted 'kept'); --force writes it
+        again; a folder written while the day was still going is replaced by the next run."""
+        folder = tmp_path / "out"
+        daily_report(engine=engine, settings=shop, now=NOW - timedelta(hours=12), day=WEDNESDAY, out_dir=folder)
+        assert json.loads((folder / "report.json").read_text())["final"] is False
+        daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=folder)
+        assert json.loads((folder / "report.json").read_text()) == {
+            "day": "2026-11-04", "as_of": "2026-11-05T04:59:59.999999+00:00", "final": True}
+        (folder / "shipped.csv").write_text("edited by hand")
+        kept = daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=folder)
+        assert (kept.counts["kept"], (folder / "shipped.csv").read_text()) == (1, "edited by hand")
+        forced = daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=folder, force=True)
+        assert "kept" not in forced.counts
+        assert len(rows((folder / "shipped.csv").read_bytes())) == 2
+
+    def test_the_cli_says_a_folder_was_kept(self, shop: Settings, database_url: str, tmp_path: Path) -> None:
+        """The command line's --force, and the line that says a folder was kept."""
+        options = ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW.isoformat(),
+                   "report", "daily", "--out", str(tmp_path / "out")]
+        assert orderflow(*options).returncode == 0
+        kept = orderflow("--verbose", *options)
+        assert kept.returncode == 0
+        assert f"report daily: kept the report already in {tmp_path / 'out'} (written after the day was over; " \
+               "--force writes it again)" in kept.stderr
+        forced = orderflow("--verbose", *options, "--force")
+        assert (forced.returncode, forced.stderr.splitlines()[-1]) == (0, f"report daily: files in {tmp_path / 'out'}")
+
+
+def _written(result: WorkResult) -> Path:
+    return Path(result.detail[0]).parent
+
+
 # --- the tables -----------------------------------------------------------------------------------------------
 
 class TestTables:
@@ -417,17 +546,17 @@ class TestTables:
             ("2026-11-04 08:00", "1008", "TB1008-BOLT", "BOLT", "UPS", "1ZBOLT008", "", "2026-11-04 14:00",
              "2026-11-03 23:59", "no", "in_transit"),
             ("2026-11-04 15:00", "1007", "TB1007-ACME", "ACME", "UPS", "1ZACME007", "", "2026-11-04 17:00",
-             "2026-11-04 23:59", "yes", "exception")]
+             "2026-11-04 23:59", "yes", "in_transit")]  # the exception came on Thursday
 
     def test_late_vendor_orders_with_days_late_and_evidence(self, shop: Settings, engine: Engine,
                                                             tmp_path: Path) -> None:
         """Past ship-by with unscanned units, most late first; a cancelled order's vendor order is not late."""
         late = report(engine, shop, tmp_path)["late_vendor_orders.csv"]
-        assert pick(late, "vendor_order", "order_number", "vendor", "state", "ship_by", "business_days_late",
+        assert pick(late, "vendor_order", "order_number", "vendor", "ship_by", "business_days_late",
                     "units_due", "units_scanned", "value", "currency", "evidence") == [
-            ("TB1005-ACME", "1005", "ACME", "accepted", "2026-10-30 23:59", "3.0", "3", "0", "59.99", "USD",
+            ("TB1005-ACME", "1005", "ACME", "2026-10-30 23:59", "3.0", "3", "0", "59.99", "USD",
              "label created Thu 29 Oct, never scanned (1ZACME005)"),
-            ("TB1006-ACME", "1006", "ACME", "partially_shipped", "2026-11-02 23:59", "2.0", "3", "1", "37.50", "USD",
+            ("TB1006-ACME", "1006", "ACME", "2026-11-02 23:59", "2.0", "3", "1", "37.50", "USD",
              "1 of 3 units scanned")]
 
     def test_in_transit_aging_as_of_the_end_of_the_day(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:

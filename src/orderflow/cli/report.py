@@ -31,6 +31,8 @@ def daily(
     email: bool = typer.Option(False, "--email", help="Email the summary and the files to report.recipients "
                                "(once per day: a second run does not send it again)."),
     resend: bool = typer.Option(False, "--resend", help="With --email: send the day's report again on purpose."),
+    force: bool = typer.Option(False, "--force", help="Write the files again over a report written once the day "
+                               "was over (kept as it is without it)."),
 ) -> None:
     """The day's CSV files: open notifications, parcels shipped, late vendor orders, parcels in transit, and the
     vendor scorecard; with --email, one message with an HTML summary and the files attached."""
@@ -39,6 +41,8 @@ def daily(
     state, report_day = app_context(ctx), _day(day)
     result = run_as_job(ctx, "report daily", lambda: daily_report(
         engine=state.engine, settings=state.settings, now=state.clock.now(), day=report_day, out_dir=out,
-        email=email, resend=resend))
+        email=email, resend=resend, force=force))
     if state.show_progress and result.detail:
-        emit(state, f"files in {result.detail[0].parent}", command="report daily", level="info")
+        folder = result.detail[0].parent
+        emit(state, f"kept the report already in {folder} (written after the day was over; --force writes it "
+             "again)" if result.counts.get("kept") else f"files in {folder}", command="report daily", level="info")

@@ -60,14 +60,16 @@ def vendor_scorecard(connection: Connection, *, settings: Settings, as_of: datet
     orders = read_frame(connection, select(
         VendorOrder.id.label("vendor_order"), VendorOrder.vendor_code.label("vendor"), VendorOrder.state,
         VendorOrder.sent_at, VendorOrder.acknowledged_at, VendorOrder.rejected_at, VendorOrder.rejection_reason,
-        VendorOrder.rejection_code, VendorOrder.ship_by, Order.placed_at, Order.state.label("order_state"))
+        VendorOrder.rejection_code, VendorOrder.ship_by, VendorOrder.cancel_confirmed_at, Order.placed_at,
+        Order.state.label("order_state"), Order.cancelled_at)
         .join(Order, Order.id == VendorOrder.order_id).where(*window))
-    lines = read_frame(connection, select(
+    orders = states_then(orders, as_of)
+    lines = lines_then(read_frame(connection, select(
         VendorOrderLine.vendor_order_id.label("vendor_order"), VendorOrder.vendor_code.label("vendor"),
         VendorOrderLine.state, VendorOrderLine.qty_rejected, VendorOrderLine.qty_backordered, VendorOrderLine.reason,
         VendorOrderLine.reason_code)
         .join(VendorOrder, VendorOrder.id == VendorOrderLine.vendor_order_id)
-        .join(Order, Order.id == VendorOrder.order_id).where(*window))
+        .join(Order, Order.id == VendorOrder.order_id).where(*window)), orders, as_of)
     parcels = read_frame(connection, select(
         Shipment.id.label("shipment"), Shipment.vendor_order_id.label("vendor_order"),
         VendorOrder.vendor_code.label("vendor"),
@@ -105,6 +107,28 @@ def vendor_scorecard(connection: Connection, *, settings: Settings, as_of: datet
     card[counts] = card[counts].fillna(0).astype(int)
     card["top_rejection_reasons"] = card["top_rejection_reasons"].fillna("")
     return card.reset_index(drop=True)[list(COLUMNS)]
+
+
+def states_then(orders: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """Vendor orders (and their orders) with the state they had at ``as_of`` where their times tell it: a
+    rejection, a confirmed cancellation or an order's cancellation that came later had not happened then; one
+    before it (or with no time kept) had. Any other later state is taken as still open then."""
+    later = {"rejected_at": VendorOrderState.REJECTED, "cancel_confirmed_at": VendorOrderState.CANCELLED}
+    orders = orders.copy()
+    for column, state in later.items():
+        undone = (orders["state"] == state) & (orders[column] > as_of)
+        orders.loc[undone, "state"] = VendorOrderState.SENT
+    orders.loc[orders["cancelled_at"] > as_of, "order_state"] = OrderState.OPEN
+    return orders
+
+
+def lines_then(lines: pd.DataFrame, orders: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """Lines without the rejections their vendor order had after ``as_of`` (its ``rejected_at`` is its first)."""
+    later = lines["vendor_order"].isin(set(orders.loc[orders["rejected_at"] > as_of, "vendor_order"]))
+    lines = lines.copy()
+    lines.loc[later, "qty_rejected"] = 0
+    lines.loc[later & (lines["state"] == LineState.REJECTED), "state"] = LineState.ACCEPTED
+    return lines
 
 
 def format_scorecard(card: pd.DataFrame) -> pd.DataFrame:
