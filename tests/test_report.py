@@ -45,7 +45,7 @@ from orderflow.db.models import (
 from orderflow.errors import ConfigError, ExitCode, InputError
 from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
-from orderflow.reports.cells import csv_bytes, money, percent
+from orderflow.reports.cells import csv_bytes, fraction, money, percent
 from orderflow.reports.daily import FILES, daily_report
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors
@@ -598,8 +598,8 @@ class TestScorecard:
                 "vendor_orders": "8",  # 1001-1007 and 1009; 900 was placed before the window
                 "acknowledged_median_hours": "2.5",  # 0.5, 1, 2, 3, 6, 21
                 "orders_due": "5",  # 1001, 1002, 1005, 1006, 1007 (1003 rejected, 1004 not due, 1009 cancelled)
-                "on_time_ship_rate": "60.0%",  # 1001, 1006, 1007
-                "rejection_rate": "12.5%", "top_rejection_reasons": "address invalid (1)",
+                "on_time_ship_rate": "0.600",  # 1001, 1006, 1007
+                "rejection_rate": "0.125", "top_rejection_reasons": "address invalid (1)",
                 "out_of_stock_lines": "1",  # 1004
                 # sent to first scan: 1001 1.04, 1006 2.08, 1007 2.13, 1002 3.96 business days
                 "median_business_days_to_first_scan": "2.1",
@@ -610,8 +610,8 @@ class TestScorecard:
             "BOLT": {
                 "vendor": "BOLT", "name": "Vendor BOLT", "vendor_orders": "2",
                 "acknowledged_median_hours": "14.0",  # 4 and 24
-                "orders_due": "2", "on_time_ship_rate": "0.0%",
-                "rejection_rate": "50.0%", "top_rejection_reasons": "discontinued (1)",
+                "orders_due": "2", "on_time_ship_rate": "0.000",
+                "rejection_rate": "0.500", "top_rejection_reasons": "discontinued (1)",
                 "out_of_stock_lines": "0",
                 "median_business_days_to_first_scan": "2.9",  # 2.96 and 2.79
                 "median_tracking_upload_lag_hours": "3.0",  # 0 and 6
@@ -645,6 +645,11 @@ class TestCells:
         """A tab, CR or escape from outside is written as the escape a person reads, so it can neither start
         a formula nor hide in the cell."""
         assert rows(csv_bytes(pd.DataFrame({"cell": [risky]}))) == [{"cell": shown}]
+
+    def test_rates_in_files_are_numbers_a_spreadsheet_reads(self) -> None:
+        """A rate is a decimal fraction with three decimals, empty (not 0) when it is out of nothing."""
+        assert [fraction(0.6), fraction(12 / 13), fraction(0.0), fraction(None), fraction(float("nan"))] == [
+            "0.600", "0.923", "0.000", "", ""]
 
     def test_money_and_rates_print_as_people_expect(self) -> None:
         """Two decimals for money (none for a missing amount), one for percentages."""

@@ -37,29 +37,41 @@ _OPENINGS = (None, NotificationState.PENDING, NotificationState.RESOLVED)
 def queue_as_of(connection: Connection, as_of: datetime) -> list[dict[str, Any]]:
     """The queue at ``as_of`` as JSON documents (the fields of ``orderflow notifications --format json``),
     ranked as the queue ranks them (type, severity, age)."""
-    columns = [getattr(Notification, name) for name in Listed.__annotations__]
-    candidates = [row._asdict() for row in connection.execute(
-        select(*columns).where(or_(Notification.state.in_(LIVE), Notification.resolved_at > as_of),
-                                                    Notification.opened_at <= as_of))]
-    events = read_in(connection, [row["id"] for row in candidates], lambda chunk: (
-        select(NotificationEvent.id, NotificationEvent.notification_id, NotificationEvent.from_state,
-               NotificationEvent.to_state, NotificationEvent.reason, NotificationEvent.actor, NotificationEvent.at)
-        .where(NotificationEvent.notification_id.in_(chunk), NotificationEvent.at <= as_of)))
-    histories: dict[int, list[dict[Any, Any]]] = {}
-    for event in events.sort_values(["at", "id"]).to_dict("records"):
-        histories.setdefault(int(event["notification_id"]), []).append(event)
-    silences = list(connection.execute(select(Silence.matchers).where(Silence.starts_at <= as_of,
-                                                                     Silence.ends_at > as_of)))
-    listed = []
-    for row in candidates:
-        history = histories.get(row["id"], [])
-        if not history or history[-1]["to_state"] not in IN_QUEUE:
-            continue
-        then = _as_it_was(row, history, as_of)
-        values = _silence_values(cast(Notification, then))
-        if then.suppressed_by is None and not any(matchers_hold(matchers, values) for (matchers,) in silences):
-            listed.append(cast(Listed, then))
-    return [as_document(row) for row in sorted(listed, key=sort_key("type"))]
+    return QueueHistory(connection, as_of, as_of).at(as_of)
+
+
+class QueueHistory:
+    """What is needed to tell the queue at any instant from ``earliest`` to ``latest``, read once."""
+
+    def __init__(self, connection: Connection, earliest: datetime, latest: datetime) -> None:
+        columns = [getattr(Notification, name) for name in Listed.__annotations__]
+        self._candidates = [row._asdict() for row in connection.execute(
+            select(*columns).where(or_(Notification.state.in_(LIVE), Notification.resolved_at > earliest),
+                                   Notification.opened_at <= latest))]
+        events = read_in(connection, [row["id"] for row in self._candidates], lambda chunk: (
+            select(NotificationEvent.id, NotificationEvent.notification_id, NotificationEvent.from_state,
+                   NotificationEvent.to_state, NotificationEvent.reason, NotificationEvent.actor, NotificationEvent.at)
+            .where(NotificationEvent.notification_id.in_(chunk), NotificationEvent.at <= latest)))
+        self._histories: dict[int, list[dict[Any, Any]]] = {}
+        for event in events.sort_values(["at", "id"]).to_dict("records"):
+            event["at"] = event["at"].to_pydatetime()
+            self._histories.setdefault(int(event["notification_id"]), []).append(event)
+        self._silences = list(connection.execute(select(Silence.matchers, Silence.starts_at, Silence.ends_at)
+                                                 .where(Silence.starts_at <= latest, Silence.ends_at > earliest)))
+
+    def at(self, as_of: datetime) -> list[dict[str, Any]]:
+        """The queue at ``as_of`` (between ``earliest`` and ``latest``), ranked."""
+        silences = [matchers for matchers, starts, ends in self._silences if starts <= as_of < ends]
+        listed = []
+        for row in self._candidates:
+            history = [event for event in self._histories.get(row["id"], []) if event["at"] <= as_of]
+            if not history or history[-1]["to_state"] not in IN_QUEUE:
+                continue
+            then = _as_it_was(row, history, as_of)
+            values = _silence_values(cast(Notification, then))
+            if then.suppressed_by is None and not any(matchers_hold(matchers, values) for matchers in silences):
+                listed.append(cast(Listed, then))
+        return [as_document(row) for row in sorted(listed, key=sort_key("type"))]
 
 
 def _as_it_was(row: dict[str, Any], history: list[dict[Any, Any]], as_of: datetime) -> SimpleNamespace:
@@ -70,7 +82,7 @@ def _as_it_was(row: dict[str, Any], history: list[dict[Any, Any]], as_of: dateti
                 else row["evidence"])
     suppressed = row["suppressed_by"]
     return SimpleNamespace(**{
-        **row, "state": last["to_state"], "opened_at": opening["at"].to_pydatetime(), "evidence": evidence,
+        **row, "state": last["to_state"], "opened_at": opening["at"], "evidence": evidence,
         "acked_by": last["actor"] if last["to_state"] == NotificationState.ACKNOWLEDGED else None,
         "last_seen_at": _by(row["last_seen_at"], as_of), "pushed_at": _by(row["pushed_at"], as_of),
         "snoozed_until": None, "resolved_at": None,

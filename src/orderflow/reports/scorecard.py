@@ -43,11 +43,12 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.reports.business_days import vendor_business_days, with_ship_by
-from orderflow.reports.cells import one_decimal, percent, read_frame, read_in
+from orderflow.reports.cells import fraction, one_decimal, read_frame, read_in
 from orderflow.rules.tracking_rules import NOT_SCANNED_AFTER_BUSINESS_DAYS
 
-COLUMNS = ("vendor", "name", "vendor_orders", "acknowledged_median_hours", "orders_due", "on_time_ship_rate",
-           "rejection_rate", "top_rejection_reasons", "out_of_stock_lines", "median_business_days_to_first_scan",
+COLUMNS = ("vendor", "name", "orders_due", "on_time_ship_rate", "vendor_orders", "rejection_rate",
+           "top_rejection_reasons", "acknowledged_median_hours", "out_of_stock_lines",
+           "median_business_days_to_first_scan",
            "median_tracking_upload_lag_hours", "tracking_not_scanned", "carrier_exceptions")
 CARRIER_EXCEPTIONS = (PackageStatus.EXCEPTION, PackageStatus.DELIVERY_ATTEMPTED)
 TOP_REASONS = 3
@@ -132,13 +133,14 @@ def lines_then(lines: pd.DataFrame, orders: pd.DataFrame, as_of: datetime) -> pd
 
 
 def format_scorecard(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard for people: hours and days with one decimal, rates as percentages, empty for none."""
+    """The scorecard as a spreadsheet reads it: hours and days with one decimal, rates as decimal fractions
+    (``0.923``) beside the count they are out of, empty where that count is 0."""
     text = card.copy()
     for column in ("acknowledged_median_hours", "median_business_days_to_first_scan",
                    "median_tracking_upload_lag_hours"):
         text[column] = one_decimal(card[column])
     for column in ("on_time_ship_rate", "rejection_rate"):
-        text[column] = card[column].map(percent)
+        text[column] = card[column].map(fraction)
     return text
 
 

@@ -110,6 +110,10 @@ def _on_time(vendor: VendorStanding) -> str:
     return f"{percent(vendor.on_time_rate)} of {vendor.orders_due}" if vendor.on_time_rate is not None else "none due"
 
 
+def _rejected(vendor: VendorStanding) -> str:
+    return f"{percent(vendor.rejection_rate)} of {vendor.vendor_orders}" if vendor.vendor_orders else "none sent"
+
+
 def _facts(summary: Summary) -> list[str]:
     return [f"Parcels first scanned that day: {summary.shipped}",
             f"Vendor orders late (past ship-by, not scanned): {summary.late}",
@@ -132,7 +136,7 @@ def text(summary: Summary) -> str:
         lines.append(f"Worst vendors (last {summary.scorecard_days} days):")
         for vendor in summary.worst_vendors:
             lines.append(f"  {vendor.code} ({vendor.name}): on time {_on_time(vendor)}, {vendor.late_now} late now, "
-                         f"rejected {percent(vendor.rejection_rate) or '0.0%'} of {vendor.vendor_orders}, "
+                         f"rejected {_rejected(vendor)}, "
                          f"{vendor.open_problems} open problems")
     else:
         lines.append(f"No vendor gave trouble in the last {summary.scorecard_days} days.")
@@ -168,7 +172,7 @@ def html(summary: Summary) -> str:
         parts.append(f"<table {_TABLE}>" + _row(["vendor", "on time", "late now", "rejected", "open problems"],
                                                 header=True) + "".join(
             _row([f"{vendor.code} ({vendor.name})", _on_time(vendor), vendor.late_now,
-                  f"{percent(vendor.rejection_rate) or '0.0%'} of {vendor.vendor_orders}", vendor.open_problems])
+                  _rejected(vendor), vendor.open_problems])
             for vendor in summary.worst_vendors) + "</table>")
     else:
         parts.append(f"<p>No vendor gave trouble in the last {summary.scorecard_days} days.</p>")
