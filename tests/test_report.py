@@ -47,6 +47,7 @@ from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
 from orderflow.reports.cells import csv_bytes, fraction, money, percent
 from orderflow.reports.daily import FILES, daily_report
+from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors
 from tests.dispatch_fixtures import vendor_block, write_settings
@@ -355,12 +356,40 @@ class TestEmail:
         text, html = plain.get_content(), rich.get_content()
         assert "Open problems: 3 (1 critical, 2 warning)" in text
         assert "  vendor rejected                    1         0         0         0       1" in text
-        assert ("  ACME (Vendor ACME): on time 60.0% of 5, 2 late now, rejected 12.5% of 8, 3 open problems"
-                in text)
+        # Held up: TB1003 rejected (20.00) and TB1005 late (59.99); its hidden not_acknowledged counts for nothing.
+        assert ("  ACME (Vendor ACME): holding up 2 vendor orders worth 79.99, on time 60.0% of 5, 2 late now, "
+                "rejected 12.5% of 8, 3 open problems") in text
         assert text.index("ACME (Vendor ACME)") < text.index("BOLT (Vendor BOLT)")
         assert "http" not in text
         assert "<td style=\"border:1px solid #ccc;padding:2px 8px;text-align:left\">vendor rejected</td>" in html
         assert "ACME (Vendor ACME)" in html
+
+    def test_each_headline_figure_beside_the_day_before_and_the_week(self, shop: Settings, smtp: SmtpServer,
+                                                                     engine: Engine, tmp_path: Path) -> None:
+        """Wednesday's figures, Tuesday's, and the average of the 7 days before Wednesday, worked out by hand."""
+        report(engine, shop, tmp_path, email=True)
+        [message] = smtp.messages
+        plain = message.get_body(("plain",))
+        assert plain is not None
+        lines = plain.get_content().splitlines()
+        assert [line for line in lines if line.startswith("  ") and line.split()[0] in (
+            "figure", "Orders", "Vendor", "Parcels", "Open", "Value")][:10] == [
+            "  figure                        that day  day before   7-day avg",
+            # placed 28 Oct to 3 Nov: 1005, 1009, 1006, 1003, 1008, 1004, 1007 (seven in seven days)
+            "  Orders received                      0           0           1",
+            "  Vendor orders sent                   0           0           1",
+            # the week before: 1ZBOLT001 (29 Oct), 1ZACME002 and 1ZACME006 (2 Nov)
+            "  Parcels first scanned                2           0         0.4",
+            "  Parcels delivered                    1           0         0.3",  # 1ZACME006; 1ZACME001, 1ZBOLT001
+            # TB1003's rejection, open since 30 Oct: five of the seven days before
+            "  Open problems, critical              1           1         0.7",
+            "  Open problems, high                  0           0           0",
+            "  Open problems, warning               2           2         0.7",
+            "  Open problems, info                  0           0           0",
+            # TB1003 20.00 + TB1005 59.99 + TB1006 37.50 (exception)
+            "  Value of orders at risk         117.49      117.49       42.50"]
+        assert "  ACME                       that day 1 of 1 (100.0%); the 7 days before 1 of 2 (50.0%)" in lines
+        assert "  UPS                        that day 1 of 2 (50.0%); the 7 days before 1 of 3 (33.3%)" in lines
 
     def test_resend_sends_the_same_day_again_on_purpose(self, shop: Settings, smtp: SmtpServer, engine: Engine,
                                                         tmp_path: Path) -> None:
@@ -629,6 +658,45 @@ class TestScorecard:
                        "orders_due": "0", "on_time_ship_rate": "", "rejection_rate": "", "top_rejection_reasons": "",
                        "out_of_stock_lines": "0", "median_business_days_to_first_scan": "",
                        "median_tracking_upload_lag_hours": "", "tracking_not_scanned": "0", "carrier_exceptions": "0"}
+
+
+# --- the summary's templates and the vendors' ranking ------------------------------------------------------
+
+def a_summary(*vendors: VendorStanding) -> Summary:
+    return summarize(day=date(2026, 11, 4), zone=SHOP, as_of=utc(11, 5, 4), notifications=pd.DataFrame(
+        {"rule": ["vendor_late"], "severity": ["warning"]}), shipped=1, late=1, in_transit=pd.Series([1.0]),
+        standings=vendors, worst=5, scorecard_days=30, files=FILES)
+
+
+def standing(code: str, *, name: str = "", late: int = 0, blocked: int = 0, value: str = "0") -> VendorStanding:
+    return VendorStanding(code=code, name=name or code, vendor_orders=10, orders_due=10, on_time_rate=1.0,
+                          rejection_rate=0.0, late_now=late, open_problems=late + blocked, blocked_orders=blocked,
+                          blocked_value=Decimal(value))
+
+
+class TestSummary:
+    def test_a_vendor_holding_up_business_ranks_above_one_with_late_parcels(self) -> None:
+        """Unreachable with 4 vendor orders worth 900 outranks 3 late worth 60; value decides before count."""
+        unreachable = standing("DOWN", blocked=4, value="900.00")
+        late = standing("SLOW", late=3, blocked=3, value="60.00")
+        many_cheap = standing("CHEAP", blocked=10, value="50.00")
+        assert [vendor.code for vendor in a_summary(late, many_cheap, unreachable).worst_vendors] == [
+            "DOWN", "SLOW", "CHEAP"]
+
+    def test_the_shop_replaces_a_template_and_the_html_is_escaped(self, tmp_path: Path) -> None:
+        """The shop's daily.txt is used; daily.html stays ours, and a vendor's name cannot add markup to it."""
+        (tmp_path / "daily.txt").write_text("{{ report.title }}: {{ report.open_problems }} open\n")
+        summary = a_summary(standing("EVIL", name="<img src=x onerror=alert(1)>", late=1, blocked=1, value="5"))
+        text, html = render(summary, report_templates(tmp_path))
+        assert text == "Daily report for Wed 4 Nov 2026: 1 open\n"
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+        assert "<img src=x" not in html
+
+    def test_a_template_with_a_typo_is_a_configuration_error(self, tmp_path: Path) -> None:
+        """A name the template uses that the summary lacks names the file, rather than printing nothing."""
+        (tmp_path / "daily.txt").write_text("{{ report.titel }}\n")
+        with pytest.raises(ConfigError, match=r"report template .*daily\.txt: .*titel"):
+            render(a_summary(), report_templates(tmp_path))
 
 
 # --- cells and business days ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -57,6 +58,7 @@ from orderflow.reports.cells import csv_bytes, local_dates, local_times, money, 
 from orderflow.reports.queue_then import queue_as_of
 from orderflow.reports.scorecard import format_scorecard, lines_then, vendor_scorecard
 from orderflow.reports.summary import Summary, VendorStanding, summarize
+from orderflow.reports.trends import Bounds, daily_series
 from orderflow.rules.queue import JSON_FIELDS
 from orderflow.rules.vendor_rules import LATE_STATES, LIVE_ORDER_STATES
 
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
 STAMP = "report.json"
 FILES = ("open_notifications.csv", "shipped.csv", "late_vendor_orders.csv", "in_transit_aging.csv",
          "vendor_scorecard.csv")
+TREND_DAYS = 14
+"""Days of figures behind each report: the day, the one before, the week before it, and the charts' fortnight."""
 IN_TRANSIT_STATUSES = tuple(status for status in PackageStatus if status not in TERMINAL_STATUSES)
 _TIMES_IN_QUEUE = ("opened_at", "last_seen_at", "snoozed_until", "resolved_at", "pushed_at")
 
@@ -91,9 +95,21 @@ class ReportDay:
         if day > today:
             raise InputError(f"--date {day.isoformat()} has not begun yet in {settings.timezone} (today is "
                              f"{today.isoformat()})")
+        return cls.of_zone(zone, day, now)
+
+    def earlier(self, days: int) -> ReportDay:
+        """The day ``days`` before this one, judged at its end."""
+        return ReportDay.of_zone(self.zone, self.day - timedelta(days=days), self.ends)
+
+    @classmethod
+    def of_zone(cls, zone: ZoneInfo, day: date, now: datetime) -> ReportDay:
         starts = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         return cls(day=day, zone=zone, starts=starts, ends=ends, as_of=min(now, ends - timedelta(microseconds=1)))
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(day=self.day, starts=self.starts, as_of=self.as_of)
 
 
 @dataclass
@@ -157,12 +173,14 @@ def build_daily_report(*, engine: Engine, settings: Settings, day: ReportDay) ->
         in_transit = in_transit_aging(connection, day)
         scorecard = vendor_scorecard(connection, settings=settings, as_of=day.as_of,
                                      days=settings.report.scorecard_days)
-    standings = _standings(scorecard, late, notifications)
+        series = daily_series(connection, settings, [day.earlier(back).bounds for back in range(TREND_DAYS - 1, 0, -1)]
+                              + [day.bounds])
+    standings = _standings(scorecard, late, notifications, series.days[-1].blocked)
     summary = summarize(day=day.day, zone=day.zone, as_of=day.as_of, notifications=notifications,
                         shipped=len(shipped), late=len(late), standings=standings,
                         in_transit=in_transit["days_since_first_scan"].astype(float),
                         worst=settings.report.worst_vendors, scorecard_days=settings.report.scorecard_days,
-                        files=FILES)
+                        files=FILES, days=series.days)
     tables = {"open_notifications.csv": notifications, "shipped.csv": shipped, "late_vendor_orders.csv": late,
               # Days are rounded for people only when written: the summary counts from the exact figures.
               "in_transit_aging.csv": in_transit.assign(
@@ -425,14 +443,17 @@ def _latest_events(connection: Connection, shipment_ids: Sequence[int], as_of: d
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
-def _standings(scorecard: pd.DataFrame, late: pd.DataFrame, notifications: pd.DataFrame) -> list[VendorStanding]:
+def _standings(scorecard: pd.DataFrame, late: pd.DataFrame, notifications: pd.DataFrame,
+               blocked: dict[str, tuple[int, Decimal]]) -> list[VendorStanding]:
     late_now = late["vendor"].value_counts()
     problems = notifications["vendor"].dropna().value_counts()
     return [VendorStanding(code=row["vendor"], name=row["name"], vendor_orders=int(row["vendor_orders"]),
                            orders_due=int(row["orders_due"]), on_time_rate=_fraction(row["on_time_ship_rate"]),
                            rejection_rate=_fraction(row["rejection_rate"]),
                            late_now=int(late_now.get(row["vendor"], 0)),
-                           open_problems=int(problems.get(row["vendor"], 0)))
+                           open_problems=int(problems.get(row["vendor"], 0)),
+                           blocked_orders=blocked.get(row["vendor"], (0, Decimal(0)))[0],
+                           blocked_value=blocked.get(row["vendor"], (0, Decimal(0)))[1])
             for row in scorecard.to_dict("records")]
 
 
