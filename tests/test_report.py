@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -46,6 +47,7 @@ from orderflow.errors import ConfigError, ExitCode, InputError
 from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
 from orderflow.reports.cells import csv_bytes, fraction, money, percent
+from orderflow.reports.charts import CHART_FILES
 from orderflow.reports.daily import FILES, daily_report
 from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
@@ -363,6 +365,30 @@ class TestEmail:
         assert "http" not in text
         assert "<td style=\"border:1px solid #ccc;padding:2px 8px;text-align:left\">vendor rejected</td>" in html
         assert "ACME (Vendor ACME)" in html
+
+    def test_the_charts_are_inline_pictures_the_html_refers_to_and_files_in_the_folder(
+            self, shop: Settings, smtp: SmtpServer, engine: Engine, tmp_path: Path) -> None:
+        """multipart/alternative holds the text and a multipart/related of the HTML and its PNGs; every cid: in
+        the HTML names a part's Content-ID, every picture is used, and each is the PNG saved in the folder."""
+        report(engine, shop, tmp_path, email=True)
+        [message] = smtp.messages
+        [alternative] = [part for part in message.iter_parts() if part.get_content_type() == "multipart/alternative"]
+        plain, related = alternative.iter_parts()
+        assert (plain.get_content_type(), related.get_content_type()) == ("text/plain", "multipart/related")
+        html_part, *pictures = related.iter_parts()
+        assert html_part.get_content_type() == "text/html"
+        html = html_part.get_content()
+        referred = re.findall(r'src="cid:([^"]+)"', html)
+        by_id = {str(picture["Content-ID"]).strip("<>"): picture for picture in pictures}
+        assert sorted(referred) == sorted(by_id)
+        assert {picture.get_filename() for picture in pictures} == set(CHART_FILES)
+        for picture in pictures:
+            content = picture.get_payload(decode=True)
+            assert picture.get_content_type() == "image/png"
+            assert isinstance(content, bytes)
+            assert content.startswith(b"\x89PNG\r\n\x1a\n")
+            assert content == (tmp_path / "out" / str(picture.get_filename())).read_bytes()
+        assert "Charts are off" not in plain.get_content()
 
     def test_each_headline_figure_beside_the_day_before_and_the_week(self, shop: Settings, smtp: SmtpServer,
                                                                      engine: Engine, tmp_path: Path) -> None:
@@ -691,6 +717,13 @@ class TestSummary:
         assert text == "Daily report for Wed 4 Nov 2026: 1 open\n"
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
         assert "<img src=x" not in html
+
+    def test_without_charts_the_email_says_they_are_off(self) -> None:
+        """A summary with no charts says so, and how to have them, in both parts."""
+        text, html = render(a_summary(), report_templates(None))
+        assert "Charts are off: matplotlib is not installed here (pip install 'orderflow[charts]' adds it)." in text
+        assert "Charts are off" in html
+        assert "cid:" not in html
 
     def test_a_template_with_a_typo_is_a_configuration_error(self, tmp_path: Path) -> None:
         """A name the template uses that the summary lacks names the file, rather than printing nothing."""

@@ -55,9 +55,10 @@ from orderflow.errors import ConfigError, InputError
 from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import vendor_business_days, with_ship_by
 from orderflow.reports.cells import csv_bytes, local_dates, local_times, money, one_decimal, read_frame, read_in
+from orderflow.reports.charts import CHART_FILES, charts_available, draw_charts
 from orderflow.reports.queue_then import queue_as_of
 from orderflow.reports.scorecard import format_scorecard, lines_then, vendor_scorecard
-from orderflow.reports.summary import Summary, VendorStanding, summarize
+from orderflow.reports.summary import Chart, Summary, VendorStanding, summarize
 from orderflow.reports.trends import Bounds, daily_series
 from orderflow.rules.queue import JSON_FIELDS
 from orderflow.rules.vendor_rules import LATE_STATES, LIVE_ORDER_STATES
@@ -119,6 +120,8 @@ class DailyReport:
     day: ReportDay
     tables: dict[str, pd.DataFrame]
     summary: Summary
+    charts: dict[str, bytes] = field(default_factory=dict)
+    """PNG files by name; none when matplotlib is not installed."""
     files: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -152,7 +155,7 @@ def daily_report(*, engine: Engine, settings: Settings, now: datetime, day: date
         result.counts["kept"] = 1
         result.detail = [folder / name for name in report.files]
     else:
-        result.detail = write_files(report.files | {STAMP: _stamp(report_day)}, folder)[:-1]
+        result.detail = write_files(report.files | report.charts | {STAMP: _stamp(report_day)}, folder)[:-1]
     if email:
         from orderflow.reports.send import send_report
 
@@ -176,17 +179,22 @@ def build_daily_report(*, engine: Engine, settings: Settings, day: ReportDay) ->
         series = daily_series(connection, settings, [day.earlier(back).bounds for back in range(TREND_DAYS - 1, 0, -1)]
                               + [day.bounds])
     standings = _standings(scorecard, late, notifications, series.days[-1].blocked)
+    ages = in_transit["days_since_first_scan"].astype(float)
+    charts = draw_charts(series.days, series.parcels, ages, day.as_of) if charts_available() else {}
     summary = summarize(day=day.day, zone=day.zone, as_of=day.as_of, notifications=notifications,
                         shipped=len(shipped), late=len(late), standings=standings,
-                        in_transit=in_transit["days_since_first_scan"].astype(float),
+                        in_transit=ages,
                         worst=settings.report.worst_vendors, scorecard_days=settings.report.scorecard_days,
-                        files=FILES, days=series.days)
+                        files=FILES, days=series.days,
+                        charts=[Chart(cid=f"{name.removesuffix('.png')}.{day.day.isoformat()}@orderflow",
+                                      filename=name, title=title) for name, title in CHART_FILES.items()
+                                if name in charts])
     tables = {"open_notifications.csv": notifications, "shipped.csv": shipped, "late_vendor_orders.csv": late,
               # Days are rounded for people only when written: the summary counts from the exact figures.
               "in_transit_aging.csv": in_transit.assign(
                   days_since_first_scan=one_decimal(in_transit["days_since_first_scan"])),
               "vendor_scorecard.csv": format_scorecard(scorecard)}
-    return DailyReport(day=day, tables=tables, summary=summary)
+    return DailyReport(day=day, tables=tables, summary=summary, charts=charts)
 
 
 def final_report_in(folder: Path) -> bool:

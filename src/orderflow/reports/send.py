@@ -62,7 +62,9 @@ def send_report(*, engine: Engine, settings: Settings, report: DailyReport, now:
         sender=sender, to=list(settings.report.recipients), subject=subject(report.summary),
         text=text, html=html, reply_to=settings.email.reply_to, date=now,
         message_id=stable_message_id("report", "daily", day, claimed.id, sender=sender),
-        attachments=[Attachment(name, content, "text/csv") for name, content in report.files.items()])
+        attachments=[Attachment(name, content, "text/csv") for name, content in report.files.items()],
+        inline={chart.cid: Attachment(chart.filename, report.charts[chart.filename], "image/png")
+                for chart in report.summary.charts})
     try:
         with (mailer or (lambda: Mailer.from_settings(settings)))() as mail:
             mail.send(message)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from orderflow.customers.messages import Templates
 from orderflow.reports.cells import percent
+from orderflow.reports.charts import NOT_INSTALLED
 from orderflow.reports.trends import DayFigures, compare, rates
 from orderflow.rules.queue import type_rank
 from orderflow.rules.vocabulary import SEVERITY_ORDER
@@ -155,7 +156,7 @@ class Summary:
 
 def summarize(*, day: date, zone: ZoneInfo, as_of: datetime, notifications: pd.DataFrame, shipped: int, late: int,
               in_transit: pd.Series[float], standings: Sequence[VendorStanding], worst: int, scorecard_days: int,
-              files: Sequence[str], days: Sequence[DayFigures] = ()) -> Summary:
+              files: Sequence[str], days: Sequence[DayFigures] = (), charts: Sequence[Chart] = ()) -> Summary:
     """The summary's facts: ``notifications`` is the queue (``rule`` and ``severity`` columns), ``in_transit`` the
     days each parcel in transit has been on the way, ``days`` the figures of the days up to the report's (the
     last), from which each headline figure is compared with the day before and the week before."""
@@ -172,7 +173,7 @@ def summarize(*, day: date, zone: ZoneInfo, as_of: datetime, notifications: pd.D
                    vendor_rates=[RateRow(name, *counts) for name, counts in rates(list(days), "vendor").items()]
                    if days else [],
                    carrier_rates=[RateRow(name, *counts) for name, counts in rates(list(days), "carrier").items()]
-                   if days else [])
+                   if days else [], charts=list(charts), charts_note="" if charts else NOT_INSTALLED)
 
 
 def subject(summary: Summary) -> str:
