@@ -49,6 +49,7 @@ from orderflow.reports.business_days import business_days_between
 from orderflow.reports.cells import csv_bytes, fraction, money, percent
 from orderflow.reports.charts import CHART_FILES
 from orderflow.reports.daily import FILES, daily_report
+from orderflow.reports.period import trends_report
 from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors
@@ -573,6 +574,32 @@ class TestAPastDay:
 
 def _written(result: WorkResult) -> Path:
     return Path(result.detail[0]).parent
+
+
+class TestTrends:
+    def test_the_charts_and_the_daily_series_for_a_period(self, shop: Settings, database_url: str,
+                                                          tmp_path: Path) -> None:
+        """`report trends --days 10` writes the charts and one row per day, the last day's figures as the daily
+        report has them (see the headline test)."""
+        out = tmp_path / "trends"
+        done = orderflow("--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW.isoformat(),
+                         "report", "trends", "--days", "10", "--out", str(out))
+        assert (done.returncode, done.stderr) == (0, "")
+        assert {path.name for path in out.iterdir()} == {"daily_series.csv", *CHART_FILES}
+        series = rows((out / "daily_series.csv").read_bytes())
+        assert [row["day"] for row in series] == [f"2026-{day}" for day in (
+            "10-26", "10-27", "10-28", "10-29", "10-30", "10-31", "11-01", "11-02", "11-03", "11-04")]
+        assert series[-1] == {"day": "2026-11-04", "orders_received": "0", "vendor_orders_sent": "0",
+                              "first_scanned": "2", "delivered": "1", "open_critical": "1", "open_high": "0",
+                              "open_warning": "2", "open_info": "0", "open_total": "3", "value_at_risk": "117.49",
+                              "on_time_rate": "0.500", "on_time_out_of": "2"}
+        # Monday 2 Nov: 1ZACME002 late, 1ZACME006 on time; nothing judged on Sunday
+        assert pick(series, "on_time_rate", "on_time_out_of")[-4:-2] == [("", "0"), ("0.500", "2")]
+
+    def test_a_period_out_of_range_is_refused(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """A period of no days, or of more than a year, is refused with the limits named."""
+        with pytest.raises(InputError, match="--days must be from 1 to 366, not 0"):
+            trends_report(engine=engine, settings=shop, now=NOW, days=0, out_dir=tmp_path)
 
 
 # --- the tables -----------------------------------------------------------------------------------------------

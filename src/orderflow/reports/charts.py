@@ -1,6 +1,7 @@
 """The report's pictures, as PNG files: drawn with matplotlib (the ``charts`` extra) when it is installed.
 
-- ``open_problems_by_type.png``: open problems at each day's end over the last 14 days, stacked by type;
+- ``open_problems_by_type.png``: open problems at each day's end, day by day (the daily report's last 14),
+  stacked by type;
 - ``vendor_on_time.png``: each vendor's on-time ship rate and median days from sending to first scan, week by
   week over the last 8 weeks;
 - ``in_transit_by_age.png``: parcels in transit at the report's instant, by days since their first scan;
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-CHART_FILES = {"open_problems_by_type.png": "Open problems by type, last 14 days",
+CHART_FILES = {"open_problems_by_type.png": "Open problems by type, day by day",
                "vendor_on_time.png": "Vendors week by week: on-time ship rate and days to first scan",
                "in_transit_by_age.png": "Parcels in transit by days since first scan",
                "transit_days_by_carrier.png": "Transit days by carrier (first scan to delivery)"}
@@ -83,7 +84,11 @@ def _chart(draw: Callable[[Axes], None]) -> bytes:
 
 
 def _dates(axes: Axes, days: list[date]) -> None:
-    axes.set_xticks(range(len(days)), [f"{day:%a}\n{day.day} {day:%b}" for day in days], fontsize=7)
+    """Every day's date under its bar; over a longer period every few days', so they stay readable."""
+    every = max(1, len(days) // 14)
+    shown = range(len(days) - 1, -1, -every)
+    axes.set_xticks(list(shown), [f"{days[index]:%a}\n{days[index].day} {days[index]:%b}" for index in shown],
+                    fontsize=7)
 
 
 def _problems_by_type(axes: Axes, days: list[DayFigures]) -> None:
@@ -96,7 +101,7 @@ def _problems_by_type(axes: Axes, days: list[DayFigures]) -> None:
                  linewidth=0.5)
         bottom = [below + count for below, count in zip(bottom, counts, strict=True)]
     _dates(axes, [figures.day for figures in days])
-    axes.set_title(CHART_FILES["open_problems_by_type.png"] + " (at each day's end)")
+    axes.set_title(f"Open problems by type, last {len(days)} days (at each day's end)")
     axes.set_ylabel("open problems (count)")
     _whole_numbers(axes)
     axes.set_xlabel("day (shop time)")

@@ -169,7 +169,7 @@ def daily_report(*, engine: Engine, settings: Settings, now: datetime, day: date
 
 def build_daily_report(*, engine: Engine, settings: Settings, day: ReportDay) -> DailyReport:
     """Every table from one consistent read of the database."""
-    with _snapshot(engine) as connection:
+    with snapshot(engine) as connection:
         notifications = open_notifications(connection, day)
         shipped = shipped_parcels(connection, settings, day)
         late = late_vendor_orders(connection, settings, day)
@@ -232,7 +232,7 @@ def write_files(files: dict[str, bytes], folder: Path) -> list[Path]:
 
 
 @contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
+def snapshot(engine: Engine) -> Iterator[Connection]:
     """A read-only connection whose queries all see the same moment (REPEATABLE READ on PostgreSQL; one read
     transaction is already a snapshot on SQLite)."""
     options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
