@@ -542,6 +542,18 @@ class TestAPastDay:
             ("vendor_late", "acknowledged", "kim")]
         assert "1ZACME002" not in [row["tracking_number"] for row in today["in_transit_aging.csv"]]
 
+    def test_a_notification_without_events_is_told_by_its_own_times(self, shop: Settings, engine: Engine,
+                                                                     tmp_path: Path) -> None:
+        """Opened on Tuesday and acknowledged on Thursday, with no events kept: open on Wednesday's report."""
+        with session_factory(engine)() as session, session.begin():
+            session.add(Notification(fingerprint="fp-old", rule="vendor_late", severity="warning",
+                                     state="acknowledged", subject_type="vendor_order", subject_id="TB1002-ACME",
+                                     vendor_order_id="TB1002-ACME", vendor_code="ACME", evidence="made by hand",
+                                     opened_at=utc(11, 3, 12), acked_at=utc(11, 5, 11), acked_by="kim"))
+        queue = report(engine, shop, tmp_path)["open_notifications.csv"]
+        assert pick(queue, "vendor_order", "state", "acked_by", "evidence")[-1] == (
+            "TB1002-ACME", "open", "", "made by hand")
+
     def test_a_folder_written_after_the_day_is_kept_unless_forced(self, shop: Settings, engine: Engine,
                                                                    tmp_path: Path) -> None:
         """A second run for a day that is over keeps the folder as it is (counted 'kept'); --force writes it

@@ -12,6 +12,9 @@ notification event, so the state at an instant is the state the last event up to
 - ``last_seen_at`` and ``pushed_at``: only when they were by the instant; ``snoozed_until`` and ``resolved_at``
   are empty, since nothing in the queue was snoozed or resolved then.
 
+A notification with no events (made by hand, or before events were kept) is told by its own times: opened at
+``opened_at``, acknowledged at ``acked_at``, resolved at ``resolved_at``.
+
 Only notifications live now or resolved after the instant are read (resolved ones before it cannot have been in
 the queue), with their events up to the instant.
 """
@@ -44,7 +47,7 @@ class QueueHistory:
     """What is needed to tell the queue at any instant from ``earliest`` to ``latest``, read once."""
 
     def __init__(self, connection: Connection, earliest: datetime, latest: datetime) -> None:
-        columns = [getattr(Notification, name) for name in Listed.__annotations__]
+        columns = [getattr(Notification, name) for name in (*Listed.__annotations__, "acked_at")]
         self._candidates = [row._asdict() for row in connection.execute(
             select(*columns).where(or_(Notification.state.in_(LIVE), Notification.resolved_at > earliest),
                                    Notification.opened_at <= latest))]
@@ -56,6 +59,9 @@ class QueueHistory:
         for event in events.sort_values(["at", "id"]).to_dict("records"):
             event["at"] = event["at"].to_pydatetime()
             self._histories.setdefault(int(event["notification_id"]), []).append(event)
+        for row in self._candidates:
+            if row["id"] not in self._histories:
+                self._histories[row["id"]] = _told_by_its_times(row)
         self._silences = list(connection.execute(select(Silence.matchers, Silence.starts_at, Silence.ends_at)
                                                  .where(Silence.starts_at <= latest, Silence.ends_at > earliest)))
 
@@ -89,6 +95,20 @@ def _as_it_was(row: dict[str, Any], history: list[dict[Any, Any]], as_of: dateti
         # A silence hides from the moment it starts until it ends: whether one did then is decided from the
         # silences themselves, not from what the notification says now.
         "suppressed_by": None if suppressed is None or suppressed.startswith(SILENCE_MARK) else suppressed})
+
+
+def _told_by_its_times(row: dict[str, Any]) -> list[dict[Any, Any]]:
+    """The history of a notification made without one (by hand, or before events were kept), as its own times
+    tell it: opened, acknowledged, resolved."""
+    steps: list[tuple[datetime, str | None, str, str, str]] = [
+        (row["opened_at"], None, NotificationState.OPEN, f"{row['rule']}: {row['evidence']}", "orderflow")]
+    if row["acked_at"] is not None:
+        steps.append((row["acked_at"], NotificationState.OPEN, NotificationState.ACKNOWLEDGED, "acknowledged",
+                      row["acked_by"] or ""))
+    if row["resolved_at"] is not None:
+        steps.append((row["resolved_at"], steps[-1][2], NotificationState.RESOLVED, "resolved", "orderflow"))
+    return [{"at": at, "from_state": before, "to_state": after, "reason": reason, "actor": actor}
+            for at, before, after, reason, actor in steps]
 
 
 def _by(moment: datetime | None, as_of: datetime) -> datetime | None:
