@@ -5,12 +5,17 @@ morning, for the whole of the day before. The report judges everything *as of* t
 today so far). Five files:
 
 - ``open_notifications.csv``: the staff queue as ``orderflow notifications`` ranks it (type, severity, age), with
-  the fields of its JSON output and a ``rank``. It is the queue as it stands when the report is made.
+  the fields of its JSON output and a ``rank``. It is the queue as it stood at the report's instant, rebuilt from
+  the notifications' history (see :mod:`orderflow.reports.queue_then`), so a past day's is the same whenever made.
 - ``shipped.csv``: parcels the carrier first scanned that day, and whether that was by the vendor's ship-by.
 - ``late_vendor_orders.csv``: vendor orders the vendor has, past their ship-by, with units that have no carrier
   scan yet: how many vendor business days late, and the evidence.
 - ``in_transit_aging.csv``: parcels scanned and not delivered: days since the first scan, the last status.
 - ``vendor_scorecard.csv``: each vendor over the last ``scorecard_days`` (see :mod:`orderflow.reports.scorecard`).
+
+With them go the charts (see :mod:`orderflow.reports.charts`) and ``report.json``, which says the instant the
+report judges and whether its day was over by then: a folder written once the day was over is final and kept.
+The email's summary compares the day's figures with the days before (see :mod:`orderflow.reports.trends`).
 
 Every query is bounded by the day, the window or the active work (the states of open vendor orders, parcels
 not delivered): a database with years of history is never read whole.
@@ -112,6 +117,10 @@ class ReportDay:
     def bounds(self) -> Bounds:
         return Bounds(day=self.day, starts=self.starts, as_of=self.as_of)
 
+    def run_of(self, days: int) -> list[Bounds]:
+        """``days`` days ending with this one, oldest first, each judged at its end (this one at its instant)."""
+        return [self.earlier(back).bounds for back in range(days - 1, 0, -1)] + [self.bounds]
+
 
 @dataclass
 class DailyReport:
@@ -176,14 +185,12 @@ def build_daily_report(*, engine: Engine, settings: Settings, day: ReportDay) ->
         in_transit = in_transit_aging(connection, day)
         scorecard = vendor_scorecard(connection, settings=settings, as_of=day.as_of,
                                      days=settings.report.scorecard_days)
-        series = daily_series(connection, settings, [day.earlier(back).bounds for back in range(TREND_DAYS - 1, 0, -1)]
-                              + [day.bounds])
+        series = daily_series(connection, settings, day.run_of(TREND_DAYS))
     standings = _standings(scorecard, late, notifications, series.days[-1].blocked)
     ages = in_transit["days_since_first_scan"].astype(float)
     charts = draw_charts(series.days, series.parcels, ages, day.as_of) if charts_available() else {}
     summary = summarize(day=day.day, zone=day.zone, as_of=day.as_of, notifications=notifications,
-                        shipped=len(shipped), late=len(late), standings=standings,
-                        in_transit=ages,
+                        shipped=len(shipped), late=len(late), standings=standings, in_transit=ages,
                         worst=settings.report.worst_vendors, scorecard_days=settings.report.scorecard_days,
                         files=FILES, days=series.days,
                         charts=[Chart(cid=f"{name.removesuffix('.png')}.{day.day.isoformat()}@orderflow",

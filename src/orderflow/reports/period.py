@@ -40,9 +40,8 @@ def trends_report(*, engine: Engine, settings: Settings, now: datetime, days: in
     if not 1 <= days <= MOST_DAYS:
         raise InputError(f"--days must be from 1 to {MOST_DAYS}, not {days}")
     report_day = ReportDay.of(settings, now, last)
-    period = [report_day.earlier(back).bounds for back in range(days - 1, 0, -1)] + [report_day.bounds]
     with snapshot(engine) as connection:
-        series = daily_series(connection, settings, period)
+        series = daily_series(connection, settings, report_day.run_of(days))
         ages = in_transit_aging(connection, report_day)["days_since_first_scan"].astype(float)
     files = {SERIES_FILE: csv_bytes(series_frame(series.days))}
     result = WorkResult(counts={"days": len(series.days)})
