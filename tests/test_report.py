@@ -39,6 +39,7 @@ from orderflow.db.models import (
     OutboxMessage,
     Shipment,
     ShipmentLine,
+    Silence,
     TrackingEvent,
     VendorOrder,
     VendorOrderLine,
@@ -553,6 +554,20 @@ class TestAPastDay:
         queue = report(engine, shop, tmp_path)["open_notifications.csv"]
         assert pick(queue, "vendor_order", "state", "acked_by", "evidence")[-1] == (
             "TB1002-ACME", "open", "", "made by hand")
+
+    def test_a_silence_hides_only_while_it_was_active(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """A silence on ACME's lateness from Tuesday to Thursday hid it on Wednesday, though it has ended since
+        and the notification no longer says it is hidden; on Friday it shows."""
+        with session_factory(engine)() as session, session.begin():
+            session.add(Silence(matchers={"rule": "vendor_late", "vendor": "acme"}, starts_at=utc(11, 3, 12),
+                                ends_at=utc(11, 5, 12), comment="ACME's van broke down", created_by="sam",
+                                created_at=utc(11, 3, 12)))
+        wednesday = report(engine, shop, tmp_path, day=WEDNESDAY)["open_notifications.csv"]
+        assert [row["rule"] for row in wednesday] == ["vendor_rejected", "carrier_exception"]
+        friday = daily_report(engine=engine, settings=shop, now=utc(11, 7, 12), day=date(2026, 11, 6),
+                              out_dir=tmp_path / "friday")
+        assert [row["rule"] for row in files_of(_written(friday))["open_notifications.csv"]] == [
+            "vendor_rejected", "carrier_exception", "vendor_late"]
 
     def test_a_folder_written_after_the_day_is_kept_unless_forced(self, shop: Settings, engine: Engine,
                                                                    tmp_path: Path) -> None:
