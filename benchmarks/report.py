@@ -8,7 +8,8 @@ again (a URL is used as it is, already generated). Then ``--runs`` (3) whole pro
 
     python -m orderflow --config C --db URL --now T report daily --out DIR
 
-(start-up, every query, the five files) for the day before ``T`` (``history.NOW``, a Tuesday), one after the
+(start-up, every query, the five files, and the four charts when matplotlib is installed: the ``charts`` extra,
+which the ``test`` extra includes) for the day before ``T`` (``history.NOW``, a Tuesday), one after the
 other. Each run's wall time, CPU time and peak resident memory are printed, then the rows of each file, and the
 goals: under 30 s and under 1 GB.
 

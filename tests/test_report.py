@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,19 +33,25 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import (
     JobRun,
     Notification,
+    NotificationEvent,
     Order,
     OrderLine,
     OutboxMessage,
     Shipment,
     ShipmentLine,
+    Silence,
     TrackingEvent,
     VendorOrder,
     VendorOrderLine,
 )
 from orderflow.errors import ConfigError, ExitCode, InputError
+from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
-from orderflow.reports.cells import csv_bytes, money, percent
+from orderflow.reports.cells import csv_bytes, fraction, money, percent
+from orderflow.reports.charts import CHART_FILES
 from orderflow.reports.daily import FILES, daily_report
+from orderflow.reports.period import trends_report
+from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors
 from tests.dispatch_fixtures import vendor_block, write_settings
@@ -171,9 +178,29 @@ def build_shop(engine: Engine, settings: Settings) -> None:
         for part in PARTS:
             _add_part(session, orders[part.order], part)
         for fields in NOTIFICATIONS:
-            session.add(Notification(fingerprint=f"fp-{fields['subject_id']}-{fields['rule']}",
-                                     subject_type="vendor_order", vendor_order_id=fields["subject_id"],
-                                     last_seen_at=NOW, **fields))
+            notification = Notification(fingerprint=f"fp-{fields['subject_id']}-{fields['rule']}",
+                                        subject_type="vendor_order", vendor_order_id=fields["subject_id"],
+                                        last_seen_at=NOW, **fields)
+            session.add(notification)
+            session.flush()
+            session.add_all(history_of(notification))
+
+
+def history_of(notification: Notification) -> list[NotificationEvent]:
+    """The events the rules and staff would have recorded: opened, then acknowledged (an hour later) or
+    resolved."""
+    opened = notification.opened_at
+    assert opened is not None
+    events = [NotificationEvent(notification_id=notification.id, at=opened, from_state=None, to_state="open",
+                                reason=f"{notification.rule}: {notification.evidence}")]
+    if notification.state == "acknowledged":
+        events.append(NotificationEvent(notification_id=notification.id, at=opened + timedelta(hours=1),
+                                        from_state="open", to_state="acknowledged", reason="acknowledged",
+                                        actor=notification.acked_by or ""))
+    if notification.resolved_at is not None:
+        events.append(NotificationEvent(notification_id=notification.id, at=notification.resolved_at,
+                                        from_state="open", to_state="resolved", reason="auto: no longer found"))
+    return events
 
 
 def _add_part(session: Any, order: Order, part: Part) -> None:
@@ -333,12 +360,64 @@ class TestEmail:
         text, html = plain.get_content(), rich.get_content()
         assert "Open problems: 3 (1 critical, 2 warning)" in text
         assert "  vendor rejected                    1         0         0         0       1" in text
-        assert ("  ACME (Vendor ACME): on time 60.0% of 5, 2 late now, rejected 12.5% of 8, 3 open problems"
-                in text)
+        # Held up: TB1003 rejected (20.00) and TB1005 late (59.99); its hidden not_acknowledged counts for nothing.
+        assert ("  ACME (Vendor ACME): holding up 2 vendor orders worth 79.99, on time 60.0% of 5, 2 late now, "
+                "rejected 12.5% of 8, 3 open problems") in text
         assert text.index("ACME (Vendor ACME)") < text.index("BOLT (Vendor BOLT)")
         assert "http" not in text
         assert "<td style=\"border:1px solid #ccc;padding:2px 8px;text-align:left\">vendor rejected</td>" in html
         assert "ACME (Vendor ACME)" in html
+
+    def test_the_charts_are_inline_pictures_the_html_refers_to_and_files_in_the_folder(
+            self, shop: Settings, smtp: SmtpServer, engine: Engine, tmp_path: Path) -> None:
+        """multipart/alternative holds the text and a multipart/related of the HTML and its PNGs; every cid: in
+        the HTML names a part's Content-ID, every picture is used, and each is the PNG saved in the folder."""
+        report(engine, shop, tmp_path, email=True)
+        [message] = smtp.messages
+        [alternative] = [part for part in message.iter_parts() if part.get_content_type() == "multipart/alternative"]
+        plain, related = alternative.iter_parts()
+        assert (plain.get_content_type(), related.get_content_type()) == ("text/plain", "multipart/related")
+        html_part, *pictures = related.iter_parts()
+        assert html_part.get_content_type() == "text/html"
+        html = html_part.get_content()
+        referred = re.findall(r'src="cid:([^"]+)"', html)
+        by_id = {str(picture["Content-ID"]).strip("<>"): picture for picture in pictures}
+        assert sorted(referred) == sorted(by_id)
+        assert {picture.get_filename() for picture in pictures} == set(CHART_FILES)
+        for picture in pictures:
+            content = picture.get_payload(decode=True)
+            assert picture.get_content_type() == "image/png"
+            assert isinstance(content, bytes)
+            assert content.startswith(b"\x89PNG\r\n\x1a\n")
+            assert content == (tmp_path / "out" / str(picture.get_filename())).read_bytes()
+        assert "Charts are off" not in plain.get_content()
+
+    def test_each_headline_figure_beside_the_day_before_and_the_week(self, shop: Settings, smtp: SmtpServer,
+                                                                     engine: Engine, tmp_path: Path) -> None:
+        """Wednesday's figures, Tuesday's, and the average of the 7 days before Wednesday, worked out by hand."""
+        report(engine, shop, tmp_path, email=True)
+        [message] = smtp.messages
+        plain = message.get_body(("plain",))
+        assert plain is not None
+        lines = plain.get_content().splitlines()
+        assert [line for line in lines if line.startswith("  ") and line.split()[0] in (
+            "figure", "Orders", "Vendor", "Parcels", "Open", "Value")][:10] == [
+            "  figure                        that day  day before   7-day avg",
+            # placed 28 Oct to 3 Nov: 1005, 1009, 1006, 1003, 1008, 1004, 1007 (seven in seven days)
+            "  Orders received                      0           0           1",
+            "  Vendor orders sent                   0           0           1",
+            # the week before: 1ZBOLT001 (29 Oct), 1ZACME002 and 1ZACME006 (2 Nov)
+            "  Parcels first scanned                2           0         0.4",
+            "  Parcels delivered                    1           0         0.3",  # 1ZACME006; 1ZACME001, 1ZBOLT001
+            # TB1003's rejection, open since 30 Oct: five of the seven days before
+            "  Open problems, critical              1           1         0.7",
+            "  Open problems, high                  0           0           0",
+            "  Open problems, warning               2           2         0.7",
+            "  Open problems, info                  0           0           0",
+            # TB1003 20.00 + TB1005 59.99 + TB1006 37.50 (exception)
+            "  Value of orders at risk         117.49      117.49       42.50"]
+        assert "  ACME                       that day 1 of 1 (100.0%); the 7 days before 1 of 2 (50.0%)" in lines
+        assert "  UPS                        that day 1 of 2 (50.0%); the 7 days before 1 of 3 (33.3%)" in lines
 
     def test_resend_sends_the_same_day_again_on_purpose(self, shop: Settings, smtp: SmtpServer, engine: Engine,
                                                         tmp_path: Path) -> None:
@@ -391,6 +470,165 @@ class TestEmail:
             daily_report(engine=engine, settings=settings, now=NOW, out_dir=tmp_path / "out", email=True)
 
 
+# --- a past day, the same whenever it is made -----------------------------------------------------------------
+
+WEDNESDAY = date(2026, 11, 4)
+
+
+def what_happened_since(engine: Engine) -> None:
+    """Thursday to Monday, as the rules, staff and carriers would change the shop: notifications acknowledged,
+    resolved, reworded and opened; a late parcel scanned at last, another delivered, a vendor order rejected,
+    an order cancelled, and tracking for a parcel scanned on Wednesday that only reached us on Friday."""
+    with session_factory(engine)() as session, session.begin():
+        notes = {(n.rule, n.vendor_order_id): n for n in session.scalars(select(Notification))}
+        late = notes["vendor_late", "TB1005-ACME"]
+        session.add(NotificationEvent(notification_id=late.id, at=utc(11, 6, 14), from_state="open",
+                                      to_state="acknowledged", reason="on it", actor="kim"))
+        late.state, late.acked_by, late.evidence = "acknowledged", "kim", "6 business days late"
+        rejected = notes["vendor_rejected", "TB1003-ACME"]
+        session.add(NotificationEvent(notification_id=rejected.id, at=utc(11, 7, 9), from_state="open",
+                                      to_state="resolved", reason="staff: re-sent"))
+        rejected.state, rejected.resolved_at = "resolved", utc(11, 7, 9)
+        for note in notes.values():
+            note.last_seen_at = note.pushed_at = utc(11, 9, 12)
+        fresh = Notification(fingerprint="fp-new", rule="carrier_exception", severity="critical", state="open",
+                             subject_type="vendor_order", subject_id="TB1007-ACME", vendor_order_id="TB1007-ACME",
+                             vendor_code="ACME", order_number="1007", evidence="Damaged", opened_at=utc(11, 5, 10),
+                             last_seen_at=utc(11, 9, 12))
+        session.add(fresh)
+        session.flush()
+        session.add_all(history_of(fresh))
+
+        parcels = {p.tracking_number: p for p in session.scalars(select(Shipment))}
+        label = parcels["1ZACME005"]
+        label.first_scan_at = label.last_event_at = utc(11, 6, 15)
+        label.status = "in_transit"
+        session.add(TrackingEvent(shipment_id=label.id, occurred_at=utc(11, 6, 15), status="in_transit",
+                                  code="IT", description="Origin scan", recorded_at=utc(11, 6, 16)))
+        orders = {v.id: v for v in session.scalars(select(VendorOrder))}
+        orders["TB1005-ACME"].state, orders["TB1005-ACME"].updated_at = "shipped", utc(11, 6, 16)
+        for line in orders["TB1005-ACME"].lines:
+            line.qty_shipped, line.state = line.qty, "shipped"
+        on_the_way = parcels["1ZACME002"]
+        on_the_way.status, on_the_way.delivered_at, on_the_way.last_event_at = "delivered", utc(11, 7, 18), \
+            utc(11, 7, 18)
+        session.add(TrackingEvent(shipment_id=on_the_way.id, occurred_at=utc(11, 7, 18), status="delivered",
+                                  code="D", description="Delivered", recorded_at=utc(11, 7, 19)))
+        partly = orders["TB1006-ACME"]
+        partly.state, partly.rejected_at, partly.updated_at = "rejected", utc(11, 6, 9), utc(11, 6, 9)
+        partly.lines[0].state, partly.lines[0].qty_rejected = "rejected", 2
+        bolt = session.scalars(select(Order).where(Order.order_number == "1008")).one()
+        bolt.state, bolt.cancelled_at = "cancelled", utc(11, 8, 9)
+        session.add(Shipment(vendor_order_id="TB1007-ACME", carrier="ups", tracking_number="1ZLATE007",
+                             reported_at=utc(11, 6, 12), first_scan_at=utc(11, 4, 21), status="in_transit",
+                             created_at=utc(11, 6, 12), updated_at=utc(11, 6, 12)))
+
+
+class TestAPastDay:
+    def test_the_report_for_a_day_is_the_same_on_the_next_day_and_five_days_on(self, shop: Settings, engine: Engine,
+                                                                              tmp_path: Path) -> None:
+        """Wednesday's report made on Thursday and again on Monday, after a week of changes, has the same files
+        byte for byte; and those changes did show in Monday's own report (so the comparison can fail)."""
+        first = daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=tmp_path / "thursday")
+        assert first.counts["open_notifications"] == 3
+        what_happened_since(engine)
+        monday = NOW + timedelta(days=4)
+        again = daily_report(engine=engine, settings=shop, now=monday, day=WEDNESDAY, out_dir=tmp_path / "monday")
+        for name in FILES:
+            assert (tmp_path / "monday" / name).read_bytes() == (tmp_path / "thursday" / name).read_bytes(), name
+        assert again.counts == first.counts
+        today = files_of(_written(daily_report(engine=engine, settings=shop, now=monday, out_dir=tmp_path / "now")))
+        assert pick(today["open_notifications.csv"], "rule", "state", "acked_by") == [
+            ("carrier_exception", "open", ""), ("carrier_exception", "acknowledged", "sam"),
+            ("vendor_late", "acknowledged", "kim")]
+        assert "1ZACME002" not in [row["tracking_number"] for row in today["in_transit_aging.csv"]]
+
+    def test_a_notification_without_events_is_told_by_its_own_times(self, shop: Settings, engine: Engine,
+                                                                     tmp_path: Path) -> None:
+        """Opened on Tuesday and acknowledged on Thursday, with no events kept: open on Wednesday's report."""
+        with session_factory(engine)() as session, session.begin():
+            session.add(Notification(fingerprint="fp-old", rule="vendor_late", severity="warning",
+                                     state="acknowledged", subject_type="vendor_order", subject_id="TB1002-ACME",
+                                     vendor_order_id="TB1002-ACME", vendor_code="ACME", evidence="made by hand",
+                                     opened_at=utc(11, 3, 12), acked_at=utc(11, 5, 11), acked_by="kim"))
+        queue = report(engine, shop, tmp_path)["open_notifications.csv"]
+        assert pick(queue, "vendor_order", "state", "acked_by", "evidence")[-1] == (
+            "TB1002-ACME", "open", "", "made by hand")
+
+    def test_a_silence_hides_only_while_it_was_active(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """A silence on ACME's lateness from Tuesday to Thursday hid it on Wednesday, though it has ended since
+        and the notification no longer says it is hidden; on Friday it shows."""
+        with session_factory(engine)() as session, session.begin():
+            session.add(Silence(matchers={"rule": "vendor_late", "vendor": "acme"}, starts_at=utc(11, 3, 12),
+                                ends_at=utc(11, 5, 12), comment="ACME's van broke down", created_by="sam",
+                                created_at=utc(11, 3, 12)))
+        wednesday = report(engine, shop, tmp_path, day=WEDNESDAY)["open_notifications.csv"]
+        assert [row["rule"] for row in wednesday] == ["vendor_rejected", "carrier_exception"]
+        friday = daily_report(engine=engine, settings=shop, now=utc(11, 7, 12), day=date(2026, 11, 6),
+                              out_dir=tmp_path / "friday")
+        assert [row["rule"] for row in files_of(_written(friday))["open_notifications.csv"]] == [
+            "vendor_rejected", "carrier_exception", "vendor_late"]
+
+    def test_a_folder_written_after_the_day_is_kept_unless_forced(self, shop: Settings, engine: Engine,
+                                                                   tmp_path: Path) -> None:
+        """A second run for a day that is over keeps the folder as it is (counted 'kept'); --force writes it
+        again; a folder written while the day was still going is replaced by the next run."""
+        folder = tmp_path / "out"
+        daily_report(engine=engine, settings=shop, now=NOW - timedelta(hours=12), day=WEDNESDAY, out_dir=folder)
+        assert json.loads((folder / "report.json").read_text())["final"] is False
+        daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=folder)
+        assert json.loads((folder / "report.json").read_text()) == {
+            "day": "2026-11-04", "as_of": "2026-11-05T04:59:59.999999+00:00", "final": True}
+        (folder / "shipped.csv").write_text("edited by hand")
+        kept = daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=folder)
+        assert (kept.counts["kept"], (folder / "shipped.csv").read_text()) == (1, "edited by hand")
+        forced = daily_report(engine=engine, settings=shop, now=NOW, day=WEDNESDAY, out_dir=folder, force=True)
+        assert "kept" not in forced.counts
+        assert len(rows((folder / "shipped.csv").read_bytes())) == 2
+
+    def test_the_cli_says_a_folder_was_kept(self, shop: Settings, database_url: str, tmp_path: Path) -> None:
+        """The command line's --force, and the line that says a folder was kept."""
+        options = ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW.isoformat(),
+                   "report", "daily", "--out", str(tmp_path / "out")]
+        assert orderflow(*options).returncode == 0
+        kept = orderflow("--verbose", *options)
+        assert kept.returncode == 0
+        assert f"report daily: kept the report already in {tmp_path / 'out'} (written after the day was over; " \
+               "--force writes it again)" in kept.stderr
+        forced = orderflow("--verbose", *options, "--force")
+        assert (forced.returncode, forced.stderr.splitlines()[-1]) == (0, f"report daily: files in {tmp_path / 'out'}")
+
+
+def _written(result: WorkResult) -> Path:
+    return Path(result.detail[0]).parent
+
+
+class TestTrends:
+    def test_the_charts_and_the_daily_series_for_a_period(self, shop: Settings, database_url: str,
+                                                          tmp_path: Path) -> None:
+        """`report trends --days 10` writes the charts and one row per day, the last day's figures as the daily
+        report has them (see the headline test)."""
+        out = tmp_path / "trends"
+        done = orderflow("--config", str(tmp_path / "orderflow.toml"), "--db", database_url, "--now", NOW.isoformat(),
+                         "report", "trends", "--days", "10", "--out", str(out))
+        assert (done.returncode, done.stderr) == (0, "")
+        assert {path.name for path in out.iterdir()} == {"daily_series.csv", *CHART_FILES}
+        series = rows((out / "daily_series.csv").read_bytes())
+        assert [row["day"] for row in series] == [f"2026-{day}" for day in (
+            "10-26", "10-27", "10-28", "10-29", "10-30", "10-31", "11-01", "11-02", "11-03", "11-04")]
+        assert series[-1] == {"day": "2026-11-04", "orders_received": "0", "vendor_orders_sent": "0",
+                              "first_scanned": "2", "delivered": "1", "open_critical": "1", "open_high": "0",
+                              "open_warning": "2", "open_info": "0", "open_total": "3", "value_at_risk": "117.49",
+                              "on_time_rate": "0.500", "on_time_out_of": "2"}
+        # Monday 2 Nov: 1ZACME002 late, 1ZACME006 on time; nothing judged on Sunday
+        assert pick(series, "on_time_rate", "on_time_out_of")[-4:-2] == [("", "0"), ("0.500", "2")]
+
+    def test_a_period_out_of_range_is_refused(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
+        """A period of no days, or of more than a year, is refused with the limits named."""
+        with pytest.raises(InputError, match="--days must be from 1 to 366, not 0"):
+            trends_report(engine=engine, settings=shop, now=NOW, days=0, out_dir=tmp_path)
+
+
 # --- the tables -----------------------------------------------------------------------------------------------
 
 class TestTables:
@@ -417,17 +655,17 @@ class TestTables:
             ("2026-11-04 08:00", "1008", "TB1008-BOLT", "BOLT", "UPS", "1ZBOLT008", "", "2026-11-04 14:00",
              "2026-11-03 23:59", "no", "in_transit"),
             ("2026-11-04 15:00", "1007", "TB1007-ACME", "ACME", "UPS", "1ZACME007", "", "2026-11-04 17:00",
-             "2026-11-04 23:59", "yes", "exception")]
+             "2026-11-04 23:59", "yes", "in_transit")]  # the exception came on Thursday
 
     def test_late_vendor_orders_with_days_late_and_evidence(self, shop: Settings, engine: Engine,
                                                             tmp_path: Path) -> None:
         """Past ship-by with unscanned units, most late first; a cancelled order's vendor order is not late."""
         late = report(engine, shop, tmp_path)["late_vendor_orders.csv"]
-        assert pick(late, "vendor_order", "order_number", "vendor", "state", "ship_by", "business_days_late",
+        assert pick(late, "vendor_order", "order_number", "vendor", "ship_by", "business_days_late",
                     "units_due", "units_scanned", "value", "currency", "evidence") == [
-            ("TB1005-ACME", "1005", "ACME", "accepted", "2026-10-30 23:59", "3.0", "3", "0", "59.99", "USD",
+            ("TB1005-ACME", "1005", "ACME", "2026-10-30 23:59", "3.0", "3", "0", "59.99", "USD",
              "label created Thu 29 Oct, never scanned (1ZACME005)"),
-            ("TB1006-ACME", "1006", "ACME", "partially_shipped", "2026-11-02 23:59", "2.0", "3", "1", "37.50", "USD",
+            ("TB1006-ACME", "1006", "ACME", "2026-11-02 23:59", "2.0", "3", "1", "37.50", "USD",
              "1 of 3 units scanned")]
 
     def test_in_transit_aging_as_of_the_end_of_the_day(self, shop: Settings, engine: Engine, tmp_path: Path) -> None:
@@ -469,8 +707,8 @@ class TestScorecard:
                 "vendor_orders": "8",  # 1001-1007 and 1009; 900 was placed before the window
                 "acknowledged_median_hours": "2.5",  # 0.5, 1, 2, 3, 6, 21
                 "orders_due": "5",  # 1001, 1002, 1005, 1006, 1007 (1003 rejected, 1004 not due, 1009 cancelled)
-                "on_time_ship_rate": "60.0%",  # 1001, 1006, 1007
-                "rejection_rate": "12.5%", "top_rejection_reasons": "address invalid (1)",
+                "on_time_ship_rate": "0.600",  # 1001, 1006, 1007
+                "rejection_rate": "0.125", "top_rejection_reasons": "address invalid (1)",
                 "out_of_stock_lines": "1",  # 1004
                 # sent to first scan: 1001 1.04, 1006 2.08, 1007 2.13, 1002 3.96 business days
                 "median_business_days_to_first_scan": "2.1",
@@ -481,8 +719,8 @@ class TestScorecard:
             "BOLT": {
                 "vendor": "BOLT", "name": "Vendor BOLT", "vendor_orders": "2",
                 "acknowledged_median_hours": "14.0",  # 4 and 24
-                "orders_due": "2", "on_time_ship_rate": "0.0%",
-                "rejection_rate": "50.0%", "top_rejection_reasons": "discontinued (1)",
+                "orders_due": "2", "on_time_ship_rate": "0.000",
+                "rejection_rate": "0.500", "top_rejection_reasons": "discontinued (1)",
                 "out_of_stock_lines": "0",
                 "median_business_days_to_first_scan": "2.9",  # 2.96 and 2.79
                 "median_tracking_upload_lag_hours": "3.0",  # 0 and 6
@@ -502,6 +740,52 @@ class TestScorecard:
                        "median_tracking_upload_lag_hours": "", "tracking_not_scanned": "0", "carrier_exceptions": "0"}
 
 
+# --- the summary's templates and the vendors' ranking ------------------------------------------------------
+
+def a_summary(*vendors: VendorStanding) -> Summary:
+    return summarize(day=date(2026, 11, 4), zone=SHOP, as_of=utc(11, 5, 4), notifications=pd.DataFrame(
+        {"rule": ["vendor_late"], "severity": ["warning"]}), shipped=1, late=1, in_transit=pd.Series([1.0]),
+        standings=vendors, worst=5, scorecard_days=30, files=FILES)
+
+
+def standing(code: str, *, name: str = "", late: int = 0, blocked: int = 0, value: str = "0") -> VendorStanding:
+    return VendorStanding(code=code, name=name or code, vendor_orders=10, orders_due=10, on_time_rate=1.0,
+                          rejection_rate=0.0, late_now=late, open_problems=late + blocked, blocked_orders=blocked,
+                          blocked_value=Decimal(value))
+
+
+class TestSummary:
+    def test_a_vendor_holding_up_business_ranks_above_one_with_late_parcels(self) -> None:
+        """Unreachable with 4 vendor orders worth 900 outranks 3 late worth 60; value decides before count."""
+        unreachable = standing("DOWN", blocked=4, value="900.00")
+        late = standing("SLOW", late=3, blocked=3, value="60.00")
+        many_cheap = standing("CHEAP", blocked=10, value="50.00")
+        assert [vendor.code for vendor in a_summary(late, many_cheap, unreachable).worst_vendors] == [
+            "DOWN", "SLOW", "CHEAP"]
+
+    def test_the_shop_replaces_a_template_and_the_html_is_escaped(self, tmp_path: Path) -> None:
+        """The shop's daily.txt is used; daily.html stays ours, and a vendor's name cannot add markup to it."""
+        (tmp_path / "daily.txt").write_text("{{ report.title }}: {{ report.open_problems }} open\n")
+        summary = a_summary(standing("EVIL", name="<img src=x onerror=alert(1)>", late=1, blocked=1, value="5"))
+        text, html = render(summary, report_templates(tmp_path))
+        assert text == "Daily report for Wed 4 Nov 2026: 1 open\n"
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+        assert "<img src=x" not in html
+
+    def test_without_charts_the_email_says_they_are_off(self) -> None:
+        """A summary with no charts says so, and how to have them, in both parts."""
+        text, html = render(a_summary(), report_templates(None))
+        assert "Charts are off: matplotlib is not installed here (pip install 'orderflow[charts]' adds it)." in text
+        assert "Charts are off" in html
+        assert "cid:" not in html
+
+    def test_a_template_with_a_typo_is_a_configuration_error(self, tmp_path: Path) -> None:
+        """A name the template uses that the summary lacks names the file, rather than printing nothing."""
+        (tmp_path / "daily.txt").write_text("{{ report.titel }}\n")
+        with pytest.raises(ConfigError, match=r"report template .*daily\.txt: .*titel"):
+            render(a_summary(), report_templates(tmp_path))
+
+
 # --- cells and business days ---------------------------------------------------------------------------------
 
 class TestCells:
@@ -516,6 +800,11 @@ class TestCells:
         """A tab, CR or escape from outside is written as the escape a person reads, so it can neither start
         a formula nor hide in the cell."""
         assert rows(csv_bytes(pd.DataFrame({"cell": [risky]}))) == [{"cell": shown}]
+
+    def test_rates_in_files_are_numbers_a_spreadsheet_reads(self) -> None:
+        """A rate is a decimal fraction with three decimals, empty (not 0) when it is out of nothing."""
+        assert [fraction(0.6), fraction(12 / 13), fraction(0.0), fraction(None), fraction(float("nan"))] == [
+            "0.600", "0.923", "0.000", "", ""]
 
     def test_money_and_rates_print_as_people_expect(self) -> None:
         """Two decimals for money (none for a missing amount), one for percentages."""

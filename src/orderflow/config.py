@@ -167,6 +167,8 @@ class ReportSettings(Section):
     """The vendor scorecard judges vendor orders of the orders placed in this many days up to the report."""
     worst_vendors: int = Field(default=5, ge=0, le=100)
     """How many of the most troubled vendors the email summary names."""
+    templates: Path | None = None
+    """A folder of the shop's own templates for the report's email (either of daily.txt, daily.html)."""
 
 
 class PushEmailSettings(Section):

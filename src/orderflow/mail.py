@@ -79,8 +79,11 @@ def _atom(text: str) -> str:
 
 def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: str, html: str | None = None,
                   reply_to: str | None = None, message_id: str, attachments: Iterable[Attachment] = (),
-                  date: datetime | None = None) -> EmailMessage:
+                  date: datetime | None = None, inline: Mapping[str, Attachment] | None = None) -> EmailMessage:
     """A message with a plain-text body, an HTML alternative when ``html`` is given, and the attachments.
+
+    ``inline`` are pictures the HTML shows by ``cid:<key>``: they travel with the HTML in a ``multipart/related``
+    part, so mail clients show them without loading anything from elsewhere.
 
     ``message_id`` is used as given (angle brackets added when missing); ``date`` defaults to now. The subject
     is folded onto one line, so text taken from an order can never add a header.
@@ -96,6 +99,12 @@ def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: s
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
+        body = message.get_body(("html",))
+        for cid, picture in (inline or {}).items():
+            maintype, _, subtype = picture.content_type.partition("/")
+            assert body is not None  # the HTML part was added just above
+            body.add_related(picture.content, maintype=maintype, subtype=subtype, cid=f"<{cid}>",
+                             filename=picture.filename, disposition="inline")
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",

@@ -32,22 +32,28 @@ TEMPLATE_NAMES = ("shipment_subject.txt", "shipment.txt", "shipment.html")
 
 
 class Templates:
-    """The shop's templates over ours, loaded once per run: ``Templates(folder).render(context)``."""
+    """The shop's templates over ours, loaded once per run: ``Templates(folder).render(context)``.
 
-    def __init__(self, folder: Path | None) -> None:
+    ``package`` holds ours (in its ``templates`` folder), ``names`` are the files, and ``what`` names them in an
+    error (``customer template shipment.txt:3: ...``)."""
+
+    def __init__(self, folder: Path | None, *, package: str = "orderflow.customers",
+                 names: tuple[str, ...] = TEMPLATE_NAMES, what: str = "customer template",
+                 setting: str = "customers.templates") -> None:
         import jinja2
 
         if folder is not None and not folder.is_dir():
-            raise ConfigError(f"customers.templates: {folder} is not a folder")
+            raise ConfigError(f"{setting}: {folder} is not a folder")
+        self._what = what
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(folder)] if folder is not None else []
         self._environment = jinja2.Environment(
-            loader=jinja2.ChoiceLoader([*loaders, jinja2.PackageLoader("orderflow.customers", "templates")]),
+            loader=jinja2.ChoiceLoader([*loaders, jinja2.PackageLoader(package, "templates")]),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-        self._templates = {name: self._load(name) for name in TEMPLATE_NAMES}
+        self._templates = {name: self._load(name) for name in names}
 
-    def render(self, context: dict[str, Any]) -> tuple[str, str, str]:
-        """Subject, text and HTML for one notice."""
+    def render_each(self, context: dict[str, Any]) -> list[str]:
+        """Every template, in the order of ``names``, with ``context``."""
         import jinja2
 
         rendered = []
@@ -55,8 +61,12 @@ class Templates:
             try:
                 rendered.append(template.render(context))
             except jinja2.TemplateError as exc:
-                raise ConfigError(f"customer template {template.filename or name}: {exc}") from None
-        subject, text, html = rendered
+                raise ConfigError(f"{self._what} {template.filename or name}: {exc}") from None
+        return rendered
+
+    def render(self, context: dict[str, Any]) -> tuple[str, str, str]:
+        """Subject, text and HTML for one notice."""
+        subject, text, html = self.render_each(context)
         return " ".join(subject.split()), text, html
 
     def _load(self, name: str) -> jinja2.Template:
@@ -65,7 +75,7 @@ class Templates:
         try:
             return self._environment.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(f"customer template {exc.filename or name}:{exc.lineno}: {exc.message}") from None
+            raise ConfigError(f"{self._what} {exc.filename or name}:{exc.lineno}: {exc.message}") from None
 
 
 def shipment_email(payload: dict[str, Any], settings: Settings, templates: Templates, now: datetime) -> EmailMessage:

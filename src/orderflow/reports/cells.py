@@ -2,8 +2,9 @@
 
 Every timestamp in the database is UTC; a report shows it in the shop's time zone as ``2026-11-03 14:05``
 (a date as ``2026-11-03``), money with its two decimals (``1234.50``, never ``1234.5`` or a float's
-``1234.4999``), rates as percentages (``92.5%``) and durations with one decimal. Empty means "none" or
-"not known", never ``nan`` or ``NaT``.
+``1234.4999``), rates in files as decimal fractions a spreadsheet takes for numbers (``0.925``), in the email
+as percentages (``92.5%``), durations with one decimal. Empty means "none" or "not known", never ``nan``,
+``NaT`` or a rate of nothing.
 
     >>> frame = read_frame(connection, select(Shipment.tracking_number, Shipment.first_scan_at))  # doctest: +SKIP
     >>> frame["first_scan_at"] = local_times(frame["first_scan_at"], zone)  # doctest: +SKIP
@@ -72,6 +73,11 @@ def money(amount: Any) -> str:
 def one_decimal(values: pd.Series[Any]) -> pd.Series[str]:
     """``2.5``: durations and counts of days with one decimal; empty where unknown."""
     return values.astype(float).map(lambda value: "" if pd.isna(value) else f"{value:.1f}").astype(str)
+
+
+def fraction(value: float | None) -> str:
+    """``0.923``: a rate as a spreadsheet reads a number, three decimals; empty when there was nothing to judge."""
+    return "" if value is None or pd.isna(value) else f"{value:.3f}"
 
 
 def percent(value: float | None) -> str:

@@ -5,12 +5,17 @@ morning, for the whole of the day before. The report judges everything *as of* t
 today so far). Five files:
 
 - ``open_notifications.csv``: the staff queue as ``orderflow notifications`` ranks it (type, severity, age), with
-  the fields of its JSON output and a ``rank``. It is the queue as it stands when the report is made.
+  the fields of its JSON output and a ``rank``. It is the queue as it stood at the report's instant, rebuilt from
+  the notifications' history (see :mod:`orderflow.reports.queue_then`), so a past day's is the same whenever made.
 - ``shipped.csv``: parcels the carrier first scanned that day, and whether that was by the vendor's ship-by.
 - ``late_vendor_orders.csv``: vendor orders the vendor has, past their ship-by, with units that have no carrier
   scan yet: how many vendor business days late, and the evidence.
 - ``in_transit_aging.csv``: parcels scanned and not delivered: days since the first scan, the last status.
 - ``vendor_scorecard.csv``: each vendor over the last ``scorecard_days`` (see :mod:`orderflow.reports.scorecard`).
+
+With them go the charts (see :mod:`orderflow.reports.charts`) and ``report.json``, which says the instant the
+report judges and whether its day was over by then: a folder written once the day was over is final and kept.
+The email's summary compares the day's figures with the days before (see :mod:`orderflow.reports.trends`).
 
 Every query is bounded by the day, the window or the active work (the states of open vendor orders, parcels
 not delivered): a database with years of history is never read whole.
@@ -23,18 +28,20 @@ not delivered): a database with years of history is never read whole.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from orderflow.carriers.status import TERMINAL_STATUSES, PackageStatus
 from orderflow.config import Settings
@@ -53,16 +60,22 @@ from orderflow.errors import ConfigError, InputError
 from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import vendor_business_days, with_ship_by
 from orderflow.reports.cells import csv_bytes, local_dates, local_times, money, one_decimal, read_frame, read_in
-from orderflow.reports.scorecard import format_scorecard, vendor_scorecard
-from orderflow.reports.summary import Summary, VendorStanding, summarize
-from orderflow.rules.queue import JSON_FIELDS, queue_documents
+from orderflow.reports.charts import CHART_FILES, charts_available, draw_charts
+from orderflow.reports.queue_then import queue_as_of
+from orderflow.reports.scorecard import format_scorecard, lines_then, vendor_scorecard
+from orderflow.reports.summary import Chart, Summary, VendorStanding, summarize
+from orderflow.reports.trends import Bounds, daily_series
+from orderflow.rules.queue import JSON_FIELDS
 from orderflow.rules.vendor_rules import LATE_STATES, LIVE_ORDER_STATES
 
 if TYPE_CHECKING:
     from orderflow.mail import Mailer
 
+STAMP = "report.json"
 FILES = ("open_notifications.csv", "shipped.csv", "late_vendor_orders.csv", "in_transit_aging.csv",
          "vendor_scorecard.csv")
+TREND_DAYS = 14
+"""Days of figures behind each report: the day, the one before, the week before it, and the charts' fortnight."""
 IN_TRANSIT_STATUSES = tuple(status for status in PackageStatus if status not in TERMINAL_STATUSES)
 _TIMES_IN_QUEUE = ("opened_at", "last_seen_at", "snoozed_until", "resolved_at", "pushed_at")
 
@@ -88,9 +101,25 @@ class ReportDay:
         if day > today:
             raise InputError(f"--date {day.isoformat()} has not begun yet in {settings.timezone} (today is "
                              f"{today.isoformat()})")
+        return cls.of_zone(zone, day, now)
+
+    def earlier(self, days: int) -> ReportDay:
+        """The day ``days`` before this one, judged at its end."""
+        return ReportDay.of_zone(self.zone, self.day - timedelta(days=days), self.ends)
+
+    @classmethod
+    def of_zone(cls, zone: ZoneInfo, day: date, now: datetime) -> ReportDay:
         starts = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         return cls(day=day, zone=zone, starts=starts, ends=ends, as_of=min(now, ends - timedelta(microseconds=1)))
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(day=self.day, starts=self.starts, as_of=self.as_of)
+
+    def run_of(self, days: int) -> list[Bounds]:
+        """``days`` days ending with this one, oldest first, each judged at its end (this one at its instant)."""
+        return [self.earlier(back).bounds for back in range(days - 1, 0, -1)] + [self.bounds]
 
 
 @dataclass
@@ -100,6 +129,8 @@ class DailyReport:
     day: ReportDay
     tables: dict[str, pd.DataFrame]
     summary: Summary
+    charts: dict[str, bytes] = field(default_factory=dict)
+    """PNG files by name; none when matplotlib is not installed."""
     files: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,10 +145,13 @@ class DailyReport:
 
 
 def daily_report(*, engine: Engine, settings: Settings, now: datetime, day: date | None = None,
-                 out_dir: Path | None = None, email: bool = False, resend: bool = False,
+                 out_dir: Path | None = None, email: bool = False, resend: bool = False, force: bool = False,
                  mailer: Callable[[], Mailer] | None = None) -> WorkResult:
     """Build the day's report, write its files to ``out_dir`` (default ``<report.out_dir>/<date>``) and, with
-    ``email``, send it to ``report.recipients`` once (again only with ``resend``)."""
+    ``email``, send it to ``report.recipients`` once (again only with ``resend``).
+
+    A folder written once the day was over holds the day's final report and is kept as it is (``force`` writes
+    it again); one written while the day was still going is replaced, since the day had more to come."""
     if resend and not email:
         raise InputError("--resend re-sends the email: use it with --email")
     if email and (settings.email is None or not settings.report.recipients):
@@ -125,8 +159,12 @@ def daily_report(*, engine: Engine, settings: Settings, now: datetime, day: date
     report_day = ReportDay.of(settings, now, day)
     report = build_daily_report(engine=engine, settings=settings, day=report_day)
     folder = out_dir or settings.path(settings.report.out_dir) / report_day.day.isoformat()
-    paths = write_files(report.files, folder)
-    result = WorkResult(counts=report.counts(), detail=paths)
+    result = WorkResult(counts=report.counts())
+    if final_report_in(folder) and not force:
+        result.counts["kept"] = 1
+        result.detail = [folder / name for name in report.files]
+    else:
+        result.detail = write_files(report.files | report.charts | {STAMP: _stamp(report_day)}, folder)[:-1]
     if email:
         from orderflow.reports.send import send_report
 
@@ -140,26 +178,49 @@ def daily_report(*, engine: Engine, settings: Settings, now: datetime, day: date
 
 def build_daily_report(*, engine: Engine, settings: Settings, day: ReportDay) -> DailyReport:
     """Every table from one consistent read of the database."""
-    with _snapshot(engine) as connection:
-        with Session(connection) as session:
-            notifications = open_notifications(session, day.zone)
+    with snapshot(engine) as connection:
+        notifications = open_notifications(connection, day)
         shipped = shipped_parcels(connection, settings, day)
         late = late_vendor_orders(connection, settings, day)
         in_transit = in_transit_aging(connection, day)
         scorecard = vendor_scorecard(connection, settings=settings, as_of=day.as_of,
                                      days=settings.report.scorecard_days)
-    standings = _standings(scorecard, late, notifications)
+        series = daily_series(connection, settings, day.run_of(TREND_DAYS))
+    standings = _standings(scorecard, late, notifications, series.days[-1].blocked)
+    ages = in_transit["days_since_first_scan"].astype(float)
+    charts = draw_charts(series.days, series.parcels, ages, day.as_of) if charts_available() else {}
     summary = summarize(day=day.day, zone=day.zone, as_of=day.as_of, notifications=notifications,
-                        shipped=len(shipped), late=len(late), standings=standings,
-                        in_transit=in_transit["days_since_first_scan"].astype(float),
+                        shipped=len(shipped), late=len(late), standings=standings, in_transit=ages,
                         worst=settings.report.worst_vendors, scorecard_days=settings.report.scorecard_days,
-                        files=FILES)
+                        files=FILES, days=series.days,
+                        charts=[Chart(cid=f"{name.removesuffix('.png')}.{day.day.isoformat()}@orderflow",
+                                      filename=name, title=title) for name, title in CHART_FILES.items()
+                                if name in charts])
     tables = {"open_notifications.csv": notifications, "shipped.csv": shipped, "late_vendor_orders.csv": late,
               # Days are rounded for people only when written: the summary counts from the exact figures.
               "in_transit_aging.csv": in_transit.assign(
                   days_since_first_scan=one_decimal(in_transit["days_since_first_scan"])),
               "vendor_scorecard.csv": format_scorecard(scorecard)}
-    return DailyReport(day=day, tables=tables, summary=summary)
+    return DailyReport(day=day, tables=tables, summary=summary, charts=charts)
+
+
+def final_report_in(folder: Path) -> bool:
+    """Whether ``folder`` holds a report written after its day was over (or one from before reports said when
+    they were made: any report file at all)."""
+    try:
+        stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return any((folder / name).exists() for name in FILES)
+    except (OSError, ValueError):
+        return True  # an unreadable stamp: keep the folder rather than guess
+    return bool(stamp.get("final", True))
+
+
+def _stamp(day: ReportDay) -> bytes:
+    """What the folder holds: the day, the instant it is judged at, and whether the day was over by then."""
+    final = day.as_of >= day.ends - timedelta(microseconds=1)
+    return json.dumps({"day": day.day.isoformat(), "as_of": day.as_of.isoformat(), "final": final},
+                      indent=2).encode("utf-8") + b"\n"
 
 
 def write_files(files: dict[str, bytes], folder: Path) -> list[Path]:
@@ -178,7 +239,7 @@ def write_files(files: dict[str, bytes], folder: Path) -> list[Path]:
 
 
 @contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
+def snapshot(engine: Engine) -> Iterator[Connection]:
     """A read-only connection whose queries all see the same moment (REPEATABLE READ on PostgreSQL; one read
     transaction is already a snapshot on SQLite)."""
     options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
@@ -188,30 +249,37 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 # --- the queue ---------------------------------------------------------------------------------------------------
 
-def open_notifications(session: Session, zone: ZoneInfo) -> pd.DataFrame:
-    """The queue exactly as ``orderflow notifications`` ranks it, with its JSON fields and times in ``zone``."""
-    documents = queue_documents(session, sort="type")
-    frame = pd.DataFrame(documents, columns=list(JSON_FIELDS))
+def open_notifications(connection: Connection, day: ReportDay) -> pd.DataFrame:
+    """The queue at the report's instant, ranked as ``orderflow notifications`` ranks it, with its JSON fields
+    and times in the shop's zone (see :mod:`orderflow.reports.queue_then`)."""
+    frame = pd.DataFrame(queue_as_of(connection, day.as_of), columns=list(JSON_FIELDS))
     frame.insert(0, "rank", range(1, len(frame) + 1))
     for column in _TIMES_IN_QUEUE:
-        frame[column] = local_times(pd.to_datetime(frame[column], utc=True), zone)
+        frame[column] = local_times(pd.to_datetime(frame[column], utc=True), day.zone)
     return frame
 
 
 # --- parcels scanned that day ------------------------------------------------------------------------------------
 
 def shipped_parcels(connection: Connection, settings: Settings, day: ReportDay) -> pd.DataFrame:
-    """Parcels whose first carrier scan fell on the day, earliest first, each judged against its ship-by."""
-    query = (select(Shipment.first_scan_at, Order.order_number, VendorOrder.id.label("vendor_order"),
+    """Parcels whose first carrier scan fell on the day, earliest first, each judged against its ship-by: those
+    whose tracking had reached us by the report's instant, with the status of their last event by then."""
+    query = (select(Shipment.id.label("shipment"), Shipment.first_scan_at, Order.order_number,
+                    VendorOrder.id.label("vendor_order"),
                     VendorOrder.vendor_code.label("vendor"), Shipment.carrier, Shipment.tracking_number,
                     Shipment.service, Shipment.shipped_at.label("vendor_shipped_at"),
                     Shipment.reported_at.label("tracking_received_at"), VendorOrder.ship_by,
                     Shipment.status, Order.ship_city, Order.ship_province, Order.ship_country)
              .join(VendorOrder, VendorOrder.id == Shipment.vendor_order_id)
              .join(Order, Order.id == VendorOrder.order_id)
-             .where(Shipment.first_scan_at >= day.starts, Shipment.first_scan_at <= day.as_of)
+             .where(Shipment.first_scan_at >= day.starts, Shipment.first_scan_at <= day.as_of,
+                    Shipment.reported_at <= day.as_of)
              .order_by(Shipment.first_scan_at, Shipment.id))
     frame = read_frame(connection, query)
+    events = _latest_events(connection, frame["shipment"].tolist(), day.as_of)
+    then = frame["shipment"].map(events["event_status"])
+    frame["status"] = then.where(then.notna(), PackageStatus.IN_TRANSIT.value)
+    frame = frame.drop(columns="shipment")
     frame.insert(list(frame.columns).index("ship_by") + 1, "on_time",
                  _yes_no(frame["first_scan_at"] <= frame["ship_by"], frame["ship_by"].notna()))
     for column in ("first_scan_at", "vendor_shipped_at", "tracking_received_at", "ship_by"):
@@ -251,6 +319,7 @@ def late_vendor_orders(connection: Connection, settings: Settings, day: ReportDa
         select(ShipmentLine.shipment_id, ShipmentLine.vendor_order_line_id, ShipmentLine.qty)
         .where(ShipmentLine.shipment_id.in_(chunk))))
 
+    lines = lines_then(lines, candidates, as_of)  # lines rejected after the instant were still to ship then
     lines["due"] = _units_to_ship(lines)
     lines["value"] = [qty * price for qty, price in zip(lines["qty"], lines["price"], strict=True)]
     scanned = ((parcels["first_scan_at"] <= as_of) | (parcels["delivered_at"] <= as_of)).astype(bool)
@@ -273,13 +342,14 @@ def late_vendor_orders(connection: Connection, settings: Settings, day: ReportDa
     for column in ("placed_at", "sent_at", "ship_by"):
         frame[column] = local_times(frame[column], day.zone)
     frame[["units_due", "units_scanned"]] = frame[["units_due", "units_scanned"]].astype(int)
-    return frame[["vendor_order", "order_number", "vendor", "state", "placed_at", "sent_at", "ship_by",
+    return frame[["vendor_order", "order_number", "vendor", "placed_at", "sent_at", "ship_by",
                   "business_days_late", "units_due", "units_scanned", "value", "currency", "evidence"]]
 
 
 def _late_candidates(as_of: datetime) -> Any:
-    """Vendor orders that could be late: the vendor has them, and some unit is not counted shipped or some
-    parcel has no scan yet (indexed states keep this to open work, never the history)."""
+    """Vendor orders that could be late: the vendor had them at ``as_of``, and some unit is not counted shipped
+    or some parcel had no scan by then. Indexed states keep this to open work, plus the vendor orders changed
+    since ``as_of`` (shipped, rejected or cancelled since: they may still have been late then)."""
     unshipped_line = exists().where(
         VendorOrderLine.vendor_order_id == VendorOrder.id, VendorOrderLine.state != LineState.CANCELLED,
         VendorOrderLine.qty_shipped < VendorOrderLine.qty - VendorOrderLine.qty_rejected)
@@ -287,12 +357,17 @@ def _late_candidates(as_of: datetime) -> Any:
         Shipment.vendor_order_id == VendorOrder.id,
         or_(Shipment.first_scan_at.is_(None), Shipment.first_scan_at > as_of),
         or_(Shipment.delivered_at.is_(None), Shipment.delivered_at > as_of))
+    changed_since = and_(VendorOrder.updated_at > as_of, VendorOrder.sent_at <= as_of,
+                         or_(VendorOrder.rejected_at.is_(None), VendorOrder.rejected_at > as_of),
+                         or_(VendorOrder.cancel_confirmed_at.is_(None), VendorOrder.cancel_confirmed_at > as_of))
     return (select(VendorOrder.id.label("vendor_order"), Order.order_number, VendorOrder.vendor_code.label("vendor"),
-                   VendorOrder.state, Order.placed_at, VendorOrder.sent_at, VendorOrder.ship_by, Order.currency)
+                   Order.placed_at, VendorOrder.sent_at, VendorOrder.ship_by, Order.currency,
+                   VendorOrder.rejected_at)
             .join(Order, Order.id == VendorOrder.order_id)
-            .where(VendorOrder.state.in_(LATE_STATES), Order.state.in_(LIVE_ORDER_STATES),
+            .where(or_(VendorOrder.state.in_(LATE_STATES), changed_since),
+                   or_(Order.state.in_(LIVE_ORDER_STATES), Order.cancelled_at > as_of),
                    or_(VendorOrder.ship_by.is_(None), VendorOrder.ship_by < as_of),
-                   or_(unshipped_line, unscanned_parcel))
+                   or_(unshipped_line, unscanned_parcel, changed_since))
             .order_by(VendorOrder.id))
 
 
@@ -341,9 +416,10 @@ def in_transit_aging(connection: Connection, day: ReportDay) -> pd.DataFrame:
                     Shipment.estimated_delivery)
              .join(VendorOrder, VendorOrder.id == Shipment.vendor_order_id)
              .join(Order, Order.id == VendorOrder.order_id)
-             .where(Shipment.first_scan_at <= as_of,
+             .where(Shipment.first_scan_at <= as_of, Shipment.reported_at <= as_of,
                     or_(Shipment.delivered_at.is_(None), Shipment.delivered_at > as_of),
-                    or_(Shipment.status.in_(IN_TRANSIT_STATUSES), Shipment.delivered_at > as_of)))
+                    or_(Shipment.status.in_(IN_TRANSIT_STATUSES), Shipment.delivered_at > as_of,
+                        Shipment.last_event_at > as_of)))
     frame = read_frame(connection, query)
     events = _latest_events(connection, frame["shipment"].tolist(), as_of)
     frame = frame.join(events, on="shipment")
@@ -382,14 +458,17 @@ def _latest_events(connection: Connection, shipment_ids: Sequence[int], as_of: d
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
-def _standings(scorecard: pd.DataFrame, late: pd.DataFrame, notifications: pd.DataFrame) -> list[VendorStanding]:
+def _standings(scorecard: pd.DataFrame, late: pd.DataFrame, notifications: pd.DataFrame,
+               blocked: dict[str, tuple[int, Decimal]]) -> list[VendorStanding]:
     late_now = late["vendor"].value_counts()
     problems = notifications["vendor"].dropna().value_counts()
     return [VendorStanding(code=row["vendor"], name=row["name"], vendor_orders=int(row["vendor_orders"]),
                            orders_due=int(row["orders_due"]), on_time_rate=_fraction(row["on_time_ship_rate"]),
                            rejection_rate=_fraction(row["rejection_rate"]),
                            late_now=int(late_now.get(row["vendor"], 0)),
-                           open_problems=int(problems.get(row["vendor"], 0)))
+                           open_problems=int(problems.get(row["vendor"], 0)),
+                           blocked_orders=blocked.get(row["vendor"], (0, Decimal(0)))[0],
+                           blocked_value=blocked.get(row["vendor"], (0, Decimal(0)))[1])
             for row in scorecard.to_dict("records")]
 
 

@@ -43,11 +43,12 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.reports.business_days import vendor_business_days, with_ship_by
-from orderflow.reports.cells import one_decimal, percent, read_frame, read_in
+from orderflow.reports.cells import fraction, one_decimal, read_frame, read_in
 from orderflow.rules.tracking_rules import NOT_SCANNED_AFTER_BUSINESS_DAYS
 
-COLUMNS = ("vendor", "name", "vendor_orders", "acknowledged_median_hours", "orders_due", "on_time_ship_rate",
-           "rejection_rate", "top_rejection_reasons", "out_of_stock_lines", "median_business_days_to_first_scan",
+COLUMNS = ("vendor", "name", "orders_due", "on_time_ship_rate", "vendor_orders", "rejection_rate",
+           "top_rejection_reasons", "acknowledged_median_hours", "out_of_stock_lines",
+           "median_business_days_to_first_scan",
            "median_tracking_upload_lag_hours", "tracking_not_scanned", "carrier_exceptions")
 CARRIER_EXCEPTIONS = (PackageStatus.EXCEPTION, PackageStatus.DELIVERY_ATTEMPTED)
 TOP_REASONS = 3
@@ -60,14 +61,16 @@ def vendor_scorecard(connection: Connection, *, settings: Settings, as_of: datet
     orders = read_frame(connection, select(
         VendorOrder.id.label("vendor_order"), VendorOrder.vendor_code.label("vendor"), VendorOrder.state,
         VendorOrder.sent_at, VendorOrder.acknowledged_at, VendorOrder.rejected_at, VendorOrder.rejection_reason,
-        VendorOrder.rejection_code, VendorOrder.ship_by, Order.placed_at, Order.state.label("order_state"))
+        VendorOrder.rejection_code, VendorOrder.ship_by, VendorOrder.cancel_confirmed_at, Order.placed_at,
+        Order.state.label("order_state"), Order.cancelled_at)
         .join(Order, Order.id == VendorOrder.order_id).where(*window))
-    lines = read_frame(connection, select(
+    orders = states_then(orders, as_of)
+    lines = lines_then(read_frame(connection, select(
         VendorOrderLine.vendor_order_id.label("vendor_order"), VendorOrder.vendor_code.label("vendor"),
         VendorOrderLine.state, VendorOrderLine.qty_rejected, VendorOrderLine.qty_backordered, VendorOrderLine.reason,
         VendorOrderLine.reason_code)
         .join(VendorOrder, VendorOrder.id == VendorOrderLine.vendor_order_id)
-        .join(Order, Order.id == VendorOrder.order_id).where(*window))
+        .join(Order, Order.id == VendorOrder.order_id).where(*window)), orders, as_of)
     parcels = read_frame(connection, select(
         Shipment.id.label("shipment"), Shipment.vendor_order_id.label("vendor_order"),
         VendorOrder.vendor_code.label("vendor"),
@@ -107,14 +110,37 @@ def vendor_scorecard(connection: Connection, *, settings: Settings, as_of: datet
     return card.reset_index(drop=True)[list(COLUMNS)]
 
 
+def states_then(orders: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """Vendor orders (and their orders) with the state they had at ``as_of`` where their times tell it: a
+    rejection, a confirmed cancellation or an order's cancellation that came later had not happened then; one
+    before it (or with no time kept) had. Any other later state is taken as still open then."""
+    later = {"rejected_at": VendorOrderState.REJECTED, "cancel_confirmed_at": VendorOrderState.CANCELLED}
+    orders = orders.copy()
+    for column, state in later.items():
+        undone = (orders["state"] == state) & (orders[column] > as_of)
+        orders.loc[undone, "state"] = VendorOrderState.SENT
+    orders.loc[orders["cancelled_at"] > as_of, "order_state"] = OrderState.OPEN
+    return orders
+
+
+def lines_then(lines: pd.DataFrame, orders: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """Lines without the rejections their vendor order had after ``as_of`` (its ``rejected_at`` is its first)."""
+    later = lines["vendor_order"].isin(set(orders.loc[orders["rejected_at"] > as_of, "vendor_order"]))
+    lines = lines.copy()
+    lines.loc[later, "qty_rejected"] = 0
+    lines.loc[later & (lines["state"] == LineState.REJECTED), "state"] = LineState.ACCEPTED
+    return lines
+
+
 def format_scorecard(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard for people: hours and days with one decimal, rates as percentages, empty for none."""
+    """The scorecard as a spreadsheet reads it: hours and days with one decimal, rates as decimal fractions
+    (``0.923``) beside the count they are out of, empty where that count is 0."""
     text = card.copy()
     for column in ("acknowledged_median_hours", "median_business_days_to_first_scan",
                    "median_tracking_upload_lag_hours"):
         text[column] = one_decimal(card[column])
     for column in ("on_time_ship_rate", "rejection_rate"):
-        text[column] = card[column].map(percent)
+        text[column] = card[column].map(fraction)
     return text
 
 

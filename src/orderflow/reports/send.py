@@ -26,7 +26,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import OutboxMessage
 from orderflow.errors import ConfigError, ExitCode, RemoteRejected, RemoteUnavailable
 from orderflow.mail import Attachment, Mailer, RecipientsRefused, build_message, stable_message_id
-from orderflow.reports.summary import html, subject, text
+from orderflow.reports.summary import render, report_templates, subject
 
 if TYPE_CHECKING:
     from orderflow.reports.daily import DailyReport
@@ -56,11 +56,15 @@ def send_report(*, engine: Engine, settings: Settings, report: DailyReport, now:
     if isinstance(claimed, Sending):
         return claimed
     sender = settings.email.sender
+    folder = settings.report.templates
+    text, html = render(report.summary, report_templates(settings.path(folder) if folder is not None else None))
     message = build_message(
         sender=sender, to=list(settings.report.recipients), subject=subject(report.summary),
-        text=text(report.summary), html=html(report.summary), reply_to=settings.email.reply_to, date=now,
+        text=text, html=html, reply_to=settings.email.reply_to, date=now,
         message_id=stable_message_id("report", "daily", day, claimed.id, sender=sender),
-        attachments=[Attachment(name, content, "text/csv") for name, content in report.files.items()])
+        attachments=[Attachment(name, content, "text/csv") for name, content in report.files.items()],
+        inline={chart.cid: Attachment(chart.filename, report.charts[chart.filename], "image/png")
+                for chart in report.summary.charts})
     try:
         with (mailer or (lambda: Mailer.from_settings(settings)))() as mail:
             mail.send(message)
