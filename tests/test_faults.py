@@ -100,6 +100,7 @@ from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
+from tests.conftest import running_sshd
 from tests.dispatch_fixtures import place_orders, vendor_block, vendor_orders, write_settings
 from tests.orderflow_fixtures import stock_catalog
 from tests.pipeline_world import shopify_export
@@ -145,7 +146,7 @@ def count(engine: Engine, model: type) -> int:
 @pytest.fixture(scope="module")
 def cuttable_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """A real sshd whose sessions can be cut at an exact byte; tests give it their own remote folders."""
-    with SshServer(tmp_path_factory.mktemp("cuttable-sshd"), cuttable=True) as server:
+    with running_sshd(tmp_path_factory.mktemp("cuttable-sshd"), cuttable=True) as server:
         yield server
 
 

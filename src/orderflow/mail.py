@@ -199,7 +199,8 @@ class Mailer:
     def _credentials(self) -> tuple[str, str] | None:
         if not (self._settings.username_env and self._settings.password_env):
             return None
-        return secret(self._settings.username_env), secret(self._settings.password_env)
+        return (secret(self._settings.username_env, setting="email.username_env"),
+                secret(self._settings.password_env, setting="email.password_env"))
 
     def _tls_context(self) -> ssl.SSLContext:
         ca_file = self._settings.tls_ca_file
