@@ -106,9 +106,57 @@ class TestDatabaseCommands:
         assert runner.invoke(app, ["--db", database_url, "db", "upgrade"]).exit_code == 0
         current = runner.invoke(app, ["--db", database_url, "db", "current"])
         assert current.output.strip() == f"{migrate.head()} (head)"
-        assert runner.invoke(app, ["--db", database_url, "db", "downgrade", "base"]).exit_code == 0
+        assert runner.invoke(app, ["--db", database_url, "db", "downgrade", "base", "--yes"]).exit_code == 0
         assert runner.invoke(app, ["--db", database_url, "db", "current"]).output.startswith("base (head is")
         assert runner.invoke(app, ["--db", database_url, "db", "upgrade"]).exit_code == 0
+
+    def test_downgrade_off_a_terminal_needs_yes(self, database_url: str) -> None:
+        """Without --yes and without a terminal to ask on, db downgrade refuses (exit 3) and drops nothing."""
+        runner.invoke(app, ["--db", database_url, "db", "upgrade"])
+        result = runner.invoke(app, ["--db", database_url, "db", "downgrade", "base"])
+        assert result.exit_code == ExitCode.CONFIG
+        assert "pass --yes" in result.output
+        assert migrate.current(database_url) == migrate.head()
+
+    def test_downgrade_on_a_terminal_asks_and_a_no_keeps_everything(self, tmp_path: Path) -> None:
+        """On a terminal db downgrade asks first; answering no leaves the schema as it was."""
+        import pty
+
+        url = f"sqlite:///{tmp_path / 'orderflow.db'}"
+        migrate.upgrade(url)
+        primary, secondary = pty.openpty()
+        with os.fdopen(primary, "r+b", buffering=0) as terminal:
+            process = subprocess.Popen([sys.executable, "-m", "orderflow", "--db", url, "db", "downgrade", "base"],
+                                       stdin=secondary, stdout=secondary, stderr=secondary)
+            os.close(secondary)
+            asked = b""
+            while b"[y/N]" not in asked:
+                chunk = terminal.read(1024)  # the process ending first shows as an OSError here
+                assert chunk, asked
+                asked += chunk
+            terminal.write(b"n\n")
+            assert process.wait(timeout=60) == 1  # click's answer to a refused confirmation: Aborted!
+        assert b"will be dropped" in asked
+        assert migrate.current(url) == migrate.head()
+
+    def test_current_exits_3_while_behind(self, database_url: str) -> None:
+        """db current names both revisions and exits 3 while the database is behind the code."""
+        migrate.upgrade(database_url, "0001")
+        result = runner.invoke(app, ["--db", database_url, "db", "current"])
+        assert result.exit_code == ExitCode.CONFIG
+        assert result.stdout.startswith(f"0001 (head is {migrate.head()})")
+
+    @pytest.mark.parametrize("command", [["jobs"], ["notifications"], ["rules", "run"], ["sync"]])
+    def test_commands_refuse_a_database_behind_the_code(self, database_url: str, command: list[str]) -> None:
+        """Every working command refuses a database behind the code: exit 3, one line saying to upgrade,
+        and nothing written (no job run recorded)."""
+        migrate.upgrade(database_url, "0001")
+        result = orderflow("--db", database_url, *command)
+        assert result.returncode == ExitCode.CONFIG
+        assert result.stderr == (f"orderflow: database schema is at revision 0001, behind this orderflow's "
+                                 f"{migrate.head()}; run `orderflow db upgrade`\n")
+        migrate.upgrade(database_url)
+        assert json.loads(orderflow("--db", database_url, "jobs", "--format", "json").stdout) == []
 
     def test_init_writes_a_private_config_and_never_overwrites(self, tmp_path: Path) -> None:
         """init writes orderflow.toml (mode 0600) and the database; a second init keeps the file."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
 from orderflow.cli.context import app_context
+from orderflow.errors import ConfigError
 
 app = typer.Typer(help="Create, upgrade or inspect the database schema (Alembic).", no_args_is_help=True)
 
@@ -23,24 +25,42 @@ def upgrade(ctx: typer.Context, revision: str = typer.Argument("head", help="Tar
 
 
 @app.command()
-def downgrade(ctx: typer.Context, revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
-    """Downgrade the database to REVISION ('base' removes every table)."""
+def downgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument(..., help="Target revision, or 'base'."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask; required when not on a terminal."),
+) -> None:
+    """Downgrade the database to REVISION ('base' removes every table and all their data).
+
+    Asks first on a terminal; elsewhere (cron, scripts) it refuses without --yes. Back up first:
+    orderflow db backup PATH.
+    """
     from orderflow.db import migrate
     from orderflow.db.engine import display_url
 
     url = app_context(ctx).settings.database.url
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError("db downgrade drops tables or columns and their data; "
+                              "run it on a terminal to be asked, or pass --yes")
+        typer.confirm(f"Downgrade {display_url(url)} from {migrate.current(url) or 'base'} to {revision}? "
+                      "Tables or columns and their data will be dropped", abort=True)
     migrate.downgrade(url, revision)
     typer.echo(f"{display_url(url)}: at revision {migrate.current(url) or 'base'}", err=True)
 
 
 @app.command()
 def current(ctx: typer.Context) -> None:
-    """Print the database's schema revision ('base' when empty) and whether it is the latest."""
+    """Print the database's schema revision ('base' when empty) and whether it is the latest.
+
+    Exits 3 when it is not the latest (run orderflow db upgrade), so a script can check before it starts.
+    """
     from orderflow.db import migrate
 
-    revision = migrate.current(app_context(ctx).settings.database.url)
-    latest = migrate.head()
-    typer.echo(f"{revision or 'base'}{' (head)' if revision == latest else f' (head is {latest})'}")
+    state = migrate.state(app_context(ctx).settings.database.url)
+    typer.echo(f"{state.current or 'base'}{' (head)' if state.latest else f' (head is {state.head})'}")
+    if state.problem:
+        raise ConfigError(state.problem)
 
 
 def init(
