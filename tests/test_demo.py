@@ -123,6 +123,39 @@ class TestDemoWeek:
             assert result.exit_code == 0, result.output
 
 
+class TestSecretsWhenUsed:
+    """The demo's folder plus one API vendor whose token variable is unset, as in a staff member's shell."""
+
+    EXTRA_VENDOR = ('\n[[vendors]]\ncode = "EMBR"\nname = "Embroidery API"\nformat = "json"\ntransport = "http"\n'
+                    'base_url = "http://127.0.0.1:9/"\ntoken_env = "ORDERFLOW_TEST_EMBR_TOKEN"\n')
+
+    @pytest.fixture
+    def shop(self, demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        monkeypatch.delenv("ORDERFLOW_TEST_EMBR_TOKEN", raising=False)
+        config = demo_run.directory / "orderflow.toml"
+        extended = demo_run.directory / "with-embr.toml"
+        extended.write_text(config.read_text() + self.EXTRA_VENDOR)
+        end = re.search(r"the simulated clock stopped at (\S+)\)", demo_run.result.stdout)
+        assert end is not None
+        return ["--config", str(extended), "--now", end.group(1)]
+
+    def test_reading_commands_need_no_secret(self, shop: list[str], tmp_path: Path) -> None:
+        """The queue, an order, the vendors, the jobs, the rules, the catalog, the schema and the daily report's
+        files all work without the vendor's token."""
+        number = json.loads(runner.invoke(app, [*shop, "orders", "--format", "json"]).stdout)[0]["order_number"]
+        for command in (["notifications"], ["order", str(number)], ["orders"], ["vendors"], ["jobs"],
+                        ["rules", "list"], ["catalog"], ["db", "current"], ["report", "daily", "--out", str(tmp_path)]):
+            result = runner.invoke(app, [*shop, *command])
+            assert result.exit_code == 0, (command, result.output)
+
+    def test_dispatch_names_the_missing_variable(self, shop: list[str]) -> None:
+        """dispatch reaches the vendor, finds its token unset: exit 3 and one line naming setting and variable."""
+        result = runner.invoke(app, [*shop, "dispatch", "--vendor", "EMBR"])
+        assert result.exit_code == ExitCode.CONFIG
+        assert ("orderflow: dispatch: vendor EMBR: vendors[7].token_env: environment variable "
+                "ORDERFLOW_TEST_EMBR_TOKEN is not set") in result.output.splitlines()
+
+
 class TestDemoFolder:
     def test_refuses_a_folder_that_is_not_a_demos(self, tmp_path: Path) -> None:
         """A folder with other files in it is left alone, with one line saying why (exit 3)."""
