@@ -159,6 +159,15 @@ class Mailer:
         if refused:
             raise _recipients_refused(self._where, refused, recipients)
 
+    def check(self) -> None:
+        """Connect, start TLS and log in exactly as a send would, and send nothing (``orderflow check``)."""
+        try:
+            with self._translated():
+                self._connected()
+        except RemoteError:
+            self._drop()
+            raise
+
     def close(self) -> None:
         """Say goodbye to the server (politely if it still listens). Safe to call twice."""
         connection, self._connection = self._connection, None
