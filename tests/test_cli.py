@@ -171,6 +171,20 @@ class TestDatabaseCommands:
         assert "exists, kept as it is" in again.stderr
         assert config.read_text().endswith("# mine\n")
 
+    def test_init_makes_the_folders_and_says_what_next(self, tmp_path: Path) -> None:
+        """init creates every folder the example names and prints the next steps; check then passes and the
+        first sync finds its inbox."""
+        result = orderflow("init", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        for folder in ("inbox/shopify/archive", "vendors/acme/to_vendor", "vendors/acme/from_vendor", "reports"):
+            assert (tmp_path / folder).is_dir(), folder
+        assert result.stdout.startswith("Next steps:\n1. Edit orderflow.toml")
+        assert "2. Run `orderflow check`" in result.stdout
+        assert "crontab.example" in result.stdout
+        checked = orderflow("check", cwd=tmp_path)
+        assert checked.returncode == 0, checked.stdout
+        assert orderflow("--now", "2026-11-03T15:00:00Z", "sync", cwd=tmp_path).returncode == 0
+
     def test_jobs_json(self, database_url: str) -> None:
         """jobs --format json prints one JSON document listing recent runs."""
         runner.invoke(app, ["--db", database_url, "db", "upgrade"])

@@ -67,16 +67,21 @@ def init(
     ctx: typer.Context,
     path: Path = typer.Option(Path("orderflow.toml"), "--path", help="Where to write the example configuration."),
 ) -> None:
-    """Write an example orderflow.toml (never overwriting one) and create or upgrade the database."""
-    from orderflow.setup import write_example_config
+    """Write an example orderflow.toml (never overwriting one), create the folders it names and the database,
+    and print the next steps."""
+    from orderflow.setup import next_steps, write_example_config
+    from orderflow.setup_check import create_folders
 
     state = app_context(ctx)
     written = write_example_config(path)
     typer.echo(f"{path}: {'written' if written else 'exists, kept as it is'}", err=True)
     if state.config_path is None:
         state.config_path = path
+    for folder in create_folders(state.settings):
+        typer.echo(f"{folder}: created", err=True)
     _create_sqlite_file_owner_only(state.settings.database.url)
     upgrade(ctx, "head")
+    typer.echo("\n".join(["Next steps:", *next_steps(state.config_path)]))
 
 
 def _create_sqlite_file_owner_only(url: str) -> None:
