@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from orderflow.cli.context import app_context
 from orderflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from orderflow.db.copy import Progress
 
 app = typer.Typer(help="Create, upgrade or inspect the database schema (Alembic).", no_args_is_help=True)
 
@@ -61,6 +69,71 @@ def current(ctx: typer.Context) -> None:
     typer.echo(f"{state.current or 'base'}{' (head)' if state.latest else f' (head is {state.head})'}")
     if state.problem:
         raise ConfigError(state.problem)
+
+
+@app.command()
+def backup(ctx: typer.Context, path: Path = typer.Argument(..., help="The backup file to write (never overwritten).")
+           ) -> None:
+    """Back the database up to PATH, safely while cron runs.
+
+    SQLite: a consistent copy through SQLite's online backup API; restore by stopping cron and copying it over
+    the database file (removing its -wal and -shm files). PostgreSQL: runs pg_dump (custom format; restore
+    with pg_restore --no-owner --dbname URL PATH into an empty database), or prints the pg_dump command when
+    pg_dump is not installed here.
+    """
+    import shlex
+
+    from orderflow.db.backup import backup as back_up
+
+    done = back_up(app_context(ctx).settings.database.url, path)
+    if not done.written:
+        typer.echo(shlex.join(done.command))
+        raise ConfigError("pg_dump is not installed here: run the command above where it is")
+    typer.echo(f"{done.path}: written", err=True)
+
+
+@app.command()
+def copy(
+    ctx: typer.Context,
+    to: str = typer.Option(..., "--to", help="The empty database to copy into, e.g. postgresql+psycopg://..."),
+) -> None:
+    """Copy every table to the empty database at --to (e.g. from SQLite to PostgreSQL), then verify it.
+
+    The target is migrated to the latest schema first, and refused if any table has rows. Ids are kept and
+    PostgreSQL sequences moved past them; row counts and a checksum per table are compared at the end.
+    Stop cron while it runs, then point [database] url at the new database.
+    """
+    from orderflow.db.copy import copy_database
+    from orderflow.db.engine import display_url
+
+    state = app_context(ctx)
+    with _copy_progress(enabled=state.show_progress and sys.stderr.isatty()) as progress:
+        copies = copy_database(source=state.engine, target_url=to, progress=progress)
+    for copied in copies:
+        typer.echo(f"{copied.table}: {copied.rows} rows, checksum {copied.checksum[:16]} (equal)")
+    typer.echo(f"{display_url(to)}: copy verified", err=True)
+
+
+@contextmanager
+def _copy_progress(*, enabled: bool) -> Iterator[Progress | None]:
+    """One progress bar per table on stderr on a terminal; nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as ProgressBars
+
+    with ProgressBars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=Console(stderr=True)) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(table: str, copied: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bars.add_task(table, total=total)
+            bars.update(tasks[table], completed=copied)
+
+        yield advance
 
 
 def init(
