@@ -61,7 +61,7 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh, empty schema."""
     problem = _postgres_unreachable()
     if problem:
-        _cannot_run(problem, "PostgreSQL")
+        cannot_run(problem, "PostgreSQL")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -74,7 +74,7 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _cannot_run(problem: str, what: str) -> NoReturn:
+def cannot_run(problem: str, what: str) -> NoReturn:
     """Skip a test whose real server is missing here and say why; under CI, fail it instead."""
     if os.environ.get("CI"):
         pytest.fail(f"{problem} (CI requires the {what} tests to run)")
@@ -87,7 +87,7 @@ def running_sshd(base_dir: Path, **options: Any) -> Iterator[SshServer]:
     try:
         server = SshServer(base_dir, **options).start()
     except SshServerMissing as exc:
-        _cannot_run(str(exc), "SFTP")
+        cannot_run(str(exc), "SFTP")
     try:
         yield server
     finally:

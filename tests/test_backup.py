@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from orderflow.cli.main import app
 from orderflow.db.engine import make_engine
 from orderflow.db.models import Base, JobRun
 from orderflow.errors import ExitCode
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, cannot_run
 
 runner = CliRunner()
 
@@ -105,6 +106,8 @@ class TestPostgresBackup:
     def test_pg_dump_then_pg_restore_gives_the_same_rows(self, demo: Path, postgres_url: str,
                                                          tmp_path: Path) -> None:
         """A copied shop on PostgreSQL backed up with pg_dump restores into an empty database with every row."""
+        if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+            cannot_run("pg_dump and pg_restore not found (package postgresql-client)", "PostgreSQL backup")
         assert runner.invoke(app, ["--config", str(demo / "orderflow.toml"), "db", "copy",
                                    "--to", postgres_url]).exit_code == 0
         dump = tmp_path / "shop.dump"

@@ -100,11 +100,9 @@ def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettin
         return
     try:
         channel = open_channel(vendor, settings=settings, engine=engine, now=clock.now, http_client=io.http_client)
-    except ConfigError as exc:  # our set-up, not the vendor's fault: no breaker failure, nothing on its orders
-        tally.vendors_misconfigured.append(vendor.code)
-        tally.problems.append(f"vendor {vendor.code}: {exc}")
-        return
-    except OrderflowError as exc:  # unreachable or refused us: this vendor only
+    except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
+        if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
+            tally.vendors_misconfigured.append(vendor.code)
         _vendor_failed(engine, vendor=vendor, key=key, now=now, error=str(exc), tally=tally)
         return
     unsent_before = len(tally.unsent)

@@ -103,11 +103,9 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
                 with io.file_transport(vendor.model_copy(update={"transport": "local"}), settings) as transport:
                     _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
             _poll_printful(engine=engine, settings=settings, vendor=vendor, clock=clock, io=io, tally=tally)
-    except ConfigError as exc:  # our set-up, not the vendor's fault: no breaker failure
-        tally.vendors_misconfigured.append(vendor.code)
-        tally.problems.append(f"vendor {vendor.code}: {exc}")
-        return
     except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
+        if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
+            tally.vendors_misconfigured.append(vendor.code)
         tally.vendors_failed.append(vendor.code)
         tally.problems.append(f"vendor {vendor.code}: {exc}")
         with session_factory(engine)() as session, session.begin():
