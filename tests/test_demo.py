@@ -116,6 +116,14 @@ class TestDemoWeek:
         assert "orderflow --config shop/orderflow.toml notifications --sort type" in stdout
         assert "The staff queue at Thu 21:00" in stdout
 
+    def test_orderflow_check_passes_on_the_demos_set_up(self, demo_run: DemoRun) -> None:
+        """While its servers ran, every check of the demo's set-up passed: vendors, carriers, mail, folders."""
+        line = re.search(r"orderflow check, while the demo's servers ran: (\d+) checks, (\w+) problems",
+                         demo_run.result.stdout)
+        assert line is not None
+        assert int(line.group(1)) > 40
+        assert line.group(2) == "no"
+
     def test_the_folder_still_works_once_the_servers_are_gone(self, demo_run: DemoRun) -> None:
         """Afterwards the written configuration loads as it is, and reading commands work on what the week left."""
         for command in (["orders", "--format", "json"], ["vendors", "--format", "json"], ["jobs", "--limit", "3"]):

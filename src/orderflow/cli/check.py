@@ -26,9 +26,8 @@ def check(
     results = [configuration, *(check_setup(settings, create_folders=create) if settings is not None else [])]
     if as_json:
         render.print_json([result.as_dict() for result in results])
-    else:
-        for result in results:
-            typer.echo(f"ok       {result.name}" if result.ok
-                       else f"problem  {result.name}: {result.problem}; fix: {result.fix}")
+    else:  # problems quote servers' replies: printed inert
+        render.print_lines(f"ok       {result.name}" if result.ok
+                           else f"problem  {result.name}: {result.problem}; fix: {result.fix}" for result in results)
     if not all(result.ok for result in results):
         raise typer.Exit(int(ExitCode.CONFIG))
