@@ -4,7 +4,7 @@ Each check is one line of data: what was checked, whether it is fine, and if not
 it. Nothing is ever sent: SFTP vendors are logged in to and their folders listed, API vendors and carriers are
 asked for a token or a lookup, the mail server is logged in to, and no order, purchase order or mail goes out.
 
->>> results = check_setup(settings, create_folders=False)  # doctest: +SKIP
+>>> results = check_setup(settings, create=False)  # doctest: +SKIP
 >>> [f"{r.name}: {r.problem}" for r in results if not r.ok]  # doctest: +SKIP
 """
 
@@ -46,9 +46,9 @@ def failed(name: str, problem: str, fix: str) -> CheckResult:
     return CheckResult(name, False, problem, fix)
 
 
-def check_setup(settings: Settings, *, create_folders: bool = False) -> list[CheckResult]:
+def check_setup(settings: Settings, *, create: bool = False) -> list[CheckResult]:
     """Every check, in the order a new shop would fix them: secrets, folders, database, then each remote."""
-    results = [*check_secrets(settings), *check_folders(settings, create=create_folders)]
+    results = [*check_secrets(settings), *check_folders(settings, create=create)]
     database, engine = check_database(settings)
     results.append(database)
     try:

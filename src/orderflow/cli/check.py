@@ -23,7 +23,7 @@ def check(
 
     state = app_context(ctx)
     settings, configuration = check_configuration(lambda: state.settings)
-    results = [configuration, *(check_setup(settings, create_folders=create) if settings is not None else [])]
+    results = [configuration, *(check_setup(settings, create=create) if settings is not None else [])]
     if as_json:
         render.print_json([result.as_dict() for result in results])
     else:  # problems quote servers' replies: printed inert
