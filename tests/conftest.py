@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``ORDERFLOW_TEST_POSTGRES_URL`` (default: the local server, database ``test``); each
 test gets its own schema, dropped afterwards. When ``CI`` is set an unreachable PostgreSQL fails the run;
-elsewhere those tests skip and say why.
+elsewhere those tests skip and say why. SFTP tests need OpenSSH's sshd likewise: missing, they skip and say
+why, except under ``CI``, where they fail.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from sqlalchemy import Engine
@@ -20,8 +22,9 @@ from sqlalchemy.engine import make_url
 
 from orderflow.clock import Clock
 from orderflow.db.engine import make_engine
+from orderflow.db.migrate import stamp_latest
 from orderflow.db.models import Base
-from orderflow.testing.sshd import SshServer
+from orderflow.testing.sshd import SshServer, SshServerMissing
 
 if TYPE_CHECKING:
     from tests.pipeline_world import PipelineWorld
@@ -58,9 +61,7 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh, empty schema."""
     problem = _postgres_unreachable()
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"{problem} (CI requires the PostgreSQL tests to run)")
-        pytest.skip(problem)
+        cannot_run(problem, "PostgreSQL")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -73,6 +74,26 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+def cannot_run(problem: str, what: str) -> NoReturn:
+    """Skip a test whose real server is missing here and say why; under CI, fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{problem} (CI requires the {what} tests to run)")
+    pytest.skip(problem)
+
+
+@contextmanager
+def running_sshd(base_dir: Path, **options: Any) -> Iterator[SshServer]:
+    """A started :class:`SshServer`; without OpenSSH installed the test skips (fails under CI)."""
+    try:
+        server = SshServer(base_dir, **options).start()
+    except SshServerMissing as exc:
+        cannot_run(str(exc), "SFTP")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a SQLite file, or a PostgreSQL schema."""
@@ -81,11 +102,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+def create_schema(engine: Engine) -> None:
+    """Every table straight from the models (quicker than migrating), recorded as the latest revision so that
+    commands run on it."""
+    Base.metadata.create_all(engine)
+    stamp_latest(engine)
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on a database with every table created from the models."""
     engine = make_engine(database_url)
-    Base.metadata.create_all(engine)
+    create_schema(engine)
     try:
         yield engine
     finally:
@@ -101,14 +129,14 @@ def clock() -> Clock:
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """A real OpenSSH sshd on 127.0.0.1 with throw-away keys, shared by the session's SFTP tests."""
-    with SshServer(tmp_path_factory.mktemp("sshd")) as server:
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
         yield server
 
 
 @pytest.fixture
 def own_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """An sshd this test alone may kill, pause or restart."""
-    with SshServer(tmp_path_factory.mktemp("own-sshd")) as server:
+    with running_sshd(tmp_path_factory.mktemp("own-sshd")) as server:
         yield server
 
 

@@ -45,7 +45,6 @@ from orderflow.catalog import CatalogRow
 from orderflow.db.engine import make_engine, session_factory
 from orderflow.db.locks import _advisory_key
 from orderflow.db.models import (
-    Base,
     IngestedFile,
     JobLock,
     JobRun,
@@ -63,6 +62,7 @@ from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
+from tests.conftest import create_schema
 from tests.dispatch_fixtures import HEADER, vendor_block, write_settings
 from tests.orderflow_fixtures import stock_catalog
 
@@ -479,7 +479,7 @@ def pipeline_world(root: Path, database_url: str, *, sshd: SshServer,
             '[push.webhook]\nurl_env = "TEST_SLACK_WEBHOOK"\n')
         engine = make_engine(database_url)
         stack.callback(engine.dispose)
-        Base.metadata.create_all(engine)
+        create_schema(engine)
         stock_catalog(engine, settings, START, [CatalogRow(f"SKU-{code}", code, f"{code}-1", on_demand=code == "PF")
                                                 for code in ("ACME", "STITCH", "PF")])
         world = PipelineWorld(root=root, database_url=database_url, engine=engine, smtp=smtp, webhook=webhook,

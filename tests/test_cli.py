@@ -63,15 +63,13 @@ class TestConfigErrors:
     @pytest.mark.parametrize(("toml", "message"), [
         ("bogus = 1\n", "bogus: unknown key"),
         ("po_prefix = 7\n", "po_prefix: Input should be a valid string"),
-        ('[email]\npassword_env = "ORDERFLOW_TEST_UNSET_SECRET"\n',
-         "email.password_env: environment variable ORDERFLOW_TEST_UNSET_SECRET is not set"),
         ("[database\n", "not valid TOML"),
     ])
     def test_broken_config_gives_one_line_and_the_config_code(self, tmp_path: Path, toml: str, message: str) -> None:
         """A broken orderflow.toml: exit code 3, one stderr line naming the key, no traceback."""
         config = tmp_path / "orderflow.toml"
         config.write_text(toml)
-        result = orderflow("--config", str(config), "jobs", env={"ORDERFLOW_TEST_UNSET_SECRET": ""})
+        result = orderflow("--config", str(config), "jobs")
         assert result.returncode == ExitCode.CONFIG
         assert result.stdout == ""
         [line] = result.stderr.splitlines()
@@ -108,9 +106,57 @@ class TestDatabaseCommands:
         assert runner.invoke(app, ["--db", database_url, "db", "upgrade"]).exit_code == 0
         current = runner.invoke(app, ["--db", database_url, "db", "current"])
         assert current.output.strip() == f"{migrate.head()} (head)"
-        assert runner.invoke(app, ["--db", database_url, "db", "downgrade", "base"]).exit_code == 0
+        assert runner.invoke(app, ["--db", database_url, "db", "downgrade", "base", "--yes"]).exit_code == 0
         assert runner.invoke(app, ["--db", database_url, "db", "current"]).output.startswith("base (head is")
         assert runner.invoke(app, ["--db", database_url, "db", "upgrade"]).exit_code == 0
+
+    def test_downgrade_off_a_terminal_needs_yes(self, database_url: str) -> None:
+        """Without --yes and without a terminal to ask on, db downgrade refuses (exit 3) and drops nothing."""
+        runner.invoke(app, ["--db", database_url, "db", "upgrade"])
+        result = runner.invoke(app, ["--db", database_url, "db", "downgrade", "base"])
+        assert result.exit_code == ExitCode.CONFIG
+        assert "pass --yes" in result.output
+        assert migrate.current(database_url) == migrate.head()
+
+    def test_downgrade_on_a_terminal_asks_and_a_no_keeps_everything(self, tmp_path: Path) -> None:
+        """On a terminal db downgrade asks first; answering no leaves the schema as it was."""
+        import pty
+
+        url = f"sqlite:///{tmp_path / 'orderflow.db'}"
+        migrate.upgrade(url)
+        primary, secondary = pty.openpty()
+        with os.fdopen(primary, "r+b", buffering=0) as terminal:
+            process = subprocess.Popen([sys.executable, "-m", "orderflow", "--db", url, "db", "downgrade", "base"],
+                                       stdin=secondary, stdout=secondary, stderr=secondary)
+            os.close(secondary)
+            asked = b""
+            while b"[y/N]" not in asked:
+                chunk = terminal.read(1024)  # the process ending first shows as an OSError here
+                assert chunk, asked
+                asked += chunk
+            terminal.write(b"n\n")
+            assert process.wait(timeout=60) == 1  # click's answer to a refused confirmation: Aborted!
+        assert b"will be dropped" in asked
+        assert migrate.current(url) == migrate.head()
+
+    def test_current_exits_3_while_behind(self, database_url: str) -> None:
+        """db current names both revisions and exits 3 while the database is behind the code."""
+        migrate.upgrade(database_url, "0001")
+        result = runner.invoke(app, ["--db", database_url, "db", "current"])
+        assert result.exit_code == ExitCode.CONFIG
+        assert result.stdout.startswith(f"0001 (head is {migrate.head()})")
+
+    @pytest.mark.parametrize("command", [["jobs"], ["notifications"], ["rules", "run"], ["sync"]])
+    def test_commands_refuse_a_database_behind_the_code(self, database_url: str, command: list[str]) -> None:
+        """Every working command refuses a database behind the code: exit 3, one line saying to upgrade,
+        and nothing written (no job run recorded)."""
+        migrate.upgrade(database_url, "0001")
+        result = orderflow("--db", database_url, *command)
+        assert result.returncode == ExitCode.CONFIG
+        assert result.stderr == (f"orderflow: database schema is at revision 0001, behind this orderflow's "
+                                 f"{migrate.head()}; run `orderflow db upgrade`\n")
+        migrate.upgrade(database_url)
+        assert json.loads(orderflow("--db", database_url, "jobs", "--format", "json").stdout) == []
 
     def test_init_writes_a_private_config_and_never_overwrites(self, tmp_path: Path) -> None:
         """init writes orderflow.toml (mode 0600) and the database; a second init keeps the file."""
@@ -124,6 +170,20 @@ class TestDatabaseCommands:
         assert again.returncode == 0
         assert "exists, kept as it is" in again.stderr
         assert config.read_text().endswith("# mine\n")
+
+    def test_init_makes_the_folders_and_says_what_next(self, tmp_path: Path) -> None:
+        """init creates every folder the example names and prints the next steps; check then passes and the
+        first sync finds its inbox."""
+        result = orderflow("init", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        for folder in ("inbox/shopify/archive", "vendors/acme/to_vendor", "vendors/acme/from_vendor", "reports"):
+            assert (tmp_path / folder).is_dir(), folder
+        assert result.stdout.startswith("Next steps:\n1. Edit orderflow.toml")
+        assert "2. Run `orderflow check`" in result.stdout
+        assert "crontab.example" in result.stdout
+        checked = orderflow("check", cwd=tmp_path)
+        assert checked.returncode == 0, checked.stdout
+        assert orderflow("--now", "2026-11-03T15:00:00Z", "sync", cwd=tmp_path).returncode == 0
 
     def test_jobs_json(self, database_url: str) -> None:
         """jobs --format json prints one JSON document listing recent runs."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args, get_origin
 
 import pytest
+from pydantic import BaseModel
 
-from orderflow.config import load_settings
+from orderflow.config import Settings, load_settings, secret, secret_references
 from orderflow.errors import ConfigError, ExitCode
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "orderflow.example.toml"
@@ -16,6 +20,49 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "orderflow.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def settings_fields(model: type[BaseModel], where: str = "") -> Iterator[tuple[str, str]]:
+    """(section, key) of every setting, through nested sections; a table of sections by name (``[carriers.ups]``,
+    ``[rules.vendor_late]``) is the section ``carriers.*``."""
+    for name, field in model.model_fields.items():
+        yield where, name
+        named = get_origin(field.annotation) is dict
+        for inner in _models_in(field.annotation):
+            yield from settings_fields(inner, f"{where}.{name}{'.*' if named else ''}".lstrip("."))
+
+
+def _models_in(annotation: object) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in get_args(annotation) for model in _models_in(argument)]
+
+
+def example_keys(text: str, named_tables: set[str]) -> set[tuple[str, str]]:
+    """(section, key) of every key the example shows, set or commented out."""
+    shown: set[tuple[str, str]] = set()
+    section = ""
+    for line in text.splitlines():
+        body = line.lstrip("#").strip()
+        if header := re.match(r"\[\[?([\w.]+)\]\]?", body):
+            parts: list[str] = []
+            for part in header.group(1).split("."):
+                parts.append("*" if ".".join(parts) in named_tables else part)
+            section = ".".join(parts)
+            shown |= {(".".join(parts[:index]), part) for index, part in enumerate(parts)}
+        elif key := re.match(r"(\w+)\s*=", body):
+            shown.add((section, key.group(1)))
+    return shown
+
+
+class TestExampleConfig:
+    def test_every_setting_is_shown_in_the_example(self) -> None:
+        """Each key of each section appears in orderflow.example.toml, set or commented out, so the example
+        really shows everything a shop can set."""
+        fields = set(settings_fields(Settings)) - {("", "base_dir")}  # the file's own folder, not a setting
+        named_tables = {section.removesuffix(".*") for section, _ in fields if section.endswith(".*")}
+        missing = fields - example_keys(EXAMPLE.read_text(encoding="utf-8"), named_tables)
+        assert sorted(f"{section}.{key}".lstrip(".") for section, key in missing) == []
 
 
 class TestLoadSettings:
@@ -66,15 +113,20 @@ class TestLoadSettings:
         with pytest.raises(ConfigError, match=r"not valid TOML: .*line 2"):
             load_settings(path)
 
-    def test_missing_secret_variable_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A secret named by an *_env key must be set in the environment."""
+    def test_a_missing_secret_is_no_concern_of_loading(self, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+        """Loading checks shapes only: a staff shell without cron's secrets still gets its settings."""
         monkeypatch.delenv("ORDERFLOW_TEST_SMTP_PASSWORD", raising=False)
         path = write(tmp_path, '[email]\npassword_env = "ORDERFLOW_TEST_SMTP_PASSWORD"\n')
+        settings = load_settings(path)
+        assert secret_references(settings) == [("email.password_env", "ORDERFLOW_TEST_SMTP_PASSWORD")]
+
+    def test_a_missing_secret_is_named_where_it_is_used(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Reading an unset secret names the setting and the variable in one line."""
+        monkeypatch.delenv("ORDERFLOW_TEST_SMTP_PASSWORD", raising=False)
         with pytest.raises(ConfigError) as caught:
-            load_settings(path)
-        assert str(caught.value) == (
-            f"{path}: email.password_env: environment variable ORDERFLOW_TEST_SMTP_PASSWORD is not set"
-        )
+            secret("ORDERFLOW_TEST_SMTP_PASSWORD", setting="email.password_env")
+        assert str(caught.value) == "email.password_env: environment variable ORDERFLOW_TEST_SMTP_PASSWORD is not set"
 
     def test_secret_value_never_appears_in_settings(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Settings keep the variable's name; the secret itself stays in the environment."""

@@ -28,13 +28,14 @@ from orderflow.clock import Clock
 from orderflow.config import Settings
 from orderflow.customers.notify import notify_customers
 from orderflow.db.engine import make_engine, session_factory
-from orderflow.db.models import Base, JobRun, Order, OutboxMessage, Shipment, ShipmentLine, VendorOrderLine
+from orderflow.db.models import JobRun, Order, OutboxMessage, Shipment, ShipmentLine, VendorOrderLine
 from orderflow.errors import ConfigError, ExitCode
 from orderflow.jobs import WorkResult
 from orderflow.rules.findings import RuleContext
 from orderflow.rules.tracking_rules import customer_not_notified
 from orderflow.testing.http_server import Answer, LocalHttpServer
 from orderflow.testing.smtp import SmtpServer
+from tests.conftest import create_schema
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 
 MON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -239,7 +240,7 @@ class TestOncePerParcel:
         """Two `customers notify` processes started together on PostgreSQL: every parcel gets exactly one email."""
         engine = make_engine(postgres_url)
         try:
-            Base.metadata.create_all(engine)
+            create_schema(engine)
             settings = shop(tmp_path, smtp)
             place_orders(engine, settings, MON, tmp_path, orders={"9001": ["SKU-ACME"]})
             for index in range(30):

@@ -116,11 +116,52 @@ class TestDemoWeek:
         assert "orderflow --config shop/orderflow.toml notifications --sort type" in stdout
         assert "The staff queue at Thu 21:00" in stdout
 
+    def test_orderflow_check_passes_on_the_demos_set_up(self, demo_run: DemoRun) -> None:
+        """While its servers ran, every check of the demo's set-up passed: vendors, carriers, mail, folders."""
+        line = re.search(r"orderflow check, while the demo's servers ran: (\d+) checks, (\w+) problems",
+                         demo_run.result.stdout)
+        assert line is not None
+        assert int(line.group(1)) > 40
+        assert line.group(2) == "no"
+
     def test_the_folder_still_works_once_the_servers_are_gone(self, demo_run: DemoRun) -> None:
         """Afterwards the written configuration loads as it is, and reading commands work on what the week left."""
         for command in (["orders", "--format", "json"], ["vendors", "--format", "json"], ["jobs", "--limit", "3"]):
             result = runner.invoke(app, ["--config", demo_run.config, *command])
             assert result.exit_code == 0, result.output
+
+
+class TestSecretsWhenUsed:
+    """The demo's folder plus one API vendor whose token variable is unset, as in a staff member's shell."""
+
+    EXTRA_VENDOR = ('\n[[vendors]]\ncode = "EMBR"\nname = "Embroidery API"\nformat = "json"\ntransport = "http"\n'
+                    'base_url = "http://127.0.0.1:9/"\ntoken_env = "ORDERFLOW_TEST_EMBR_TOKEN"\n')
+
+    @pytest.fixture
+    def shop(self, demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        monkeypatch.delenv("ORDERFLOW_TEST_EMBR_TOKEN", raising=False)
+        config = demo_run.directory / "orderflow.toml"
+        extended = demo_run.directory / "with-embr.toml"
+        extended.write_text(config.read_text() + self.EXTRA_VENDOR)
+        end = re.search(r"the simulated clock stopped at (\S+)\)", demo_run.result.stdout)
+        assert end is not None
+        return ["--config", str(extended), "--now", end.group(1)]
+
+    def test_reading_commands_need_no_secret(self, shop: list[str], tmp_path: Path) -> None:
+        """The queue, an order, the vendors, the jobs, the rules, the catalog, the schema and the daily report's
+        files all work without the vendor's token."""
+        number = json.loads(runner.invoke(app, [*shop, "orders", "--format", "json"]).stdout)[0]["order_number"]
+        for command in (["notifications"], ["order", str(number)], ["orders"], ["vendors"], ["jobs"],
+                        ["rules", "list"], ["catalog"], ["db", "current"], ["report", "daily", "--out", str(tmp_path)]):
+            result = runner.invoke(app, [*shop, *command])
+            assert result.exit_code == 0, (command, result.output)
+
+    def test_dispatch_names_the_missing_variable(self, shop: list[str]) -> None:
+        """dispatch reaches the vendor, finds its token unset: exit 3 and one line naming setting and variable."""
+        result = runner.invoke(app, [*shop, "dispatch", "--vendor", "EMBR"])
+        assert result.exit_code == ExitCode.CONFIG
+        assert ("orderflow: dispatch: vendor EMBR: vendors[7].token_env: environment variable "
+                "ORDERFLOW_TEST_EMBR_TOKEN is not set") in result.output.splitlines()
 
 
 class TestDemoFolder:

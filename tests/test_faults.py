@@ -82,7 +82,6 @@ from orderflow.catalog import CatalogRow
 from orderflow.cli.main import app
 from orderflow.db.engine import make_engine, session_factory
 from orderflow.db.models import (
-    Base,
     IngestedFile,
     InventoryLevel,
     JobRun,
@@ -100,6 +99,7 @@ from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
+from tests.conftest import create_schema, running_sshd
 from tests.dispatch_fixtures import place_orders, vendor_block, vendor_orders, write_settings
 from tests.orderflow_fixtures import stock_catalog
 from tests.pipeline_world import shopify_export
@@ -145,7 +145,7 @@ def count(engine: Engine, model: type) -> int:
 @pytest.fixture(scope="module")
 def cuttable_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """A real sshd whose sessions can be cut at an exact byte; tests give it their own remote folders."""
-    with SshServer(tmp_path_factory.mktemp("cuttable-sshd"), cuttable=True) as server:
+    with running_sshd(tmp_path_factory.mktemp("cuttable-sshd"), cuttable=True) as server:
         yield server
 
 
@@ -528,7 +528,7 @@ class TestDatabase:
         """pg_terminate_backend on every connection of a running import: exit 5, one line; a rerun stores all."""
         engine = make_engine(postgres_url)
         try:
-            Base.metadata.create_all(engine)
+            create_schema(engine)
             settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"))
             stock_catalog(engine, settings, NOW, [CatalogRow("SKU-ACME", "ACME", "ACME-1")])
             export = tmp_path / "orders.csv"

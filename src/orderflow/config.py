@@ -1,8 +1,9 @@
 """One typed settings object: ``orderflow.toml`` plus ``ORDERFLOW_*`` environment variables.
 
 Secrets never live in the file: a setting ending in ``_env`` names the environment variable that holds the
-secret, and every named variable must be set when the configuration loads. Unknown keys are refused, so a
-typo is an error and not a silently ignored setting.
+secret. Loading checks the shape of everything and the value of no secret: a command reads a secret with
+:func:`secret` when it is about to use it, so a staff member's shell without cron's secrets can still read the
+queue. Unknown keys are refused, so a typo is an error and not a silently ignored setting.
 
 Precedence, highest first: ``--db``; ``ORDERFLOW_DATABASE_URL``; ``ORDERFLOW_<SECTION>__<KEY>`` variables;
 the TOML file; the defaults here.
@@ -356,6 +357,12 @@ class Settings(BaseSettings):
                 return vendor
         raise ConfigError(f"vendor {code!r} is not configured (known: {', '.join(self.vendor_codes) or 'none'})")
 
+    def vendor_setting(self, vendor: VendorSettings, key: str) -> str:
+        """Where a vendor's setting is in the file, as errors name it: ``vendors[4].token_env``."""
+        codes = self.vendor_codes
+        place = f"vendors[{codes.index(vendor.code)}]" if vendor.code in codes else f"vendor {vendor.code}"
+        return f"{place}.{key}"
+
     @property
     def vendor_codes(self) -> list[str]:
         return [vendor.code for vendor in self.vendors]
@@ -390,7 +397,6 @@ def load_settings(path: Path | None = None, *, database_url: str | None = None) 
         raise ConfigError(f"{config_path}: {_describe(exc)}") from None
     except SettingsError as exc:  # an ORDERFLOW_<SECTION> variable whose value is not the JSON it needs
         raise ConfigError(f"{config_path}: {exc} (an ORDERFLOW_ environment variable)") from None
-    _require_secrets(settings, config_path, env)
     return settings
 
 
@@ -428,10 +434,9 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _require_secrets(settings: Settings, config_path: Path, env: os._Environ[str]) -> None:
-    for where, variable in _secret_references(settings.model_dump(), ""):
-        if not env.get(variable):
-            raise ConfigError(f"{config_path}: {where}: environment variable {variable} is not set")
+def secret_references(settings: Settings) -> list[tuple[str, str]]:
+    """Every ``*_env`` setting in use: (where it is set, e.g. ``vendors[4].token_env``; the variable it names)."""
+    return _secret_references(settings.model_dump(), "")
 
 
 def _secret_references(node: Any, where: str) -> list[tuple[str, str]]:
@@ -449,9 +454,17 @@ def _secret_references(node: Any, where: str) -> list[tuple[str, str]]:
     return found
 
 
-def secret(variable: str) -> str:
-    """The value of a secret named by an ``*_env`` setting. Loading already checked it is set."""
+def missing_secret(setting: str, variable: str) -> str:
+    """The one line that says a secret is missing: ``vendors[4].token_env: environment variable X is not set``."""
+    return f"{setting}: environment variable {variable} is not set"
+
+
+def secret(variable: str, *, setting: str) -> str:
+    """The value of the secret the ``*_env`` setting ``setting`` names, read when it is about to be used.
+
+    >>> secret(vendor.token_env, setting=settings.vendor_setting(vendor, "token_env"))  # doctest: +SKIP
+    """
     value = os.environ.get(variable)
     if not value:
-        raise ConfigError(f"environment variable {variable} is not set")
+        raise ConfigError(missing_secret(setting, variable))
     return value

@@ -168,6 +168,15 @@ class Mailer:
         if refused:
             raise _recipients_refused(self._where, refused, recipients)
 
+    def check(self) -> None:
+        """Connect, start TLS and log in exactly as a send would, and send nothing (``orderflow check``)."""
+        try:
+            with self._translated():
+                self._connected()
+        except RemoteError:
+            self._drop()
+            raise
+
     def close(self) -> None:
         """Say goodbye to the server (politely if it still listens). Safe to call twice."""
         connection, self._connection = self._connection, None
@@ -208,7 +217,8 @@ class Mailer:
     def _credentials(self) -> tuple[str, str] | None:
         if not (self._settings.username_env and self._settings.password_env):
             return None
-        return secret(self._settings.username_env), secret(self._settings.password_env)
+        return (secret(self._settings.username_env, setting="email.username_env"),
+                secret(self._settings.password_env, setting="email.password_env"))
 
     def _tls_context(self) -> ssl.SSLContext:
         ca_file = self._settings.tls_ca_file

@@ -153,7 +153,8 @@ def run_sync(*, engine: Engine, settings: Settings, clock: Clock, steps: Sequenc
     Raises :class:`LockHeld` when another sync is running (nothing done, nothing pinged).
     """
     report = SyncReport()
-    health_url = secret(settings.sync.health_url_env) if settings.sync.health_url_env else None
+    health_url = (secret(settings.sync.health_url_env, setting="sync.health_url_env") if settings.sync.health_url_env
+                  else None)
 
     def tell_monitor(signal: Signal, body: str = "") -> None:
         if health_url:

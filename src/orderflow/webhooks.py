@@ -3,7 +3,8 @@
 ::
 
     with httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
-        post_json(client, secret(settings.push.webhook.url_env), {"text": "TB1042-ACME rejected: bad SKU"})
+        url = secret(settings.push.webhook.url_env, setting="push.webhook.url_env")
+        post_json(client, url, {"text": "TB1042-ACME rejected: bad SKU"})
 
 An incoming-webhook URL is a credential (its path is the token), so no error message names it: they say
 ``webhook <host>`` and nothing more of the address, and a reply body that repeats the path is cut out.

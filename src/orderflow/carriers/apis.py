@@ -65,9 +65,11 @@ API = {
 }
 
 
-def credentials(settings: CarrierSettings) -> Credentials:
-    """The carrier's secrets, read from the environment variables the settings name."""
-    return Credentials(
-        client_id=secret(settings.client_id_env) if settings.client_id_env else "",
-        client_secret=secret(settings.client_secret_env) if settings.client_secret_env else "",
-        api_key=secret(settings.api_key_env) if settings.api_key_env else "")
+def credentials(code: str, settings: CarrierSettings) -> Credentials:
+    """Carrier ``code``'s secrets, read from the environment variables its settings name."""
+    def read(key: str) -> str:
+        variable = getattr(settings, key)
+        return secret(variable, setting=f"carriers.{code}.{key}") if variable else ""
+
+    return Credentials(client_id=read("client_id_env"), client_secret=read("client_secret_env"),
+                       api_key=read("api_key_env"))

@@ -97,7 +97,7 @@ def track(*, engine: Engine, settings: Settings, clock: Clock, carrier: str | No
                 problems.append(paused)
                 wanted.remove(code)
         due = _due(session, now=now, carriers=wanted, limit=limit or settings.tracking.limit_per_run)
-        runs = {code: CarrierRun(API[code], configured[code], credentials(configured[code]),
+        runs = {code: CarrierRun(API[code], configured[code], credentials(code, configured[code]),
                                  allowed=_allowance(session, code, configured[code], due, now),
                                  token=cached_token(session, code)) for code in wanted}
     answers = asyncio.run(_poll(due, runs, io or TrackIO(), now)) if due and runs else []

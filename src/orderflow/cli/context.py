@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 
 Level = Literal["error", "warning", "info"]
+SCHEMA_COMMANDS = frozenset({"db", "init", "check"})
+"""Commands that run on a database whatever its schema revision: they create, migrate or inspect it."""
 
 
 class LogFormat(enum.StrEnum):
@@ -99,10 +101,20 @@ class AppContext:
 
     @property
     def engine(self) -> Engine:
+        """The database, refused (exit 3) when its schema is not this orderflow's latest, except for the
+        commands that create, migrate or inspect it."""
         if self._engine is None:
             from orderflow.db.engine import make_engine
+            from orderflow.db.migrate import require_latest
 
-            self._engine = make_engine(self.settings.database.url)
+            engine = make_engine(self.settings.database.url)
+            if self.command not in SCHEMA_COMMANDS:
+                try:
+                    require_latest(engine)
+                except BaseException:
+                    engine.dispose()
+                    raise
+            self._engine = engine
         return self._engine
 
     def close(self) -> None:

@@ -106,6 +106,9 @@ def _closing_lines(result: DemoResult, *, first_id: int | None) -> list[str]:
                                                            for kind, count in result.emails.items()))
     if result.score is not None:
         lines.append(result.score.line)
+    lines.append(f"orderflow check, while the demo's servers ran: {result.set_up_checks} checks, "
+                 f"{len(result.set_up_problems) or 'no'} problems")
+    lines += [f"  {problem}" for problem in result.set_up_problems]
     if result.unshown:
         lines.append("Not shown this time (a longer or busier week shows them all):")
         lines += textwrap.wrap(", ".join(result.unshown), width=80, initial_indent="  ", subsequent_indent="  ")

@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from orderflow import __version__
 from orderflow.cli import catalog as catalog_commands
+from orderflow.cli import check as check_commands
 from orderflow.cli import customers as customer_commands
 from orderflow.cli import db as db_commands
 from orderflow.cli import demo as demo_commands
@@ -171,6 +172,7 @@ app.add_typer(report_commands.app, name="report")
 app.command("jobs")(jobs_commands.jobs)
 app.command("sync")(sync_commands.sync)
 app.command("demo")(demo_commands.demo)
+app.command("check")(check_commands.check)
 
 
 def hoist_root_options(command: Any, args: list[str]) -> list[str]:

@@ -277,7 +277,7 @@ class _Channels:
             self._client = (self._make_http or (lambda: httpx.Client(timeout=storefront.timeout_seconds)))()
             self._client.headers["Accept"] = "application/json"
             if storefront.token_env:
-                token = secret(storefront.token_env).strip()
+                token = secret(storefront.token_env, setting="customers.storefront.token_env").strip()
                 if storefront.auth_header.lower() == "authorization" and " " not in token:
                     token = f"Bearer {token}"
                 self._client.headers[storefront.auth_header] = token

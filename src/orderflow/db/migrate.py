@@ -5,6 +5,7 @@ Alembic is imported only here, inside the functions, so commands that never migr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from orderflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -41,14 +43,15 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def current(database_url: str) -> str | None:
     """The revision the database is at, or ``None`` for an empty database."""
-    from alembic.runtime.migration import MigrationContext
+    return state(database_url).current
 
+
+def state(database_url: str) -> SchemaState:
     from orderflow.db.engine import make_engine
 
     engine = make_engine(database_url)
     try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        return schema_state(engine)
     finally:
         engine.dispose()
 
@@ -57,6 +60,66 @@ def head() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands against the migrations this orderflow ships."""
+
+    current: str | None
+    head: str | None
+    known: bool
+    """``current`` is one of this orderflow's revisions (``False``: a newer orderflow upgraded it)."""
+
+    @property
+    def latest(self) -> bool:
+        return self.current == self.head
+
+    @property
+    def problem(self) -> str | None:
+        """Why commands must not run on this database, with what to do; ``None`` at the latest schema."""
+        if self.latest:
+            return None
+        if self.current is None:
+            return "database is not initialised (no schema yet); run `orderflow db upgrade`"
+        if not self.known:
+            return (f"database schema is at revision {self.current}, which this orderflow does not know "
+                    "(a newer orderflow upgraded it?); install that version")
+        return (f"database schema is at revision {self.current}, behind this orderflow's {self.head}; "
+                "run `orderflow db upgrade`")
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    try:
+        known = revision is None or scripts.get_revision(revision) is not None
+    except CommandError:
+        known = False
+    return SchemaState(current=revision, head=scripts.get_current_head(), known=known)
+
+
+def require_latest(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is not the one this code was written for: half-migrated
+    tables would fail mid-run, or worse, lose what a missing column should have kept."""
+    problem = schema_state(engine).problem
+    if problem:
+        raise ConfigError(problem)
+
+
+def stamp_latest(engine: Engine) -> None:
+    """Record a database whose tables were made straight from the models as being at the latest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    with engine.begin() as connection:
+        MigrationContext.configure(connection).stamp(scripts, "head")
 
 
 def schema_differences(database_url: str) -> list[Any]:

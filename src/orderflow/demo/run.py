@@ -50,6 +50,7 @@ from orderflow.demo.vendors import FileVendor, PrintfulVendor, SimulatedTime, ve
 from orderflow.demo.world import FIRST_DAY, SHOP_ZONE, SHOWN_RULES, VENDORS, OrderPlan, World
 from orderflow.errors import ConfigError, ExitCode
 from orderflow.jobs import WorkResult
+from orderflow.setup_check import check_setup, create_folders
 from orderflow.sync import STEPS, Step, StepWork, SyncReport, run_sync
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class DemoResult:
     unshown: list[str] = field(default_factory=list)
     """Problems the demo promises that this (short or quiet) week did not get to show."""
     score: Score | None = None
+    set_up_checks: int = 0
+    set_up_problems: list[str] = field(default_factory=list)
+    """`orderflow check` on the demo's set-up while its servers ran: how many checks, and what failed."""
 
 
 def prepare_directory(directory: Path) -> None:
@@ -139,6 +143,9 @@ def run_demo(options: DemoOptions, *, on_tick: Callable[[int, int], None] | None
             if on_tick is not None:
                 on_tick(index, len(world.ticks))
         result.report_folder = _daily_report(shop.engine, shop.settings, at=world.end, email=False)
+        checks = check_setup(shop.settings)
+        result.set_up_checks = len(checks)
+        result.set_up_problems = [f"{check.name}: {check.problem}" for check in checks if not check.ok]
         _judge(result, shop.engine, world)
         result.emails = _emails([mail.recipients for mail in shop.mail.received])
     return result
@@ -187,6 +194,7 @@ def _open_shop(stack: ExitStack, world: World, directory: Path, config_path: Pat
                                        smtp_port=mail.port), encoding="utf-8")
     settings = run_settings(load_settings(config_path))
     upgrade(settings.database.url)
+    create_folders(settings)  # as `orderflow init` does for a real shop
     engine = make_engine(settings.database.url)
     stack.callback(engine.dispose)
     _import_catalog(engine, settings, directory / CATALOG_NAME, at=world.start - timedelta(hours=1))

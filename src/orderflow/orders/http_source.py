@@ -89,7 +89,7 @@ def _import_pages(*, http: httpx.Client, name: str, source: SourceSettings, url:
     cursor = _load_cursor(make_session, name)
     first = {"updated_after": _cursor_text(cursor)} if cursor else {}
     first["limit"] = str(source.page_size)
-    headers = _auth_headers(source)
+    headers = _auth_headers(name, source)
     where = f"storefront source {name!r} ({url})"
     total = ImportResult()
     token: str | None = None
@@ -141,10 +141,10 @@ def _get(http: httpx.Client, url: str, *, params: dict[str, str], headers: dict[
     return response
 
 
-def _auth_headers(source: SourceSettings) -> dict[str, str]:
+def _auth_headers(name: str, source: SourceSettings) -> dict[str, str]:
     headers = {"Accept": "application/json"}
     if source.token_env:
-        token = secret(source.token_env).strip()
+        token = secret(source.token_env, setting=f"sources.{name}.token_env").strip()
         if source.auth_header.lower() == "authorization" and " " not in token:
             token = f"Bearer {token}"
         headers[source.auth_header] = token

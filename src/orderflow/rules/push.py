@@ -189,8 +189,8 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
                                             text=text, message_id=stable_message_id("push", row.id, sender=sender),
                                             date=now))
                 elif row.kind == "push_webhook" and client is not None and settings.push.webhook:
-                    post_json(client, secret(settings.push.webhook.url_env),
-                              {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"})
+                    url = secret(settings.push.webhook.url_env, setting="push.webhook.url_env")
+                    post_json(client, url, {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"})
                 crash_point("push.after_send")
             except RemoteUnavailable as exc:
                 outbox.settle(engine, row.id, "pending", error=str(exc),

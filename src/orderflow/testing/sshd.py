@@ -55,6 +55,10 @@ class SshServerFailed(RuntimeError):
     """sshd could not be started; the message carries the end of its log."""
 
 
+class SshServerMissing(SshServerFailed):
+    """OpenSSH's server programs are not installed here: a test suite may skip rather than fail."""
+
+
 class SshServer:
     """``sshd -D`` on a free loopback port, configured and keyed inside ``base_dir``.
 
@@ -351,14 +355,14 @@ def _find_sftp_server() -> str:
                       "/usr/libexec/sftp-server"):
         if os.access(candidate, os.X_OK):
             return candidate
-    raise SshServerFailed("sftp-server not found; install OpenSSH server (apt-get install openssh-server)")
+    raise SshServerMissing("sftp-server not found; install OpenSSH server (apt-get install openssh-server)")
 
 
 def _find_program(name: str) -> str:
     search_path = f"{os.environ.get('PATH', '')}:{SBIN_FOLDERS}"
     found = shutil.which(name, path=search_path)
     if found is None:
-        raise SshServerFailed(f"{name} not found; install OpenSSH server (apt-get install openssh-server)")
+        raise SshServerMissing(f"{name} not found; install OpenSSH server (apt-get install openssh-server)")
     # sshd re-executes itself for every connection and insists on an absolute path.
     return str(Path(found).resolve())
 

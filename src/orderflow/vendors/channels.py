@@ -208,22 +208,27 @@ def open_channel(vendor: VendorSettings, *, settings: Settings, engine: Engine, 
     where = f"{vendor.code} ({vendor.format} over {vendor.transport})"
     if vendor.transport == "http":
         http = (http_client or default_http_client)(vendor)
-        headers = {"Authorization": f"Bearer {secret(vendor.token_env)}"} if vendor.token_env else {}
         if vendor.format == "printful":
-            return PrintfulChannel(client=printful_client(vendor, http), http=http, confirm=vendor.confirm,
+            return PrintfulChannel(client=printful_client(vendor, http, settings), http=http, confirm=vendor.confirm,
                                    description=where)
+        headers = {"Authorization": f"Bearer {vendor_token(vendor, settings)}"} if vendor.token_env else {}
         return JsonApiChannel(http=http, headers=headers, description=where)
     render, suffix = _renderer(vendor, engine, now)
     return FileChannel(transport=file_transport(vendor, settings), render=render, suffix=suffix, description=where)
 
 
-def printful_client(vendor: VendorSettings, http: httpx.Client) -> PrintfulClient:
+def vendor_token(vendor: VendorSettings, settings: Settings) -> str:
+    """An API vendor's token, read now from the variable its ``token_env`` names."""
+    if not vendor.token_env:
+        raise ConfigError(f"vendor {vendor.code}: the {vendor.format} API needs token_env")
+    return secret(vendor.token_env, setting=settings.vendor_setting(vendor, "token_env"))
+
+
+def printful_client(vendor: VendorSettings, http: httpx.Client, settings: Settings) -> PrintfulClient:
     from orderflow.vendors.printful import PrintfulClient
 
-    if not vendor.token_env:
-        raise ConfigError(f"vendor {vendor.code}: the Printful API needs token_env")
-    return PrintfulClient(base_url=str(vendor.base_url), token=secret(vendor.token_env), store_id=vendor.store_id,
-                          client=http)
+    return PrintfulClient(base_url=str(vendor.base_url), token=vendor_token(vendor, settings),
+                          store_id=vendor.store_id, client=http)
 
 
 def default_http_client(vendor: VendorSettings) -> httpx.Client:
@@ -249,8 +254,10 @@ def file_transport(vendor: VendorSettings, settings: Settings) -> FileTransport:
         operation_timeout=vendor.timeout_seconds,
         vendor=vendor.code, host=str(vendor.host), port=vendor.port, username=str(vendor.username),
         key_file=settings.path(vendor.key_file) if vendor.key_file else None,
-        key_passphrase=secret(vendor.key_passphrase_env) if vendor.key_passphrase_env else None,
-        password=secret(vendor.password_env) if vendor.password_env else None,
+        key_passphrase=secret(vendor.key_passphrase_env, setting=settings.vendor_setting(vendor, "key_passphrase_env"))
+        if vendor.key_passphrase_env else None,
+        password=secret(vendor.password_env, setting=settings.vendor_setting(vendor, "password_env"))
+        if vendor.password_env else None,
         known_hosts=settings.path(vendor.known_hosts) if vendor.known_hosts else None,
         host_key_fingerprint=vendor.host_key_fingerprint, remote_dir=vendor.remote_dir, to_vendor=vendor.to_vendor,
         from_vendor=vendor.from_vendor, archive=vendor.archive, rejected=vendor.rejected)

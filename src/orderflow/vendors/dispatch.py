@@ -22,7 +22,7 @@ from orderflow.config import Settings, VendorSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
 from orderflow.db.models import LineState, VendorOrder, VendorOrderLine, VendorOrderState
-from orderflow.errors import ExitCode, OrderflowError, OutcomeUnknown, RemoteRejected, RemoteUnavailable
+from orderflow.errors import ConfigError, ExitCode, OrderflowError, OutcomeUnknown, RemoteRejected, RemoteUnavailable
 from orderflow.jobs import WorkResult
 from orderflow.retries import attempts
 from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel
@@ -45,6 +45,7 @@ class DispatchTally:
     rejected: int = 0
     needs_reconcile: int = 0
     vendors_failed: list[str] = field(default_factory=list)
+    vendors_misconfigured: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     unsent: list[tuple[str, str]] = field(default_factory=list)
     """(vendor order id, error) of each send that failed and was left for a later run."""
@@ -67,7 +68,8 @@ class DispatchIO:
 def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
              io: DispatchIO | None = None) -> WorkResult:
     """Send what is due for every vendor (or one). Exit code 6 when some vendor or order could not be served,
-    or an order's outcome is unknown (it waits in needs_reconcile for a later run to look it up)."""
+    or an order's outcome is unknown (it waits in needs_reconcile for a later run to look it up); 3 when a
+    vendor's set-up is wrong (a secret not set), the other vendors served all the same."""
     tally = DispatchTally()
     holder = new_holder()
     calendars = VendorCalendars(settings.vendors)
@@ -79,7 +81,8 @@ def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | 
         counts={"sent": tally.sent, "accepted": tally.accepted, "rejected": tally.rejected,
                 "failed": tally.failed, "needs_reconcile": tally.needs_reconcile},
         problems=tally.problems,
-        exit_code=ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.failed or tally.needs_reconcile
+        exit_code=ExitCode.CONFIG if tally.vendors_misconfigured
+        else ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.failed or tally.needs_reconcile
         else ExitCode.OK,
         detail=tally,
     )
@@ -98,6 +101,8 @@ def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettin
     try:
         channel = open_channel(vendor, settings=settings, engine=engine, now=clock.now, http_client=io.http_client)
     except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
+        if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
+            tally.vendors_misconfigured.append(vendor.code)
         _vendor_failed(engine, vendor=vendor, key=key, now=now, error=str(exc), tally=tally)
         return
     unsent_before = len(tally.unsent)

@@ -28,7 +28,7 @@ from orderflow.config import Settings, VendorSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
-from orderflow.errors import ExitCode, InputError, OrderflowError, Refusal, RemoteRejected
+from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected
 from orderflow.jobs import WorkResult
 from orderflow.vendors.channels import default_http_client, file_transport, printful_client
 from orderflow.vendors.feedback import Feedback, FeedbackResult
@@ -52,6 +52,7 @@ class FetchTally:
     polled: int = 0
     feedback: FeedbackResult = field(default_factory=FeedbackResult)
     vendors_failed: list[str] = field(default_factory=list)
+    vendors_misconfigured: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -65,14 +66,15 @@ class FetchIO:
 
 def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
           io: FetchIO | None = None) -> WorkResult:
-    """Fetch from every vendor (or one). Exit 4 when a vendor file was refused, 6 when a vendor failed."""
+    """Fetch from every vendor (or one). Exit 4 when a vendor file was refused, 6 when a vendor failed, 3 when a
+    vendor's set-up is wrong (a secret not set): the other vendors are fetched all the same."""
     tally = FetchTally()
     for configured in [settings.vendor(vendor)] if vendor else list(settings.vendors):
         _fetch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, io=io or FetchIO(),
                       tally=tally)
     feedback = tally.feedback
     problems = tally.problems + [str(refusal) for refusal in feedback.refusals] + feedback.problems
-    code = ExitCode.PARTIAL_FAILURE if tally.vendors_failed else \
+    code = ExitCode.CONFIG if tally.vendors_misconfigured else ExitCode.PARTIAL_FAILURE if tally.vendors_failed else \
         ExitCode.INPUT_REFUSED if feedback.refusals or tally.files_refused else ExitCode.OK
     return WorkResult(
         counts={"files": tally.files, "duplicates": tally.duplicates, "files_refused": tally.files_refused,
@@ -100,8 +102,10 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
             if vendor.path:  # Printful webhook deliveries dropped as JSON files in a local folder
                 with io.file_transport(vendor.model_copy(update={"transport": "local"}), settings) as transport:
                     _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
-            _poll_printful(engine=engine, vendor=vendor, clock=clock, io=io, tally=tally)
+            _poll_printful(engine=engine, settings=settings, vendor=vendor, clock=clock, io=io, tally=tally)
     except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
+        if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
+            tally.vendors_misconfigured.append(vendor.code)
         tally.vendors_failed.append(vendor.code)
         tally.problems.append(f"vendor {vendor.code}: {exc}")
         with session_factory(engine)() as session, session.begin():
@@ -245,7 +249,8 @@ def _refusal_json(refusal: Refusal) -> dict[str, object]:
 
 # --- Printful polling --------------------------------------------------------------------------------------
 
-def _poll_printful(*, engine: Engine, vendor: VendorSettings, clock: Clock, io: FetchIO, tally: FetchTally) -> None:
+def _poll_printful(*, engine: Engine, settings: Settings, vendor: VendorSettings, clock: Clock, io: FetchIO,
+                   tally: FetchTally) -> None:
     from orderflow.vendors.printful import parse_order_status
 
     with session_factory(engine)() as session:
@@ -256,7 +261,7 @@ def _poll_printful(*, engine: Engine, vendor: VendorSettings, clock: Clock, io: 
         return
     http = (io.http_client or default_http_client)(vendor)
     try:
-        client = printful_client(vendor, http)
+        client = printful_client(vendor, http, settings)
         for vendor_order_id in due:
             answer = client.get_order(vendor_order_id)
             if answer.outcome == "unauthorized":

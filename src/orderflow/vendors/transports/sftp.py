@@ -137,6 +137,12 @@ class SftpTransport(FileTransport):
         with self._talking(f"delete {self.layout.from_vendor}/{name}"), contextlib.suppress(FileNotFoundError):
             self._sftp.remove(path)
 
+    def list_folders(self) -> None:
+        """List the folders purchase orders go to and vendor files come from; nothing is sent or taken."""
+        for folder in (self.layout.to_vendor, self.layout.from_vendor):
+            with self._talking(f"list {folder}"):
+                self._sftp.listdir(self._path(folder))
+
     def close(self) -> None:
         from paramiko import SSHException
 
