@@ -461,7 +461,22 @@ class TestDeliveryLate:
         assert (finding.subject.vendor_code, finding.subject.shipment_id, finding.subject.carrier) == (None, None, None)
 
 
+NOTICES = '[customers]\nnotify_when = "scanned"\n'
+
+
 class TestCustomerNotNotified:
+    @pytest.fixture
+    def settings(self, tmp_path: Path) -> Settings:
+        """The shop sends its customers' shipment notices from orderflow."""
+        return shop_settings(tmp_path, NOTICES)
+
+    def test_a_shop_whose_storefront_sends_the_notices_is_never_told(self, engine: Engine, tmp_path: Path) -> None:
+        """Without a [customers] section orderflow sends no notices, so a scanned parcel has none to miss."""
+        storefront_sends = shop_settings(tmp_path / "storefront")
+        place_orders(engine, storefront_sends, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine, first_scan_at=et(3, 9), status="in_transit", last_event_at=et(3, 9))
+        assert run(customer_not_notified, engine, storefront_sends, et(4, 9)) == []
+
     def test_scanned_over_four_hours_ago_and_no_email(self, engine: Engine, shop: Settings) -> None:
         """Scanned at 09:00 and known at once; at 13:01 the customer still has no shipment email."""
         parcel = add_parcel(engine, first_scan_at=et(3, 9), status="in_transit", last_event_at=et(3, 9))

@@ -398,26 +398,56 @@ class TestImportRefused:
 class TestNotAcknowledged:
     SENT = datetime(2026, 11, 3, 19, 30, tzinfo=UTC)  # Tue 3 Nov 14:30 New York
     DUE = datetime(2026, 11, 4, 19, 30, tzinfo=UTC)  # 8 business hours later: 2.5 on Tuesday, 5.5 on Wednesday
+    ACKING = vendor_block("ACME", "csv", "local", path="acme", acknowledges=True)
+
+    def sent(self, engine: Engine, tmp_path: Path, block: str, *numbers: str) -> Settings:
+        settings = open_shop(engine, tmp_path, {number: ["SKU-ACME"] for number in numbers}, block, sent=False)
+        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        return settings
 
     def test_after_the_ack_window_not_before(self, engine: Engine, tmp_path: Path) -> None:
-        """Dispatched Tuesday 14:30: quiet until Wednesday 14:30, then a warning that is observational."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, sent=False)
-        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        """A vendor set to acknowledge, sent the order Tuesday 14:30: quiet until Wednesday 14:30, then a warning."""
+        settings = self.sent(engine, tmp_path, self.ACKING, "5001")
         assert summary(not_acknowledged, engine, settings, self.DUE) == []
         [finding] = evaluate(not_acknowledged, engine, settings, self.DUE + MINUTE)
         assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
             "not_acknowledged", "TB5001-ACME", "warning",
-            "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)", False)
+            "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)", True)
         tell(engine, self.DUE + 2 * MINUTE, acks=(ack("TB5001-ACME", "accepted"),))
         assert summary(not_acknowledged, engine, settings, self.DUE + 3 * MINUTE) == []
 
     def test_never_for_a_vendor_that_does_not_acknowledge(self, engine: Engine, tmp_path: Path) -> None:
         """A vendor configured with ``acknowledges = false`` is never waited for."""
         silent = vendor_block("ACME", "csv", "local", path="acme", acknowledges=False)
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, silent, sent=False)
-        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        settings = self.sent(engine, tmp_path, silent, "5001")
         change(engine, update(VendorOrder).values(ack_due_at=self.DUE))  # even with a due time left over
         assert summary(not_acknowledged, engine, settings, self.DUE + timedelta(days=5)) == []
+
+    def test_auto_waits_for_a_vendor_only_once_it_has_acknowledged_an_order(self, engine: Engine,
+                                                                            tmp_path: Path) -> None:
+        """By default a vendor that never answered is not waited for; once it answers 5001, 5002 is overdue."""
+        settings = self.sent(engine, tmp_path, ACME, "5001", "5002")
+        assert summary(not_acknowledged, engine, settings, self.DUE + MINUTE) == []
+        tell(engine, self.DUE + 2 * MINUTE, acks=(ack("TB5001-ACME", "accepted"),))
+        assert summary(not_acknowledged, engine, settings, self.DUE + 3 * MINUTE) == [
+            ("not_acknowledged", "TB5002-ACME", "warning",
+             "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)")]
+
+    def test_a_vendor_order_with_a_parcel_needs_no_acknowledgement(self, engine: Engine, tmp_path: Path) -> None:
+        """A vendor set to acknowledge that shipped without a word has answered in the way that matters."""
+        settings = self.sent(engine, tmp_path, self.ACKING, "5001")
+        tell(engine, self.DUE, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.DUE),))
+        assert summary(not_acknowledged, engine, settings, self.DUE + MINUTE) == []
+
+    def test_a_vendor_silent_on_its_last_five_orders_is_one_finding_about_the_vendor(self, engine: Engine,
+                                                                                      tmp_path: Path) -> None:
+        """Five orders to a vendor set to acknowledge, none answered: one finding naming the vendor, not five."""
+        settings = self.sent(engine, tmp_path, self.ACKING, "5001", "5002", "5003", "5004", "5005")
+        [finding] = evaluate(not_acknowledged, engine, settings, self.DUE + MINUTE)
+        assert (finding.rule, finding.subject.type, finding.subject.id, finding.severity, finding.evidence) == (
+            "not_acknowledged", "vendor", "ACME", "warning",
+            "no acknowledgement from ACME for its last 5 orders (TB5001-ACME ... TB5005-ACME, the first due "
+            "Wed 4 Nov 14:30)")
 
 
 class TestVendorLate:

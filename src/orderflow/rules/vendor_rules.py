@@ -54,6 +54,8 @@ CANCEL_CONFIRM_BUSINESS_DAYS = 1.0
 LATE_ESCALATES_AFTER_BUSINESS_DAYS = 2.0
 REFUSED_FILES_WINDOW = timedelta(days=7)
 REFUSALS_SHOWN = 3
+ACK_SILENT_ORDERS = 5
+"""A vendor that answered none of its last this many orders is one problem, not one per order."""
 """How many refused rows a file's evidence spells out; the rest are counted."""
 
 VENDOR_REJECTED = "vendor_rejected"
@@ -273,26 +275,72 @@ def import_refused(context: RuleContext) -> list[Finding]:
 def not_acknowledged(context: RuleContext) -> list[Finding]:
     """A vendor that acknowledges orders has not answered one within its ack window (business hours).
 
-    Fires for a vendor order in state ``sent`` on a live order, of a vendor whose settings say it
-    ``acknowledges``, with no ``acknowledged_at`` and ``now`` past ``ack_due_at`` (set at dispatch from the
-    vendor's calendar). Subject: the vendor order. Severity: warning. Observational. Evidence:
-    "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)".
+    Which vendors are waited for follows ``acknowledges``: ``true`` always, ``false`` never, and ``auto`` (the
+    default) once the vendor has acknowledged any order, so a vendor that exchanges files without ever
+    acknowledging is never waited for. None of our formats makes the answer compulsory: an X12 855 is a trading
+    partners' agreement (the 997 only says the file was read), and Printful's own order status is its answer.
+
+    Fires for a vendor order in state ``sent`` on a live order, of such a vendor, with no ``acknowledged_at``,
+    no parcel reported (a vendor that shipped has answered in the way that matters) and ``now`` past
+    ``ack_due_at`` (set at dispatch from the vendor's calendar). Subject: the vendor order. Severity: warning.
+    Factual: the answer or a parcel ends it at once. Evidence: "sent Tue 3 Nov 14:30, no acknowledgement from
+    ACME (due Wed 4 Nov 14:30)".
+
+    A vendor waited for that has acknowledged none of its last 5 orders due an answer gets one finding about
+    the vendor instead of one per order: it has stopped answering, or never will (``acknowledges = false``).
+    Subject: the vendor (its code). Evidence: "no acknowledgement from ACME for its last 5 orders
+    (TB5001-ACME ... TB5005-ACME, the first due Wed 4 Nov 14:30)".
     """
     severity = rule_severity(context, NOT_ACKNOWLEDGED, "warning")
-    acknowledging = [vendor.code for vendor in context.settings.vendors if vendor.acknowledges]
-    if severity is None or not acknowledging:
+    if severity is None:
         return []
+    waited_for = _vendors_waited_for(context)
+    if not waited_for:
+        return []
+    shipped = exists().where(Shipment.vendor_order_id == VendorOrder.id, Shipment.reported_at <= context.now)
     query = _vendor_orders_on_live_orders((S.SENT,)).where(
-        VendorOrder.vendor_code.in_(acknowledging), VendorOrder.acknowledged_at.is_(None),
-        VendorOrder.ack_due_at < context.now)
-    findings = []
+        VendorOrder.vendor_code.in_(waited_for), VendorOrder.acknowledged_at.is_(None),
+        VendorOrder.ack_due_at < context.now, ~shipped)
+    overdue: dict[str, list[tuple[VendorOrder, str]]] = defaultdict(list)
     for vendor_order, number in context.session.execute(query):
-        sent = _when(context, vendor_order.sent_at) if vendor_order.sent_at else "earlier"
-        evidence = (f"sent {sent}, no acknowledgement from {vendor_order.vendor_code} "
-                    f"(due {_when(context, vendor_order.ack_due_at)})")
-        findings.append(Finding(NOT_ACKNOWLEDGED, _vendor_order_subject(vendor_order, number), severity, evidence,
-                                factual=False))
+        overdue[vendor_order.vendor_code].append((vendor_order, number))
+    findings = []
+    for vendor_code, vendor_orders in sorted(overdue.items()):
+        if (silent := _silent_vendor(context, vendor_code)) is not None:
+            findings.append(Finding(NOT_ACKNOWLEDGED, Subject(type="vendor", id=vendor_code, vendor_code=vendor_code),
+                                    severity, silent))
+            continue
+        for vendor_order, number in vendor_orders:
+            sent = _when(context, vendor_order.sent_at) if vendor_order.sent_at else "earlier"
+            evidence = (f"sent {sent}, no acknowledgement from {vendor_code} "
+                        f"(due {_when(context, vendor_order.ack_due_at)})")
+            findings.append(Finding(NOT_ACKNOWLEDGED, _vendor_order_subject(vendor_order, number), severity,
+                                    evidence))
     return findings
+
+
+def _vendors_waited_for(context: RuleContext) -> list[str]:
+    """Vendors set to acknowledge, and those on ``auto`` that have acknowledged an order by now."""
+    vendors = [vendor for vendor in context.settings.vendors if vendor.acknowledges is not False]
+    auto = [vendor.code for vendor in vendors if vendor.acknowledges == "auto"]
+    learned = set(context.session.scalars(
+        select(VendorOrder.vendor_code).distinct().where(VendorOrder.vendor_code.in_(auto),
+                                                         VendorOrder.acknowledged_at <= context.now))) \
+        if auto else set()
+    return [vendor.code for vendor in vendors if vendor.acknowledges is True or vendor.code in learned]
+
+
+def _silent_vendor(context: RuleContext, vendor_code: str) -> str | None:
+    """The evidence when none of the vendor's last orders due an answer was answered; ``None`` if one was."""
+    last = context.session.execute(
+        select(VendorOrder.id, VendorOrder.ack_due_at, VendorOrder.acknowledged_at)
+        .where(VendorOrder.vendor_code == vendor_code, VendorOrder.ack_due_at < context.now)
+        .order_by(VendorOrder.ack_due_at.desc(), VendorOrder.id.desc()).limit(ACK_SILENT_ORDERS)).all()
+    if len(last) < ACK_SILENT_ORDERS or any(acked is not None and acked <= context.now for _, _, acked in last):
+        return None
+    first, latest = last[-1], last[0]
+    return (f"no acknowledgement from {vendor_code} for its last {ACK_SILENT_ORDERS} orders ({first.id} ... "
+            f"{latest.id}, the first due {_when(context, first.ack_due_at)})")
 
 
 def vendor_late(context: RuleContext) -> list[Finding]:
