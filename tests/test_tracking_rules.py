@@ -562,6 +562,15 @@ class TestJobMissing:
         add_job_run(engine, "sync", et(3, 9, 29), "partial", finished=et(3, 9, 30))
         assert run(job_missing, engine, settings, et(3, 10, 15)) == []
 
+    def test_a_sync_outage_is_one_finding_for_the_schedule(self, engine: Engine, settings: Settings) -> None:
+        """Cron stopped after the 09:00 sync: one job_missing about sync naming its steps, not one per step."""
+        for command in ("sync", "import", "dispatch", "fetch", "track", "customers notify"):
+            add_job_run(engine, command, et(3, 9), "ok", finished=et(3, 9, 1))
+        assert summary(run(job_missing, engine, settings, et(3, 11))) == [
+            ("job_missing", "sync", "critical",
+             "sync last completed Tue 3 Nov 09:01 (expected every 1 hour); nor have its steps import, dispatch, "
+             "fetch, track, customers notify")]
+
     def test_a_command_that_only_ever_failed_is_missing(self, engine: Engine, settings: Settings) -> None:
         """Failing every time since its first run an hour ago: it has not completed, so it is missing too."""
         add_job_run(engine, "dispatch", et(3, 8), "failed", finished=et(3, 8, 1), error="boom")

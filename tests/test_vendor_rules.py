@@ -563,6 +563,37 @@ class TestVendorLate:
             ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
 
 
+class TestBackorderedLateness:
+    """One problem, one alert: a backorder is out_of_stock's until the date the vendor gave, then vendor_late's."""
+
+    TUESDAY_NOON = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)  # grace of a Mon 9 Nov promise: Tue 10 Nov 12:00
+
+    def backordered(self, engine: Engine, tmp_path: Path, expected: date | None) -> Settings:
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(ack(
+            "TB5001-ACME", "accepted_with_changes", line_ack(1, "backordered", "IB", expected=expected)),))
+        return settings
+
+    def test_a_backorder_holds_lateness_until_its_promised_date(self, engine: Engine, tmp_path: Path) -> None:
+        """Backordered until Mon 9 Nov: past the ship-by grace only out_of_stock shows; Tuesday 12:01 it is late."""
+        settings = self.backordered(engine, tmp_path, date(2026, 11, 9))
+        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == []
+        assert summary(out_of_stock, engine, settings, self.TUESDAY_NOON - MINUTE) == [
+            ("out_of_stock", "TB5001-ACME:1", "high", "ACME-1 backordered by ACME (2 of 2), expected Mon 9 Nov")]
+        assert summary(vendor_late, engine, settings, self.TUESDAY_NOON - MINUTE) == []
+        assert summary(vendor_late, engine, settings, self.TUESDAY_NOON + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "high", "ACME-1 was backordered until Mon 9 Nov; still not shipped")]
+        assert summary(out_of_stock, engine, settings, self.TUESDAY_NOON + MINUTE) == []
+
+    def test_a_backorder_without_a_date_stays_out_of_stocks_alone(self, engine: Engine, tmp_path: Path) -> None:
+        """No date given: a week later it is still one out_of_stock and no vendor_late."""
+        settings = self.backordered(engine, tmp_path, None)
+        week_later = MON + timedelta(days=7)
+        assert summary(vendor_late, engine, settings, week_later) == []
+        assert summary(out_of_stock, engine, settings, week_later) == [
+            ("out_of_stock", "TB5001-ACME:1", "high", "ACME-1 backordered by ACME (2 of 2)")]
+
+
 class TestVendorLateCalendar:
     CHICAGO = ACME + '[vendors.calendar]\ntimezone = "America/Chicago"\n'
 

@@ -359,12 +359,13 @@ def job_missing(context: RuleContext) -> list[Finding]:
     """A command that has run before has not completed within its interval (a dead man's switch).
 
     A command that never ran is not missing (a new install, or one the shop does not schedule). A run that
-    completed with refusals or a partial failure still counts as alive.
+    completed with refusals or a partial failure still counts as alive. When ``sync`` itself is missing, its
+    steps missing with it are one problem, the schedule's: one finding about ``sync`` that names them.
     """
     severity = rule_severity(context, "job_missing", "critical")
     if severity is None:
         return []
-    zone, findings = _zone(context), []
+    zone, missing = _zone(context), {}
     for command, interval in JOB_INTERVALS.items():
         first_run = context.session.scalar(
             select(func.min(JobRun.started_at)).where(JobRun.command == command, JobRun.started_at <= context.now))
@@ -378,9 +379,14 @@ def job_missing(context: RuleContext) -> list[Finding]:
             continue
         since = f"last completed {_when(completed, zone)}" if completed else \
             f"has not completed since it first ran {_when(first_run, zone)}"
-        findings.append(Finding("job_missing", Subject("job", command), severity,
-                                f"{command} {since} (expected every {_hours(interval)})", factual=False))
-    return findings
+        missing[command] = f"{command} {since} (expected every {_hours(interval)})"
+    if "sync" in missing:
+        steps = [command for command in missing if command in SYNC_STEPS]
+        if steps:
+            missing["sync"] += f"; nor have its steps {', '.join(steps)}"
+        missing = {command: evidence for command, evidence in missing.items() if command not in SYNC_STEPS}
+    return [Finding("job_missing", Subject("job", command), severity, evidence, factual=False)
+            for command, evidence in missing.items()]
 
 
 def _last_completed(session: Session, command: str, now: datetime) -> datetime | None:

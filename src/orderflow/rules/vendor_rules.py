@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import PurePath
 from typing import Any
@@ -204,7 +204,9 @@ def out_of_stock(context: RuleContext) -> list[Finding]:
     vendor backordered it (``qty_backordered > 0``), or when the vendor is ``stocked`` in settings, its stock
     level for the line's vendor SKU is 0 and the vendor has not yet answered for the order. Once a vendor has
     acknowledged or accepted, its own word about our units outranks a stock count that may already have
-    taken them out; if it then cannot ship, it backorders the line. Subject: the vendor order line
+    taken them out; if it then cannot ship, it backorders the line. A backorder whose promised date has
+    passed (noon on the vendor's next working day after it) is ``vendor_late``'s from then on, so the broken
+    promise is one alert, not two. Subject: the vendor order line
     (``TB1042-ACME:2``). Severity: high. Factual. Evidence: "ACM-G500-WHT-M backordered by ACME (2 of 2),
     expected Fri 13 Nov" or "ACME reports ACM-G500-WHT-M out of stock (0 as of Tue 3 Nov 09:00)".
     """
@@ -228,6 +230,8 @@ def out_of_stock(context: RuleContext) -> list[Finding]:
              .order_by(VendorOrder.id, VendorOrderLine.line_no))
     findings = []
     for line, vendor_order, number, stock in context.session.execute(query):
+        if vendor_order.state in LATE_STATES and _promise_broken(context, vendor_order.vendor_code, line):
+            continue  # the vendor missed the date it gave: vendor_late says so, one alert for one problem
         subject = Subject(type="vendor_order_line", id=f"{vendor_order.id}:{line.line_no}", order_number=number,
                           vendor_code=vendor_order.vendor_code, vendor_order_id=vendor_order.id)
         findings.append(Finding(OUT_OF_STOCK, subject, severity, _stock_evidence(context, line, vendor_order, stock)))
@@ -351,7 +355,10 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     shipping is a carrier scan (``first_scan_at``) or delivery, at any time up to now: a parcel scanned before
     the deadline whose tracking was uploaded late is not late. A label created, a number the carrier does not
     know, or an invalid number is not evidence. Rejected and cancelled lines need no shipping; a parcel whose
-    contents the vendor did not list counts for every line.
+    contents the vendor did not list counts for every line. Units the vendor backordered are held until the
+    date it promised (noon on its next working day after it): before that ``out_of_stock`` is the one alert
+    (it stays while no date is given); after it they are late, "ACM-G500 was backordered until Mon 7 Dec;
+    still not shipped".
 
     Fires for a vendor order the vendor has (``sent``, ``accepted``, ``partially_shipped``, ``shipped``) on a
     live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
@@ -375,7 +382,7 @@ def vendor_late(context: RuleContext) -> list[Finding]:
                  .options(selectinload(VendorOrder.lines),
                           selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
         for vendor_order, number in context.session.execute(query):
-            evidence = _lateness_evidence(context, vendor_order)
+            evidence = _lateness_evidence(context, vendor_order, _calendar(context, vendor_order.vendor_code))
             if evidence is None:
                 continue
             deadline, grace = overdue[vendor_order.id]
@@ -503,8 +510,9 @@ def _refusal_text(entry: dict[str, Any]) -> str:
     return f"{where}: {reason}" if where else reason
 
 
-def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder) -> str | None:
-    """What is missing, in the staff's words; ``None`` when every unit that must ship has been scanned."""
+def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder, calendar: BusinessCalendar) -> str | None:
+    """What is missing, in the staff's words; ``None`` when every unit that must ship has been scanned, or
+    the only ones missing are backordered to a date not yet past."""
     needed = {line.id: (line, units) for line in vendor_order.lines if (units := units_to_ship(line)) > 0}
     scanned = [parcel for parcel in vendor_order.shipments if _scanned(parcel, context.now)]
     if not needed or any(not parcel.lines for parcel in scanned):
@@ -515,8 +523,14 @@ def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder) -> str |
             proven[part.vendor_order_line_id] += part.qty
     missing = {line_id: (line, units, units - min(proven[line_id], units))
                for line_id, (line, units) in needed.items() if proven[line_id] < units}
+    missing = {line_id: (line, units, short) for line_id, (line, units, short) in missing.items()
+               if short > line.qty_backordered or _promise_broken(context, vendor_order.vendor_code, line)}
     if not missing:
         return None
+    broken = [line for line, _, short in missing.values() if short <= line.qty_backordered]
+    if len(broken) == len(missing):
+        return "; ".join(f"{line.vendor_sku} was backordered until {_day(line.expected_at)}; still not shipped"
+                         for line in sorted(broken, key=lambda line: line.line_no) if line.expected_at)
     waiting = [parcel for parcel in vendor_order.shipments if not _scanned(parcel, context.now)
                and (not parcel.lines or any(part.vendor_order_line_id in missing for part in parcel.lines))]
     parcels = "; ".join(dict.fromkeys(_parcel_evidence(context, parcel) for parcel in waiting))
@@ -546,6 +560,15 @@ def _parcel_evidence(context: RuleContext, parcel: Shipment) -> str:
 
 
 # --- calendars and time ------------------------------------------------------------------------------------------
+
+def _promise_broken(context: RuleContext, vendor_code: str, line: VendorOrderLine) -> bool:
+    """The line is backordered to a date whose grace (noon on the vendor's next working day) has passed."""
+    if line.qty_backordered <= 0 or line.expected_at is None:
+        return False
+    calendar = _calendar(context, vendor_code)
+    promised = datetime.combine(line.expected_at, time(12), tzinfo=calendar.zone)
+    return context.now > calendar.grace_deadline(promised)
+
 
 def _calendar(context: RuleContext, vendor_code: str) -> BusinessCalendar:
     """The vendor's calendar; a vendor no longer configured is judged on the default one rather than not at all."""
