@@ -33,6 +33,7 @@ from orderflow.rules.findings import Finding, Rule, RuleContext
 from orderflow.rules.tracking_rules import (
     TRACKING_AND_JOB_RULES,
     carrier_exception,
+    carrier_not_configured,
     customer_not_notified,
     delivery_late,
     job_failed,
@@ -293,6 +294,42 @@ class TestTrackingFeedUnhealthy:
         add_poll_run(engine, "dhl", et(2, 9), {"auth_error": 4})
         add_poll_run(engine, "ups", et(3, 11), {"auth_error": 10})
         assert run(tracking_feed_unhealthy, engine, shop, et(3, 10)) == []
+
+
+class TestCarrierNotConfigured:
+    def test_one_finding_per_carrier_nobody_can_ask(self, engine: Engine, shop: Settings) -> None:
+        """No [carriers.ups] or [carriers.fedex] section: one high, factual finding per carrier with its parcels."""
+        add_parcel(engine)
+        add_parcel(engine, NEW_UPS_NUMBER, vendor_order="TB9002-ACME")
+        add_parcel(engine, FEDEX_NUMBER, carrier="fedex", vendor_order="TB9002-STITCH")
+        findings = run(carrier_not_configured, engine, shop, et(2, 11))
+        assert summary(findings) == [
+            ("carrier_not_configured", "fedex", "high",
+             f"FedEx: no [carriers.fedex] section, so 1 parcel cannot be tracked ({FEDEX_NUMBER})"),
+            ("carrier_not_configured", "ups", "high",
+             f"UPS: no [carriers.ups] section, so 2 parcels cannot be tracked ({UPS_NUMBER}, {NEW_UPS_NUMBER})")]
+        assert all(finding.factual for finding in findings)
+
+    def test_a_section_without_credentials_cannot_be_asked_either(self, engine: Engine, tmp_path: Path) -> None:
+        """[carriers.ups] naming no client id and secret is as good as none, and says so."""
+        settings = shop_settings(tmp_path, '[carriers.ups]\nbase_url = "https://onlinetools.ups.com"\n')
+        place_orders(engine, settings, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine)
+        assert summary(run(carrier_not_configured, engine, settings, et(2, 11))) == [
+            ("carrier_not_configured", "ups", "high",
+             "UPS: [carriers.ups] has no credentials (client_id_env and client_secret_env), so 1 parcel cannot "
+             f"be tracked ({UPS_NUMBER})")]
+
+    def test_a_carrier_with_credentials_or_without_parcels_is_fine(self, engine: Engine, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+        """UPS configured with credentials, and no FedEx parcels to follow: nothing to say."""
+        monkeypatch.setenv("TEST_UPS_ID", "id")
+        monkeypatch.setenv("TEST_UPS_SECRET", "secret")
+        settings = shop_settings(tmp_path, '[carriers.ups]\nclient_id_env = "TEST_UPS_ID"\n'
+                                           'client_secret_env = "TEST_UPS_SECRET"\n')
+        place_orders(engine, settings, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine)
+        assert run(carrier_not_configured, engine, settings, et(2, 11)) == []
 
 
 class TestStalledInTransit:
@@ -593,7 +630,8 @@ class TestActiveSet:
     def test_the_rule_names_are_the_contract(self) -> None:
         """Each rule is listed under its catalogue name, and the function has that name."""
         assert list(TRACKING_AND_JOB_RULES) == [
-            "tracking_invalid", "tracking_not_scanned", "tracking_feed_unhealthy", "stalled_in_transit",
+            "tracking_invalid", "tracking_not_scanned", "tracking_feed_unhealthy", "carrier_not_configured",
+            "stalled_in_transit",
             "carrier_exception", "returned_to_sender", "delivery_late", "customer_not_notified", "job_failed",
             "job_missing"]
         assert all(getattr(rule, "__name__", None) == name for name, rule in TRACKING_AND_JOB_RULES.items())

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from orderflow.calendars import VendorCalendars
@@ -27,6 +28,7 @@ from orderflow.rules.vendor_rules import (
     import_refused,
     not_acknowledged,
     out_of_stock,
+    shipped_after_cancel,
     unroutable_line,
     vendor_file_refused,
     vendor_late,
@@ -58,10 +60,18 @@ BAD_CHECK_DIGIT = "1Z12345E0205271688"
 Summary = tuple[str, str, str, str]
 
 
+UPS_TRACKED = '[carriers.ups]\nclient_id_env = "TEST_UPS_ID"\nclient_secret_env = "TEST_UPS_SECRET"\n'
+"""The shop can ask UPS about its parcels, so a parcel UPS never scanned is evidence against the vendor."""
+
+
 def open_shop(engine: Engine, tmp_path: Path, orders: dict[str, list[str]], *blocks: str,
-              sent: bool = True) -> Settings:
-    """Configure the vendors, import the orders on Monday and, unless told otherwise, mark them sent then."""
-    settings = write_settings(tmp_path, *(blocks or (ACME,)))
+              sent: bool = True, carriers: str = "") -> Settings:
+    """Configure the vendors (and ``carriers``), import the orders on Monday and, unless told otherwise, mark
+    them sent then."""
+    with pytest.MonkeyPatch.context() as environment:  # the secrets are checked when the settings are read
+        environment.setenv("TEST_UPS_ID", "id")
+        environment.setenv("TEST_UPS_SECRET", "secret")
+        settings = write_settings(tmp_path, *(blocks or (ACME,)), carriers)
     place_orders(engine, settings, MON, tmp_path, orders=orders)
     if sent:
         change(engine, update(VendorOrder).values(state="sent", sent_at=MON, attempts=1))
@@ -474,7 +484,7 @@ class TestVendorLate:
 
     def test_a_label_created_and_never_scanned_is_not_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Tracking uploaded Wednesday but never scanned: one finding that says so."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
         tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
@@ -483,7 +493,7 @@ class TestVendorLate:
     def test_tracking_uploaded_late_but_scanned_before_ship_by_is_not_late(self, engine: Engine,
                                                                           tmp_path: Path) -> None:
         """Uploaded Friday, the parcel's first scan was Wednesday: once the scan is known, it was never late."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.FRIDAY),))
         assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
             ("vendor_late", "TB5001-ACME", "warning", "label created Fri 6 Nov, never scanned")]
@@ -493,7 +503,7 @@ class TestVendorLate:
     def test_a_partial_shipment_names_the_unshipped_lines_until_they_ship(self, engine: Engine,
                                                                          tmp_path: Path) -> None:
         """Line 1 scanned, lines 2 and 3 not: named; then labelled, then scanned, which settles it."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME", "SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME", "SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),))
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
@@ -504,6 +514,14 @@ class TestVendorLate:
              "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1; label created Fri 6 Nov, never scanned")]
         scanned(engine, PARCEL_2, self.FRIDAY + timedelta(hours=2))
         assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=3)) == []
+
+    def test_a_parcel_of_a_carrier_nobody_can_ask_is_not_the_vendors_fault(self, engine: Engine,
+                                                                           tmp_path: Path) -> None:
+        """No [carriers.ups] section: a UPS parcel never seen scanned counts as shipped on the vendor's word."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+        tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == []
 
     def test_rejected_lines_need_no_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Line 2 rejected, line 1 scanned: nothing is late (the rejection is vendor_rejected's finding)."""
@@ -517,7 +535,7 @@ class TestVendorLate:
 
     def test_numbers_the_carrier_cannot_follow_are_not_evidence(self, engine: Engine, tmp_path: Path) -> None:
         """A number failing its check digit, and one the carrier does not know, are named as such."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", BAD_CHECK_DIGIT, (1,), MON),
                                                             notice("TB5002-ACME", PARCEL_3, (1,), MON)))
         change(engine, update(Shipment).where(Shipment.tracking_number == PARCEL_3).values(last_outcome="not_found"))
@@ -561,6 +579,32 @@ class TestVendorLate:
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
         assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
             ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+
+
+class TestShippedAfterCancel:
+    def test_a_parcel_on_a_cancelled_vendor_order(self, engine: Engine, tmp_path: Path) -> None:
+        """Cancelled Tuesday, shipped anyway Wednesday: one high, factual finding naming the parcel."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(state="cancelled", cancel_requested_at=MON + timedelta(days=1)),
+               update(Order).values(state="cancelled"))
+        wednesday = datetime(2026, 11, 4, 15, 0, tzinfo=UTC)  # 10:00 New York
+        tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
+        [finding] = evaluate(shipped_after_cancel, engine, settings, wednesday + MINUTE)
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "shipped_after_cancel", "TB5001-ACME", "high",
+            f"ACME shipped {PARCEL_1} (reported Wed 4 Nov 10:00) on a vendor order we cancelled", True)
+
+    def test_a_voided_label_or_an_old_parcel_is_not_news(self, engine: Engine, tmp_path: Path) -> None:
+        """A label the vendor cancelled is not a shipment; a parcel reported over 14 days ago has had its say."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(state="cancelled"))
+        tell(engine, MON, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),
+                                        notice("TB5002-ACME", PARCEL_2, (1,), MON)))
+        change(engine, update(Shipment).where(Shipment.tracking_number == PARCEL_2).values(status="cancelled"))
+        assert summary(shipped_after_cancel, engine, settings, MON + timedelta(days=14) - MINUTE) == [
+            ("shipped_after_cancel", "TB5001-ACME", "high",
+             f"ACME shipped {PARCEL_1} (reported Mon 2 Nov 10:04) on a vendor order we cancelled")]
+        assert summary(shipped_after_cancel, engine, settings, MON + timedelta(days=14) + MINUTE) == []
 
 
 class TestBackorderedLateness:

@@ -65,10 +65,11 @@ SAME_PROBLEM: tuple[tuple[str, str, str], ...] = (
 )
 """Two rules that name one problem of one parcel: the notification already shown keeps showing and the other
 is hidden behind it; found together for the first time, the first named shows."""
-NEVER_MOOT = frozenset({"cancel_not_confirmed"})
+NEVER_MOOT = frozenset({"cancel_not_confirmed", "shipped_after_cancel"})
 """Rules whose subject is expected to be cancelled: the cancellation is the point, not a reason to drop them."""
-HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused"})
-"""Findings about a past event (a refused file): resolving one by hand means it was dealt with, for good."""
+HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused", "shipped_after_cancel"})
+"""Findings about a past event (a refused file, a parcel shipped against a cancellation): resolving one by hand
+means it was dealt with, for good."""
 SILENCE_MARK = "silence #"
 LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
 

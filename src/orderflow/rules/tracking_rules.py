@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from orderflow.calendars import BusinessCalendar, shop_calendar
 from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
 from orderflow.carriers.tracking import CARRIER_FAILURES
+from orderflow.config import Settings
 from orderflow.db.models import (
     CarrierPollRun,
     JobOutcome,
@@ -91,6 +92,8 @@ RETURNED = PackageStatus.RETURNED_TO_SENDER.value
 EXCEPTIONS = (PackageStatus.EXCEPTION.value, PackageStatus.DELIVERY_ATTEMPTED.value)
 ENDED_ORDER_STATES = (OrderState.CANCELLED, OrderState.FULFILLED_ELSEWHERE)
 EVENT_DETAIL_LIMIT = 200
+PARCELS_SHOWN = 3
+"""How many tracking numbers a carrier's finding spells out; the rest are counted."""
 
 
 # --- tracking numbers -------------------------------------------------------------------------------------
@@ -189,6 +192,53 @@ def _failure_counts(runs: Sequence[CarrierPollRun]) -> str:
             if outcome in CARRIER_FAILURES:
                 counts[outcome] += int(count)
     return ", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def carrier_not_configured(context: RuleContext) -> list[Finding]:
+    """Parcels of a carrier orderflow cannot ask: no ``[carriers.X]`` section, switched off, or no credentials.
+
+    One finding per carrier, while parcels of it are followed (not delivered, on live work): nobody will see
+    them scanned, stalled or late, and ``vendor_late`` takes the vendor's word for them rather than blaming
+    the vendor for scans nobody asked for. Subject: the carrier. Severity: high. Factual: configuring the
+    carrier ends it. Evidence: "UPS: no [carriers.ups] section, so 3 parcels cannot be tracked (1Z..., ...)".
+    """
+    severity = rule_severity(context, "carrier_not_configured", "high")
+    if severity is None:
+        return []
+    unaskable = carriers_we_cannot_ask(context.settings)
+    if not unaskable:
+        return []
+    by_carrier: dict[str, list[_Parcel]] = defaultdict(list)
+    for parcel in _parcels(context.session, Shipment.carrier.in_(unaskable), Shipment.tracking_valid.is_(True)):
+        by_carrier[str(parcel.shipment.carrier)].append(parcel)
+    findings = []
+    for carrier, parcels in sorted(by_carrier.items()):
+        numbers = [parcel.shipment.tracking_number for parcel in parcels]
+        shown = ", ".join(numbers[:PARCELS_SHOWN]) + (f", and {len(numbers) - PARCELS_SHOWN} more"
+                                                      if len(numbers) > PARCELS_SHOWN else "")
+        count = f"{len(numbers)} parcel{'' if len(numbers) == 1 else 's'}"
+        findings.append(Finding("carrier_not_configured", Subject("carrier", carrier, carrier=carrier), severity,
+                                f"{_carrier_name(carrier)}: {unaskable[carrier]}, so {count} cannot be tracked "
+                                f"({shown})"))
+    return findings
+
+
+def carriers_we_cannot_ask(settings: Settings) -> dict[str, str]:
+    """Carrier code -> why orderflow cannot ask it, for every carrier it knows that is not usable here."""
+    from orderflow.carriers.apis import API  # the connectors only when a rule needs them
+
+    unusable = {}
+    for code, api in API.items():
+        configured = settings.carriers.get(code)  # type: ignore[call-overload]
+        if configured is None:
+            unusable[code] = f"no [carriers.{code}] section"
+        elif not configured.enabled:
+            unusable[code] = f"[carriers.{code}] is switched off (enabled = false)"
+        elif not (configured.client_id_env and configured.client_secret_env if api.token_request
+                  else configured.api_key_env):
+            keys = "client_id_env and client_secret_env" if api.token_request else "api_key_env"
+            unusable[code] = f"[carriers.{code}] has no credentials ({keys})"
+    return unusable
 
 
 # --- parcels on their way ---------------------------------------------------------------------------------
@@ -413,6 +463,7 @@ TRACKING_AND_JOB_RULES: dict[str, Rule] = {
     "tracking_invalid": tracking_invalid,
     "tracking_not_scanned": tracking_not_scanned,
     "tracking_feed_unhealthy": tracking_feed_unhealthy,
+    "carrier_not_configured": carrier_not_configured,
     "stalled_in_transit": stalled_in_transit,
     "carrier_exception": carrier_exception,
     "returned_to_sender": returned_to_sender,

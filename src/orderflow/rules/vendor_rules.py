@@ -45,6 +45,7 @@ from orderflow.db.models import (
 )
 from orderflow.orders.lifecycle import units_to_ship
 from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject, rule_severity
+from orderflow.rules.tracking_rules import carriers_we_cannot_ask
 
 # Thresholds (the defaults of issue 7).
 DISPATCH_MAX_ATTEMPTS = 3
@@ -68,6 +69,8 @@ VENDOR_FILE_REFUSED = "vendor_file_refused"
 IMPORT_REFUSED = "import_refused"
 NOT_ACKNOWLEDGED = "not_acknowledged"
 VENDOR_LATE = "vendor_late"
+SHIPPED_AFTER_CANCEL = "shipped_after_cancel"
+SHIPPED_AFTER_CANCEL_WINDOW = timedelta(days=14)
 
 S = VendorOrderState
 LIVE_ORDER_STATES = (OrderState.OPEN, OrderState.SHIPPED)
@@ -354,7 +357,8 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     calendar: time zone, cut-off, weekends, holidays) and its grace, noon on the next working day. Evidence of
     shipping is a carrier scan (``first_scan_at``) or delivery, at any time up to now: a parcel scanned before
     the deadline whose tracking was uploaded late is not late. A label created, a number the carrier does not
-    know, or an invalid number is not evidence. Rejected and cancelled lines need no shipping; a parcel whose
+    know, or an invalid number is not evidence; a parcel of a carrier orderflow cannot ask (no section, no
+    credentials) counts as shipped on the vendor's word. Rejected and cancelled lines need no shipping; a parcel whose
     contents the vendor did not list counts for every line. Units the vendor backordered are held until the
     date it promised (noon on its next working day after it): before that ``out_of_stock`` is the one alert
     (it stays while no date is given); after it they are late, "ACM-G500 was backordered until Mon 7 Dec;
@@ -368,6 +372,7 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     """
     if rule_severity(context, VENDOR_LATE, "warning") is None:
         return []
+    unaskable = frozenset(carriers_we_cannot_ask(context.settings))
     overdue = {}
     for vendor_order_id, vendor_code, ship_by, placed_at in context.session.execute(_late_candidates(context)):
         calendar = _calendar(context, vendor_code)
@@ -382,7 +387,7 @@ def vendor_late(context: RuleContext) -> list[Finding]:
                  .options(selectinload(VendorOrder.lines),
                           selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
         for vendor_order, number in context.session.execute(query):
-            evidence = _lateness_evidence(context, vendor_order, _calendar(context, vendor_order.vendor_code))
+            evidence = _lateness_evidence(context, vendor_order, unaskable)
             if evidence is None:
                 continue
             deadline, grace = overdue[vendor_order.id]
@@ -396,6 +401,32 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     return findings
 
 
+def shipped_after_cancel(context: RuleContext) -> list[Finding]:
+    """The vendor shipped a vendor order we cancelled: the customer may get what they cancelled, and we pay.
+
+    Fires for a vendor order in state ``cancelled`` with a parcel (not a voided label) reported in the last
+    14 days, whatever the order's own state (a cancelled order is the usual reason). Subject: the vendor
+    order. Severity: high. Factual; resolving it by hand is for good. Evidence: "ACME shipped 1Z4R8W67031234
+    5676 (reported Wed 4 Nov 10:00) on a vendor order we cancelled".
+    """
+    severity = rule_severity(context, SHIPPED_AFTER_CANCEL, "high")
+    if severity is None:
+        return []
+    query = (select(VendorOrder, Order.order_number, Shipment)
+             .join(Order, Order.id == VendorOrder.order_id).join(Shipment, Shipment.vendor_order_id == VendorOrder.id)
+             .where(VendorOrder.state == S.CANCELLED, Shipment.status != "cancelled",
+                    Shipment.reported_at > context.now - SHIPPED_AFTER_CANCEL_WINDOW,
+                    Shipment.reported_at <= context.now)
+             .order_by(VendorOrder.id, Shipment.reported_at, Shipment.id))
+    shipped: dict[str, tuple[Subject, list[str]]] = {}
+    for vendor_order, number, parcel in context.session.execute(query):
+        _, parcels = shipped.setdefault(vendor_order.id, (_vendor_order_subject(vendor_order, number), []))
+        parcels.append(f"{parcel.tracking_number} (reported {_when(context, parcel.reported_at)})")
+    return [Finding(SHIPPED_AFTER_CANCEL, subject, severity,
+                    f"{subject.vendor_code} shipped {', '.join(parcels)} on a vendor order we cancelled")
+            for subject, parcels in shipped.values()]
+
+
 VENDOR_RULES: dict[str, Rule] = {
     VENDOR_REJECTED: vendor_rejected,
     VENDOR_ON_HOLD: vendor_on_hold,
@@ -407,6 +438,7 @@ VENDOR_RULES: dict[str, Rule] = {
     IMPORT_REFUSED: import_refused,
     NOT_ACKNOWLEDGED: not_acknowledged,
     VENDOR_LATE: vendor_late,
+    SHIPPED_AFTER_CANCEL: shipped_after_cancel,
 }
 """Every vendor rule by its contract name."""
 
@@ -510,11 +542,15 @@ def _refusal_text(entry: dict[str, Any]) -> str:
     return f"{where}: {reason}" if where else reason
 
 
-def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder, calendar: BusinessCalendar) -> str | None:
+def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder, unaskable: frozenset[str]) -> str | None:
     """What is missing, in the staff's words; ``None`` when every unit that must ship has been scanned, or
-    the only ones missing are backordered to a date not yet past."""
+    the only ones missing are backordered to a date not yet past.
+
+    A valid parcel of a carrier orderflow cannot ask (``unaskable``) counts as shipped on the vendor's word:
+    ``carrier_not_configured`` names that problem, and it is not the vendor's."""
     needed = {line.id: (line, units) for line in vendor_order.lines if (units := units_to_ship(line)) > 0}
-    scanned = [parcel for parcel in vendor_order.shipments if _scanned(parcel, context.now)]
+    scanned = [parcel for parcel in vendor_order.shipments if _scanned(parcel, context.now) or (
+        parcel.tracking_valid and parcel.carrier in unaskable and parcel.reported_at <= context.now)]
     if not needed or any(not parcel.lines for parcel in scanned):
         return None
     proven: Counter[int] = Counter()
