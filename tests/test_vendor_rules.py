@@ -58,6 +58,8 @@ ACME = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
 PARCEL_1, PARCEL_2, PARCEL_3 = "1Z4R8W670312345676", "1Z4R8W670312345694", "1Z999AA10123456784"
 BAD_CHECK_DIGIT = "1Z12345E0205271688"
 Summary = tuple[str, str, str, str]
+DUE_WEDNESDAY = " (ship by Wed 4 Nov 23:59 EST, ACME's time)"
+"""How lateness evidence names the fixture orders' deadline, on ACME's clock."""
 
 
 UPS_TRACKED = '[carriers.ups]\nclient_id_env = "TEST_UPS_ID"\nclient_secret_env = "TEST_UPS_SECRET"\n'
@@ -142,7 +144,7 @@ class TestRuleSettings:
         """``[rules.vendor_late] severity = "high"`` reports lateness as high from the first minute."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, ACME, '[rules.vendor_late]\nseverity = "high"\n')
         assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "high", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "high", "no tracking" + DUE_WEDNESDAY)]
 
 
 class TestVendorRejected:
@@ -464,23 +466,41 @@ class TestVendorLate:
     FRIDAY = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
 
     def test_no_tracking_after_the_grace_deadline(self, engine: Engine, tmp_path: Path) -> None:
-        """Ship by Wednesday, grace until Thursday noon: quiet at 11:59, an observational warning at 12:01."""
+        """Ship by Wednesday, grace until Thursday noon: quiet at 11:59, then an observational warning naming the
+        deadline on ACME's clock, half a business day past it."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
         assert summary(vendor_late, engine, settings, GRACE - MINUTE) == []
         [finding] = evaluate(vendor_late, engine, settings, GRACE + MINUTE)
         assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
-            "vendor_late", "TB5001-ACME", "warning", "no tracking", False)
+            "vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY, False)
         assert finding.labels == {"ship_by": "2026-11-05T04:59:59.999999+00:00",
-                                  "late_since": "2026-11-05T17:00:00+00:00"}
+                                  "late_since": "2026-11-05T17:00:00+00:00",
+                                  "due_at": "2026-11-05T04:59:59.999999+00:00", "late_business_days": "0.5"}
+
+    def test_the_queue_says_how_late_without_making_it_new_evidence(self, engine: Engine, tmp_path: Path) -> None:
+        """In the queue's JSON: due_at is the ship-by, late_business_days grows run by run, the evidence stays."""
+        from orderflow.rules import queue
+        from orderflow.rules.engine import evaluate as reconcile
+
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        documents = []
+        for now in (GRACE + MINUTE, GRACE + timedelta(days=1)):  # Thursday 12:01, Friday 12:00
+            with session_factory(engine)() as session, session.begin():
+                reconcile(session=session, settings=settings, now=now, rules=[("vendor_late", vendor_late)])
+                [document] = queue.queue_documents(session)
+                documents.append((document["evidence"], document["due_at"], document["late_business_days"]))
+        assert documents == [
+            ("no tracking" + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 0.5),
+            ("no tracking" + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 1.5)]
 
     def test_high_after_two_more_vendor_business_days(self, engine: Engine, tmp_path: Path) -> None:
         """Late since Thursday noon: still a warning Monday 11:59 (Friday and Monday), high at Monday 12:01."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
         monday_noon = datetime(2026, 11, 9, 17, 0, tzinfo=UTC)
         assert summary(vendor_late, engine, settings, monday_noon - MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
         assert summary(vendor_late, engine, settings, monday_noon + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "high", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "high", "no tracking" + DUE_WEDNESDAY)]
 
     def test_a_label_created_and_never_scanned_is_not_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Tracking uploaded Wednesday but never scanned: one finding that says so."""
@@ -488,7 +508,7 @@ class TestVendorLate:
         wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
         tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5001-ACME", "warning", "label created Wed 4 Nov, never scanned")]
+            ("vendor_late", "TB5001-ACME", "warning", "label created Wed 4 Nov, never scanned" + DUE_WEDNESDAY)]
 
     def test_tracking_uploaded_late_but_scanned_before_ship_by_is_not_late(self, engine: Engine,
                                                                           tmp_path: Path) -> None:
@@ -496,7 +516,7 @@ class TestVendorLate:
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.FRIDAY),))
         assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "label created Fri 6 Nov, never scanned")]
+            ("vendor_late", "TB5001-ACME", "warning", "label created Fri 6 Nov, never scanned" + DUE_WEDNESDAY)]
         scanned(engine, PARCEL_1, datetime(2026, 11, 4, 20, 0, tzinfo=UTC))
         assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=1)) == []
 
@@ -507,11 +527,13 @@ class TestVendorLate:
         tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),))
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5001-ACME", "warning", "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1")]
+            ("vendor_late", "TB5001-ACME", "warning",
+             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1" + DUE_WEDNESDAY)]
         tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_2, (2, 3), self.FRIDAY),))
         assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
             ("vendor_late", "TB5001-ACME", "warning",
-             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1; label created Fri 6 Nov, never scanned")]
+             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1; label created Fri 6 Nov, never scanned"
+             + DUE_WEDNESDAY)]
         scanned(engine, PARCEL_2, self.FRIDAY + timedelta(hours=2))
         assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=3)) == []
 
@@ -540,8 +562,8 @@ class TestVendorLate:
                                                             notice("TB5002-ACME", PARCEL_3, (1,), MON)))
         change(engine, update(Shipment).where(Shipment.tracking_number == PARCEL_3).values(last_outcome="not_found"))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5001-ACME", "warning", f"tracking {BAD_CHECK_DIGIT} invalid"),
-            ("vendor_late", "TB5002-ACME", "warning", f"tracking {PARCEL_3} not found by the carrier")]
+            ("vendor_late", "TB5001-ACME", "warning", f"tracking {BAD_CHECK_DIGIT} invalid" + DUE_WEDNESDAY),
+            ("vendor_late", "TB5002-ACME", "warning", f"tracking {PARCEL_3} not found by the carrier" + DUE_WEDNESDAY)]
 
     def test_never_for_finished_or_cancelled_work(self, engine: Engine, tmp_path: Path) -> None:
         """Cancelled, rejected as a whole, delivered, on a cancelled order, on hold or unsent: only 5007 is late."""
@@ -555,7 +577,7 @@ class TestVendorLate:
                update(VendorOrder).where(VendorOrder.id == "TB5005-ACME").values(state="on_hold"),
                update(VendorOrder).where(VendorOrder.id == "TB5006-ACME").values(state="pending"))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5007-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5007-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
 
     def test_a_stored_ship_by_is_the_deadline(self, engine: Engine, tmp_path: Path) -> None:
         """A vendor order due Friday is not late on Friday, though the order's own count would say Wednesday."""
@@ -563,7 +585,7 @@ class TestVendorLate:
         change(engine, update(VendorOrder).values(ship_by=datetime(2026, 11, 7, 4, 59, tzinfo=UTC)))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 9, 17, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + " (ship by Fri 6 Nov 23:59 EST, ACME\'s time)")]
 
 
     def test_each_vendor_order_is_judged_on_its_own(self, engine: Engine, tmp_path: Path) -> None:
@@ -578,7 +600,7 @@ class TestVendorLate:
             parcels=(Parcel(PARCEL_1, "UPS", (ShippedLine(line=1, vendor_sku="STITCH-1", qty=2),)),)),))
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
         assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
 
 
 class TestShippedAfterCancel:
@@ -656,12 +678,12 @@ class TestVendorLateCalendar:
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 4, 18, 30, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 17, 30, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 18, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking (ship by Wed 4 Nov 23:59 CST, ACME's time)")]
 
     def test_a_holiday_is_not_a_handling_day(self, engine: Engine, tmp_path: Path) -> None:
         """Placed Wed 25 Nov 10:00 CST: Thanksgiving is skipped, so it is due Monday and late after Tuesday noon."""
         settings = self.placed(engine, tmp_path, datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 30, 18, 30, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 12, 1, 18, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking (ship by Mon 30 Nov 23:59 CST, ACME's time)")]
 

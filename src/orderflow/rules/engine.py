@@ -295,6 +295,9 @@ class Reconciler:
         if notification.last_seen_at != self.now:
             notification.count += 1
         notification.severity, notification.evidence = finding.severity, finding.evidence
+        # Merged, not replaced: pushes keep their own marks here (what severity was pushed, whether resolved).
+        notification.labels = {**notification.labels, **finding.labels,
+                               "factual": "yes" if finding.factual else "no"}
         notification.last_seen_at = notification.last_true_at = self.now
         notification.false_since = None
         notification.suppressed_by = suppressed

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -318,6 +318,7 @@ def delivery_late(context: RuleContext) -> list[Finding]:
 
     One finding per order, naming its late parcels. Only a check made after that deadline can say "not
     delivered": a delivery the carrier publishes late is judged by its ``delivered_at``, not by when we learned.
+    Labels ``due_at`` (the earliest estimate) and ``late_business_days`` (carrier business days past it).
     """
     severity = rule_severity(context, "delivery_late", "high")
     if severity is None:
@@ -330,8 +331,19 @@ def delivery_late(context: RuleContext) -> list[Finding]:
         if estimate is not None and _quiet_for(calendar, estimate, DELIVERY_GRACE_BUSINESS_DAYS, parcel.shipment,
                                                context.now, strictly=True):
             late_by_order[parcel.order_id].append(parcel)
-    return [Finding("delivery_late", _order_subject(late), severity, _late_evidence(late, zone), factual=False)
-            for late in late_by_order.values()]
+    findings = []
+    for late in late_by_order.values():
+        due = min(parcel.shipment.estimated_delivery for parcel in late if parcel.shipment.estimated_delivery)
+        findings.append(Finding("delivery_late", _order_subject(late), severity, _late_evidence(late, zone),
+                                factual=False, labels=lateness_labels(due, calendar, context.now)))
+    return findings
+
+
+def lateness_labels(due: datetime, calendar: BusinessCalendar, now: datetime) -> dict[str, str]:
+    """``due_at`` and ``late_business_days`` (past ``due`` on ``calendar``, to a tenth): kept beside the
+    evidence, not in it, so a day passing is not new evidence that would end a snooze."""
+    late = max(calendar.business_days_between(due, now), 0.0)
+    return {"due_at": due.astimezone(UTC).isoformat(), "late_business_days": f"{late:.1f}"}
 
 
 def _order_subject(late: Sequence[_Parcel]) -> Subject:

@@ -45,7 +45,7 @@ from orderflow.db.models import (
 )
 from orderflow.orders.lifecycle import units_to_ship
 from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject, rule_severity
-from orderflow.rules.tracking_rules import carriers_we_cannot_ask
+from orderflow.rules.tracking_rules import carriers_we_cannot_ask, lateness_labels
 
 # Thresholds (the defaults of issue 7).
 DISPATCH_MAX_ATTEMPTS = 3
@@ -321,8 +321,10 @@ def not_acknowledged(context: RuleContext) -> list[Finding]:
             sent = _when(context, vendor_order.sent_at) if vendor_order.sent_at else "earlier"
             evidence = (f"sent {sent}, no acknowledgement from {vendor_code} "
                         f"(due {_when(context, vendor_order.ack_due_at)})")
+            labels = lateness_labels(vendor_order.ack_due_at, _calendar(context, vendor_code), context.now) \
+                if vendor_order.ack_due_at else {}
             findings.append(Finding(NOT_ACKNOWLEDGED, _vendor_order_subject(vendor_order, number), severity,
-                                    evidence))
+                                    evidence, labels=labels))
     return findings
 
 
@@ -367,8 +369,10 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     Fires for a vendor order the vendor has (``sent``, ``accepted``, ``partially_shipped``, ``shipped``) on a
     live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
     sent (dispatch_failed). Subject: the vendor order. Severity: warning; high once 2 more vendor business days
-    have passed after the grace deadline. Observational. Evidence: "no tracking", "label created Wed 4 Nov,
-    never scanned", or "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1".
+    have passed after the grace deadline. Observational. Evidence: what is missing and the deadline on the
+    vendor's clock, "no tracking (ship by Wed 4 Nov 23:59 CST, ACME's time)", "label created Wed 4 Nov, never
+    scanned (...)", or "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1 (...)"; labels ``due_at`` and
+    ``late_business_days`` say how late.
     """
     if rule_severity(context, VENDOR_LATE, "warning") is None:
         return []
@@ -387,17 +391,22 @@ def vendor_late(context: RuleContext) -> list[Finding]:
                  .options(selectinload(VendorOrder.lines),
                           selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
         for vendor_order, number in context.session.execute(query):
-            evidence = _lateness_evidence(context, vendor_order, unaskable)
-            if evidence is None:
+            found = _lateness_evidence(context, vendor_order, unaskable)
+            if found is None:
                 continue
+            evidence, promised = found
             deadline, grace = overdue[vendor_order.id]
-            late_for = _calendar(context, vendor_order.vendor_code).business_days_between(grace, context.now)
+            calendar = _calendar(context, vendor_order.vendor_code)
+            late_for = calendar.business_days_between(grace, context.now)
             default: Severity = "high" if late_for >= LATE_ESCALATES_AFTER_BUSINESS_DAYS else "warning"
             severity = rule_severity(context, VENDOR_LATE, default)
             assert severity is not None  # checked above: the rule is enabled
+            if promised is None:  # a broken promise names its own date
+                evidence += f" (ship by {vendor_time(deadline, calendar, vendor_order.vendor_code)})"
             findings.append(Finding(VENDOR_LATE, _vendor_order_subject(vendor_order, number), severity, evidence,
                                     factual=False,
-                                    labels={"ship_by": deadline.isoformat(), "late_since": grace.isoformat()}))
+                                    labels={"ship_by": deadline.isoformat(), "late_since": grace.isoformat()}
+                                    | lateness_labels(promised or deadline, calendar, context.now)))
     return findings
 
 
@@ -542,9 +551,11 @@ def _refusal_text(entry: dict[str, Any]) -> str:
     return f"{where}: {reason}" if where else reason
 
 
-def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder, unaskable: frozenset[str]) -> str | None:
-    """What is missing, in the staff's words; ``None`` when every unit that must ship has been scanned, or
-    the only ones missing are backordered to a date not yet past.
+def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder,
+                       unaskable: frozenset[str]) -> tuple[str, datetime | None] | None:
+    """What is missing, in the staff's words, and when all of it is backordered past its promised dates, the
+    end of the latest of them; ``None`` when every unit that must ship has been scanned, or the only ones
+    missing are backordered to a date not yet past.
 
     A valid parcel of a carrier orderflow cannot ask (``unaskable``) counts as shipped on the vendor's word:
     ``carrier_not_configured`` names that problem, and it is not the vendor's."""
@@ -565,18 +576,21 @@ def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder, unaskabl
         return None
     broken = [line for line, _, short in missing.values() if short <= line.qty_backordered]
     if len(broken) == len(missing):
+        calendar = _calendar(context, vendor_order.vendor_code)
+        promised = max(datetime.combine(line.expected_at, time.max, tzinfo=calendar.zone)
+                       for line in broken if line.expected_at)
         return "; ".join(f"{line.vendor_sku} was backordered until {_day(line.expected_at)}; still not shipped"
-                         for line in sorted(broken, key=lambda line: line.line_no) if line.expected_at)
+                         for line in sorted(broken, key=lambda line: line.line_no) if line.expected_at), promised
     waiting = [parcel for parcel in vendor_order.shipments if not _scanned(parcel, context.now)
                and (not parcel.lines or any(part.vendor_order_line_id in missing for part in parcel.lines))]
     parcels = "; ".join(dict.fromkeys(_parcel_evidence(context, parcel) for parcel in waiting))
     if not any(proven[line_id] for line_id in needed):
-        return parcels or "no tracking"
+        return parcels or "no tracking", None
     listed = ", ".join(f"line {line.line_no} {line.vendor_sku}" + (f" ({short} of {units} units)" if short < units
                                                                     else "")
                        for line, units, short in sorted(missing.values(), key=lambda item: item[0].line_no))
     text = f"{len(missing)} of {len(needed)} lines unshipped: {listed}"
-    return f"{text}; {parcels}" if parcels else text
+    return f"{text}; {parcels}" if parcels else text, None
 
 
 def _scanned(parcel: Shipment, now: datetime) -> bool:
@@ -614,6 +628,12 @@ def _calendar(context: RuleContext, vendor_code: str) -> BusinessCalendar:
 @cache
 def _default_calendar() -> BusinessCalendar:
     return BusinessCalendar.from_settings(CalendarSettings())
+
+
+def vendor_time(moment: datetime, calendar: BusinessCalendar, vendor_code: str) -> str:
+    """``Wed 4 Nov 23:59 CST, ACME's time``: a deadline as the vendor reads its own clock, saying whose."""
+    local = moment.astimezone(calendar.zone)
+    return f"{_day(local)} {local:%H:%M} {local.tzname()}, {vendor_code}'s time"
 
 
 def _local(context: RuleContext, moment: datetime) -> datetime:
