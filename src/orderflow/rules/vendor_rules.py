@@ -45,6 +45,7 @@ from orderflow.db.models import (
 )
 from orderflow.orders.lifecycle import units_to_ship
 from orderflow.rules.findings import Finding, Rule, RuleContext, Severity, Subject, rule_severity
+from orderflow.rules.history import VendorHistory, vendor_history
 from orderflow.rules.tracking_rules import carriers_we_cannot_ask, lateness_labels
 
 # Thresholds (the defaults of issue 7).
@@ -70,6 +71,10 @@ IMPORT_REFUSED = "import_refused"
 NOT_ACKNOWLEDGED = "not_acknowledged"
 VENDOR_LATE = "vendor_late"
 SHIPPED_AFTER_CANCEL = "shipped_after_cancel"
+NO_TRACKING = "no tracking"
+UPLOAD_WAIT_AT_MOST = 2.0
+"""Business days past the grace deadline: however late a vendor usually uploads, lateness without a word
+from it is never held back longer than this."""
 SHIPPED_AFTER_CANCEL_WINDOW = timedelta(days=14)
 
 S = VendorOrderState
@@ -364,7 +369,11 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     contents the vendor did not list counts for every line. Units the vendor backordered are held until the
     date it promised (noon on its next working day after it): before that ``out_of_stock`` is the one alert
     (it stays while no date is given); after it they are late, "ACM-G500 was backordered until Mon 7 Dec;
-    still not shipped".
+    still not shipped". Lateness without any evidence ("no tracking": no parcel reported at all) waits out the
+    vendor's usual upload lag, the 90th percentile of its own recent parcels (:mod:`orderflow.rules.history`,
+    at most 2 business days), and then says so: "no tracking yet; ACME's tracking usually arrives within 1.2
+    business days of the first scan". Physical evidence (a label never scanned, a partial shipment, a broken
+    backorder promise) fires at the grace deadline.
 
     Fires for a vendor order the vendor has (``sent``, ``accepted``, ``partially_shipped``, ``shipped``) on a
     live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
@@ -385,6 +394,7 @@ def vendor_late(context: RuleContext) -> list[Finding]:
         if context.now > grace:
             overdue[vendor_order_id] = (deadline, grace)
     findings = []
+    history: dict[str, VendorHistory] | None = None
     for chunk in chunked(sorted(overdue)):
         query = (select(VendorOrder, Order.order_number).join(Order, Order.id == VendorOrder.order_id)
                  .where(VendorOrder.id.in_(chunk)).order_by(VendorOrder.id)
@@ -397,6 +407,15 @@ def vendor_late(context: RuleContext) -> list[Finding]:
             evidence, promised = found
             deadline, grace = overdue[vendor_order.id]
             calendar = _calendar(context, vendor_order.vendor_code)
+            if evidence == NO_TRACKING:
+                if history is None:
+                    history = vendor_history(context.session, context.settings, context.now)
+                lag = _usual_upload_lag(history.get(vendor_order.vendor_code))
+                if lag and calendar.business_days_between(grace, context.now) < lag:
+                    continue  # its tracking may well be on the way, as it usually is this late
+                if lag:
+                    evidence = (f"no tracking yet; {vendor_order.vendor_code}'s tracking usually arrives within "
+                                f"{lag:.1f} business days of the first scan")
             late_for = calendar.business_days_between(grace, context.now)
             default: Severity = "high" if late_for >= LATE_ESCALATES_AFTER_BUSINESS_DAYS else "warning"
             severity = rule_severity(context, VENDOR_LATE, default)
@@ -585,7 +604,7 @@ def _lateness_evidence(context: RuleContext, vendor_order: VendorOrder,
                and (not parcel.lines or any(part.vendor_order_line_id in missing for part in parcel.lines))]
     parcels = "; ".join(dict.fromkeys(_parcel_evidence(context, parcel) for parcel in waiting))
     if not any(proven[line_id] for line_id in needed):
-        return parcels or "no tracking", None
+        return parcels or NO_TRACKING, None
     listed = ", ".join(f"line {line.line_no} {line.vendor_sku}" + (f" ({short} of {units} units)" if short < units
                                                                     else "")
                        for line, units, short in sorted(missing.values(), key=lambda item: item[0].line_no))
@@ -610,6 +629,14 @@ def _parcel_evidence(context: RuleContext, parcel: Shipment) -> str:
 
 
 # --- calendars and time ------------------------------------------------------------------------------------------
+
+def _usual_upload_lag(history: VendorHistory | None) -> float:
+    """How long "no tracking" waits past the grace deadline: the vendor's upload lag p90, at most
+    :data:`UPLOAD_WAIT_AT_MOST` business days (0 without enough history)."""
+    if history is None or history.upload_lag is None:
+        return 0.0
+    return min(history.upload_lag.p90, UPLOAD_WAIT_AT_MOST)
+
 
 def _promise_broken(context: RuleContext, vendor_code: str, line: VendorOrderLine) -> bool:
     """The line is backordered to a date whose grace (noon on the vendor's next working day) has passed."""
