@@ -6,9 +6,10 @@ Each run evaluates every enabled rule over the active work, then, before anythin
    keep their last state: no new stalls, no mass resolve, no reopen wave after the outage.
 2. **Inhibit**: one finding that explains another on the same subject hides it (a rejection hides lateness of
    the same vendor order; invalid tracking hides lateness and stalls of its parcel; a carrier exception hides
-   stalls and delivery lateness), and of two rules naming one problem (a parcel stalled past its estimate is
-   both stalled and late) only the one already shown shows. Hidden notifications are kept, with
-   ``suppressed_by`` saying why in the names staff use (tracking number, vendor order id, order number).
+   stalls and delivery lateness; a carrier without credentials is not also an unhealthy feed), and of two
+   rules naming one problem (a parcel stalled past its estimate is both stalled and late) only the one
+   already shown shows. Hidden notifications are kept, with ``suppressed_by`` saying why in the names staff
+   use (tracking number, vendor order id, order number).
 3. **Silence**: staff silences (``vendor=ACME rule=vendor_late`` until a date) mark matching notifications.
 4. **Reconcile** with the stored notifications, one per fingerprint ``hash(rule, subject)``:
    a repeat updates ``last_seen_at`` and ``count``; a new finding opens a notification, or reopens the last
@@ -59,6 +60,7 @@ INHIBITIONS: tuple[tuple[str, frozenset[str], str], ...] = (
     ("tracking_invalid", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"delivery_late"}), "order_number"),
+    ("carrier_not_configured", frozenset({"tracking_feed_unhealthy"}), "carrier"),
 )
 SAME_PROBLEM: tuple[tuple[str, str, str], ...] = (
     ("delivery_late", "stalled_in_transit", "shipment_id"),

@@ -8,11 +8,12 @@ window of :data:`HISTORY_DAYS` days, each measured in the vendor's own business 
 - **upload lag**: from a parcel's first carrier scan to when the vendor told us its tracking (0 when the
   number came before the scan, as it usually does).
 
-Each is a median and a 90th percentile, with how many samples they rest on. ``orderflow vendors`` shows them;
-``vendor_late`` waits out a vendor's usual upload lag before "no tracking" becomes a notification.
+Each is a median, a 90th percentile and the longest, with how many samples they rest on. ``orderflow vendors``
+shows them; ``vendor_late`` waits out a vendor's longest recent upload lag before "no tracking" becomes a
+notification.
 
     >>> vendor_history(session, settings, now)["ACME"].upload_lag  # doctest: +SKIP
-    Spread(median=0.0, p90=1.2, samples=41)
+    Spread(median=0.0, p90=1.2, samples=41, longest=1.6)
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ MIN_SAMPLES = 5
 
 @dataclass(frozen=True)
 class Spread:
-    """Business days: the median and the 90th percentile (nearest rank) of ``samples`` measurements."""
+    """Business days: the median, the 90th percentile (nearest rank) and the longest of ``samples``
+    measurements."""
 
     median: float
     p90: float
     samples: int
+    longest: float = 0.0
 
     @property
     def text(self) -> str:
@@ -61,7 +64,7 @@ def spread(values: Sequence[float]) -> Spread | None:
     """Median and nearest-rank 90th percentile, or ``None`` below :data:`MIN_SAMPLES` values.
 
     >>> spread([0, 0, 0, 0, 0, 0, 0, 0, 1.5, 3])
-    Spread(median=0.0, p90=1.5, samples=10)
+    Spread(median=0.0, p90=1.5, samples=10, longest=3)
     """
     if len(values) < MIN_SAMPLES:
         return None
@@ -69,7 +72,7 @@ def spread(values: Sequence[float]) -> Spread | None:
     middle = len(ordered) // 2
     median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     p90 = ordered[max(math.ceil(0.9 * len(ordered)) - 1, 0)]
-    return Spread(median=round(median, 2), p90=round(p90, 2), samples=len(ordered))
+    return Spread(median=round(median, 2), p90=round(p90, 2), samples=len(ordered), longest=round(ordered[-1], 2))
 
 
 def vendor_history(session: Session, settings: Settings, now: datetime,

@@ -72,9 +72,13 @@ NOT_ACKNOWLEDGED = "not_acknowledged"
 VENDOR_LATE = "vendor_late"
 SHIPPED_AFTER_CANCEL = "shipped_after_cancel"
 NO_TRACKING = "no tracking"
+NO_TRACKING_WAITS_AT_LEAST = 0.0
+"""Business days after the ship-by that "no tracking" waits before any history is learned. At 0 a vendor's
+first late uploads are alarmed until its history has seen one; ``benchmarks/signal.py --no-tracking-wait``
+measures what a longer wait saves and what it costs in detection delay."""
 UPLOAD_WAIT_AT_MOST = 2.0
-"""Business days past the grace deadline: however late a vendor usually uploads, lateness without a word
-from it is never held back longer than this."""
+"""Business days past the ship-by: however late a vendor has uploaded tracking, lateness without a word from
+it is never held back longer than this."""
 SHIPPED_AFTER_CANCEL_WINDOW = timedelta(days=14)
 
 S = VendorOrderState
@@ -369,11 +373,11 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     contents the vendor did not list counts for every line. Units the vendor backordered are held until the
     date it promised (noon on its next working day after it): before that ``out_of_stock`` is the one alert
     (it stays while no date is given); after it they are late, "ACM-G500 was backordered until Mon 7 Dec;
-    still not shipped". Lateness without any evidence ("no tracking": no parcel reported at all) waits out the
-    vendor's usual upload lag, the 90th percentile of its own recent parcels (:mod:`orderflow.rules.history`,
-    at most 2 business days), and then says so: "no tracking yet; ACME's tracking usually arrives within 1.2
-    business days of the first scan". Physical evidence (a label never scanned, a partial shipment, a broken
-    backorder promise) fires at the grace deadline.
+    still not shipped". Lateness without any evidence ("no tracking": no parcel reported at all) also waits
+    out the vendor's longest upload lag of its recent parcels (:mod:`orderflow.rules.history`), counted from
+    the ship-by and at most 2 business days, and then says so: "no tracking yet; ACME's tracking has come up
+    to 1.2 business days after the first scan". Physical evidence (a label never scanned, a partial shipment,
+    a broken backorder promise) fires at the grace deadline.
 
     Fires for a vendor order the vendor has (``sent``, ``accepted``, ``partially_shipped``, ``shipped``) on a
     live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
@@ -410,12 +414,12 @@ def vendor_late(context: RuleContext) -> list[Finding]:
             if evidence == NO_TRACKING:
                 if history is None:
                     history = vendor_history(context.session, context.settings, context.now)
-                lag = _usual_upload_lag(history.get(vendor_order.vendor_code))
-                if lag and calendar.business_days_between(grace, context.now) < lag:
-                    continue  # its tracking may well be on the way, as it usually is this late
-                if lag:
-                    evidence = (f"no tracking yet; {vendor_order.vendor_code}'s tracking usually arrives within "
-                                f"{lag:.1f} business days of the first scan")
+                wait, learned = _upload_wait(history.get(vendor_order.vendor_code))
+                if calendar.business_days_between(deadline, context.now) < wait:
+                    continue  # a parcel scanned by the deadline may yet be uploaded, as this vendor's have been
+                if learned:
+                    evidence = (f"no tracking yet; {vendor_order.vendor_code}'s tracking has come up to "
+                                f"{learned:.1f} business days after the first scan")
             late_for = calendar.business_days_between(grace, context.now)
             default: Severity = "high" if late_for >= LATE_ESCALATES_AFTER_BUSINESS_DAYS else "warning"
             severity = rule_severity(context, VENDOR_LATE, default)
@@ -630,12 +634,16 @@ def _parcel_evidence(context: RuleContext, parcel: Shipment) -> str:
 
 # --- calendars and time ------------------------------------------------------------------------------------------
 
-def _usual_upload_lag(history: VendorHistory | None) -> float:
-    """How long "no tracking" waits past the grace deadline: the vendor's upload lag p90, at most
-    :data:`UPLOAD_WAIT_AT_MOST` business days (0 without enough history)."""
-    if history is None or history.upload_lag is None:
-        return 0.0
-    return min(history.upload_lag.p90, UPLOAD_WAIT_AT_MOST)
+def _upload_wait(history: VendorHistory | None) -> tuple[float, float]:
+    """How long after its ship-by a vendor order with no tracking is given: the vendor's longest upload lag
+    of its recent parcels, at most :data:`UPLOAD_WAIT_AT_MOST` business days (0 without enough history),
+    and that lag as learned.
+
+    A parcel scanned by the ship-by and uploaded that late arrives by then, so the wait spares every late
+    upload the vendor's history has seen the like of; the 90th percentile would spare only the first few,
+    when one parcel in ten is uploaded late."""
+    learned = 0.0 if history is None or history.upload_lag is None else history.upload_lag.longest
+    return min(max(learned, NO_TRACKING_WAITS_AT_LEAST), UPLOAD_WAIT_AT_MOST), min(learned, UPLOAD_WAIT_AT_MOST)
 
 
 def _promise_broken(context: RuleContext, vendor_code: str, line: VendorOrderLine) -> bool:
