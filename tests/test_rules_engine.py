@@ -245,6 +245,22 @@ class TestHidingAndFreezing:
         assert (by_rule["delivery_late"].suppressed_by, by_rule["stalled_in_transit"].suppressed_by) == (
             None, "the same problem as delivery_late on 1ZPARCEL7")
 
+    def test_a_carrier_without_credentials_is_not_also_an_unhealthy_feed(self, engine: Engine,
+                                                                         shop: Settings) -> None:
+        """Polls of a carrier with no credentials all fail: the configuration is the one alert, the feed hidden."""
+        world = World()
+        world.true = {
+            "carrier_not_configured": [Finding("carrier_not_configured", Subject("carrier", "dhl", carrier="dhl"),
+                                               "high", "DHL: [carriers.dhl] has no credentials (api_key_env)")],
+            "tracking_feed_unhealthy": [Finding("tracking_feed_unhealthy", Subject("carrier", "dhl", carrier="dhl"),
+                                                "high", "DHL: 8 of 8 polls failed", factual=False)]}
+        with session_factory(engine)() as session, session.begin():
+            result = evaluate(session=session, settings=shop, now=MON,
+                              rules=world.rules(*ALL, "carrier_not_configured"))
+        by_rule = {n.rule: n for n in notifications(engine)}
+        assert by_rule["tracking_feed_unhealthy"].suppressed_by == "carrier_not_configured on dhl"
+        assert result.to_push == [by_rule["carrier_not_configured"].id]
+
     def test_a_feed_outage_freezes_tracking_rules_for_that_carrier(self, engine: Engine, shop: Settings) -> None:
         """During an outage: no new stalls for that carrier, no resolve of old ones; other carriers unaffected."""
         world = World()
