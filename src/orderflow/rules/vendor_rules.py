@@ -74,7 +74,7 @@ SHIPPED_AFTER_CANCEL = "shipped_after_cancel"
 NO_TRACKING = "no tracking"
 NO_TRACKING_WAITS_AT_LEAST = 0.0
 """Business days after the ship-by that "no tracking" waits before any history is learned. At 0 a vendor's
-first late uploads are alarmed until its history has seen one; ``benchmarks/signal.py --no-tracking-wait``
+first late uploads are alarmed until its history has seen one; ``benchmarks/signal_quality.py --no-tracking-wait``
 measures what a longer wait saves and what it costs in detection delay."""
 UPLOAD_WAIT_AT_MOST = 2.0
 """Business days past the ship-by: however late a vendor has uploaded tracking, lateness without a word from

@@ -22,21 +22,14 @@ by the grace deadline, whenever the tracking was uploaded):
 - **detection delay**: median hours from a problem becoming real to its notification;
 - the same for a naive rule, "no tracking by the ship-by date".
 
-    .venv/bin/python benchmarks/signal.py [--seeds 1,2,3] [--days 30] [--orders-per-day 12] [--keep DIR]
+    .venv/bin/python benchmarks/signal_quality.py [--seeds 1,2,3] [--days 30] [--orders-per-day 12] [--keep DIR]
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, this file's folder comes first on the import path and its name would shadow the standard
-# library's signal module (asyncio and subprocess import it): the folder is taken off before anything else.
-sys.path[:] = [entry for entry in sys.path
-               if os.path.abspath(entry or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
-
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
