@@ -438,8 +438,8 @@ def shipped_after_cancel(context: RuleContext) -> list[Finding]:
 
     Fires for a vendor order in state ``cancelled`` with a parcel (not a voided label) reported in the last
     14 days, whatever the order's own state (a cancelled order is the usual reason). Subject: the vendor
-    order. Severity: high. Factual; resolving it by hand is for good. Evidence: "ACME shipped 1Z4R8W67031234
-    5676 (reported Wed 4 Nov 10:00) on a vendor order we cancelled".
+    order. Severity: high. Factual; resolving it by hand is for good. Evidence: "ACME shipped
+    1Z4R8W670312345676 (reported Wed 4 Nov 10:00) on a vendor order we cancelled".
     """
     severity = rule_severity(context, SHIPPED_AFTER_CANCEL, "high")
     if severity is None:
