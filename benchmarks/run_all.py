@@ -234,6 +234,18 @@ def parse_report(output: str) -> dict[str, Figure]:
     }
 
 
+def parse_signal(output: str) -> dict[str, Figure]:
+    naive = number(search(output, rf"^naive 'no tracking by ship-by' precision \(worst seed\): ({NUMBER})")[1])
+    figures = {}
+    for key, label in (("signal_precision", "precision"), ("signal_urgent", "urgent precision"),
+                       ("signal_recall", "recall"), ("signal_per_problem", "alerts per problem"),
+                       ("signal_late_uploads", "late-upload parcels alarmed")):
+        value, met = goal_line(output, f"{label} (worst of")
+        baseline = f"naive rule: {naive:.2f}" if key == "signal_precision" else "none: an absolute goal"
+        figures[key] = Figure(f"{value:.2f} (worst seed)", baseline, f"{value:.2f}", met)
+    return figures
+
+
 BENCHMARKS = {benchmark.name: benchmark for benchmark in [
     Benchmark("cli_startup", ("--runs", "11"), (), parse_cli_startup),
     Benchmark("import_orders", ("--quick",), (), parse_import_orders),
@@ -242,6 +254,7 @@ BENCHMARKS = {benchmark.name: benchmark for benchmark in [
     Benchmark("track", ("--quick",), (), parse_track),
     Benchmark("rules", ("--quick",), (), parse_rules),
     Benchmark("report", ("--quick",), (), parse_report),
+    Benchmark("signal_quality", ("--seeds", "1,2,3"), ("--seeds", "1,2,3,4,5"), parse_signal),
 ]}
 
 FLOOR_IMPORTS = '`python -c "import typer, rich, sqlalchemy"`'
@@ -266,6 +279,13 @@ GOALS = [
          "<= 1.3"),
     Goal("report_time", "report", "`report daily` on the 1M-order database: wall time", "< 30 s"),
     Goal("report_memory", "report", "`report daily` on the 1M-order database: peak memory", "< 1 GB"),
+    Goal("signal_precision", "signal_quality", "A simulated month of the demo shop: precision of every alert shown",
+         ">= 0.90"),
+    Goal("signal_urgent", "signal_quality", "A simulated month: precision of high and critical alerts", ">= 0.98"),
+    Goal("signal_recall", "signal_quality", "A simulated month: recall of every kind of real problem", ">= 1.00"),
+    Goal("signal_per_problem", "signal_quality", "A simulated month: alerts per real problem caught", "<= 1.05"),
+    Goal("signal_late_uploads", "signal_quality", "A simulated month: parcels scanned on time, tracking uploaded late, "
+         "that raised lateness", "<= 0.05"),
 ]
 
 

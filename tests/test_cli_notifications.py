@@ -44,8 +44,9 @@ class TestQueueCommands:
         assert set(items[0]) == {"id", "rule", "severity", "state", "subject", "order_number", "vendor",
                                  "vendor_order", "tracking_number", "carrier", "evidence", "opened_at",
                                  "last_seen_at", "acked_by", "snoozed_until", "resolved_at", "pushed_at",
-                                 "suppressed_by"}
+                                 "suppressed_by", "due_at", "late_business_days"}
         assert items[0]["subject"] == "vendor_order:TB9101-ACME"
+        assert (items[0]["due_at"], items[0]["late_business_days"]) == (None, None), "a rejection is not lateness"
 
     def test_table_groups_by_type(self, queue_options: list[str]) -> None:
         """The table shows a titled group per type with its count."""

@@ -167,11 +167,13 @@ def big_order(engine: Engine, folder: Path, block: str, *, lines: int) -> bytes:
     export = folder / "orders.csv"
     export.write_text(shopify_export({"5001": [f"SKU-{n}" for n in range(lines)]}), encoding="utf-8")
     assert import_orders(engine=engine, settings=settings, now=NOW, paths=[export]).exit_code == ExitCode.OK
+    from orderflow.calendars import VendorCalendars
     from orderflow.vendors.formats.purchase_order_files import render_csv
     from orderflow.vendors.purchase_orders import purchase_orders
 
     with session_factory(engine)() as session:
-        return render_csv(purchase_orders(session, ["TB5001-ACME"])["TB5001-ACME"], None)
+        calendars = VendorCalendars(settings.vendors)
+        return render_csv(purchase_orders(session, ["TB5001-ACME"], calendars)["TB5001-ACME"], None)
 
 
 class TestSftp:

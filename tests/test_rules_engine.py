@@ -51,8 +51,15 @@ def rejected(vo: str = "TB9101-ACME") -> Finding:
 
 def stall(carrier: str = "ups", shipment_id: int = 7) -> Finding:
     return Finding("stalled_in_transit", Subject("shipment", str(shipment_id), order_number="9101",
-                                                 shipment_id=shipment_id, carrier=carrier),
+                                                 shipment_id=shipment_id, carrier=carrier,
+                                                 tracking_number=f"1ZPARCEL{shipment_id}"),
                    "warning", "no news for 3 business days", factual=False)
+
+
+def delivery_late(shipment_id: int = 7) -> Finding:
+    return Finding("delivery_late", Subject("order", "1", order_number="9101", shipment_id=shipment_id,
+                                            tracking_number=f"1ZPARCEL{shipment_id}", carrier="ups"),
+                   "high", f"UPS 1ZPARCEL{shipment_id} expected Tue 3 Nov, not delivered", factual=False)
 
 
 @pytest.fixture
@@ -214,6 +221,45 @@ class TestHidingAndFreezing:
             hidden = [doc["rule"] for doc in queue.queue_documents(
                 session, filters=queue.QueueFilter(include_hidden=True))]
         assert (shown, hidden) == (["vendor_rejected"], ["vendor_rejected", "vendor_late"])
+
+    def test_a_stalled_parcel_already_shown_hides_its_delivery_lateness(self, engine: Engine,
+                                                                         shop: Settings) -> None:
+        """Stalled first, late later: the stall stays the one alert, the lateness is kept hidden behind it."""
+        world = World()
+        world.true["stalled_in_transit"] = [stall()]
+        run(engine, shop, world, MON)
+        world.true["delivery_late"] = [delivery_late()]
+        result = run(engine, shop, world, MON + timedelta(hours=1))
+        by_rule = {n.rule: n for n in notifications(engine)}
+        assert (by_rule["stalled_in_transit"].suppressed_by, by_rule["delivery_late"].suppressed_by) == (
+            None, "the same problem as stalled_in_transit on 1ZPARCEL7")
+        assert result.to_push == []
+
+    def test_a_late_parcel_found_stalled_too_stays_one_delivery_lateness(self, engine: Engine,
+                                                                         shop: Settings) -> None:
+        """Late first (or both at once), stalled later: the lateness stays the one alert."""
+        world = World()
+        world.true = {"delivery_late": [delivery_late()], "stalled_in_transit": [stall()]}
+        run(engine, shop, world, MON)
+        by_rule = {n.rule: n for n in notifications(engine)}
+        assert (by_rule["delivery_late"].suppressed_by, by_rule["stalled_in_transit"].suppressed_by) == (
+            None, "the same problem as delivery_late on 1ZPARCEL7")
+
+    def test_a_carrier_without_credentials_is_not_also_an_unhealthy_feed(self, engine: Engine,
+                                                                         shop: Settings) -> None:
+        """Polls of a carrier with no credentials all fail: the configuration is the one alert, the feed hidden."""
+        world = World()
+        world.true = {
+            "carrier_not_configured": [Finding("carrier_not_configured", Subject("carrier", "dhl", carrier="dhl"),
+                                               "high", "DHL: [carriers.dhl] has no credentials (api_key_env)")],
+            "tracking_feed_unhealthy": [Finding("tracking_feed_unhealthy", Subject("carrier", "dhl", carrier="dhl"),
+                                                "high", "DHL: 8 of 8 polls failed", factual=False)]}
+        with session_factory(engine)() as session, session.begin():
+            result = evaluate(session=session, settings=shop, now=MON,
+                              rules=world.rules(*ALL, "carrier_not_configured"))
+        by_rule = {n.rule: n for n in notifications(engine)}
+        assert by_rule["tracking_feed_unhealthy"].suppressed_by == "carrier_not_configured on dhl"
+        assert result.to_push == [by_rule["carrier_not_configured"].id]
 
     def test_a_feed_outage_freezes_tracking_rules_for_that_carrier(self, engine: Engine, shop: Settings) -> None:
         """During an outage: no new stalls for that carrier, no resolve of old ones; other carriers unaffected."""

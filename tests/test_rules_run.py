@@ -43,11 +43,11 @@ class TestRulesRun:
         assert listed(options, "--state", "all", "--all") == before, "the same --now twice changes nothing"
 
     def test_rules_list(self, engine: Engine, database_url: str, tmp_path: Path) -> None:
-        """rules list names all twenty rules of the catalogue with when each fires."""
+        """rules list names all twenty-two rules of the catalogue with when each fires."""
         settings = shop(tmp_path, engine, Clock(NOW), LOCAL_ACME)
         assert settings.vendor_codes
         options = ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url]
         rules = json.loads(orderflow(*options, "rules", "list", "--format", "json").stdout)
-        assert len(rules) == 20
+        assert len(rules) == 22
         assert rules[0]["rule"] == "job_failed"
         assert all(rule["fires when"] for rule in rules)

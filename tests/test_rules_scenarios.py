@@ -24,7 +24,7 @@ from orderflow.rules.run import run_rules
 from orderflow.testing.smtp import SmtpServer
 from tests.dispatch_fixtures import push_block, vendor_block
 from tests.test_tracking_rules import add_event, add_parcel, add_poll_run, change_parcel, et
-from tests.test_vendor_rules import GRACE, ack, line_ack, open_shop, tell
+from tests.test_vendor_rules import DUE_WEDNESDAY, GRACE, UPS_TRACKED, ack, line_ack, open_shop, tell
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ class TestRejectionAfterLateness:
         """Late Thursday, rejected Friday: one critical email at once; the lateness is hidden, then moot."""
         rules_run(engine, shop, GRACE + timedelta(hours=1))
         [late] = notifications(engine, "vendor_late")
-        assert (late.state, late.evidence) == ("open", "no tracking")
+        assert (late.state, late.evidence) == ("open", "no tracking" + DUE_WEDNESDAY)
         before = len(smtp.messages)
 
         friday = datetime(2026, 11, 6, 14, 0, tzinfo=UTC)
@@ -106,7 +106,7 @@ class TestCronGapThenDoubleStart:
         assert subprocess.run(command, capture_output=True, check=False).returncode == ExitCode.OK
 
         [late] = notifications(engine, "vendor_late")
-        assert (late.state, late.severity, late.evidence) == ("open", "high", "no tracking")
+        assert (late.state, late.severity, late.evidence) == ("open", "high", "no tracking" + DUE_WEDNESDAY)
         assert late.labels["late_since"] == "2026-11-05T17:00:00+00:00", "the deadline comes from data"
         assert transitions(engine, late.id) == [(None, "open")]
         assert subjects(smtp).count("[orderflow] high: vendor late (1)") == 1
@@ -118,7 +118,7 @@ class TestSixHourCarrierOutage:
         """UPS fails from 09:00 to 15:00: one feed alarm; no stall raised or resolved meanwhile; none after."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]},
                              vendor_block("ACME", "csv", "local", path="acme", acknowledges=False),
-                             push_block(smtp.host, smtp.port))
+                             push_block(smtp.host, smtp.port), carriers=UPS_TRACKED)
         stalled = add_parcel(engine, "1Z5R89390357567127", vendor_order="TB5001-ACME", lines=(1,),
                              first_scan_at=et(2, 18), status="in_transit", last_event_at=et(2, 18),
                              last_checked_at=et(6, 8, 30))

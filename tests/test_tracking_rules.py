@@ -33,6 +33,7 @@ from orderflow.rules.findings import Finding, Rule, RuleContext
 from orderflow.rules.tracking_rules import (
     TRACKING_AND_JOB_RULES,
     carrier_exception,
+    carrier_not_configured,
     customer_not_notified,
     delivery_late,
     job_failed,
@@ -295,6 +296,42 @@ class TestTrackingFeedUnhealthy:
         assert run(tracking_feed_unhealthy, engine, shop, et(3, 10)) == []
 
 
+class TestCarrierNotConfigured:
+    def test_one_finding_per_carrier_nobody_can_ask(self, engine: Engine, shop: Settings) -> None:
+        """No [carriers.ups] or [carriers.fedex] section: one high, factual finding per carrier with its parcels."""
+        add_parcel(engine)
+        add_parcel(engine, NEW_UPS_NUMBER, vendor_order="TB9002-ACME")
+        add_parcel(engine, FEDEX_NUMBER, carrier="fedex", vendor_order="TB9002-STITCH")
+        findings = run(carrier_not_configured, engine, shop, et(2, 11))
+        assert summary(findings) == [
+            ("carrier_not_configured", "fedex", "high",
+             f"FedEx: no [carriers.fedex] section, so 1 parcel cannot be tracked ({FEDEX_NUMBER})"),
+            ("carrier_not_configured", "ups", "high",
+             f"UPS: no [carriers.ups] section, so 2 parcels cannot be tracked ({UPS_NUMBER}, {NEW_UPS_NUMBER})")]
+        assert all(finding.factual for finding in findings)
+
+    def test_a_section_without_credentials_cannot_be_asked_either(self, engine: Engine, tmp_path: Path) -> None:
+        """[carriers.ups] naming no client id and secret is as good as none, and says so."""
+        settings = shop_settings(tmp_path, '[carriers.ups]\nbase_url = "https://onlinetools.ups.com"\n')
+        place_orders(engine, settings, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine)
+        assert summary(run(carrier_not_configured, engine, settings, et(2, 11))) == [
+            ("carrier_not_configured", "ups", "high",
+             "UPS: [carriers.ups] has no credentials (client_id_env and client_secret_env), so 1 parcel cannot "
+             f"be tracked ({UPS_NUMBER})")]
+
+    def test_a_carrier_with_credentials_or_without_parcels_is_fine(self, engine: Engine, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+        """UPS configured with credentials, and no FedEx parcels to follow: nothing to say."""
+        monkeypatch.setenv("TEST_UPS_ID", "id")
+        monkeypatch.setenv("TEST_UPS_SECRET", "secret")
+        settings = shop_settings(tmp_path, '[carriers.ups]\nclient_id_env = "TEST_UPS_ID"\n'
+                                           'client_secret_env = "TEST_UPS_SECRET"\n')
+        place_orders(engine, settings, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine)
+        assert run(carrier_not_configured, engine, settings, et(2, 11)) == []
+
+
 class TestStalledInTransit:
     def test_no_new_event_for_three_business_days(self, engine: Engine, shop: Settings) -> None:
         """Last event Tuesday 09:00, asked Friday after 09:00: stalled, with the carrier's last words and place."""
@@ -461,7 +498,22 @@ class TestDeliveryLate:
         assert (finding.subject.vendor_code, finding.subject.shipment_id, finding.subject.carrier) == (None, None, None)
 
 
+NOTICES = '[customers]\nnotify_when = "scanned"\n'
+
+
 class TestCustomerNotNotified:
+    @pytest.fixture
+    def settings(self, tmp_path: Path) -> Settings:
+        """The shop sends its customers' shipment notices from orderflow."""
+        return shop_settings(tmp_path, NOTICES)
+
+    def test_a_shop_whose_storefront_sends_the_notices_is_never_told(self, engine: Engine, tmp_path: Path) -> None:
+        """Without a [customers] section orderflow sends no notices, so a scanned parcel has none to miss."""
+        storefront_sends = shop_settings(tmp_path / "storefront")
+        place_orders(engine, storefront_sends, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine, first_scan_at=et(3, 9), status="in_transit", last_event_at=et(3, 9))
+        assert run(customer_not_notified, engine, storefront_sends, et(4, 9)) == []
+
     def test_scanned_over_four_hours_ago_and_no_email(self, engine: Engine, shop: Settings) -> None:
         """Scanned at 09:00 and known at once; at 13:01 the customer still has no shipment email."""
         parcel = add_parcel(engine, first_scan_at=et(3, 9), status="in_transit", last_event_at=et(3, 9))
@@ -547,6 +599,15 @@ class TestJobMissing:
         add_job_run(engine, "sync", et(3, 9, 29), "partial", finished=et(3, 9, 30))
         assert run(job_missing, engine, settings, et(3, 10, 15)) == []
 
+    def test_a_sync_outage_is_one_finding_for_the_schedule(self, engine: Engine, settings: Settings) -> None:
+        """Cron stopped after the 09:00 sync: one job_missing about sync naming its steps, not one per step."""
+        for command in ("sync", "import", "dispatch", "fetch", "track", "customers notify"):
+            add_job_run(engine, command, et(3, 9), "ok", finished=et(3, 9, 1))
+        assert summary(run(job_missing, engine, settings, et(3, 11))) == [
+            ("job_missing", "sync", "critical",
+             "sync last completed Tue 3 Nov 09:01 (expected every 1 hour); nor have its steps import, dispatch, "
+             "fetch, track, customers notify")]
+
     def test_a_command_that_only_ever_failed_is_missing(self, engine: Engine, settings: Settings) -> None:
         """Failing every time since its first run an hour ago: it has not completed, so it is missing too."""
         add_job_run(engine, "dispatch", et(3, 8), "failed", finished=et(3, 8, 1), error="boom")
@@ -569,7 +630,8 @@ class TestActiveSet:
     def test_the_rule_names_are_the_contract(self) -> None:
         """Each rule is listed under its catalogue name, and the function has that name."""
         assert list(TRACKING_AND_JOB_RULES) == [
-            "tracking_invalid", "tracking_not_scanned", "tracking_feed_unhealthy", "stalled_in_transit",
+            "tracking_invalid", "tracking_not_scanned", "tracking_feed_unhealthy", "carrier_not_configured",
+            "stalled_in_transit",
             "carrier_exception", "returned_to_sender", "delivery_late", "customer_not_notified", "job_failed",
             "job_missing"]
         assert all(getattr(rule, "__name__", None) == name for name, rule in TRACKING_AND_JOB_RULES.items())

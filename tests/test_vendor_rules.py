@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from orderflow.calendars import VendorCalendars
@@ -27,6 +28,7 @@ from orderflow.rules.vendor_rules import (
     import_refused,
     not_acknowledged,
     out_of_stock,
+    shipped_after_cancel,
     unroutable_line,
     vendor_file_refused,
     vendor_late,
@@ -56,12 +58,22 @@ ACME = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
 PARCEL_1, PARCEL_2, PARCEL_3 = "1Z4R8W670312345676", "1Z4R8W670312345694", "1Z999AA10123456784"
 BAD_CHECK_DIGIT = "1Z12345E0205271688"
 Summary = tuple[str, str, str, str]
+DUE_WEDNESDAY = " (ship by Wed 4 Nov 23:59 EST, ACME's time)"
+"""How lateness evidence names the fixture orders' deadline, on ACME's clock."""
+
+
+UPS_TRACKED = '[carriers.ups]\nclient_id_env = "TEST_UPS_ID"\nclient_secret_env = "TEST_UPS_SECRET"\n'
+"""The shop can ask UPS about its parcels, so a parcel UPS never scanned is evidence against the vendor."""
 
 
 def open_shop(engine: Engine, tmp_path: Path, orders: dict[str, list[str]], *blocks: str,
-              sent: bool = True) -> Settings:
-    """Configure the vendors, import the orders on Monday and, unless told otherwise, mark them sent then."""
-    settings = write_settings(tmp_path, *(blocks or (ACME,)))
+              sent: bool = True, carriers: str = "") -> Settings:
+    """Configure the vendors (and ``carriers``), import the orders on Monday and, unless told otherwise, mark
+    them sent then."""
+    with pytest.MonkeyPatch.context() as environment:  # the secrets are checked when the settings are read
+        environment.setenv("TEST_UPS_ID", "id")
+        environment.setenv("TEST_UPS_SECRET", "secret")
+        settings = write_settings(tmp_path, *(blocks or (ACME,)), carriers)
     place_orders(engine, settings, MON, tmp_path, orders=orders)
     if sent:
         change(engine, update(VendorOrder).values(state="sent", sent_at=MON, attempts=1))
@@ -132,7 +144,7 @@ class TestRuleSettings:
         """``[rules.vendor_late] severity = "high"`` reports lateness as high from the first minute."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, ACME, '[rules.vendor_late]\nseverity = "high"\n')
         assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "high", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "high", "no tracking" + DUE_WEDNESDAY)]
 
 
 class TestVendorRejected:
@@ -398,82 +410,140 @@ class TestImportRefused:
 class TestNotAcknowledged:
     SENT = datetime(2026, 11, 3, 19, 30, tzinfo=UTC)  # Tue 3 Nov 14:30 New York
     DUE = datetime(2026, 11, 4, 19, 30, tzinfo=UTC)  # 8 business hours later: 2.5 on Tuesday, 5.5 on Wednesday
+    ACKING = vendor_block("ACME", "csv", "local", path="acme", acknowledges=True)
+
+    def sent(self, engine: Engine, tmp_path: Path, block: str, *numbers: str) -> Settings:
+        settings = open_shop(engine, tmp_path, {number: ["SKU-ACME"] for number in numbers}, block, sent=False)
+        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        return settings
 
     def test_after_the_ack_window_not_before(self, engine: Engine, tmp_path: Path) -> None:
-        """Dispatched Tuesday 14:30: quiet until Wednesday 14:30, then a warning that is observational."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, sent=False)
-        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        """A vendor set to acknowledge, sent the order Tuesday 14:30: quiet until Wednesday 14:30, then a warning."""
+        settings = self.sent(engine, tmp_path, self.ACKING, "5001")
         assert summary(not_acknowledged, engine, settings, self.DUE) == []
         [finding] = evaluate(not_acknowledged, engine, settings, self.DUE + MINUTE)
         assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
             "not_acknowledged", "TB5001-ACME", "warning",
-            "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)", False)
+            "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)", True)
         tell(engine, self.DUE + 2 * MINUTE, acks=(ack("TB5001-ACME", "accepted"),))
         assert summary(not_acknowledged, engine, settings, self.DUE + 3 * MINUTE) == []
 
     def test_never_for_a_vendor_that_does_not_acknowledge(self, engine: Engine, tmp_path: Path) -> None:
         """A vendor configured with ``acknowledges = false`` is never waited for."""
         silent = vendor_block("ACME", "csv", "local", path="acme", acknowledges=False)
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, silent, sent=False)
-        dispatch(engine=engine, settings=settings, clock=Clock(fixed=self.SENT))
+        settings = self.sent(engine, tmp_path, silent, "5001")
         change(engine, update(VendorOrder).values(ack_due_at=self.DUE))  # even with a due time left over
         assert summary(not_acknowledged, engine, settings, self.DUE + timedelta(days=5)) == []
+
+    def test_auto_waits_for_a_vendor_only_once_it_has_acknowledged_an_order(self, engine: Engine,
+                                                                            tmp_path: Path) -> None:
+        """By default a vendor that never answered is not waited for; once it answers 5001, 5002 is overdue."""
+        settings = self.sent(engine, tmp_path, ACME, "5001", "5002")
+        assert summary(not_acknowledged, engine, settings, self.DUE + MINUTE) == []
+        tell(engine, self.DUE + 2 * MINUTE, acks=(ack("TB5001-ACME", "accepted"),))
+        assert summary(not_acknowledged, engine, settings, self.DUE + 3 * MINUTE) == [
+            ("not_acknowledged", "TB5002-ACME", "warning",
+             "sent Tue 3 Nov 14:30, no acknowledgement from ACME (due Wed 4 Nov 14:30)")]
+
+    def test_a_vendor_order_with_a_parcel_needs_no_acknowledgement(self, engine: Engine, tmp_path: Path) -> None:
+        """A vendor set to acknowledge that shipped without a word has answered in the way that matters."""
+        settings = self.sent(engine, tmp_path, self.ACKING, "5001")
+        tell(engine, self.DUE, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.DUE),))
+        assert summary(not_acknowledged, engine, settings, self.DUE + MINUTE) == []
+
+    def test_a_vendor_silent_on_its_last_five_orders_is_one_finding_about_the_vendor(self, engine: Engine,
+                                                                                      tmp_path: Path) -> None:
+        """Five orders to a vendor set to acknowledge, none answered: one finding naming the vendor, not five."""
+        settings = self.sent(engine, tmp_path, self.ACKING, "5001", "5002", "5003", "5004", "5005")
+        [finding] = evaluate(not_acknowledged, engine, settings, self.DUE + MINUTE)
+        assert (finding.rule, finding.subject.type, finding.subject.id, finding.severity, finding.evidence) == (
+            "not_acknowledged", "vendor", "ACME", "warning",
+            "no acknowledgement from ACME for its last 5 orders (TB5001-ACME ... TB5005-ACME, the first due "
+            "Wed 4 Nov 14:30)")
 
 
 class TestVendorLate:
     FRIDAY = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
 
     def test_no_tracking_after_the_grace_deadline(self, engine: Engine, tmp_path: Path) -> None:
-        """Ship by Wednesday, grace until Thursday noon: quiet at 11:59, an observational warning at 12:01."""
+        """Ship by Wednesday, grace until Thursday noon: quiet at 11:59, then an observational warning naming the
+        deadline on ACME's clock, half a business day past it."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
         assert summary(vendor_late, engine, settings, GRACE - MINUTE) == []
         [finding] = evaluate(vendor_late, engine, settings, GRACE + MINUTE)
         assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
-            "vendor_late", "TB5001-ACME", "warning", "no tracking", False)
+            "vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY, False)
         assert finding.labels == {"ship_by": "2026-11-05T04:59:59.999999+00:00",
-                                  "late_since": "2026-11-05T17:00:00+00:00"}
+                                  "late_since": "2026-11-05T17:00:00+00:00",
+                                  "due_at": "2026-11-05T04:59:59.999999+00:00", "late_business_days": "0.5"}
+
+    def test_the_queue_says_how_late_without_making_it_new_evidence(self, engine: Engine, tmp_path: Path) -> None:
+        """In the queue's JSON: due_at is the ship-by, late_business_days grows run by run, the evidence stays."""
+        from orderflow.rules import queue
+        from orderflow.rules.engine import evaluate as reconcile
+
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        documents = []
+        for now in (GRACE + MINUTE, GRACE + timedelta(days=1)):  # Thursday 12:01, Friday 12:00
+            with session_factory(engine)() as session, session.begin():
+                reconcile(session=session, settings=settings, now=now, rules=[("vendor_late", vendor_late)])
+                [document] = queue.queue_documents(session)
+                documents.append((document["evidence"], document["due_at"], document["late_business_days"]))
+        assert documents == [
+            ("no tracking" + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 0.5),
+            ("no tracking" + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 1.5)]
 
     def test_high_after_two_more_vendor_business_days(self, engine: Engine, tmp_path: Path) -> None:
         """Late since Thursday noon: still a warning Monday 11:59 (Friday and Monday), high at Monday 12:01."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
         monday_noon = datetime(2026, 11, 9, 17, 0, tzinfo=UTC)
         assert summary(vendor_late, engine, settings, monday_noon - MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
         assert summary(vendor_late, engine, settings, monday_noon + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "high", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "high", "no tracking" + DUE_WEDNESDAY)]
 
     def test_a_label_created_and_never_scanned_is_not_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Tracking uploaded Wednesday but never scanned: one finding that says so."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
         tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5001-ACME", "warning", "label created Wed 4 Nov, never scanned")]
+            ("vendor_late", "TB5001-ACME", "warning", "label created Wed 4 Nov, never scanned" + DUE_WEDNESDAY)]
 
     def test_tracking_uploaded_late_but_scanned_before_ship_by_is_not_late(self, engine: Engine,
                                                                           tmp_path: Path) -> None:
         """Uploaded Friday, the parcel's first scan was Wednesday: once the scan is known, it was never late."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.FRIDAY),))
         assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "label created Fri 6 Nov, never scanned")]
+            ("vendor_late", "TB5001-ACME", "warning", "label created Fri 6 Nov, never scanned" + DUE_WEDNESDAY)]
         scanned(engine, PARCEL_1, datetime(2026, 11, 4, 20, 0, tzinfo=UTC))
         assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=1)) == []
 
     def test_a_partial_shipment_names_the_unshipped_lines_until_they_ship(self, engine: Engine,
                                                                          tmp_path: Path) -> None:
         """Line 1 scanned, lines 2 and 3 not: named; then labelled, then scanned, which settles it."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME", "SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME", "SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),))
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5001-ACME", "warning", "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1")]
+            ("vendor_late", "TB5001-ACME", "warning",
+             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1" + DUE_WEDNESDAY)]
         tell(engine, self.FRIDAY, ship_notices=(notice("TB5001-ACME", PARCEL_2, (2, 3), self.FRIDAY),))
         assert summary(vendor_late, engine, settings, self.FRIDAY + MINUTE) == [
             ("vendor_late", "TB5001-ACME", "warning",
-             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1; label created Fri 6 Nov, never scanned")]
+             "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1; label created Fri 6 Nov, never scanned"
+             + DUE_WEDNESDAY)]
         scanned(engine, PARCEL_2, self.FRIDAY + timedelta(hours=2))
         assert summary(vendor_late, engine, settings, self.FRIDAY + timedelta(hours=3)) == []
+
+    def test_a_parcel_of_a_carrier_nobody_can_ask_is_not_the_vendors_fault(self, engine: Engine,
+                                                                           tmp_path: Path) -> None:
+        """No [carriers.ups] section: a UPS parcel never seen scanned counts as shipped on the vendor's word."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+        tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == []
 
     def test_rejected_lines_need_no_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Line 2 rejected, line 1 scanned: nothing is late (the rejection is vendor_rejected's finding)."""
@@ -487,13 +557,13 @@ class TestVendorLate:
 
     def test_numbers_the_carrier_cannot_follow_are_not_evidence(self, engine: Engine, tmp_path: Path) -> None:
         """A number failing its check digit, and one the carrier does not know, are named as such."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]}, carriers=UPS_TRACKED)
         tell(engine, MON + timedelta(days=1), ship_notices=(notice("TB5001-ACME", BAD_CHECK_DIGIT, (1,), MON),
                                                             notice("TB5002-ACME", PARCEL_3, (1,), MON)))
         change(engine, update(Shipment).where(Shipment.tracking_number == PARCEL_3).values(last_outcome="not_found"))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5001-ACME", "warning", f"tracking {BAD_CHECK_DIGIT} invalid"),
-            ("vendor_late", "TB5002-ACME", "warning", f"tracking {PARCEL_3} not found by the carrier")]
+            ("vendor_late", "TB5001-ACME", "warning", f"tracking {BAD_CHECK_DIGIT} invalid" + DUE_WEDNESDAY),
+            ("vendor_late", "TB5002-ACME", "warning", f"tracking {PARCEL_3} not found by the carrier" + DUE_WEDNESDAY)]
 
     def test_never_for_finished_or_cancelled_work(self, engine: Engine, tmp_path: Path) -> None:
         """Cancelled, rejected as a whole, delivered, on a cancelled order, on hold or unsent: only 5007 is late."""
@@ -507,7 +577,7 @@ class TestVendorLate:
                update(VendorOrder).where(VendorOrder.id == "TB5005-ACME").values(state="on_hold"),
                update(VendorOrder).where(VendorOrder.id == "TB5006-ACME").values(state="pending"))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5007-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5007-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
 
     def test_a_stored_ship_by_is_the_deadline(self, engine: Engine, tmp_path: Path) -> None:
         """A vendor order due Friday is not late on Friday, though the order's own count would say Wednesday."""
@@ -515,7 +585,7 @@ class TestVendorLate:
         change(engine, update(VendorOrder).values(ship_by=datetime(2026, 11, 7, 4, 59, tzinfo=UTC)))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 9, 17, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + " (ship by Fri 6 Nov 23:59 EST, ACME\'s time)")]
 
 
     def test_each_vendor_order_is_judged_on_its_own(self, engine: Engine, tmp_path: Path) -> None:
@@ -530,7 +600,64 @@ class TestVendorLate:
             parcels=(Parcel(PARCEL_1, "UPS", (ShippedLine(line=1, vendor_sku="STITCH-1", qty=2),)),)),))
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
         assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
+
+
+class TestShippedAfterCancel:
+    def test_a_parcel_on_a_cancelled_vendor_order(self, engine: Engine, tmp_path: Path) -> None:
+        """Cancelled Tuesday, shipped anyway Wednesday: one high, factual finding naming the parcel."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(state="cancelled", cancel_requested_at=MON + timedelta(days=1)),
+               update(Order).values(state="cancelled"))
+        wednesday = datetime(2026, 11, 4, 15, 0, tzinfo=UTC)  # 10:00 New York
+        tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
+        [finding] = evaluate(shipped_after_cancel, engine, settings, wednesday + MINUTE)
+        assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "shipped_after_cancel", "TB5001-ACME", "high",
+            f"ACME shipped {PARCEL_1} (reported Wed 4 Nov 10:00) on a vendor order we cancelled", True)
+
+    def test_a_voided_label_or_an_old_parcel_is_not_news(self, engine: Engine, tmp_path: Path) -> None:
+        """A label the vendor cancelled is not a shipment; a parcel reported over 14 days ago has had its say."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        change(engine, update(VendorOrder).values(state="cancelled"))
+        tell(engine, MON, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),
+                                        notice("TB5002-ACME", PARCEL_2, (1,), MON)))
+        change(engine, update(Shipment).where(Shipment.tracking_number == PARCEL_2).values(status="cancelled"))
+        assert summary(shipped_after_cancel, engine, settings, MON + timedelta(days=14) - MINUTE) == [
+            ("shipped_after_cancel", "TB5001-ACME", "high",
+             f"ACME shipped {PARCEL_1} (reported Mon 2 Nov 10:04) on a vendor order we cancelled")]
+        assert summary(shipped_after_cancel, engine, settings, MON + timedelta(days=14) + MINUTE) == []
+
+
+class TestBackorderedLateness:
+    """One problem, one alert: a backorder is out_of_stock's until the date the vendor gave, then vendor_late's."""
+
+    TUESDAY_NOON = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)  # grace of a Mon 9 Nov promise: Tue 10 Nov 12:00
+
+    def backordered(self, engine: Engine, tmp_path: Path, expected: date | None) -> Settings:
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        tell(engine, MON + timedelta(hours=1), acks=(ack(
+            "TB5001-ACME", "accepted_with_changes", line_ack(1, "backordered", "IB", expected=expected)),))
+        return settings
+
+    def test_a_backorder_holds_lateness_until_its_promised_date(self, engine: Engine, tmp_path: Path) -> None:
+        """Backordered until Mon 9 Nov: past the ship-by grace only out_of_stock shows; Tuesday 12:01 it is late."""
+        settings = self.backordered(engine, tmp_path, date(2026, 11, 9))
+        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == []
+        assert summary(out_of_stock, engine, settings, self.TUESDAY_NOON - MINUTE) == [
+            ("out_of_stock", "TB5001-ACME:1", "high", "ACME-1 backordered by ACME (2 of 2), expected Mon 9 Nov")]
+        assert summary(vendor_late, engine, settings, self.TUESDAY_NOON - MINUTE) == []
+        assert summary(vendor_late, engine, settings, self.TUESDAY_NOON + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "high", "ACME-1 was backordered until Mon 9 Nov; still not shipped")]
+        assert summary(out_of_stock, engine, settings, self.TUESDAY_NOON + MINUTE) == []
+
+    def test_a_backorder_without_a_date_stays_out_of_stocks_alone(self, engine: Engine, tmp_path: Path) -> None:
+        """No date given: a week later it is still one out_of_stock and no vendor_late."""
+        settings = self.backordered(engine, tmp_path, None)
+        week_later = MON + timedelta(days=7)
+        assert summary(vendor_late, engine, settings, week_later) == []
+        assert summary(out_of_stock, engine, settings, week_later) == [
+            ("out_of_stock", "TB5001-ACME:1", "high", "ACME-1 backordered by ACME (2 of 2)")]
 
 
 class TestVendorLateCalendar:
@@ -551,12 +678,12 @@ class TestVendorLateCalendar:
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 4, 18, 30, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 17, 30, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 18, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking (ship by Wed 4 Nov 23:59 CST, ACME's time)")]
 
     def test_a_holiday_is_not_a_handling_day(self, engine: Engine, tmp_path: Path) -> None:
         """Placed Wed 25 Nov 10:00 CST: Thanksgiving is skipped, so it is due Monday and late after Tuesday noon."""
         settings = self.placed(engine, tmp_path, datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 30, 18, 30, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 12, 1, 18, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking")]
+            ("vendor_late", "TB5001-ACME", "warning", "no tracking (ship by Mon 30 Nov 23:59 CST, ACME's time)")]
 

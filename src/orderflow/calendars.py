@@ -193,10 +193,13 @@ class VendorCalendars:
         return self._deadlines[key]
 
     def ack_due(self, vendor_code: str, sent_at: datetime) -> datetime | None:
-        """When an acknowledgement is due: the vendor's ack window in its business hours (None if it never acks)."""
+        """When an acknowledgement is due: the vendor's ack window in its business hours (None if it never acks).
+
+        A vendor left on ``acknowledges = "auto"`` gets a due time too: whether it is held to it is the rule's
+        call, from whether the vendor has ever acknowledged an order."""
         vendor = self._vendors.get(vendor_code)
         calendar = self.calendar(vendor_code)
-        if vendor is None or calendar is None or not vendor.acknowledges:
+        if vendor is None or calendar is None or vendor.acknowledges is False:
             return None
         return calendar.add_business_hours(sent_at, vendor.calendar.ack_window_hours)
 

@@ -112,7 +112,9 @@ class VendorSettings(Section):
     confirm: bool = True
     # every transport but local: an HTTP call's deadline, or each SFTP operation's (connecting gets at most 10 s)
     timeout_seconds: float = Field(default=30.0, gt=0)
-    acknowledges: bool = True
+    acknowledges: bool | Literal["auto"] = "auto"
+    """Whether the vendor answers each purchase order (an 855, an ack row, an API answer). ``auto``: expected
+    once it has acknowledged one order, so a vendor that never does is never waited for."""
     calendar: CalendarSettings = CalendarSettings()
     x12: X12Settings = X12Settings()
     csv_columns: tuple[str, ...] | None = None

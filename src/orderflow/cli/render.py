@@ -218,6 +218,8 @@ def _state(doc: Mapping[str, Any], view: QueueView) -> str:
 def _due(doc: Mapping[str, Any], view: QueueView) -> str:
     """A lateness's deadline as the vendor's day, and how late it is in business days."""
     due_at = doc.get("due_at")
+    if isinstance(due_at, str):
+        due_at = datetime.fromisoformat(due_at)
     if not isinstance(due_at, datetime):
         return ""
     zone = view.vendor_zones.get(doc.get("vendor") or "", view.times.zone)

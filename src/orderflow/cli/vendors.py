@@ -51,22 +51,31 @@ def vendors(
     output: str = typer.Option("table", "--format", parser=values.one_of(*values.TABLE_CSV_JSON, what="format"),
                                metavar=values.metavar(*values.TABLE_CSV_JSON), help="How to print the list."),
 ) -> None:
-    """List the configured vendors with their vendor orders counted by state, and any paused vendor."""
+    """List the configured vendors with their vendor orders counted by state, any paused vendor, and each
+    vendor's habits over its last 60 days: ack lag, handling and tracking upload lag after the first scan
+    (median / 90th percentile, in its business days)."""
+    from dataclasses import asdict
+
     from orderflow.cli import render
     from orderflow.db.engine import reader, session_factory
+    from orderflow.rules.history import vendor_history
     from orderflow.vendors.overview import vendor_overview
 
     state = app_context(ctx)
     with session_factory(reader(state.engine))() as session:
         overview = vendor_overview(session, state.settings)
+        history = vendor_history(session, state.settings, state.clock.now())
     if output == "json":
-        render.print_json(overview)
+        render.print_json([v | {"history": asdict(history[v["code"]])} for v in overview])
         return
-    render.print_rows("Vendors", ["code", "name", "via", "work", "breaker"], [
+    render.print_rows("Vendors", ["code", "name", "via", "work", "breaker", "ack lag", "handling", "upload lag"], [
         {"code": v["code"], "name": v["name"], "via": f"{v['format']}/{v['transport']}",
          "work": ", ".join(f"{count} {name}" for name, count in v["vendor_orders"].items() if count) or "none",
          "breaker": v["breaker"] if v["paused_until"] is None
-         else f"paused until {state.times.at(v['paused_until'])}"}
+         else f"paused until {state.times.at(v['paused_until'])}",
+         **{column: spread.text if spread else "-" for column, spread in (
+             ("ack lag", history[v["code"]].ack_lag), ("handling", history[v["code"]].handling),
+             ("upload lag", history[v["code"]].upload_lag))}}
         for v in overview], output)
 
 

@@ -35,8 +35,11 @@ def vendor_folder(code: str) -> str:
     return f"vendors/{code.lower()}"
 
 
-def config_toml(*, printful_urls: Mapping[str, str], carrier_urls: Mapping[str, str], smtp_port: int) -> str:
-    """The shop's whole configuration, with the simulated servers' addresses."""
+def config_toml(*, printful_urls: Mapping[str, str], carrier_urls: Mapping[str, str], smtp_port: int,
+                customer_notices: bool = True) -> str:
+    """The shop's whole configuration, with the simulated servers' addresses. Vendors are left on the
+    defaults a new user gets (``acknowledges`` is learned); without ``customer_notices`` the storefront tells
+    customers about their parcels and there is no ``[customers]`` section."""
     blocks = [
         "# The simulated business of `orderflow demo`. The vendors' APIs, the carriers and the mail server it\n"
         "# names listened on 127.0.0.1 only while the demo ran; commands that read the database still work.\n"
@@ -50,9 +53,10 @@ def config_toml(*, printful_urls: Mapping[str, str], carrier_urls: Mapping[str, 
     blocks.append(
         f'[email]\nhost = "127.0.0.1"\nport = {smtp_port}\nstarttls = false\nsender = "ops@threadbare.example"\n'
         'shop_name = "Threadbare"\n\n'
-        '[customers]\nnotify_when = "scanned"\nsender = "hello@threadbare.example"\n\n'
         '[report]\nrecipients = ["manager@threadbare.example"]\nout_dir = "reports"\n\n'
         '[push.email]\nto = ["oncall@threadbare.example"]\n')
+    if customer_notices:
+        blocks.append('[customers]\nnotify_when = "scanned"\nsender = "hello@threadbare.example"\n')
     for carrier, url in carrier_urls.items():
         blocks.append(f'[carriers.{carrier}]\nbase_url = "{url}"\n')
     return "\n".join(blocks)
@@ -68,8 +72,6 @@ def _vendor_block(vendor: VendorProfile, printful_urls: Mapping[str, str]) -> st
     else:
         lines.append(f'format = "{vendor.exchange}"\ntransport = "local"\npath = "{vendor_folder(vendor.code)}"\n'
                      "settle_seconds = 0")
-    if not vendor.acknowledges:
-        lines.append("acknowledges = false")
     if vendor.code == "SOCK":
         lines.append('feedback_columns = {po_number = "Cust Ref", tracking_number = "Waybill"}')
     lines.append(f'[vendors.calendar]\ntimezone = "{calendar.timezone}"\ncutoff = "{calendar.cutoff:%H:%M}"\n'
@@ -79,12 +81,14 @@ def _vendor_block(vendor: VendorProfile, printful_urls: Mapping[str, str]) -> st
     return "\n".join(lines) + "\n"
 
 
-def run_settings(settings: Settings) -> Settings:
+def run_settings(settings: Settings, *, uncredentialed: tuple[str, ...] = ()) -> Settings:
     """The configuration as the demo itself runs it: with the names of the variables holding the fakes'
-    credentials, which the written file leaves out so that it loads anywhere afterwards."""
+    credentials, which the written file leaves out so that it loads anywhere afterwards; carriers in
+    ``uncredentialed`` are left without, as a shop that has not asked that carrier for API keys yet."""
     vendors = tuple(vendor.model_copy(update={"token_env": SECRETS["printful"]}) if vendor.format == "printful"
                     else vendor for vendor in settings.vendors)
-    carriers = {code: _with_credentials(code, carrier) for code, carrier in settings.carriers.items()}
+    carriers = {code: carrier if code in uncredentialed else _with_credentials(code, carrier)
+                for code, carrier in settings.carriers.items()}
     return settings.model_copy(update={"vendors": vendors, "carriers": carriers})
 
 

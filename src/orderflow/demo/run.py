@@ -66,6 +66,10 @@ class DemoOptions:
     days: int = 5
     orders_per_day: int = 12
     seed: int = 7
+    customer_notices: bool = True
+    """False: the storefront emails customers, so orderflow has no ``[customers]`` section."""
+    uncredentialed: tuple[str, ...] = ()
+    """Carriers configured without API credentials."""
 
 
 @dataclass
@@ -135,7 +139,7 @@ def run_demo(options: DemoOptions, *, on_tick: Callable[[int, int], None] | None
                         vendor_orders=len(world.vendor_orders),
                         parcels=sum(1 for plan in world.vendor_orders if plan.parcel is not None))
     with ExitStack() as stack:
-        shop = _open_shop(stack, world, options.directory, result.config_path)
+        shop = _open_shop(stack, world, options, result.config_path)
         previous: datetime | None = None
         for index, tick in enumerate(world.ticks, start=1):
             _hour(shop, world, result, previous, tick)
@@ -165,8 +169,9 @@ class _Shop:
     steps: tuple[Step, ...]
 
 
-def _open_shop(stack: ExitStack, world: World, directory: Path, config_path: Path) -> _Shop:
+def _open_shop(stack: ExitStack, world: World, options: DemoOptions, config_path: Path) -> _Shop:
     """Start the fakes (closed by ``stack``), write the configuration and catalog, create the database."""
+    directory = options.directory
     from orderflow.db.engine import make_engine
     from orderflow.db.migrate import upgrade
     from orderflow.testing.smtp import SmtpServer
@@ -191,8 +196,9 @@ def _open_shop(stack: ExitStack, world: World, directory: Path, config_path: Pat
     stack.enter_context(_without_real_waits())
     config_path.write_text(config_toml(printful_urls={side.profile.code: side.url for side in printful},
                                        carrier_urls={code: fake.url for code, fake in carriers},
-                                       smtp_port=mail.port), encoding="utf-8")
-    settings = run_settings(load_settings(config_path))
+                                       smtp_port=mail.port, customer_notices=options.customer_notices),
+                           encoding="utf-8")
+    settings = run_settings(load_settings(config_path), uncredentialed=options.uncredentialed)
     upgrade(settings.database.url)
     create_folders(settings)  # as `orderflow init` does for a real shop
     engine = make_engine(settings.database.url)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -71,11 +71,11 @@ class Outage:
 
 # --- conditions at one instant -----------------------------------------------------------------------------------
 
-def _rejected(plan: VendorOrderPlan, t: datetime) -> bool:
+def rejected(plan: VendorOrderPlan, t: datetime) -> bool:
     return plan.rejected_at is not None and plan.rejected_at <= t
 
 
-def _held(plan: VendorOrderPlan, t: datetime) -> bool:
+def held(plan: VendorOrderPlan, t: datetime) -> bool:
     return plan.held_at is not None and plan.held_at <= t
 
 
@@ -99,17 +99,37 @@ def _status(parcel: ParcelPlan, t: datetime) -> S | None:
     return REPORTED_AS[parcel.carrier].get(family, family)
 
 
-def _late(plan: VendorOrderPlan, t: datetime) -> bool:
-    """Past the grace deadline with units that have no physical evidence we could know of (found, not hidden)."""
-    if t <= plan.grace or t < plan.received_at or _rejected(plan, t) or _held(plan, t):
+def _late(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str] = frozenset()) -> bool:
+    """Past the grace deadline with units that have no physical evidence we could know of (found, not hidden).
+
+    Units the vendor told us it backordered wait for the date it gave; a parcel of a carrier orderflow cannot
+    ask counts as shipped on the vendor's word."""
+    if t <= plan.grace or t < plan.received_at or rejected(plan, t) or held(plan, t):
         return False
     parcel = _reported(plan, t)
     scan = parcel.first_scan_at if parcel is not None else None
-    return bool(plan.backordered) or scan is None or scan > t
+    if parcel is not None and parcel.carrier in unaskable:
+        scan = parcel.uploaded_at
+    backorder_late = bool(plan.backordered) and not backorder_promised(plan, t)
+    if parcel is None and plan.parcel is None:  # every line backordered: nothing else was to ship
+        return backorder_late
+    return backorder_late or scan is None or scan > t
 
 
-def _late_shown(plan: VendorOrderPlan, t: datetime) -> bool:
-    return _late(plan, t) and not _invalid(plan, t)  # invalid tracking hides lateness
+def backorder_promised(plan: VendorOrderPlan, t: datetime) -> bool:
+    """The vendor acknowledged its backorder with a date whose grace (noon on its next working day) is ahead."""
+    from orderflow.demo.vendors import RESTOCK_AFTER  # the vendors' side imports the plans: not at module level
+    from orderflow.demo.world import FIRST_DAY
+
+    if plan.answered_at is None or plan.answered_at > t:
+        return False
+    calendar = plan.vendor.business
+    promised = datetime.combine(FIRST_DAY + RESTOCK_AFTER, time(12), tzinfo=calendar.zone)
+    return t <= calendar.grace_deadline(promised)
+
+
+def _late_shown(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str] = frozenset()) -> bool:
+    return _late(plan, t, unaskable) and not _invalid(plan, t)  # invalid tracking hides lateness
 
 
 def _not_scanned(plan: VendorOrderPlan, t: datetime) -> bool:
@@ -155,14 +175,17 @@ def _overdue(plan: VendorOrderPlan, t: datetime) -> bool:
         CARRIER_CALENDAR.business_days_between(parcel.estimated_delivery, t) > DELIVERY_GRACE_BUSINESS_DAYS
 
 
-def _delivery_late(order: OrderPlan, t: datetime) -> bool:
+def _delivery_late(order: OrderPlan, t: datetime, unaskable: frozenset[str] = frozenset()) -> bool:
     """An order with a parcel past its estimate, unless one of its parcels has a carrier exception (it hides)."""
-    plans = order.vendor_orders
+    plans = [plan for plan in order.vendor_orders if plan.parcel is None or plan.parcel.carrier not in unaskable]
     return any(_overdue(plan, t) for plan in plans) and not any(_exception(plan, t) for plan in plans)
 
 
 def _out_of_stock(plan: VendorOrderPlan, t: datetime) -> bool:
-    return bool(plan.backordered) and t >= plan.received_at and not _rejected(plan, t)  # a rejection hides it
+    """Backordered lines, until a promised date has passed (then lateness says so); a rejection hides it."""
+    if not plan.backordered or t < plan.received_at or rejected(plan, t):
+        return False
+    return plan.answered_at is None or plan.answered_at > t or backorder_promised(plan, t)
 
 
 def _feed_down(outage: Outage, t: datetime) -> bool:
@@ -175,16 +198,20 @@ PARCEL_CONDITIONS: Mapping[str, Callable[[VendorOrderPlan, datetime], bool]] = {
 }
 
 
-def _conditions(orders: Iterable[OrderPlan], outages: Sequence[Outage]) -> Iterable[tuple[Key, Condition]]:
+def conditions(orders: Iterable[OrderPlan], outages: Sequence[Outage],
+               unaskable: frozenset[str] = frozenset()) -> Iterable[tuple[Key, Condition]]:
+    """Each problem the simulation can tell, by key, with its condition over time. Parcels of a carrier in
+    ``unaskable`` (configured without credentials) have no tracking problems anyone could see: that carrier's
+    one problem is its configuration."""
     for order in orders:
-        yield ("delivery_late", order.number), partial(_delivery_late, order)
+        yield ("delivery_late", order.number), partial(_delivery_late, order, unaskable=unaskable)
         for plan in order.vendor_orders:
             vendor_order = plan.vendor_order_id
-            yield ("vendor_rejected", vendor_order), partial(_rejected, plan)
-            yield ("vendor_on_hold", vendor_order), partial(_held, plan)
+            yield ("vendor_rejected", vendor_order), partial(rejected, plan)
+            yield ("vendor_on_hold", vendor_order), partial(held, plan)
             yield ("out_of_stock", vendor_order), partial(_out_of_stock, plan)
-            yield ("vendor_late", vendor_order), partial(_late_shown, plan)
-            if plan.parcel is not None:
+            yield ("vendor_late", vendor_order), partial(_late_shown, plan, unaskable=unaskable)
+            if plan.parcel is not None and plan.parcel.carrier not in unaskable:
                 yield ("tracking_invalid", plan.parcel.reported_number), partial(_invalid, plan)
                 for rule, condition in PARCEL_CONDITIONS.items():
                     yield (rule, plan.parcel.tracking_number), partial(condition, plan)
@@ -198,7 +225,7 @@ def expectations(orders: Iterable[OrderPlan], *, at: datetime, outages: Sequence
     A problem not in the answer must not be queued.
     """
     verdicts: dict[Key, Verdict] = {}
-    for key, condition in _conditions(orders, outages):
+    for key, condition in conditions(orders, outages):
         lag, clear = WINDOWS[key[0]]
         values = [condition(at - timedelta(hours=hours)) for hours in range(clear + 1)]
         if all(values[:lag + 1]):
@@ -219,7 +246,7 @@ def queue_key(document: Mapping[str, Any]) -> Key:
         return rule, str(document["tracking_number"])
     if rule == "delivery_late" and document.get("order_number"):
         return rule, str(document["order_number"])
-    if rule == "tracking_feed_unhealthy" and document.get("carrier"):
+    if rule in ("tracking_feed_unhealthy", "carrier_not_configured") and document.get("carrier"):
         return rule, str(document["carrier"])
     return rule, str(document["subject"])
 

@@ -6,7 +6,10 @@ Each run evaluates every enabled rule over the active work, then, before anythin
    keep their last state: no new stalls, no mass resolve, no reopen wave after the outage.
 2. **Inhibit**: one finding that explains another on the same subject hides it (a rejection hides lateness of
    the same vendor order; invalid tracking hides lateness and stalls of its parcel; a carrier exception hides
-   stalls and delivery lateness). Hidden notifications are kept, with ``suppressed_by`` saying why.
+   stalls and delivery lateness; a carrier without credentials is not also an unhealthy feed), and of two
+   rules naming one problem (a parcel stalled past its estimate is both stalled and late) only the one
+   already shown shows. Hidden notifications are kept, with ``suppressed_by`` saying why in the names staff
+   use (tracking number, vendor order id, order number).
 3. **Silence**: staff silences (``vendor=ACME rule=vendor_late`` until a date) mark matching notifications.
 4. **Reconcile** with the stored notifications, one per fingerprint ``hash(rule, subject)``:
    a repeat updates ``last_seen_at`` and ``count``; a new finding opens a notification, or reopens the last
@@ -40,7 +43,7 @@ from orderflow.db.models import (
     Shipment,
     Silence,
 )
-from orderflow.rules.findings import Finding, Rule, RuleContext
+from orderflow.rules.findings import Finding, Rule, RuleContext, Subject
 from orderflow.rules.vocabulary import SEVERITY_ORDER
 
 CLEAR_FOR = timedelta(hours=4)
@@ -58,11 +61,18 @@ INHIBITIONS: tuple[tuple[str, frozenset[str], str], ...] = (
     ("tracking_invalid", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"stalled_in_transit"}), "shipment_id"),
     ("carrier_exception", frozenset({"delivery_late"}), "order_number"),
+    ("carrier_not_configured", frozenset({"tracking_feed_unhealthy"}), "carrier"),
 )
-NEVER_MOOT = frozenset({"cancel_not_confirmed"})
+SAME_PROBLEM: tuple[tuple[str, str, str], ...] = (
+    ("delivery_late", "stalled_in_transit", "shipment_id"),
+)
+"""Two rules that name one problem of one parcel: the notification already shown keeps showing and the other
+is hidden behind it; found together for the first time, the first named shows."""
+NEVER_MOOT = frozenset({"cancel_not_confirmed", "shipped_after_cancel"})
 """Rules whose subject is expected to be cancelled: the cancellation is the point, not a reason to drop them."""
-HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused"})
-"""Findings about a past event (a refused file): resolving one by hand means it was dealt with, for good."""
+HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused", "shipped_after_cancel"})
+"""Findings about a past event (a refused file, a parcel shipped against a cancellation): resolving one by hand
+means it was dealt with, for good."""
 SILENCE_MARK = "silence #"
 LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
 
@@ -105,7 +115,7 @@ def evaluate(*, session: Session, settings: Settings, now: datetime, rules: Sequ
     result.frozen_carriers = frozen
     findings = [f for f in findings if not _frozen(f.rule, f.subject.carrier, frozen)]
     hiders = _hiders(findings)
-    hidden = _inhibited(findings, hiders)
+    hidden = _same_problem(session, findings) | _inhibited(findings, hiders)
     Reconciler(session=session, settings=settings, now=now, result=result, calendar=shop_calendar(settings),
                silences=_active_silences(session, now), hiders=hiders).run(findings, hidden, evaluated, frozen)
     return result
@@ -130,7 +140,7 @@ def _hiders(findings: Sequence[Finding]) -> Hiders:
         for finding in findings:
             key = getattr(finding.subject, shared)
             if finding.rule == hider and key:
-                hiders.setdefault((hider, shared, key), f"{hider} on {finding.subject.id}")
+                hiders.setdefault((hider, shared, key), f"{hider} on {staff_name(finding.subject)}")
     return hiders
 
 
@@ -147,6 +157,29 @@ def _inhibited(findings: Sequence[Finding], hiders: Hiders) -> dict[str, str]:
     """fingerprint -> why it is hidden."""
     return {finding.fingerprint: why for finding in findings
             if (why := _hidden_by(hiders, finding.rule, finding.subject))}
+
+
+def _same_problem(session: Session, findings: Sequence[Finding]) -> dict[str, str]:
+    """fingerprint -> why, for the finding of each :data:`SAME_PROBLEM` pair that is not the one shown."""
+    shown = set(session.scalars(select(Notification.fingerprint).where(
+        Notification.state.in_(LIVE), Notification.suppressed_by.is_(None))))
+    hidden: dict[str, str] = {}
+    for first, second, shared in SAME_PROBLEM:
+        firsts = {key: finding for finding in findings
+                  if finding.rule == first and (key := getattr(finding.subject, shared))}
+        for finding in findings:
+            other = firsts.get(getattr(finding.subject, shared)) if finding.rule == second else None
+            if other is None:
+                continue
+            keep, hide = (finding, other) if finding.fingerprint in shown and other.fingerprint not in shown \
+                else (other, finding)
+            hidden[hide.fingerprint] = f"the same problem as {keep.rule} on {staff_name(keep.subject)}"
+    return hidden
+
+
+def staff_name(subject: Subject) -> str:
+    """What staff call a subject: the tracking number, vendor order id or order number before a database id."""
+    return subject.tracking_number or subject.vendor_order_id or subject.order_number or subject.id
 
 
 def _active_silences(session: Session, now: datetime) -> list[Silence]:
@@ -275,6 +308,9 @@ class Reconciler:
         if notification.last_seen_at != self.now:
             notification.count += 1
         notification.severity, notification.evidence = finding.severity, finding.evidence
+        # Merged, not replaced: pushes keep their own marks here (what severity was pushed, whether resolved).
+        notification.labels = {**notification.labels, **finding.labels,
+                               "factual": "yes" if finding.factual else "no"}
         notification.last_seen_at = notification.last_true_at = self.now
         notification.false_since = None
         notification.suppressed_by = suppressed

@@ -25,8 +25,8 @@ from orderflow.calendars import VendorCalendars
 from orderflow.config import Settings
 from orderflow.rules.vocabulary import Severity
 
-SubjectType = Literal["order", "vendor_order", "order_line", "vendor_order_line", "shipment", "carrier", "job",
-                      "source", "vendor_file"]
+SubjectType = Literal["order", "vendor", "vendor_order", "order_line", "vendor_order_line", "shipment", "carrier",
+                      "job", "source", "vendor_file"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from orderflow.rules.vocabulary import SEVERITY_ORDER, SILENCE_KEYS, SORTS, STAT
 
 JSON_FIELDS = ("id", "rule", "severity", "state", "subject", "order_number", "vendor", "vendor_order",
                "tracking_number", "carrier", "evidence", "opened_at", "last_seen_at", "acked_by", "snoozed_until",
-               "resolved_at", "pushed_at", "suppressed_by")
+               "resolved_at", "pushed_at", "suppressed_by", "due_at", "late_business_days")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Listed(Protocol):
     resolved_at: datetime | None
     pushed_at: datetime | None
     suppressed_by: str | None
+    labels: dict[str, str]
 
 
 def _opened(notification: Listed) -> float:
@@ -123,7 +124,14 @@ def as_document(notification: Listed) -> dict[str, Any]:
         "last_seen_at": notification.last_seen_at, "acked_by": notification.acked_by,
         "snoozed_until": notification.snoozed_until, "resolved_at": notification.resolved_at,
         "pushed_at": notification.pushed_at, "suppressed_by": notification.suppressed_by,
+        **_lateness(notification.labels or {}),
     }
+
+
+def _lateness(labels: dict[str, str]) -> dict[str, Any]:
+    """How late, for lateness rules: the deadline (ISO, UTC) and business days past it as of the last run."""
+    late = labels.get("late_business_days")
+    return {"due_at": labels.get("due_at"), "late_business_days": float(late) if late is not None else None}
 
 
 # --- staff actions -----------------------------------------------------------------------------------------

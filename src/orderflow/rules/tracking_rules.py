@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from orderflow.calendars import BusinessCalendar, shop_calendar
 from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
 from orderflow.carriers.tracking import CARRIER_FAILURES
+from orderflow.config import Settings
 from orderflow.db.models import (
     CarrierPollRun,
     JobOutcome,
@@ -91,6 +92,8 @@ RETURNED = PackageStatus.RETURNED_TO_SENDER.value
 EXCEPTIONS = (PackageStatus.EXCEPTION.value, PackageStatus.DELIVERY_ATTEMPTED.value)
 ENDED_ORDER_STATES = (OrderState.CANCELLED, OrderState.FULFILLED_ELSEWHERE)
 EVENT_DETAIL_LIMIT = 200
+PARCELS_SHOWN = 3
+"""How many tracking numbers a carrier's finding spells out; the rest are counted."""
 
 
 # --- tracking numbers -------------------------------------------------------------------------------------
@@ -191,6 +194,53 @@ def _failure_counts(runs: Sequence[CarrierPollRun]) -> str:
     return ", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def carrier_not_configured(context: RuleContext) -> list[Finding]:
+    """Parcels of a carrier orderflow cannot ask: no ``[carriers.X]`` section, switched off, or no credentials.
+
+    One finding per carrier, while parcels of it are followed (not delivered, on live work): nobody will see
+    them scanned, stalled or late, and ``vendor_late`` takes the vendor's word for them rather than blaming
+    the vendor for scans nobody asked for. Subject: the carrier. Severity: high. Factual: configuring the
+    carrier ends it. Evidence: "UPS: no [carriers.ups] section, so 3 parcels cannot be tracked (1Z..., ...)".
+    """
+    severity = rule_severity(context, "carrier_not_configured", "high")
+    if severity is None:
+        return []
+    unaskable = carriers_we_cannot_ask(context.settings)
+    if not unaskable:
+        return []
+    by_carrier: dict[str, list[_Parcel]] = defaultdict(list)
+    for parcel in _parcels(context.session, Shipment.carrier.in_(unaskable), Shipment.tracking_valid.is_(True)):
+        by_carrier[str(parcel.shipment.carrier)].append(parcel)
+    findings = []
+    for carrier, parcels in sorted(by_carrier.items()):
+        numbers = [parcel.shipment.tracking_number for parcel in parcels]
+        shown = ", ".join(numbers[:PARCELS_SHOWN]) + (f", and {len(numbers) - PARCELS_SHOWN} more"
+                                                      if len(numbers) > PARCELS_SHOWN else "")
+        count = f"{len(numbers)} parcel{'' if len(numbers) == 1 else 's'}"
+        findings.append(Finding("carrier_not_configured", Subject("carrier", carrier, carrier=carrier), severity,
+                                f"{_carrier_name(carrier)}: {unaskable[carrier]}, so {count} cannot be tracked "
+                                f"({shown})"))
+    return findings
+
+
+def carriers_we_cannot_ask(settings: Settings) -> dict[str, str]:
+    """Carrier code -> why orderflow cannot ask it, for every carrier it knows that is not usable here."""
+    from orderflow.carriers.apis import API  # the connectors only when a rule needs them
+
+    unusable = {}
+    for code, api in API.items():
+        configured = settings.carriers.get(code)  # type: ignore[call-overload]
+        if configured is None:
+            unusable[code] = f"no [carriers.{code}] section"
+        elif not configured.enabled:
+            unusable[code] = f"[carriers.{code}] is switched off (enabled = false)"
+        elif not (configured.client_id_env and configured.client_secret_env if api.token_request
+                  else configured.api_key_env):
+            keys = "client_id_env and client_secret_env" if api.token_request else "api_key_env"
+            unusable[code] = f"[carriers.{code}] has no credentials ({keys})"
+    return unusable
+
+
 # --- parcels on their way ---------------------------------------------------------------------------------
 
 def stalled_in_transit(context: RuleContext) -> list[Finding]:
@@ -268,6 +318,7 @@ def delivery_late(context: RuleContext) -> list[Finding]:
 
     One finding per order, naming its late parcels. Only a check made after that deadline can say "not
     delivered": a delivery the carrier publishes late is judged by its ``delivered_at``, not by when we learned.
+    Labels ``due_at`` (the earliest estimate) and ``late_business_days`` (carrier business days past it).
     """
     severity = rule_severity(context, "delivery_late", "high")
     if severity is None:
@@ -280,8 +331,19 @@ def delivery_late(context: RuleContext) -> list[Finding]:
         if estimate is not None and _quiet_for(calendar, estimate, DELIVERY_GRACE_BUSINESS_DAYS, parcel.shipment,
                                                context.now, strictly=True):
             late_by_order[parcel.order_id].append(parcel)
-    return [Finding("delivery_late", _order_subject(late), severity, _late_evidence(late, zone), factual=False)
-            for late in late_by_order.values()]
+    findings = []
+    for late in late_by_order.values():
+        due = min(parcel.shipment.estimated_delivery for parcel in late if parcel.shipment.estimated_delivery)
+        findings.append(Finding("delivery_late", _order_subject(late), severity, _late_evidence(late, zone),
+                                factual=False, labels=lateness_labels(due, calendar, context.now)))
+    return findings
+
+
+def lateness_labels(due: datetime, calendar: BusinessCalendar, now: datetime) -> dict[str, str]:
+    """``due_at`` and ``late_business_days`` (past ``due`` on ``calendar``, to a tenth): kept beside the
+    evidence, not in it, so a day passing is not new evidence that would end a snooze."""
+    late = max(calendar.business_days_between(due, now), 0.0)
+    return {"due_at": due.astimezone(UTC).isoformat(), "late_business_days": f"{late:.1f}"}
 
 
 def _order_subject(late: Sequence[_Parcel]) -> Subject:
@@ -308,10 +370,12 @@ def _late_evidence(late: Sequence[_Parcel], zone: ZoneInfo) -> str:
 def customer_not_notified(context: RuleContext) -> list[Finding]:
     """The carrier scanned a parcel over 4 hours ago and the customer's shipment email is not sent (or failed).
 
-    The 4 hours count from when we learned of the scan, so a scan published late is not our delay.
+    Only where orderflow sends the notices (a ``[customers]`` section): a shop whose storefront emails its
+    customers has nothing here to miss. The 4 hours count from when we learned of the scan, so a scan
+    published late is not our delay.
     """
     severity = rule_severity(context, "customer_not_notified", "warning")
-    if severity is None:
+    if severity is None or context.settings.customers is None:
         return []
     zone = _zone(context)
     parcels = _parcels(context.session, Shipment.first_scan_at <= context.now - CUSTOMER_EMAIL_WITHIN,
@@ -357,12 +421,13 @@ def job_missing(context: RuleContext) -> list[Finding]:
     """A command that has run before has not completed within its interval (a dead man's switch).
 
     A command that never ran is not missing (a new install, or one the shop does not schedule). A run that
-    completed with refusals or a partial failure still counts as alive.
+    completed with refusals or a partial failure still counts as alive. When ``sync`` itself is missing, its
+    steps missing with it are one problem, the schedule's: one finding about ``sync`` that names them.
     """
     severity = rule_severity(context, "job_missing", "critical")
     if severity is None:
         return []
-    zone, findings = _zone(context), []
+    zone, missing = _zone(context), {}
     for command, interval in JOB_INTERVALS.items():
         first_run = context.session.scalar(
             select(func.min(JobRun.started_at)).where(JobRun.command == command, JobRun.started_at <= context.now))
@@ -376,9 +441,14 @@ def job_missing(context: RuleContext) -> list[Finding]:
             continue
         since = f"last completed {_when(completed, zone)}" if completed else \
             f"has not completed since it first ran {_when(first_run, zone)}"
-        findings.append(Finding("job_missing", Subject("job", command), severity,
-                                f"{command} {since} (expected every {_hours(interval)})", factual=False))
-    return findings
+        missing[command] = f"{command} {since} (expected every {_hours(interval)})"
+    if "sync" in missing:
+        steps = [command for command in missing if command in SYNC_STEPS]
+        if steps:
+            missing["sync"] += f"; nor have its steps {', '.join(steps)}"
+        missing = {command: evidence for command, evidence in missing.items() if command not in SYNC_STEPS}
+    return [Finding("job_missing", Subject("job", command), severity, evidence, factual=False)
+            for command, evidence in missing.items()]
 
 
 def _last_completed(session: Session, command: str, now: datetime) -> datetime | None:
@@ -405,6 +475,7 @@ TRACKING_AND_JOB_RULES: dict[str, Rule] = {
     "tracking_invalid": tracking_invalid,
     "tracking_not_scanned": tracking_not_scanned,
     "tracking_feed_unhealthy": tracking_feed_unhealthy,
+    "carrier_not_configured": carrier_not_configured,
     "stalled_in_transit": stalled_in_transit,
     "carrier_exception": carrier_exception,
     "returned_to_sender": returned_to_sender,

@@ -12,11 +12,11 @@ Severity = Literal["critical", "high", "warning", "info"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "high", "warning", "info")
 
 TYPE_ORDER = (
-    "job_failed", "job_missing", "tracking_feed_unhealthy",
+    "job_failed", "job_missing", "tracking_feed_unhealthy", "carrier_not_configured",
     "vendor_rejected", "vendor_on_hold", "dispatch_failed", "unroutable_line", "import_refused",
-    "vendor_file_refused", "out_of_stock", "cancel_not_confirmed", "tracking_invalid", "tracking_not_scanned",
-    "carrier_exception", "returned_to_sender", "vendor_late", "stalled_in_transit", "delivery_late",
-    "not_acknowledged", "customer_not_notified",
+    "vendor_file_refused", "out_of_stock", "cancel_not_confirmed", "shipped_after_cancel", "tracking_invalid",
+    "tracking_not_scanned", "carrier_exception", "returned_to_sender", "vendor_late", "stalled_in_transit",
+    "delivery_late", "not_acknowledged", "customer_not_notified",
 )
 """Every rule, most urgent first: the queue's type ranking."""
 

@@ -126,7 +126,7 @@ def _send_all(*, engine: Engine, vendor: VendorSettings, channel: Channel, clock
     failures_in_a_row = 0
     while claims := claim_due(engine, vendor_code=vendor.code, holder=holder, now=clock.now(), limit=CLAIM_BATCH):
         with session_factory(engine)() as session:
-            documents = purchase_orders(session, [claim.vendor_order_id for claim in claims])
+            documents = purchase_orders(session, [claim.vendor_order_id for claim in claims], calendars)
         sent_files: list[Claim] = []
         ack_due_at = calendars.ack_due(vendor.code, clock.now())
         try:
