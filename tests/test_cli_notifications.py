@@ -183,3 +183,30 @@ class TestStaffActions:
         assert ended.stdout.endswith(": shows 1 notification again\n")
         assert [item["rule"] for item in listed(queue_options)] == ["vendor_rejected", "vendor_late"]
         assert orderflow(*queue_options, "notifications", "silences", "--format", "json").stdout == "[]\n"
+
+
+class TestQueueTable:
+    def test_lateness_shows_the_vendors_deadline_day_and_how_late(self) -> None:
+        """A lateness row's due column is its deadline's day in the vendor's zone (23:59 Chicago is still
+        Wednesday, though Thursday in New York) and how many business days late; the legend says so."""
+        import io
+        from datetime import UTC, datetime
+        from zoneinfo import ZoneInfo
+
+        from orderflow.cli import render
+
+        document = {"id": 4, "rule": "vendor_late", "severity": "warning", "state": "acknowledged",
+                    "order_number": "9102", "vendor": "ACME", "evidence": "no tracking",
+                    "opened_at": datetime(2026, 11, 5, 15, tzinfo=UTC), "acked_by": "ana", "snoozed_until": None,
+                    "suppressed_by": None, "due_at": "2026-11-05T05:59:00+00:00", "late_business_days": 1.25}
+        view = render.QueueView(age=lambda _: 0.5, times=render.Times(ZoneInfo("America/New_York"),
+                                                                      "America/New_York"),
+                                order_url="https://shop/{order_number}",
+                                vendor_zones={"ACME": ZoneInfo("America/Chicago")})
+        buffer = io.StringIO()
+        render.print_queue([document], view, out=render.console(file=buffer, width=80))
+        lines = buffer.getvalue().splitlines()
+        assert lines[1].split() == ["id", "sev", "age", "order", "vendor", "state", "due", "evidence"]
+        assert lines[3].split() == ["4", "warn", "0.5bd", "9102", "ACME", "ack", "ana", "04", "Nov", "+1.2bd",
+                                    "no", "tracking"]
+        assert "due: the vendor's deadline day and how late" in " ".join(lines[-2:])
