@@ -98,7 +98,8 @@ class TestOrderCommands:
         """catalog --format json lists the crosswalk."""
         items = json.loads(orderflow(*shop, "catalog", "--format", "json").stdout)
         assert items[0] == {"sku": "TB-CUSTNAME-WHT-L", "vendor": "PF", "vendor_sku": "4017", "upc": None,
-                            "description": None, "on_demand": True, "vendor_variant_id": None}
+                            "description": None, "on_demand": True, "vendor_variant_id": None, "product": None,
+                            "variant": None}
 
 
 class TestOrderNotifications:

@@ -293,12 +293,16 @@ class TestShopifyRefusals:
             reason="order 1400 refused: rows of this order are not together: it also appears at line 2; "
                    "sort the file by order number")]
 
-    def test_a_shipped_line_needs_a_sku_but_a_gift_card_does_not(self) -> None:
-        """An empty SKU refuses a line that ships; a line that does not ship keeps its empty SKU."""
+    def test_a_shipped_line_needs_a_sku_or_a_name_but_a_gift_card_does_not(self) -> None:
+        """A line that ships with neither SKU nor name is refused; one with a name is kept for the catalog
+        to map by product and variant; a line that does not ship keeps its empty SKU."""
         gift_card = {**first_row(1500), "Lineitem sku": "", "Lineitem requires shipping": "false"}
-        no_sku = {**first_row(1501), "Lineitem sku": ""}
-        items = shopify(",".join(HEADER) + "\n" + export_row(gift_card) + export_row(no_sku))
-        assert [order.lines[0].sku for order in orders_only(items)] == [""]
+        nothing = {**first_row(1501), "Lineitem sku": "", "Lineitem name": ""}
+        named_only = {**first_row(1502), "Lineitem sku": "", "Lineitem name": "Logo Tee - Black / L"}
+        items = shopify(",".join(HEADER) + "\n" + export_row(gift_card) + export_row(nothing)
+                        + export_row(named_only))
+        assert [(order.lines[0].sku, order.lines[0].name) for order in orders_only(items)] == [
+            ("", "Tee"), ("", "Logo Tee - Black / L")]
         assert [(refusal.line, refusal.field) for refusal in refusals_only(items)] == [(3, "Lineitem sku")]
 
     def test_an_order_without_a_time_placed_is_refused(self) -> None:

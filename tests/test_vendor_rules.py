@@ -545,6 +545,16 @@ class TestVendorLate:
         tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
         assert summary(vendor_late, engine, settings, self.FRIDAY) == []
 
+    def test_a_freight_shipment_is_not_late_for_want_of_a_scan(self, engine: Engine, tmp_path: Path) -> None:
+        """An LTL shipment under a PRO number is never polled, so no scan will come: the vendor's word counts."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
+        wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+        tell(engine, wednesday, ship_notices=(ShipNotice(
+            vendor_order_id="TB5001-ACME", shipped_at=wednesday, carrier="ODFL", service=None, parcels=(),
+            source_ref="856", freight=True, pro_number="0412345678",
+            freight_lines=(ShippedLine(line=1, vendor_sku="ACME-1", qty=2),)),))
+        assert summary(vendor_late, engine, settings, self.FRIDAY) == []
+
     def test_rejected_lines_need_no_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Line 2 rejected, line 1 scanned: nothing is late (the rejection is vendor_rejected's finding)."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME", "SKU-ACME"]})

@@ -349,17 +349,17 @@ ACK_1042 = Acknowledgement(
     vendor_order_id="TB1042-ACME", status="accepted_with_changes", vendor_reference="ACM-SO-55821",
     reason="", source_ref="ACMEBLANKS:000005501:5501:0001",
     lines=(
-        LineAck(1, "ACM-G500-BLK-L", 2, "accepted", "IA", "", date(2026, 3, 14)),
-        LineAck(2, "ACM-G500-WHT-M", 1, "rejected", "IR", "Item rejected", None),
-        LineAck(3, "ACM-18500-NVY-XL", 1, "accepted", "IA", "", date(2026, 3, 14)),
+        LineAck(1, "ACM-G500-BLK-L", 2, "accepted", "IA", "", date(2026, 3, 14), upc="086753090017"),
+        LineAck(2, "ACM-G500-WHT-M", 1, "rejected", "IR", "Item rejected", None, upc="086753090024"),
+        LineAck(3, "ACM-18500-NVY-XL", 1, "accepted", "IA", "", date(2026, 3, 14), upc="086753090031"),
     ))
 
 NOTICE_1042 = ShipNotice(
     vendor_order_id="TB1042-ACME", shipped_at=datetime(2026, 3, 14, 12, 0, tzinfo=UTC), carrier="UPSN",
     service="UPS Ground", source_ref="ACMEBLANKS:000005502:5502:0001",
     parcels=(
-        Parcel("1Z4R8W670312345676", "UPSN", (ShippedLine(1, "ACM-G500-BLK-L", 2),)),
-        Parcel("1Z4R8W670312345694", "UPSN", (ShippedLine(3, "ACM-18500-NVY-XL", 1),)),
+        Parcel("1Z4R8W670312345676", "UPSN", (ShippedLine(1, "ACM-G500-BLK-L", 2, "086753090017"),)),
+        Parcel("1Z4R8W670312345694", "UPSN", (ShippedLine(3, "ACM-18500-NVY-XL", 1, "086753090031"),)),
     ))
 
 STOCK_0314 = [
@@ -390,14 +390,14 @@ class TestRead855:
         assert (ack.status, ack.reason, ack.lines) == ("rejected", "Purchase order rejected, no detail", ())
 
     def test_line_codes_backorder_partial_change_and_unknown(self) -> None:
-        """IB carries its expected date, BP splits into two answers, IQ is a change, an unknown code is
-        flagged as a change for review, and line NTE/REF text becomes the reason."""
+        """IB carries its expected date, BP splits into two answers, IQ is a change, a hold (IH) is a change for
+        review, and line NTE/REF text becomes the reason."""
         text = composed(("855", [
             "BAK*00*AC*TB1044-ACME*20260312****ACM-SO-9",
             "PO1*1*3*EA*6.25**VN*ACM-G500-BLK-L", "ACK*IB*3*EA*068*20260402",
             "PO1*2*4*EA*6.25**SK*ACM-G500-WHT-M", "ACK*IA*1*EA", "ACK*BP*3*EA*068*20260410",
             "PO1*3*2*EA*6.25**VN*ACM-G500-RED-S", "ACK*IQ*1*EA", "REF*ZZ*DISC*Discontinued colour",
-            "PO1*4*1*EA*6.25**VN*ACM-G500-GRN-S", "ACK*ZX*1*EA",
+            "PO1*4*1*EA*6.25**VN*ACM-G500-GRN-S", "ACK*IH*1*EA",
             "PO1*5*1*EA*6.25**VN*ACM-G500-YEL-S", "NTE*LIN*Bad item number", "ACK*R2*1*EA",
         ]))
         (ack,) = parse_x12(text, file="ack.edi").acks
@@ -409,12 +409,15 @@ class TestRead855:
             LineAck(2, "ACM-G500-WHT-M", 3, "backordered", "BP",
                     "Item accepted, partial shipment, balance backordered", date(2026, 4, 10)),
             LineAck(3, "ACM-G500-RED-S", 1, "changed", "IQ", "Discontinued colour", None),
-            LineAck(4, "ACM-G500-GRN-S", 1, "changed", "ZX", "unrecognised line status 'ZX'; review it", None),
+            LineAck(4, "ACM-G500-GRN-S", 1, "changed", "IH", "Item on hold", None),
             LineAck(5, "ACM-G500-YEL-S", 1, "rejected", "R2", "Bad item number", None),
         )
 
     @pytest.mark.parametrize(("body", "line", "field", "reason"), [
-        (["BAK*00*ZZ*TB1043-ACME*20260312"], 4, "BAK02", "segment 4 (BAK): unknown acknowledgement type 'ZZ'"),
+        (["BAK*00*QQ*TB1043-ACME*20260312"], 4, "BAK02", "segment 4 (BAK): unknown acknowledgement type 'QQ' "
+         "(BAK02); the file is kept, and the order waits for an answer orderflow can read"),
+        (["BAK*00*AC*TB1043-ACME*20260312", "PO1*1*1*EA", "ACK*ZX*1*EA"], 6, "ACK01", "segment 6 (ACK): unknown "
+         "line status 'ZX' (ACK01); the file is kept, and the order waits for an answer orderflow can read"),
         (["BAK*00*AD**20260312"], 4, "BAK03", "segment 4 (BAK): the purchase order number is missing"),
         (["REF*CO*1043"], 3, None, "segment 3 (ST): the acknowledgement has no BAK segment"),
         (["BAK*00*AD*TB1043-ACME*20260312", "PO1*1*1*EA", "ACK*IA*one*EA"], 6, "ACK02",
@@ -490,7 +493,8 @@ class TestRead856:
          "segment 7 (HL): parent '9' is not an earlier HL"),
         ([*ASN_HEADER, "HL*2*1*O", "PRF*TB1050-ACME", "HL*3*2*I", "LIN*1*VN*X"], 9, None,
          "segment 9 (HL): the item level has no SN1 quantity shipped"),
-        (ASN_HEADER, 3, None, "segment 3 (ST): the ship notice has no order level (HL*O)"),
+        (ASN_HEADER, 3, None,
+         "segment 3 (ST): the ship notice names no purchase order (no HL*O, and no PRF at any level)"),
     ])
     def test_unreadable_ship_notice_is_refused_with_its_segment(self, body: list[str], line: int,
                                                                 field: str | None, reason: str) -> None:
@@ -513,7 +517,8 @@ class TestRead846:
         parsed = parse_x12(text, file="inv.edi")
         assert parsed.stock == [StockLevel("B-2", "000000000002", 5, datetime(2026, 3, 14, 12, tzinfo=UTC), None)]
         assert parsed.refusals == [Refusal("inv.edi", 5, None,
-                                           "segment 5 (LIN): item A-1 has no QTY*33 (quantity available)")]
+                                           "segment 5 (LIN): item A-1 has no QTY*33 (quantity available) or "
+                                           "QTY*17 (quantity on hand)")]
 
 
 class TestControlTotals:

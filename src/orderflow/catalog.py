@@ -26,7 +26,7 @@ from orderflow.jobs import WorkResult
 from orderflow.vendors.registry import sync_vendors
 
 REQUIRED = ("sku", "vendor", "vendor_sku")
-OPTIONAL = ("upc", "description", "on_demand", "vendor_variant_id")
+OPTIONAL = ("upc", "description", "on_demand", "vendor_variant_id", "product", "variant")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
 
@@ -40,6 +40,9 @@ class CatalogRow:
     description: str | None = None
     on_demand: bool = False
     vendor_variant_id: str | None = None
+    product: str | None = None
+    """With ``variant``, how a store that sells without SKUs names the item (Shopify ``Lineitem name``)."""
+    variant: str | None = None
 
 
 @dataclass
@@ -104,6 +107,7 @@ def _catalog_row(values: dict[str, str], vendors: set[str]) -> tuple[CatalogRow 
         sku=values["sku"], vendor=vendor, vendor_sku=values["vendor_sku"], upc=upc,
         description=values.get("description") or None, on_demand=flag in _TRUE,
         vendor_variant_id=values.get("vendor_variant_id") or None,
+        product=values.get("product") or None, variant=values.get("variant") or None,
     ), None
 
 
@@ -118,7 +122,7 @@ def upsert_catalog(*, session: Session, rows: list[CatalogRow], now: datetime) -
     for row in rows:
         fields = {"vendor_code": row.vendor, "vendor_sku": row.vendor_sku, "upc": row.upc,
                   "description": row.description, "on_demand": row.on_demand,
-                  "vendor_variant_id": row.vendor_variant_id}
+                  "vendor_variant_id": row.vendor_variant_id, "product": row.product, "variant": row.variant}
         item = existing.get(row.sku)
         if item is None:
             session.add(CatalogItem(sku=row.sku, updated_at=now, **fields))
@@ -154,3 +158,31 @@ def import_catalog_file(*, engine: Engine, settings: Settings, path: Path, now: 
         problems=[str(refusal) for refusal in refusals] + routing.problems,
         exit_code=ExitCode.INPUT_REFUSED if refusals else ExitCode.OK,
     )
+
+
+SUGGESTION_COLUMNS = ("sku", "vendor", "vendor_sku", "product", "variant", "storefront_vendor", "lines")
+
+
+def suggest_catalog_rows(*, session: Session, path: Path) -> list[dict[str, str | int]]:
+    """The product/variant pairs of a storefront export whose lines have no SKU and that the catalog does not
+    cover yet, most ordered first: rows for ``catalog import`` once ``sku``, ``vendor`` and ``vendor_sku`` are
+    filled in. A line name splits into product and variant at its last " - " (Shopify's ``Lineitem name``);
+    the catalog matches the two joined again, so a title that itself holds " - " is matched all the same."""
+    from orderflow.orders.formats import iter_orders
+    from orderflow.orders.records import IncomingOrder, name_key
+    from orderflow.orders.routing import Catalog
+
+    covered = Catalog.load(session).skus_by_name
+    wanted: dict[str, dict[str, str | int]] = {}
+    for item in iter_orders(path, source="suggest"):
+        if not isinstance(item, IncomingOrder):
+            continue
+        for line in item.lines:
+            if line.sku or not line.name or name_key(line.name) in covered:
+                continue
+            product, _, variant = line.name.rpartition(" - ") if " - " in line.name else (line.name, "", "")
+            row = wanted.setdefault(name_key(line.name), {
+                "sku": "", "vendor": "", "vendor_sku": "", "product": product.strip(), "variant": variant.strip(),
+                "storefront_vendor": line.storefront_vendor, "lines": 0})
+            row["lines"] = int(row["lines"]) + 1
+    return sorted(wanted.values(), key=lambda row: (-int(row["lines"]), str(row["product"]), str(row["variant"])))

@@ -111,8 +111,10 @@ def _read_event(event: Mapping[str, Any]) -> TrackingEvent:
 
 def _estimated_delivery(shipment: Mapping[str, Any]) -> datetime | None:
     frame = object_at(shipment, "estimatedDeliveryTimeFrame", "shipment")
-    for text in (text_at(shipment, "estimatedTimeOfDelivery", "shipment"),
-                 text_at(frame, "estimatedThrough", "estimatedDeliveryTimeFrame")):
+    # The time frame's end is the promise ("by end of day", 22:00); estimatedTimeOfDelivery is often a bare
+    # midnight UTC that would make an on-time parcel look late.
+    for text in (text_at(frame, "estimatedThrough", "estimatedDeliveryTimeFrame"),
+                 text_at(shipment, "estimatedTimeOfDelivery", "shipment")):
         if text:
             return parse_estimate(text)
     return None

@@ -152,7 +152,7 @@ def parse_timestamp(text: str, *, offset: str = "") -> datetime:
     '2024-11-22T18:58:00+00:00'
     """
     cleaned = _EXCESS_FRACTION.sub(r"\1", text.strip().replace(" ", "T"))
-    cleaned = re.sub(r"[zZ]$", "+00:00", cleaned)
+    cleaned = _padded_offset(re.sub(r"[zZ]$", "+00:00", cleaned))
     try:
         value = datetime.fromisoformat(cleaned)
         if value.tzinfo is None and offset:
@@ -186,26 +186,35 @@ def _in_utc(value: datetime, text: str) -> datetime:
         raise MalformedReply(f"a time out of range: {text!r}") from exc
 
 
-_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?")
+_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?([zZ]|[+-]\d{1,2}:?\d{2})?")
+_SHORT_OFFSET = re.compile(r"([+-])(\d)(:\d{2})$")
 
 
 def parse_estimate(text: str) -> datetime:
     """An estimated delivery as aware UTC.
 
-    A bare date, or a midnight without an offset (FedEx writes dates that way), means the end of that
-    day: a parcel is not late before its promised day is over.
+    A bare date, or a midnight (FedEx writes a promised day as midnight, with or without its offset; DHL as
+    midnight UTC), means the end of that day where the offset says: a parcel is not late before its
+    promised day is over.
 
     >>> parse_estimate("2024-04-26T00:00:00").isoformat()
     '2024-04-26T23:59:59+00:00'
+    >>> parse_estimate("2024-04-26T00:00:00-06:00").isoformat()
+    '2024-04-27T05:59:59+00:00'
     """
     stripped = text.strip()
     day = _DATE_ONLY.fullmatch(stripped)
-    return parse_timestamp(f"{day.group(1)}T23:59:59" if day else stripped)
+    return parse_timestamp(f"{day.group(1)}T23:59:59{day.group(2) or ''}" if day else stripped)
+
+
+def _padded_offset(text: str) -> str:
+    """``-7:00`` (USPS writes single-digit hours) as ``-07:00``, which the ISO reader takes."""
+    return _SHORT_OFFSET.sub(r"\g<1>0\2\3", text)
 
 
 def _offset(text: str) -> Any:
     try:
-        return datetime.strptime(text.strip().replace("Z", "+00:00"), "%z").tzinfo
+        return datetime.strptime(_padded_offset(text.strip().replace("Z", "+00:00")), "%z").tzinfo
     except ValueError as exc:
         raise MalformedReply(f"not a UTC offset: {text!r}") from exc
 

@@ -60,6 +60,9 @@ __all__ = [
 CARRIERS: tuple[str, ...] = ("ups", "fedex", "usps", "dhl")
 """Our carrier codes, in the order detection prefers them."""
 
+FREIGHT = "freight"
+"""The carrier code of a truckload or LTL shipment: followed with the freight carrier by its PRO, never polled."""
+
 _CARRIER_NAMES = {"ups": "UPS", "fedex": "FedEx", "usps": "USPS", "dhl": "DHL"}
 
 # The data set's courier codes that are one of our carriers. S10 is decided per number (country code).
@@ -571,6 +574,9 @@ def _named_verdict(
     own = next((match for match in matches if _carried_by(match.courier, named)), None)
     if own is not None:
         return Verdict(number, named, True, _valid_reason(own, named), candidates)
+    if named in _SSCC_CARRIERS and _is_sscc(number):
+        # The same 20 digits also pass another carrier's check digit; the vendor, who printed the label, knows.
+        return Verdict(number, named, True, f"valid {_CARRIER_NAMES[named]} number (GS1 SSCC form)", candidates)
     other = next((match for match in matches if match.has_check_digit), None)
     if other is not None:
         who = _display_name(other.courier, other)
@@ -588,6 +594,21 @@ def _named_verdict(
     else:
         reason += ", nor any other known carrier format"
     return Verdict(number, named, False, reason, candidates)
+
+
+# Carriers that label parcels with a GS1 SSCC (application identifier 00, then 18 digits with a GS1 check
+# digit): DHL Paket and DHL eCommerce. The form is shared, so only the vendor's naming tells them apart.
+_SSCC_CARRIERS = frozenset({"dhl"})
+_SSCC = re.compile(r"00(\d{18})")
+
+
+def _is_sscc(number: str) -> bool:
+    found = _SSCC.fullmatch(number)
+    if found is None:
+        return False
+    digits = found.group(1)
+    total = sum(int(digit) * (3 if index % 2 == 0 else 1) for index, digit in enumerate(digits[:-1]))
+    return (10 - total % 10) % 10 == int(digits[-1])
 
 
 def _display_name(carrier: str, match: Match) -> str:

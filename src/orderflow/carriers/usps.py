@@ -8,9 +8,9 @@
 
 The token request is a form (the OAuth 2 standard, and what working open-source clients send) with
 ``scope=tracking``: a token without that scope gets 401 "client application identifier is invalid" on
-every call, so it is refused up front. Not found is HTTP 404, and is normal for a while after a
-third-party label is made. Event codes follow Pub 199; ``statusCategory`` is the fallback when the newest
-event code is not mapped. Event times use ``GMTTimestamp`` first, else the local ``eventTimestamp`` with
+every call, so it is refused up front. Not found is HTTP 404 (or 400 about the number), and is normal for
+a while after a third-party label is made. Event codes follow Pub 199; ``statusCategory`` is the fallback
+when the newest event code is not mapped. Event times use ``GMTTimestamp`` first, else the local ``eventTimestamp`` with
 ``GMTOffset``.
 """
 
@@ -123,9 +123,15 @@ def _read_body(status_code: int, document: Any, numbers: list[str]) -> list[Trac
     reply = as_object(document, "reply")
     if status_code != 200 or reply.get("error"):
         code, message = error_detail(reply)
-        outcome = FetchOutcome.NOT_FOUND if status_code == 404 else FetchOutcome.CARRIER_ERROR
+        outcome = FetchOutcome.NOT_FOUND if _not_found(status_code, message) else FetchOutcome.CARRIER_ERROR
         return failed(numbers, outcome, message or f"HTTP {status_code}", code=code or str(status_code))
     return [_read_tracking(numbers[0], reply)]
+
+
+def _not_found(status_code: int, message: str) -> bool:
+    """404, or a 400 whose message is about the number itself: USPS answers an unknown or malformed number
+    with 400 "invalid tracking number"; any other 400 is our request's fault and stays a carrier error."""
+    return status_code == 404 or (status_code == 400 and "tracking number" in message.lower())
 
 
 def _read_tracking(number: str, reply: Mapping[str, Any]) -> TrackingResult:

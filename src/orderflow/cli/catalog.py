@@ -25,10 +25,12 @@ def catalog(
     from orderflow.cli import render
     from orderflow.db.engine import reader, session_factory
 
-    columns = ["sku", "vendor", "vendor_sku", "upc", "description", "on_demand", "vendor_variant_id"]
+    columns = ["sku", "vendor", "vendor_sku", "upc", "description", "on_demand", "vendor_variant_id", "product",
+               "variant"]
     with session_factory(reader(app_context(ctx).engine))() as session:
         rows = [dict(zip(columns, (item.sku, item.vendor_code, item.vendor_sku, item.upc, item.description,
-                                   item.on_demand, item.vendor_variant_id), strict=True))
+                                   item.on_demand, item.vendor_variant_id, item.product, item.variant),
+                         strict=True))
                 for item in catalog_items(session)]
     render.print_rows("Catalog", columns, rows, output)
 
@@ -37,7 +39,7 @@ def catalog(
 def import_catalog(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV with sku, vendor, vendor_sku [, upc, description, on_demand, "
-                                          "vendor_variant_id]."),
+                                          "vendor_variant_id, product, variant]."),
 ) -> None:
     """Upsert the catalog from FILE, then route order lines that were waiting for these SKUs.
 
@@ -49,3 +51,19 @@ def import_catalog(
     state = app_context(ctx)
     run_as_job(ctx, "catalog import", lambda: import_catalog_file(
         engine=state.engine, settings=state.settings, path=file, now=state.clock.now()))
+
+
+@app.command("suggest")
+def suggest(
+    ctx: typer.Context,
+    export: Path = typer.Argument(..., exists=True, dir_okay=False, help="A storefront export (Shopify CSV, ...)."),
+) -> None:
+    """Print, as CSV ready to fill in and import, the product/variant pairs of EXPORT's lines that have no SKU
+    and that the catalog does not cover yet (stores that sell without SKUs route by product and variant)."""
+    from orderflow.catalog import SUGGESTION_COLUMNS, suggest_catalog_rows
+    from orderflow.cli import render
+    from orderflow.db.engine import reader, session_factory
+
+    with session_factory(reader(app_context(ctx).engine))() as session:
+        rows = suggest_catalog_rows(session=session, path=export)
+    render.print_csv(SUGGESTION_COLUMNS, rows)

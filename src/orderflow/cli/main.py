@@ -22,6 +22,7 @@ from orderflow.cli import check as check_commands
 from orderflow.cli import customers as customer_commands
 from orderflow.cli import db as db_commands
 from orderflow.cli import demo as demo_commands
+from orderflow.cli import inspect as inspect_commands
 from orderflow.cli import jobs as jobs_commands
 from orderflow.cli import notifications as notification_commands
 from orderflow.cli import orders as order_commands
@@ -163,6 +164,7 @@ app.command("order")(order_commands.order)
 app.command("orders")(order_commands.orders)
 app.command("dispatch")(vendor_commands.dispatch)
 app.command("fetch")(vendor_commands.fetch)
+app.command("inspect")(inspect_commands.inspect)
 app.command("track")(tracking_commands.track)
 app.add_typer(customer_commands.app, name="customers")
 app.command("vendors")(vendor_commands.vendors)

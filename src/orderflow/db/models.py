@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -122,6 +123,9 @@ class CatalogItem(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     on_demand: Mapped[bool] = mapped_column(Boolean, default=False)
     vendor_variant_id: Mapped[str | None] = mapped_column(String(100))
+    product: Mapped[str | None] = mapped_column(String(300))
+    """For storefronts that sell without SKUs: the product title and variant title a line names this item by."""
+    variant: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
 
 
@@ -278,6 +282,9 @@ class Shipment(Base):
     next_check_at: Mapped[datetime | None]
     tracking_expired_at: Mapped[datetime | None]
     customer_notified_at: Mapped[datetime | None]
+    lines_inferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The vendor listed no lines for this parcel, so it carries what no other parcel did; a later file that
+    lists lines of the vendor order redistributes them."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -443,6 +450,20 @@ class IngestedFile(Base):
     refusals: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text)
     ingested_at: Mapped[datetime]
+
+
+class VendorFileLook(Base):
+    """What a vendor's server last showed of a file we have not taken yet: its size and modification time as
+    the server states them, and when, by our clock, we looked. A file that shows the same on two looks
+    ``settle_seconds`` apart has stopped growing, whatever the server's clock says."""
+
+    __tablename__ = "vendor_file_looks"
+
+    vendor_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    modified_at: Mapped[datetime]
+    looked_at: Mapped[datetime]
 
 
 class JobRun(Base):

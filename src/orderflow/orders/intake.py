@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -147,10 +147,19 @@ def upsert_orders(*, session: Session, orders: Iterable[IncomingOrder], catalog:
                   now: datetime, file: str = "<input>", batch_size: int = 500) -> ImportResult:
     """Store new orders, update changed ones, route their lines. The caller owns the transaction."""
     result = ImportResult()
-    for batch in chunked(orders, batch_size):
+    for batch in chunked((_named_lines_resolved(order, catalog) for order in orders), batch_size):
         _upsert_batch(session=session, batch=batch, catalog=catalog, po_prefix=po_prefix, now=now,
                       file=file, result=result)
     return result
+
+
+def _named_lines_resolved(order: IncomingOrder, catalog: Catalog) -> IncomingOrder:
+    """Lines without a SKU (stores that sell without them) take the SKU the catalog gives their product and
+    variant name; a name the catalog does not know leaves the line waiting, like an unknown SKU."""
+    if all(line.sku for line in order.lines):
+        return order
+    return replace(order, lines=tuple(replace(line, sku=catalog.sku_of(line.sku, line.name))
+                                      for line in order.lines))
 
 
 def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Catalog, po_prefix: str,

@@ -13,7 +13,9 @@ are required; every other column is optional (an empty string means "this file h
 
 How a file is read:
 
-- UTF-8, with or without a byte-order mark; a header row; headers are matched ignoring case, spaces, ``_``
+- UTF-8, with or without a byte-order mark; any line ends (LF, CRLF) and quoted cells spanning lines; the
+  separator sniffed from the header row (comma, semicolon as spreadsheets write it in much of Europe, tab or
+  ``|``), unless the mapping names one; a header row; headers are matched ignoring case, spaces, ``_``
   and ``.`` (``Ship Zip`` = ``ship_zip``); unknown columns are ignored. A column the mapping names but the
   file lacks raises :class:`~orderflow.errors.InputError`, as do binary content, bytes that are not UTF-8
   and broken CSV (a stray quote, or a file cut off inside a quoted cell).
@@ -39,13 +41,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from itertools import compress
+from itertools import chain, compress
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
+from orderflow.orders.records import Address, IncomingLine, IncomingOrder, item_name, normalize_order_number
 
 T = TypeVar("T")
 
@@ -58,6 +60,9 @@ _MAX_LINE_BYTES = 1 << 20
 _QUANTITY = re.compile(r"[0-9]{1,7}")
 _MONEY = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,10})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+SNIFF = "auto"
+"""The delimiter setting that has the separator read from the file's header row."""
+_DELIMITERS = ",;\t|"
 _MAX_QUANTITY = 1_000_000
 _SHOWN_CHARS = 40
 PLACEHOLDER_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -288,7 +293,11 @@ def _cells_after_header(stream: IO[bytes], *, file: str, check_header: Callable[
     """The header's cells once ``check_header`` accepted them, then every row's, each with its last line."""
     # Strict: a stray quote would otherwise swallow the rows up to the next quote into one cell, and the
     # orders on those rows would vanish without a refusal; an unclosed quote means a file cut off mid-cell.
-    reader = csv.reader(_text_lines(stream, file=file), delimiter=delimiter, strict=True)
+    lines = _text_lines(stream, file=file)
+    first = next(lines, None)
+    if delimiter == SNIFF:
+        delimiter = sniffed_delimiter(first or "")
+    reader = csv.reader(chain(() if first is None else (first,), lines), delimiter=delimiter, strict=True)
     try:
         header_cells = next(reader, None)
         if header_cells is None:
@@ -299,6 +308,14 @@ def _cells_after_header(stream: IO[bytes], *, file: str, check_header: Callable[
             yield reader.line_num, cells
     except csv.Error as exc:
         raise InputError(f"not readable as CSV: {exc}", file=file, line=reader.line_num) from exc
+
+
+def sniffed_delimiter(header_line: str) -> str:
+    """The separator of a header row: the most frequent of comma, semicolon, tab and ``|`` outside quotes;
+    a comma when none appears, or on a tie."""
+    outside = re.sub(r'"[^"]*"', "", header_line)
+    best = max(_DELIMITERS, key=outside.count)
+    return best if outside.count(best) else ","
 
 
 def _text_lines(stream: IO[bytes], *, file: str) -> Iterator[str]:
@@ -385,10 +402,12 @@ class ColumnMapping:
 
     order_number: str
     placed_at: str
-    sku: str
-    qty: str
-    price: str
+    sku: str = ""
+    qty: str = ""
+    price: str = ""
     line_name: str = ""
+    """The product title, or the whole line name; with ``line_variant``, joined as "Product - Variant"."""
+    line_variant: str = ""
     line_vendor: str = ""
     customer_name: str = ""
     customer_email: str = ""
@@ -411,14 +430,18 @@ class ColumnMapping:
     timezone: str = "UTC"
     group_by_order: bool = True
     default_currency: str = "USD"
-    delimiter: str = ","
+    delimiter: str = SNIFF
 
     def __post_init__(self) -> None:
-        for name in ("order_number", "placed_at", "sku", "qty", "price"):
+        for name in ("order_number", "placed_at", "qty", "price"):
             if not getattr(self, name).strip():
                 raise ConfigError(f"column mapping: {name} must name a column")
-        if len(self.delimiter) != 1 or self.delimiter in "\"\r\n":
-            raise ConfigError(f"column mapping: delimiter must be one character, got {self.delimiter!r}")
+        if not self.sku.strip() and not self.line_name.strip():
+            raise ConfigError("column mapping: sku or line_name must name a column (a store without SKUs "
+                              "routes by product and variant)")
+        if self.delimiter != SNIFF and (len(self.delimiter) != 1 or self.delimiter in "\"\r\n"):
+            raise ConfigError(f"column mapping: delimiter must be one character or {SNIFF!r}, "
+                              f"got {self.delimiter!r}")
         self.zone()
         self._check_date_format()
 
@@ -514,16 +537,18 @@ def _mapped_order(group: OrderRows, *, source: str, file: str, mapping: ColumnMa
 
 
 def _mapped_line(row: CsvRow, position: int, check: FieldCheck, mapping: ColumnMapping) -> IncomingLine:
-    sku = row.get(mapping.sku).strip()
-    if not sku:
-        check.refuse(line=row.line, field=mapping.sku, reason="empty: a line needs a SKU to reach a vendor")
+    sku = _cell(row, mapping.sku)
+    name = item_name(_cell(row, mapping.line_name), _cell(row, mapping.line_variant))
+    if not sku and not name:
+        check.refuse(line=row.line, field=mapping.sku or mapping.line_name,
+                     reason="empty: a line needs a SKU, or a product name the catalog maps, to reach a vendor")
     return IncomingLine(
         line=position,
         sku=sku,
         qty=check.required(parse_quantity, row.get(mapping.qty), line=row.line, field=mapping.qty, default=0),
         price=check.required(parse_money, row.get(mapping.price), line=row.line, field=mapping.price,
                              default=Decimal(0)),
-        name=_cell(row, mapping.line_name),
+        name=name,
         storefront_vendor=_cell(row, mapping.line_vendor),
     )
 

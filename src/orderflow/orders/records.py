@@ -62,3 +62,14 @@ class IncomingOrder:
 def normalize_order_number(text: str) -> str:
     """``'#1042 '`` -> ``'1042'``: the storefront's display form without the leading ``#``."""
     return text.strip().lstrip("#").strip()
+
+
+def item_name(product: str, variant: str) -> str:
+    """How a storefront names a line of a product variant: ``Logo Tee - Black / L`` (Shopify's
+    ``Lineitem name``), or the product alone for a product without variants."""
+    return f"{product.strip()} - {variant.strip()}" if variant.strip() else product.strip()
+
+
+def name_key(name: str) -> str:
+    """A line name compared without case or runs of spaces, as shop staff type and storefronts print them."""
+    return " ".join(name.split()).casefold()

@@ -30,6 +30,7 @@ from orderflow.db.models import (
     VendorOrderLine,
     VendorOrderState,
 )
+from orderflow.orders.records import item_name, name_key
 
 
 def vendor_order_id(po_prefix: str, order_number: str, vendor_code: str) -> str:
@@ -46,19 +47,27 @@ class Route:
 @dataclass
 class Catalog:
     """The crosswalk in memory, for routing a batch without a query per line, and the vendors' calendars
-    that give each new vendor order its ship-by deadline."""
+    that give each new vendor order its ship-by deadline. ``skus_by_name`` serves stores that sell without
+    SKUs: a line's product and variant name (see :func:`item_name`) to the catalog's SKU."""
 
     routes: dict[str, Route]
     calendars: VendorCalendars | None = None
+    skus_by_name: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, vendors: Iterable[VendorSettings] = ()) -> Catalog:
         rows = session.execute(
-            select(CatalogItem.sku, CatalogItem.vendor_code, CatalogItem.vendor_sku)
+            select(CatalogItem.sku, CatalogItem.vendor_code, CatalogItem.vendor_sku, CatalogItem.product,
+                   CatalogItem.variant)
             .join(Vendor, Vendor.code == CatalogItem.vendor_code)
             .where(Vendor.active.is_(True))
-        )
-        return cls({sku: Route(vendor, vendor_sku) for sku, vendor, vendor_sku in rows}, VendorCalendars(vendors))
+        ).all()
+        return cls({row.sku: Route(row.vendor_code, row.vendor_sku) for row in rows}, VendorCalendars(vendors),
+                   {name_key(item_name(row.product, row.variant or "")): row.sku for row in rows if row.product})
+
+    def sku_of(self, sku: str, name: str) -> str:
+        """The line's SKU, or for a line without one the SKU its product and variant name maps to ("" if none)."""
+        return sku or self.skus_by_name.get(name_key(name), "")
 
     def ship_by(self, vendor_code: str, placed_at: datetime) -> datetime | None:
         """The vendor's deadline for an order placed at ``placed_at`` (handling days on its calendar)."""
@@ -142,9 +151,10 @@ def route_waiting_lines(*, session: Session, catalog: Catalog, po_prefix: str, n
         .order_by(Order.id, OrderLine.line_no)
     ).all()
     for line, order in waiting:
-        route = catalog.routes.get(line.sku)
+        route = catalog.routes.get(catalog.sku_of(line.sku, line.name))
         if route is None:
             continue
+        line.sku = catalog.sku_of(line.sku, line.name)
         vo_id = vendor_order_id(po_prefix, order.order_number, route.vendor_code)
         vendor_order = session.get(VendorOrder, vo_id)
         if vendor_order is None:

@@ -191,9 +191,11 @@ def _shopify_order(group: OrderRows, columns: _Columns, *, source: str, file: st
 def _shopify_line(row: CsvRow, cells: dict[str, str], position: int, check: FieldCheck) -> IncomingLine:
     sku = cells["Lineitem sku"].strip()
     ships = cells["Lineitem requires shipping"].strip().lower() != "false"
-    if not sku and ships:
+    # A store that sells without SKUs routes by product and variant: the catalog maps "Lineitem name".
+    if not sku and not cells["Lineitem name"].strip() and ships:
         check.refuse(line=row.line, field="Lineitem sku",
-                     reason="empty: a line to ship needs a SKU to reach a vendor")
+                     reason="empty, and no Lineitem name either: a line to ship needs a SKU or a product name "
+                            "to reach a vendor")
     return IncomingLine(
         line=position,
         sku=sku,

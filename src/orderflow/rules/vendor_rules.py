@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 from orderflow.calendars import BusinessCalendar
 from orderflow.config import CalendarSettings
 from orderflow.db.bulk import chunked
+from orderflow.carriers.numbers import FREIGHT
 from orderflow.db.models import (
     IngestedFile,
     InventoryLevel,
@@ -390,7 +391,9 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     """
     if rule_severity(context, VENDOR_LATE, "warning") is None:
         return []
-    unaskable = frozenset(carriers_we_cannot_ask(context.settings))
+    # A freight shipment travels under a PRO number no parcel carrier knows: like a parcel of a carrier nobody
+    # can ask, it counts as shipped on the vendor's word.
+    unaskable = frozenset(carriers_we_cannot_ask(context.settings)) | {FREIGHT}
     overdue = {}
     for vendor_order_id, vendor_code, ship_by, placed_at in context.session.execute(_late_candidates(context)):
         calendar = _calendar(context, vendor_code)

@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from orderflow.carriers.numbers import normalize_number, validate
+from orderflow.carriers.numbers import FREIGHT, normalize_number, validate
 from orderflow.db.models import (
+    CatalogItem,
     InventoryLevel,
     LineState,
     Shipment,
@@ -28,7 +29,7 @@ from orderflow.db.models import (
 )
 from orderflow.errors import Refusal
 from orderflow.orders.lifecycle import roll_up
-from orderflow.vendors.records import Acknowledgement, LineAck, Parcel, ShipNotice, StockLevel
+from orderflow.vendors.records import Acknowledgement, LineAck, Parcel, ShipNotice, ShippedLine, StockLevel
 
 # How far along a line is; a line only ever moves to a higher rank (accepted <-> backordered may swap).
 LINE_RANK = {LineState.PENDING: 0, LineState.ACCEPTED: 1, LineState.BACKORDERED: 1, LineState.REJECTED: 2,
@@ -80,11 +81,23 @@ class Feedback:
         self.touched.add(vendor_order.id)
         return vendor_order
 
-    def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str) -> VendorOrderLine | None:
+    def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
+                upc: str = "") -> VendorOrderLine | None:
+        """The line by its number, else by the vendor's SKU, our SKU, or a UPC/EAN our catalog knows."""
         by_number = next((each for each in vendor_order.lines if line is not None and each.line_no == line), None)
         if by_number is not None:
             return by_number
-        return next((each for each in vendor_order.lines if vendor_sku and each.vendor_sku == vendor_sku), None)
+        if upc and not sku:
+            sku = self._catalog_sku(upc=upc) or ""
+        return next((each for each in vendor_order.lines
+                     if (vendor_sku and each.vendor_sku == vendor_sku) or (sku and each.sku == sku)), None)
+
+    def _catalog_sku(self, *, upc: str) -> str | None:
+        return self.session.scalar(select(CatalogItem.sku).where(
+            CatalogItem.vendor_code == self.vendor_code, CatalogItem.upc == upc).limit(1))
+
+    def _shipped_line_of(self, vendor_order: VendorOrder, shipped: ShippedLine) -> VendorOrderLine | None:
+        return self.line_of(vendor_order, shipped.line, shipped.vendor_sku, sku=shipped.sku, upc=shipped.upc)
 
     def refuse(self, source_ref: str, field_name: str | None, reason: str) -> None:
         where = f" ({source_ref})" if source_ref else ""
@@ -109,7 +122,7 @@ class Feedback:
         self._settle(vendor_order, rejection_reason=ack.reason)
 
     def _line_ack(self, vendor_order: VendorOrder, line_ack: LineAck, source_ref: str) -> None:
-        line = self.line_of(vendor_order, line_ack.line, line_ack.vendor_sku)
+        line = self.line_of(vendor_order, line_ack.line, line_ack.vendor_sku, sku=line_ack.sku, upc=line_ack.upc)
         if line is None:
             self.refuse(source_ref, "line", f"{vendor_order.id} has no line {line_ack.line} ({line_ack.vendor_sku})")
             return
@@ -148,13 +161,28 @@ class Feedback:
         if vendor_order is None:
             return
         numbers = {number for parcel in notice.parcels if (number := normalize_number(parcel.tracking_number))}
+        if notice.freight and (freight_number := normalize_number(notice.pro_number or notice.bill_of_lading)):
+            numbers.add(freight_number)
         mine = {shipment.tracking_number for shipment in vendor_order.shipments}
         elsewhere = {row.tracking_number: row.vendor_order_id for row in self.session.execute(
             select(Shipment.tracking_number, Shipment.vendor_order_id)
             .where(Shipment.tracking_number.in_(numbers - mine)))} if numbers - mine else {}
         with self.session.no_autoflush:
-            for parcel in notice.parcels:
+            inferred = [shipment for shipment in vendor_order.shipments if shipment.lines_inferred]
+            if inferred and (notice.freight_lines or any(parcel.lines for parcel in notice.parcels)):
+                # The vendor now says which lines went where: parcels that listed none give theirs back and
+                # then carry only what the listed parcels do not.
+                for shipment in inferred:
+                    self._forget_lines(shipment)
+            else:
+                inferred = []
+            if notice.freight:
+                self._freight(vendor_order, notice, elsewhere)
+            # Parcels that list their lines first: a parcel that lists none then carries what is left.
+            for parcel in sorted(notice.parcels, key=lambda each: not each.lines):
                 self._parcel(vendor_order, notice, parcel, elsewhere)
+            for shipment in inferred:
+                self._attach_lines(vendor_order, shipment, (), notice.source_ref)
         self._count_shipped(vendor_order)
         self._settle(vendor_order)
         self.session.flush()
@@ -183,18 +211,75 @@ class Feedback:
                 created_at=self.now, updated_at=self.now, lines=[])
             vendor_order.shipments.append(shipment)
             self.result.shipments_added += 1
+        self._attach_lines(vendor_order, shipment, parcel.lines, notice.source_ref)
+
+    def _attach_lines(self, vendor_order: VendorOrder, shipment: Shipment, lines: tuple[ShippedLine, ...],
+                      source_ref: str) -> None:
+        if not lines and (shipment.lines_inferred or not shipment.lines):
+            # A parcel that lists nothing (a file of PO and tracking number only) carries every line not yet
+            # in a parcel, so the order's state, the customer's e-mail and the reports say the same thing.
+            if not shipment.lines:
+                left = self._unshipped(vendor_order)
+                shipment.lines.extend(ShipmentLine(vendor_order_line_id=line_id, qty=qty) for line_id, qty in left)
+                shipment.lines_inferred = True
+            return
+        if shipment.lines_inferred:
+            # The vendor lists this parcel's lines after all: those replace what it was assumed to carry.
+            self._forget_lines(shipment)
+            shipment.lines_inferred = False
         known = {each.vendor_order_line_id: each for each in shipment.lines}
-        for shipped in parcel.lines:
-            line = self.line_of(vendor_order, shipped.line, shipped.vendor_sku)
+        for shipped in lines:
+            line = self._shipped_line_of(vendor_order, shipped)
             if line is None:
-                self.refuse(notice.source_ref, "line",
-                            f"{vendor_order.id} has no line {shipped.line} ({shipped.vendor_sku}) for parcel {number}")
+                ids = ", ".join(value for value in (shipped.vendor_sku, shipped.sku, shipped.upc) if value)
+                self.refuse(source_ref, "line", f"{vendor_order.id} has no line {shipped.line} ({ids}) for "
+                                                f"{shipment.tracking_number}")
                 continue
             if line.id in known:
                 known[line.id].qty = max(known[line.id].qty, shipped.qty)
             else:
                 known[line.id] = ShipmentLine(vendor_order_line_id=line.id, qty=shipped.qty)
                 shipment.lines.append(known[line.id])
+
+    def _forget_lines(self, shipment: Shipment) -> None:
+        for part in shipment.lines:
+            self.session.delete(part)
+        shipment.lines = []
+        # Deleted before any line is added again: the same (parcel, line) pair may come straight back.
+        self.session.flush()
+
+    @staticmethod
+    def _unshipped(vendor_order: VendorOrder) -> list[tuple[int, int]]:
+        """(line id, quantity) of what no parcel of the vendor order carries yet, rejected quantities aside."""
+        carried: dict[int, int] = {}
+        for shipment in vendor_order.shipments:
+            for part in shipment.lines:
+                carried[part.vendor_order_line_id] = carried.get(part.vendor_order_line_id, 0) + part.qty
+        return [(line.id, left) for line in vendor_order.lines if line.state != LineState.CANCELLED
+                and (left := line.qty - line.qty_rejected - carried.get(line.id, 0)) > 0]
+
+    def _freight(self, vendor_order: VendorOrder, notice: ShipNotice, elsewhere: dict[str, str]) -> None:
+        """A truckload or LTL shipment: kept under its PRO (else its bill of lading), shown, never polled."""
+        number = normalize_number(notice.pro_number or notice.bill_of_lading)
+        if not number:
+            self.refuse(notice.source_ref, "pro_number",
+                        f"{vendor_order.id}: a freight shipment without a PRO or bill of lading number")
+            return
+        if number in elsewhere:
+            self.result.problems.append(f"{vendor_order.id}: PRO {number} already belongs to {elsewhere[number]}")
+            return
+        shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
+        if shipment is None:
+            references = ", ".join(f"{name} {value}" for name, value in (
+                ("PRO", notice.pro_number), ("bill of lading", notice.bill_of_lading)) if value)
+            shipment = Shipment(
+                carrier=FREIGHT, carrier_named=notice.carrier, tracking_number=number, tracking_valid=True,
+                tracking_note=f"freight shipment ({references}): followed with the freight carrier, not polled",
+                service=notice.service, shipped_at=notice.shipped_at, reported_at=self.now, status="label_created",
+                next_check_at=None, created_at=self.now, updated_at=self.now, lines=[])
+            vendor_order.shipments.append(shipment)
+            self.result.shipments_added += 1
+        self._attach_lines(vendor_order, shipment, notice.freight_lines, notice.source_ref)
 
     def _count_shipped(self, vendor_order: VendorOrder) -> None:
         """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them."""
@@ -247,17 +332,33 @@ class Feedback:
     # --- stock ---------------------------------------------------------------------------------------------
 
     def stock_level(self, level: StockLevel) -> None:
-        """The newest stock level per vendor SKU wins; an older snapshot read late changes nothing."""
+        """The newest stock level per vendor SKU wins; an older snapshot read late changes nothing.
+
+        An item named only by our SKU or its UPC/EAN is found in the catalog; one the catalog does not know is
+        refused naming the id."""
+        vendor_sku = level.vendor_sku or self._catalog_vendor_sku(level)
+        if not vendor_sku:
+            ids = " / ".join(value for value in (level.sku, level.upc) if value)
+            self.refuse("", "vendor_sku", f"stock for {ids!r}: no catalog item of {self.vendor_code} has that "
+                                          "SKU or UPC")
+            return
         as_of = level.as_of or self.now
-        row = self._inventory_row(level.vendor_sku)
+        row = self._inventory_row(vendor_sku)
         if row is None:
-            self.session.add(InventoryLevel(vendor_code=self.vendor_code, vendor_sku=level.vendor_sku,
+            self.session.add(InventoryLevel(vendor_code=self.vendor_code, vendor_sku=vendor_sku,
                                             quantity=level.qty, next_available=level.next_available, as_of=as_of,
                                             updated_at=self.now))
         elif as_of >= row.as_of:
             row.quantity, row.next_available, row.as_of, row.updated_at = level.qty, level.next_available, as_of, \
                 self.now
         self.result.stock_levels += 1
+
+    def _catalog_vendor_sku(self, level: StockLevel) -> str | None:
+        match = CatalogItem.sku == level.sku if level.sku else CatalogItem.upc == level.upc
+        if not (level.sku or level.upc):
+            return None
+        return self.session.scalar(select(CatalogItem.vendor_sku).where(
+            CatalogItem.vendor_code == self.vendor_code, match).limit(1))
 
     def _inventory_row(self, vendor_sku: str) -> InventoryLevel | None:
         return self.session.scalar(select(InventoryLevel).where(

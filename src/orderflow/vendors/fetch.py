@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
@@ -117,16 +117,21 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
 
 # --- files -------------------------------------------------------------------------------------------------
 
-def _settled(remote: RemoteFile, settle_seconds: float) -> bool:
-    # The file system's clock, not business time: is the vendor still writing it?
-    return remote.modified_at <= datetime.now(UTC) - timedelta(seconds=settle_seconds)
+def _settled(engine: Engine, vendor: VendorSettings, listed: list[RemoteFile], clock: Clock,
+             tally: FetchTally) -> list[RemoteFile]:
+    """The files the vendor has finished writing, by what its server shows across our looks."""
+    from orderflow.vendors.settling import settled_files
+
+    with session_factory(engine)() as session, session.begin():
+        ready, problems = settled_files(session, vendor_code=vendor.code, listed=listed, now=clock.now(),
+                                        settle_seconds=vendor.settle_seconds)
+    tally.problems += problems
+    return ready
 
 
 def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransport, clock: Clock,
                 tally: FetchTally) -> None:
-    for remote in transport.list_inbound():
-        if not _settled(remote, vendor.settle_seconds):
-            continue
+    for remote in _settled(engine, vendor, list(transport.list_inbound()), clock, tally):
         data = transport.read(remote.name)
         if len(data) != remote.size:
             continue  # it grew while we read it: next run

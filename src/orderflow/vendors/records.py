@@ -70,6 +70,9 @@ class LineAck:
     code: str
     reason: str
     expected_date: date | None
+    upc: str = ""
+    sku: str = ""
+    """Our own SKU, when the vendor echoed it (X12 ``BP``/``IN``)."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,13 @@ class Acknowledgement:
 
 @dataclass(frozen=True)
 class ShippedLine:
+    """One line (or part of one) in a parcel. Matched by line number, then vendor SKU, our SKU or UPC/EAN."""
+
     line: int | None
     vendor_sku: str
     qty: int
+    upc: str = ""
+    sku: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,11 @@ class Parcel:
 
 @dataclass(frozen=True)
 class ShipNotice:
-    """What the vendor says it shipped for one vendor order. ``carrier`` is the raw name or SCAC as sent."""
+    """What the vendor says it shipped for one vendor order. ``carrier`` is the raw name or SCAC as sent.
+
+    A freight shipment (truckload or LTL) has no parcels: it travels under a PRO number (``pro_number``, the
+    freight carrier's own reference) and a bill of lading, and what it carries is in ``freight_lines``.
+    """
 
     vendor_order_id: str
     shipped_at: datetime | None
@@ -110,6 +121,10 @@ class ShipNotice:
     service: str | None
     parcels: tuple[Parcel, ...]
     source_ref: str
+    freight: bool = False
+    pro_number: str = ""
+    bill_of_lading: str = ""
+    freight_lines: tuple[ShippedLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,8 @@ class StockLevel:
     qty: int
     as_of: datetime | None
     next_available: date | None
+    sku: str = ""
+    """Our own SKU, when the vendor identified the item by it (X12 ``BP``/``IN``) instead of its own."""
 
 
 @dataclass(frozen=True)

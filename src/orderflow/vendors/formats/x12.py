@@ -1,13 +1,18 @@
 """X12 EDI 004010: read what vendors send (855, 856, 846, and our own 850) and write 850s and 997s.
 
 Reading is lenient about layout (CR/LF or nothing after segment terminators, trailing spaces, any separators
-the ISA declares) and strict about structure: a file that is cut off, not X12, or whose interchange or group
-envelope does not add up is refused whole with an :class:`~orderflow.errors.InputError`; a transaction set
-that is broken on its own is refused alone (a :class:`~orderflow.errors.Refusal`) and the other sets are
-kept. Places are given as 1-based segment numbers (the ISA is segment 1)::
+the ISA declares, a last IEA without its terminator) and strict about structure: a file that is cut off, not
+X12, or whose interchange or group envelope does not add up is refused whole with an
+:class:`~orderflow.errors.InputError`; a transaction set that is broken on its own is refused alone (a
+:class:`~orderflow.errors.Refusal`) and the other sets are kept. Places are given as 1-based segment
+numbers (the ISA is segment 1)::
 
     parsed = parse_x12(path.read_bytes(), file=path.name)
     parsed.acks, parsed.ship_notices, parsed.stock, parsed.refusals
+
+Ship notices are read in every HL order partners send (S/O/P/I, S/O/I, S/I, S/T/P/I, S/O/T/P/I), with carrier
+numbers at any level; nothing in a notice is dropped unseen: an item that cannot be placed refuses its set, and
+a carrier number that is no order's parcel is named in ``warnings``.
 
     text = render_850(po, sender_id="THREADBARE", sender_qualifier="ZZ", receiver_id="ACMEBLANKS",
                       receiver_qualifier="ZZ", interchange_control=101, group_control=101, now=clock.now())
@@ -68,37 +73,68 @@ _TIME_ZONES: dict[str, tzinfo] = {
     "PS": timezone(timedelta(hours=-8)), "PD": timezone(timedelta(hours=-7)),
 }
 
-# BAK02: the vendor's verdict on the whole purchase order.
+# BAK02 (X12 element 587): the vendor's verdict on the whole purchase order, every code of the 4010 list. A
+# hold, or an answer that only says the order arrived, is "acknowledged": the lines' ACK01 codes carry the detail.
 _ORDER_ACKS: dict[str, tuple[AckStatus, str]] = {
-    "AD": ("accepted", "Acknowledge - with detail, no change"),
-    "AT": ("accepted", "Accepted"),
     "AC": ("accepted_with_changes", "Acknowledge - with detail and change"),
+    "AD": ("accepted", "Acknowledge - with detail, no change"),
     "AE": ("accepted_with_changes", "Acknowledge - with exception detail only"),
+    "AH": ("acknowledged", "Acknowledge - hold status"),
     "AK": ("acknowledged", "Acknowledge - no detail or change"),
+    "AP": ("accepted", "Acknowledge - product replenishment"),
+    "AT": ("accepted", "Accepted"),
+    "NA": ("acknowledged", "No acknowledgement needed"),
     "RD": ("rejected", "Purchase order rejected"),
+    "RF": ("rejected", "Rejected with exception detail only"),
     "RJ": ("rejected", "Purchase order rejected, no detail"),
+    "RN": ("rejected", "Rejected - not as agreed"),
+    "RO": ("rejected", "Rejected with counter offer"),
+    "RV": ("rejected", "Rejected - validation errors"),
+    "ZZ": ("acknowledged", "Mutually defined"),
 }
 
-# ACK01: the vendor's verdict on one line. Unknown codes are read as "changed" so a person reviews them.
+# ACK01 (X12 element 668): the vendor's verdict on one line, every code of the 4010 list. A line on hold or
+# with a price or date still pending is "changed", so a person looks at it.
 _LINE_ACKS: dict[str, tuple[LineAckStatus, str]] = {
-    "IA": ("accepted", "Item accepted"),
     "AC": ("accepted", "Item accepted and shipped"),
     "AR": ("accepted", "Item accepted and released for shipment"),
+    "BP": ("backordered", "Item accepted, partial shipment, balance backordered"),
+    "DR": ("changed", "Item accepted, date rescheduled"),
+    "IA": ("accepted", "Item accepted"),
+    "IB": ("backordered", "Item backordered"),
+    "IC": ("changed", "Item accepted, changes made"),
+    "ID": ("rejected", "Item deleted"),
+    "IE": ("changed", "Item accepted, price pending"),
+    "IF": ("changed", "Item on hold, incomplete description"),
+    "IH": ("changed", "Item on hold"),
+    "IP": ("changed", "Item accepted, price changed"),
+    "IQ": ("changed", "Item accepted, quantity changed"),
     "IR": ("rejected", "Item rejected"),
+    "IS": ("changed", "Item accepted, substitution made"),
+    "IW": ("changed", "Item on hold, waiver required"),
     "R1": ("rejected", "Item rejected, not a contract item"),
     "R2": ("rejected", "Item rejected, invalid item product number"),
     "R3": ("rejected", "Item rejected, invalid unit of issue"),
     "R4": ("rejected", "Item rejected, contract item not available"),
-    "ID": ("rejected", "Item deleted"),
-    "IB": ("backordered", "Item backordered"),
-    "BP": ("backordered", "Item accepted, partial shipment, balance backordered"),
-    "IQ": ("changed", "Item accepted, quantity changed"),
-    "IP": ("changed", "Item accepted, price changed"),
-    "IC": ("changed", "Item accepted, changes made"),
-    "IS": ("changed", "Item accepted, substitution made"),
-    "DR": ("changed", "Item accepted, date rescheduled"),
-    "IH": ("changed", "Item on hold"),
+    "R5": ("rejected", "Item rejected, reorder item as a just in time order"),
+    "R6": ("rejected", "Item rejected, reorder item as an extended delivery order"),
+    "R7": ("rejected", "Item rejected, reorder item as a drop shipment"),
+    "R8": ("rejected", "Item rejected, reorder item as a Marine Corps order"),
+    "SP": ("changed", "Item accepted, schedule date pending"),
 }
+
+# Item ids by whose number they are (X12 element 235); the first qualifier of each kind present wins, in the
+# order listed. EC and MF come last because some partners put their own item number there.
+_VENDOR_IDS = ("VN", "VP", "SK", "MG", "MF", "EC")
+_BUYER_IDS = ("BP", "IN", "PI", "CB")
+_BARCODE_IDS = ("UP", "EN", "UK")
+
+# QTY01 in an 846: quantity available wins over quantity on hand.
+_STOCK_QUANTITIES = (("33", "quantity available"), ("17", "quantity on hand"))
+
+# TD504 (X12 element 91) for freight that moves under a PRO number and a bill of lading, not a parcel
+# tracking number: motor, LTL and truckload, rail, intermodal, ocean.
+_FREIGHT_METHODS = frozenset({"M", "LT", "J", "E", "L", "R", "X", "O", "S"})
 
 # AK502 codes for a transaction set we cannot accept (X12 element 718).
 _TRAILER_MISSING = "2"
@@ -167,8 +203,12 @@ def read_segments(data: bytes | str, *, file: str) -> Iterator[Segment]:
                 return
             end = text.find(terminator, position)
             if end < 0:
-                raise InputError(f"segment {number + 1} is cut off: the file ends without its segment "
-                                 f"terminator {terminator!r} (truncated?)", file=file, line=number + 1)
+                # Some translators leave the terminator off the very last IEA; its count and control number
+                # still prove the interchange whole. Anything else left over is a file cut off in transfer.
+                if not text.startswith(f"IEA{element_separator}", position):
+                    raise InputError(f"segment {number + 1} is cut off: the file ends without its segment "
+                                     f"terminator {terminator!r} (truncated?)", file=file, line=number + 1)
+                end = len(text)
             raw = text[position:end].strip()
             position = end + 1
             if not raw:
@@ -544,6 +584,23 @@ def _product_ids(segment: Segment, first: int) -> dict[str, str]:
     return ids
 
 
+@dataclass(frozen=True)
+class _ItemIds:
+    vendor_sku: str = ""
+    sku: str = ""
+    upc: str = ""
+
+
+def _item_ids(segment: Segment, first: int) -> _ItemIds:
+    """The vendor's item number, ours and the barcode, from qualifier/id pairs (LIN, PO1)."""
+    ids = _product_ids(segment, first)
+
+    def pick(qualifiers: tuple[str, ...]) -> str:
+        return next((ids[qualifier] for qualifier in qualifiers if ids.get(qualifier)), "")
+
+    return _ItemIds(vendor_sku=pick(_VENDOR_IDS), sku=pick(_BUYER_IDS), upc=pick(_BARCODE_IDS))
+
+
 def _notes(segments: Sequence[Segment]) -> str:
     """Partner free text: NTE02 and REF03 descriptions; 4010 has no standard reject reason."""
     texts = [segment.get(2) for segment in segments if segment.tag == "NTE"]
@@ -646,7 +703,8 @@ def _read_855(transaction_set: TransactionSet, reading: _SetReading) -> None:
     vendor_order_id = _required(bak, 3, "the purchase order number")
     code = bak.get(2)
     if code not in _ORDER_ACKS:
-        raise _SegmentError(bak, 2, f"unknown acknowledgement type {code!r}")
+        raise _SegmentError(bak, 2, f"unknown acknowledgement type {code!r} (BAK02); the file is kept, and the "
+                                    "order waits for an answer orderflow can read")
     status, meaning = _ORDER_ACKS[code]
     lines = tuple(line_ack for loop in loops for line_ack in _line_acks(loop, order_status=status))
     reason = _notes(header) or (meaning if status == "rejected" else "")
@@ -660,34 +718,40 @@ def _read_855(transaction_set: TransactionSet, reading: _SetReading) -> None:
 def _line_acks(loop: list[Segment], *, order_status: AckStatus) -> list[LineAck]:
     po1 = loop[0]
     line = _whole_or_none(po1, 1)
-    ids = _product_ids(po1, 6)
-    vendor_sku = ids.get("VN") or ids.get("SK") or ""
+    ids = _item_ids(po1, 6)
     ordered = _whole_or_none(po1, 2) or 0
     notes = _notes(loop[1:])
     acks = [segment for segment in loop if segment.tag == "ACK"]
     if not acks:
         # No line detail: the line shares the verdict on the whole order.
         status: LineAckStatus = "rejected" if order_status == "rejected" else "accepted"
-        return [LineAck(line=line, vendor_sku=vendor_sku, qty=ordered, status=status, code="", reason=notes,
-                        expected_date=None)]
+        return [LineAck(line=line, vendor_sku=ids.vendor_sku, qty=ordered, status=status, code="", reason=notes,
+                        expected_date=None, upc=ids.upc, sku=ids.sku)]
     line_acks = []
     for ack in acks:
         code = ack.get(1)
-        status, meaning = _LINE_ACKS.get(code, ("changed", f"unrecognised line status {code!r}; review it"))
+        if code not in _LINE_ACKS:
+            raise _SegmentError(ack, 1, f"unknown line status {code!r} (ACK01); the file is kept, and the order "
+                                        "waits for an answer orderflow can read")
+        status, meaning = _LINE_ACKS[code]
         quantity = _whole_or_none(ack, 2)
         line_acks.append(LineAck(
-            line=line, vendor_sku=vendor_sku, qty=ordered if quantity is None else quantity, status=status,
+            line=line, vendor_sku=ids.vendor_sku, qty=ordered if quantity is None else quantity, status=status,
             code=code, reason=notes or ("" if status == "accepted" else meaning),
-            expected_date=_date_or_none(ack, 5)))
+            expected_date=_date_or_none(ack, 5), upc=ids.upc, sku=ids.sku))
     return line_acks
 
 
 # 856 ------------------------------------------------------------------------------------------------------
 
+# HL03 levels from the top of a ship notice down; a blank HL02 parent is read as the nearest earlier level of
+# a rank above (some translators leave HL02 empty in the S/O/P/I and S/O/I orders, where that is unambiguous).
+_LEVEL_RANKS = {"S": 0, "O": 1, "T": 2, "P": 3, "Q": 4, "I": 5}
+
 
 @dataclass
 class _Level:
-    """One HL: shipment (S), order (O), tare (T), pack (P) or item (I), with the segments under it."""
+    """One HL: shipment (S), order (O), tare (T), pack (P), subpack (Q) or item (I), with its segments."""
 
     hl: Segment
     parent: _Level | None
@@ -710,9 +774,16 @@ class _Level:
     def find(self, tag: str, qualifier: str | None = None) -> Segment | None:
         return _first(self.segments, tag, qualifier)
 
-    def package_numbers(self) -> list[str]:
-        return [segment.get(2) for segment in self.segments
-                if segment.tag == "MAN" and segment.get(1) == "CP" and segment.get(2)]
+    def numbers(self) -> list[Segment]:
+        """Segments that carry a carton's or a shipment's carrier number: MAN*CP, REF*2I, REF*CN."""
+        return [segment for segment in self.segments if segment.get(2) and (
+            (segment.tag == "MAN" and segment.get(1) == "CP") or (segment.tag == "REF" and segment.get(1) in (
+                "CN", "2I")))]
+
+    @property
+    def is_item(self) -> bool:
+        # Some partners put LIN and SN1 straight on the pack level (S/O/P): that pack is also the item.
+        return self.code == "I" or self.find("SN1") is not None
 
 
 @dataclass
@@ -721,46 +792,98 @@ class _ParcelDraft:
     lines: list[ShippedLine] = field(default_factory=list)
 
 
+@dataclass
+class _Placed:
+    """Segment numbers of the items and carrier numbers that made it into a ship notice."""
+
+    segments: set[int] = field(default_factory=set)
+
+
 def _read_856(transaction_set: TransactionSet, reading: _SetReading) -> None:
     header, loops, summary = _split_loops(_body(transaction_set), "HL")
-    levels = _hl_tree(loops)
-    orders = [level for level in levels if level.code == "O"]
-    if not orders:
-        raise _SegmentError(transaction_set.segments[0], None, "the ship notice has no order level (HL*O)")
-    for order in orders:
-        reading.ship_notices.append(_ship_notice(order, levels, header, reading.source_ref))
+    st = transaction_set.segments[0]
+    levels = _hl_tree(loops, reading)
+    for level in levels:
+        prf = level.find("PRF")
+        if level.code == "O" and (prf is None or not prf.get(1)):
+            raise _SegmentError(level.hl, None, "the order level has no PRF01 purchase order number")
+    anchors: dict[str, list[_Level]] = {}
+    for level in levels:
+        if (prf := level.find("PRF")) is not None:
+            anchors.setdefault(_required(prf, 1, "the purchase order number"), []).append(level)
+    if not anchors:
+        raise _SegmentError(st, None, "the ship notice names no purchase order (no HL*O, and no PRF at any level)")
+    placed = _Placed()
+    for item in (level for level in levels if level.is_item):
+        if _purchase_order_of(item) is None:
+            raise _SegmentError(item.hl, None, "the item is under no purchase order (no PRF on its level or above)")
+    for vendor_order_id, roots in anchors.items():
+        reading.ship_notices.append(_ship_notice(vendor_order_id, roots, levels, header=header,
+                                                 source_ref=reading.source_ref, placed=placed))
+    _check_all_placed(levels, placed, reading)
     items = sum(1 for loop in loops for segment in loop if segment.tag == "LIN")
     _check_totals(reading, summary, counts=(len(levels), items), what="HL levels")
 
 
-def _hl_tree(loops: list[list[Segment]]) -> list[_Level]:
+def _hl_tree(loops: list[list[Segment]], reading: _SetReading) -> list[_Level]:
     by_id: dict[str, _Level] = {}
+    inferred: list[Segment] = []
     for loop in loops:
         hl = loop[0]
         hl_id = _required(hl, 1, "the HL id")
         if hl_id in by_id:
             raise _SegmentError(hl, 1, f"HL id {hl_id!r} is used twice")
+        code = _required(hl, 3, "the HL level code")
         parent_id = hl.get(2)
         if parent_id and parent_id not in by_id:
             raise _SegmentError(hl, 2, f"parent {parent_id!r} is not an earlier HL")
-        _required(hl, 3, "the HL level code")
-        by_id[hl_id] = _Level(hl=hl, parent=by_id.get(parent_id), segments=loop[1:])
+        parent = by_id.get(parent_id) if parent_id else None
+        if not parent_id and by_id:
+            parent = _inferred_parent(hl, code, list(by_id.values()))
+            if parent is not None:
+                inferred.append(hl)
+        by_id[hl_id] = _Level(hl=hl, parent=parent, segments=loop[1:])
+    if inferred:
+        reading.warn(inferred[0], f"HL02 (parent) is blank on {len(inferred)} levels; each was placed under the "
+                                  "nearest earlier level above it (S > O > T > P > Q > I)")
     return list(by_id.values())
 
 
-def _ship_notice(order: _Level, levels: list[_Level], header: list[Segment], source_ref: str) -> ShipNotice:
-    prf = order.find("PRF")
-    if prf is None or not prf.get(1):
-        raise _SegmentError(order.hl, None, "the order level has no PRF01 purchase order number")
-    td5 = _nearest(order, "TD5")
+def _inferred_parent(hl: Segment, code: str, earlier: list[_Level]) -> _Level | None:
+    rank = _LEVEL_RANKS.get(code)
+    if rank is None:
+        raise _SegmentError(hl, 2, f"the parent is blank and level code {code!r} has no known place "
+                                   "(S, O, T, P, Q, I); the item cannot be placed")
+    return next((level for level in reversed(earlier) if _LEVEL_RANKS.get(level.code, rank) < rank), None)
+
+
+def _purchase_order_of(level: _Level) -> str | None:
+    for ancestor in level.lineage():
+        if (prf := ancestor.find("PRF")) is not None:
+            return prf.get(1)
+    return None
+
+
+def _ship_notice(vendor_order_id: str, roots: list[_Level], levels: list[_Level], *, header: list[Segment],
+                 source_ref: str, placed: _Placed) -> ShipNotice:
+    """The notice for one purchase order: its levels are those whose nearest PRF names it."""
+    anchor = roots[0]
+    td5 = _nearest(anchor, "TD5")
     carrier = (td5.get(3) or None) if td5 else None
     service = (td5.get(5) or td5.get(12) or None) if td5 else None
-    shipped = _nearest(order, "DTM", "011") or _first(header, "DTM", "011")
-    members = [level for level in levels if level is not order and level.within(order)]
-    parcels = _order_parcels(order, members, carrier)
-    return ShipNotice(vendor_order_id=prf.get(1),
-                      shipped_at=_instant_or_none(shipped, 2, 3, 4) if shipped else None,
-                      carrier=carrier, service=service, source_ref=source_ref,
+    shipped = _nearest(anchor, "DTM", "011") or _first(header, "DTM", "011")
+    shipped_at = _instant_or_none(shipped, 2, 3, 4) if shipped else None
+    scope = [level for level in levels if _purchase_order_of(level) == vendor_order_id]
+    items = [level for level in scope if level.is_item]
+    if td5 is not None and td5.get(4) in _FREIGHT_METHODS:
+        pro, bill = _freight_numbers(anchor, scope, td5, placed)
+        lines = tuple(_placed_line(item, placed) for item in items)
+        return ShipNotice(vendor_order_id=vendor_order_id, shipped_at=shipped_at, carrier=carrier, service=service,
+                          parcels=(), source_ref=source_ref, freight=True, pro_number=pro, bill_of_lading=bill,
+                          freight_lines=lines)
+    parcels = _order_parcels(anchor, scope, items, carrier, placed)
+    return ShipNotice(vendor_order_id=vendor_order_id, shipped_at=shipped_at, carrier=carrier, service=service,
+                      source_ref=source_ref,
                       parcels=tuple(Parcel(tracking_number=number, carrier=draft.carrier, lines=tuple(draft.lines))
                                     for number, draft in parcels.items()))
 
@@ -773,24 +896,53 @@ def _nearest(level: _Level, tag: str, qualifier: str | None = None) -> Segment |
     return None
 
 
-def _order_parcels(order: _Level, members: list[_Level], carrier: str | None) -> dict[str, _ParcelDraft]:
-    """One parcel per package number; each item goes to the package that holds it (S/O/P/I) or that it
-    holds (S/O/I/P). Without package numbers under the order, shipment-level numbers are used (S/O/I)."""
+def _freight_numbers(anchor: _Level, scope: list[_Level], td5: Segment, placed: _Placed) -> tuple[str, str]:
+    """A freight shipment's PRO (REF*CN) and bill of lading (REF*BM), from its own levels or above."""
+    above = [level for level in anchor.lineage() if level not in scope]
+    pros: dict[str, Segment] = {}
+    for level in (*scope, *above):
+        for segment in level.numbers():
+            if segment.get(1) != "CN":
+                raise _SegmentError(segment, 2, f"{segment.tag}*{segment.get(1)} {segment.get(2)!r} is a parcel "
+                                                f"number, but TD504 {td5.get(4)!r} says this is freight (motor, "
+                                                "LTL, rail or ocean); a notice cannot be both")
+            pros.setdefault(segment.get(2), segment)
+            placed.segments.add(segment.number)
+    if len(pros) > 1:
+        second = list(pros.values())[1]
+        raise _SegmentError(second, 2, f"a second PRO number {second.get(2)!r} for one freight shipment")
+    bill = next((segment.get(2) for level in (*scope, *above) for segment in level.segments
+                 if segment.tag == "REF" and segment.get(1) == "BM" and segment.get(2)), "")
+    return next(iter(pros), ""), bill
+
+
+def _order_parcels(anchor: _Level, scope: list[_Level], items: list[_Level], carrier: str | None,
+                   placed: _Placed) -> dict[str, _ParcelDraft]:
+    """One parcel per carrier number. Each item goes to the nearest number on its own level or above it
+    (S/O/P/I, S/T/P/I, S/I), else to the carton listed under it (S/O/I/P). Numbers above the order are used
+    when the order has none of its own (S/O/I with the shipment's REF*CN)."""
     parcels: dict[str, _ParcelDraft] = {}
-    for level in (order, *members):
-        for number in level.package_numbers():
-            parcels.setdefault(number, _ParcelDraft(carrier=_carrier_of(level, carrier)))
+
+    def add(segment: Segment, level: _Level) -> str:
+        placed.segments.add(segment.number)
+        parcels.setdefault(segment.get(2), _ParcelDraft(carrier=_carrier_of(level, carrier)))
+        return segment.get(2)
+
+    for level in scope:
+        for segment in level.numbers():
+            add(segment, level)
     unplaced: list[ShippedLine] = []
-    for item in (level for level in members if level.code == "I"):
-        shipped = _shipped_line(item)
-        holder = _holding_package(item, order, members)
+    for item in items:
+        shipped = _placed_line(item, placed)
+        holder = _holding_number(item, scope)
         if holder is None:
             unplaced.append(shipped)
         else:
-            parcels[holder].lines.append(shipped)
+            parcels[add(*holder)].lines.append(shipped)
     if not parcels:
-        for number in _shipment_numbers(order):
-            parcels.setdefault(number, _ParcelDraft(carrier=carrier))
+        for level in anchor.lineage():
+            for segment in level.numbers():
+                add(segment, level)
     if unplaced:
         # Lines the vendor did not tie to a carton go with the first one; an ASN without any tracking
         # number still says what shipped, so it is kept with an empty number for the rules to flag.
@@ -799,27 +951,29 @@ def _order_parcels(order: _Level, members: list[_Level], carrier: str | None) ->
     return parcels
 
 
-def _holding_package(item: _Level, order: _Level, members: list[_Level]) -> str | None:
+def _holding_number(item: _Level, scope: list[_Level]) -> tuple[Segment, _Level] | None:
     for level in item.lineage():
-        if numbers := level.package_numbers():
-            return numbers[0]
-        if level is order:
-            break
-    for level in members:
-        if level is not item and level.within(item) and (numbers := level.package_numbers()):
-            return numbers[0]
+        if numbers := level.numbers():
+            return numbers[0], level
+    for level in scope:
+        if level is not item and level.within(item) and (numbers := level.numbers()):
+            return numbers[0], level
     return None
 
 
-def _shipment_numbers(order: _Level) -> list[str]:
-    numbers: list[str] = []
-    for level in order.lineage():
-        if level is order:
-            continue
-        numbers += level.package_numbers()
-        numbers += [segment.get(2) for segment in level.segments
-                    if segment.tag == "REF" and segment.get(1) in ("CN", "2I") and segment.get(2)]
-    return numbers
+def _check_all_placed(levels: list[_Level], placed: _Placed, reading: _SetReading) -> None:
+    """Nothing in a notice is dropped unnoticed: an item that landed nowhere refuses the set; a carrier
+    number that is no parcel of any order (a shipment's master number beside the orders' own cartons) is
+    named in a warning."""
+    for level in levels:
+        for segment in level.segments:
+            if segment.tag in ("LIN", "SN1") and segment.number not in placed.segments:
+                raise _SegmentError(segment, None, "this item is on no item level (HL*I) with its SN1, so it "
+                                                   "cannot be placed in a shipment")
+        for segment in level.numbers():
+            if segment.number not in placed.segments:
+                reading.warn(segment, f"carrier number {segment.get(2)!r} is not a parcel of any order in this "
+                                      "notice: each order has cartons with numbers of their own")
 
 
 def _carrier_of(level: _Level, default: str | None) -> str | None:
@@ -827,15 +981,16 @@ def _carrier_of(level: _Level, default: str | None) -> str | None:
     return (td5.get(3) or default) if td5 else default
 
 
-def _shipped_line(item: _Level) -> ShippedLine:
+def _placed_line(item: _Level, placed: _Placed) -> ShippedLine:
     sn1 = item.find("SN1")
     if sn1 is None:
         raise _SegmentError(item.hl, None, "the item level has no SN1 quantity shipped")
     lin = item.find("LIN")
-    ids = _product_ids(lin, 2) if lin else {}
+    ids = _item_ids(lin, 2) if lin else _ItemIds()
     line = (_as_int(lin.get(1)) if lin else None) or _as_int(sn1.get(1))
-    return ShippedLine(line=line, vendor_sku=ids.get("VN") or ids.get("SK") or "",
-                       qty=_whole(sn1, 2, "the quantity shipped"))
+    placed.segments.update(segment.number for segment in (lin, sn1) if segment is not None)
+    return ShippedLine(line=line, vendor_sku=ids.vendor_sku, qty=_whole(sn1, 2, "the quantity shipped"),
+                       upc=ids.upc, sku=ids.sku)
 
 
 # 846 ------------------------------------------------------------------------------------------------------
@@ -855,15 +1010,18 @@ def _read_846(transaction_set: TransactionSet, reading: _SetReading) -> None:
 
 def _stock_level(loop: list[Segment], as_of: datetime | None) -> StockLevel:
     lin = loop[0]
-    ids = _product_ids(lin, 2)
-    vendor_sku, upc = ids.get("VN") or ids.get("SK") or "", ids.get("UP", "")
-    if not vendor_sku and not upc:
-        raise _SegmentError(lin, None, "the item has no VN, SK or UP id")
-    available = _first(loop, "QTY", "33")
-    if available is None:
-        raise _SegmentError(lin, None, f"item {named(vendor_sku or upc)} has no QTY*33 (quantity available)")
+    ids = _item_ids(lin, 2)
+    if not (ids.vendor_sku or ids.sku or ids.upc):
+        raise _SegmentError(lin, None, "the item has no id orderflow can match (vendor: "
+                                       f"{', '.join(_VENDOR_IDS)}; ours: {', '.join(_BUYER_IDS)}; barcode: "
+                                       f"{', '.join(_BARCODE_IDS)})")
+    quantity = next(((segment, what) for code, what in _STOCK_QUANTITIES
+                     if (segment := _first(loop, "QTY", code)) is not None), None)
+    if quantity is None:
+        raise _SegmentError(lin, None, f"item {named(ids.vendor_sku or ids.sku or ids.upc)} has no QTY*33 "
+                                       "(quantity available) or QTY*17 (quantity on hand)")
     restock = _first(loop, "DTM", "018")
-    return StockLevel(vendor_sku=vendor_sku, upc=upc, qty=_whole(available, 2, "the quantity available"),
+    return StockLevel(vendor_sku=ids.vendor_sku, upc=ids.upc, sku=ids.sku, qty=_whole(quantity[0], 2, quantity[1]),
                       as_of=as_of, next_available=_date_or_none(restock, 2) if restock else None)
 
 
