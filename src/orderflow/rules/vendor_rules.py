@@ -29,9 +29,9 @@ from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from orderflow.calendars import BusinessCalendar
+from orderflow.carriers.numbers import FREIGHT
 from orderflow.config import CalendarSettings
 from orderflow.db.bulk import chunked
-from orderflow.carriers.numbers import FREIGHT
 from orderflow.db.models import (
     IngestedFile,
     InventoryLevel,
