@@ -123,7 +123,7 @@ VENDOR_CODES = list(VENDORS)
 COLUMNS: dict[str, tuple[str, ...]] = {
     "vendors": ("code", "name", "kind", "format", "transport", "active", "updated_at"),
     "catalog": ("sku", "vendor_code", "vendor_sku", "upc", "description", "on_demand", "vendor_variant_id",
-                "updated_at"),
+                "updated_at", "product", "variant"),
     "inventory": ("id", "vendor_code", "vendor_sku", "quantity", "next_available", "as_of", "updated_at"),
     "orders": ("id", "source", "order_number", "external_id", "customer_name", "customer_email", "ship_name",
                "ship_company", "ship_address1", "ship_address2", "ship_city", "ship_province", "ship_zip",
@@ -143,7 +143,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                   "tracking_note", "service", "shipped_at", "reported_at", "status", "first_scan_at",
                   "last_event_at", "estimated_delivery", "delivered_at", "exception_reason", "last_checked_at",
                   "last_outcome", "invalid_polls", "first_invalid_at", "next_check_at", "tracking_expired_at",
-                  "customer_notified_at", "created_at", "updated_at"),
+                  "customer_notified_at", "created_at", "updated_at", "lines_inferred"),
     "shipment_lines": ("id", "shipment_id", "vendor_order_line_id", "qty"),
     "tracking_events": ("id", "shipment_id", "occurred_at", "status", "code", "description", "location",
                         "recorded_at"),
@@ -514,7 +514,7 @@ class _Shop:
         self.buffers["vendors"] = [(code, name, kind, "csv", "local", True, now)
                                    for code, (name, kind) in VENDORS.items()]
         self.buffers["catalog"] = [(p.sku, p.vendor, p.vendor_sku, None, p.name, VENDORS[p.vendor][1] == "on_demand",
-                                    None, now) for p in CATALOG]
+                                    None, now, None, None) for p in CATALOG]
         stock = [p for p in CATALOG if p.vendor in STOCKED]
         self.buffers["inventory"] = [
             (index + 1, p.vendor, p.vendor_sku, 0 if (p.vendor, p.vendor_sku) == OUT_OF_STOCK_SKU else 40 + index * 7,
@@ -656,7 +656,7 @@ class _Shop:
             shipment_id, vendor_order_id, carrier, CARRIER_NAMES[carrier], _history_number(carrier, shipment_id),
             True, None, SERVICES[carrier], shipped, reported, "delivered", picked_up, delivered,
             delivered.replace(hour=23, minute=59, second=0, microsecond=0), delivered, None, checked, "ok", 0, None,
-            None, None, picked_up + 2 * hour, reported, checked))
+            None, None, picked_up + 2 * hour, reported, checked, False))
         self.buffers["shipment_lines"].extend((line, shipment_id, line, qty) for line, qty in lines)
         self.notice(shipment_id, vendor_order_id, carrier, shipped, picked_up + 2 * hour)
         return delivered
@@ -906,7 +906,7 @@ class _Draft:
             reported, status, first_scan, last_event, parcel.get("estimated"), delivered_at,
             parcel.get("reason"), checked, "ok" if checked else None, 0, None,
             checked + timedelta(hours=4) if followed and checked else None, None,
-            notified, reported, checked or reported))
+            notified, reported, checked or reported, False))
         part = [(self.first_line_id + n, self.lines[n][1]) for n in parcel["lines"]]
         shop.buffers["shipment_lines"].extend((line, shipment_id, line, qty) for line, qty in part)
         if notified:

@@ -176,10 +176,11 @@ class TestScriptedJourney:
 
 
 NOT_FOUND_CODES = {"ups": "TW0001", "fedex": "TRACKING.TRACKINGNUMBER.NOTFOUND", "usps": "404", "dhl": "404"}
-# USPS and DHL document no invalid-number answer; their 400 reads as a carrier error (see the module report).
+# USPS and DHL document no invalid-number answer. USPS's 400 names the tracking number, so it reads as "no
+# record" (one bad number must not count against the feed's health); DHL's 400 reads as a carrier error.
 INVALID = {"ups": (FetchOutcome.INVALID_NUMBER, "TV1002"),
            "fedex": (FetchOutcome.INVALID_NUMBER, "TRACKING.TRACKINGNUMBER.INVALID"),
-           "usps": (FetchOutcome.CARRIER_ERROR, "400"), "dhl": (FetchOutcome.CARRIER_ERROR, "400")}
+           "usps": (FetchOutcome.NOT_FOUND, "400"), "dhl": (FetchOutcome.CARRIER_ERROR, "400")}
 
 
 class TestNotFoundAndInvalid:
