@@ -86,14 +86,15 @@ def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: s
     part, so mail clients show them without loading anything from elsewhere.
 
     ``message_id`` is used as given (angle brackets added when missing); ``date`` defaults to now. The subject
-    is folded onto one line, so text taken from an order can never add a header.
+    and every address line are folded onto one line, so text taken from an order (a customer's name) can never
+    add a header.
     """
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = ", ".join([to] if isinstance(to, str) else to)
+    message["From"] = one_line(sender)
+    message["To"] = one_line(", ".join([to] if isinstance(to, str) else to))
     if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = " ".join(subject.split())
+        message["Reply-To"] = one_line(reply_to)
+    message["Subject"] = one_line(subject)
     message["Date"] = email.utils.format_datetime((date or datetime.now(UTC)).astimezone(UTC))
     message["Message-ID"] = _checked_message_id(message_id)
     message.set_content(text)
@@ -110,6 +111,15 @@ def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: s
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=attachment.filename)
     return message
+
+
+def one_line(text: str) -> str:
+    """``text`` as one header line: line breaks, tabs and other control characters become single spaces.
+
+    >>> one_line("Evil\\r\\nBcc: x@example.com")
+    'Evil Bcc: x@example.com'
+    """
+    return " ".join("".join(char if char.isprintable() else " " for char in text).split())
 
 
 def _checked_message_id(message_id: str) -> str:
