@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from orderflow.testing.sshd import SshServer
 from orderflow.vendors.channels import file_transport
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.fetch import FetchIO, fetch
+from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
 from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES, stock_catalog
@@ -289,3 +292,83 @@ class TestPrintfulFeedback:
         result = fetch(engine=engine, settings=settings, clock=clock)
         assert (result.counts["files"], result.counts["duplicates"]) == (1, 1)
         assert count(engine, Shipment) == 1
+
+
+class TestOneFileNeverBlocksAVendor:
+    def test_an_unsafe_sender_id_never_stops_the_files_behind_it(self, engine: Engine, clock: Clock,
+                                                                 tmp_path: Path) -> None:
+        """An 855 whose ISA06 holds '/../' gets a 997 under an encoded name; the 856 behind it is read too."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME + "[vendors.x12]\nsend_997 = true\n")
+        inbox = tmp_path / "acme" / "from_vendor"
+        ack = (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes().replace(b"ACMEBLANKS     ", b"ACME/../BLANK  ")
+        drop(inbox, "1-ack.edi", ack)
+        drop(inbox, "2-asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"], result.problems) == (ExitCode.OK, 2, [])
+        assert acme_order(engine)["vo"]["state"] == "shipped"
+        assert sorted(path.name for path in (tmp_path / "acme" / "to_vendor").iterdir()) == [
+            "997_ACME=2F=2E=2E=2FBLANK_000005501_5501.edi", "997_ACMEBLANKS_000005502_5502.edi"]
+        assert sorted(path.name for path in (tmp_path / "acme" / "archive").iterdir()) == ["1-ack.edi", "2-asn.edi"]
+
+    def test_a_file_that_cannot_be_archived_is_applied_once_and_never_pauses_dispatch(
+            self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """archive/ on another file system (no hard link there): three runs apply the 856 once, say so each run,
+        and leave dispatch to ACME unpaused; a file dropped later is still read."""
+        elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
+        try:
+            if elsewhere.stat().st_dev == tmp_path.stat().st_dev:
+                pytest.skip("/dev/shm is on the same file system as the test folder")
+            (tmp_path / "acme").mkdir()
+            (tmp_path / "acme" / "archive").symlink_to(elsewhere)
+            settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+            inbox = tmp_path / "acme" / "from_vendor"
+            drop(inbox, "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+            runs = [fetch(engine=engine, settings=settings, clock=clock) for _ in range(3)]
+            left = ExitCode.PARTIAL_FAILURE
+            assert [(run.exit_code, run.counts["files"], run.counts["duplicates"], run.counts["files_left"])
+                    for run in runs] == [(left, 1, 0, 1), (left, 0, 1, 1), (left, 0, 1, 1)]
+            assert "ACME:asn.edi is taken in; putting it away is left for the next run" in runs[-1].problems[0]
+            assert (count(engine, Shipment), count(engine, IngestedFile)) == (2, 1)
+            with session_factory(engine)() as session:
+                [acme] = [row for row in vendor_overview(session, settings) if row["code"] == "ACME"]
+            assert acme["breaker"] == "closed"
+            drop(inbox, "ack.edi", (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes())
+            assert fetch(engine=engine, settings=settings, clock=clock).counts["files"] == 1
+        finally:
+            shutil.rmtree(elsewhere)
+
+    def test_a_refused_file_dropped_back_is_read_again(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A CSV naming tracking 'Waybill' is refused; with the column mapped and the file moved back from
+        rejected/, the same bytes are read and applied, and the ledger row tells the new outcome."""
+        content = (b"PO Number,Line,Item Code,Qty,Carrier,Waybill,Ship Date\n"
+                   b"TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n")
+        block = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
+        settings = shop(tmp_path, engine, clock, block)
+        drop(tmp_path / "acme" / "from_vendor", "shp.csv", content)
+        refused = fetch(engine=engine, settings=settings, clock=clock)
+        assert (refused.exit_code, refused.counts["files_refused"]) == (ExitCode.INPUT_REFUSED, 1)
+        (tmp_path / "acme" / "rejected" / "shp.csv").rename(tmp_path / "acme" / "from_vendor" / "shp.csv")
+        fixed = write_settings(tmp_path, block + 'feedback_columns = {tracking_number = "Waybill"}\n',
+                               vendor_block("PF", "csv", "local", path="pf"),
+                               vendor_block("STITCH", "csv", "local", path="stitch"))
+        again = fetch(engine=engine, settings=fixed, clock=clock)
+        assert (again.exit_code, again.counts["files"], again.counts["duplicates"]) == (ExitCode.OK, 1, 0)
+        assert [s["tracking_number"] for s in acme_order(engine)["shipments"]] == ["1Z4R8W670312345676"]
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.kind, ledger.error, ledger.rows_ok, ledger.rows_refused) == ("csv", None, 1, 0)
+        assert (tmp_path / "acme" / "archive" / "shp.csv").exists()
+
+    def test_a_symbolic_link_is_never_followed(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A link in from_vendor/ to a file elsewhere is neither read nor moved; the real file beside it is."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        secret = tmp_path / "passwd"
+        secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+        inbox = tmp_path / "acme" / "from_vendor"
+        drop(inbox, "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        (inbox / "x.csv").symlink_to(secret)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"], result.problems) == (ExitCode.OK, 1, [])
+        assert (inbox / "x.csv").is_symlink()
+        with session_factory(engine)() as session:
+            assert [row.path for row in session.scalars(select(IngestedFile))] == ["asn.edi"]

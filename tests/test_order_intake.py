@@ -277,6 +277,31 @@ class TestInbox:
         assert (settings.path("inbox") / "growing.csv").exists()
 
 
+    def test_a_refused_file_dropped_back_is_read_again(self, stocked: Engine, shop: Settings, clock: Clock) -> None:
+        """Refused under the wrong format, then moved back from rejected/ once the source is fixed: imported."""
+        inbox = shop.path("inbox")
+        (inbox / "export-1.csv").write_bytes(SAMPLE.read_bytes())
+        as_json = shop.model_copy(update={"sources": {"shopify": shop.sources["shopify"].model_copy(
+            update={"format": "json"})}})
+        assert run_import(stocked, as_json, clock, source="shopify").exit_code is ExitCode.INPUT_REFUSED
+        (inbox / "rejected" / "export-1.csv").rename(inbox / "export-1.csv")
+        again = run_import(stocked, shop, clock, source="shopify")
+        assert (again.exit_code, again.counts["stored"]) == (ExitCode.OK, 3)
+        with session_factory(stocked)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.error, ledger.rows_ok) == (None, 3)
+
+    def test_a_symbolic_link_in_the_inbox_is_never_followed(self, stocked: Engine, shop: Settings, clock: Clock,
+                                                            tmp_path: Path) -> None:
+        """A link to a file elsewhere is neither read nor moved."""
+        elsewhere = tmp_path / "elsewhere.csv"
+        elsewhere.write_bytes(SAMPLE.read_bytes())
+        (shop.path("inbox") / "export.csv").symlink_to(elsewhere)
+        result = run_import(stocked, shop, clock, source="shopify")
+        assert (result.exit_code, result.counts["files"], count(stocked, IngestedFile)) == (ExitCode.OK, 0, 0)
+        assert (shop.path("inbox") / "export.csv").is_symlink()
+
+
 class TestOrderList:
     def test_list_and_filters(self, stocked: Engine, shop: Settings, clock: Clock) -> None:
         """orders lists newest first and filters by state, vendor and date."""

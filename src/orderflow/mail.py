@@ -38,8 +38,7 @@ from typing import Self
 
 from orderflow.config import EmailSettings, Settings, secret
 from orderflow.errors import ConfigError, RemoteError, RemoteRejected, RemoteUnavailable
-
-_MESSAGE_ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+from orderflow.tokens import safe_token
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,7 @@ def stable_message_id(*parts: str | int, sender: str) -> str:
     '<orderflow.shipment.812@teebarn.example>'
     """
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    return f"<{'.'.join(_atom(str(part)) for part in ('orderflow', *parts))}@{domain}>"
-
-
-def _atom(text: str) -> str:
-    # Anything outside a plain atom is written as =XX per byte, so distinct parts never give the same id.
-    return "".join(char if char in _MESSAGE_ID_SAFE else "".join(f"={byte:02X}" for byte in char.encode())
-                   for char in text) or "=00"
+    return f"<{'.'.join(safe_token(str(part)) for part in ('orderflow', *parts))}@{domain}>"
 
 
 def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: str, html: str | None = None,

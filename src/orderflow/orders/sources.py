@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from orderflow.config import Settings, SourceSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
+from orderflow.db.ledger import ledger_entry
 from orderflow.db.models import IngestedFile
 from orderflow.errors import ConfigError, InputError, Refusal
 from orderflow.orders.formats import detect_file_format, iter_orders
@@ -101,7 +103,7 @@ def _inbox_files(folder: Path, settle_seconds: float) -> list[Path]:
     ready_before = time.time() - settle_seconds  # the file system's clock, not business time
     return sorted(
         path for path in folder.iterdir()
-        if path.is_file() and not path.name.startswith(".")
+        if stat.S_ISREG(path.lstat().st_mode) and not path.name.startswith(".")  # never a link to elsewhere
         and not path.name.endswith((".tmp", ".part", ".partial"))
         and path.stat().st_mtime <= ready_before
     )
@@ -120,10 +122,10 @@ def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime
         digest = file_digest(path)
         refused_whole = False
         with make_session() as session, session.begin():
-            seen = session.scalar(select(IngestedFile.id).where(
-                IngestedFile.origin == f"source:{name}", IngestedFile.sha256 == digest))
-            if seen is None:
-                refused_whole = _ingest_inbox_file(session=session, path=path, name=name, digest=digest,
+            ledger = ledger_entry(session, origin=f"source:{name}", path=str(path), size=path.stat().st_size,
+                                  digest=digest, kind=source.format or "orders", now=now)
+            if ledger is not None:
+                refused_whole = _ingest_inbox_file(session=session, path=path, name=name, ledger=ledger,
                                                    fmt=source.format, mapping=mapping, settings=settings, now=now,
                                                    total=total)
         crash_point("import.after_file_commit")
@@ -131,11 +133,9 @@ def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime
     return total
 
 
-def _ingest_inbox_file(*, session: Session, path: Path, name: str, digest: str, fmt: str | None,
+def _ingest_inbox_file(*, session: Session, path: Path, name: str, ledger: IngestedFile, fmt: str | None,
                        mapping: ColumnMapping | None, settings: Settings, now: datetime, total: ImportResult) -> bool:
-    """Store one inbox file and its ledger row; returns whether the file was refused whole."""
-    ledger = IngestedFile(origin=f"source:{name}", path=str(path), size=path.stat().st_size, sha256=digest,
-                          kind=fmt or "orders", ingested_at=now)
+    """Store one inbox file and fill its ledger row; returns whether the file was refused whole."""
     try:
         with session.begin_nested():
             result = import_file(session=session, path=path, source=name, fmt=fmt, mapping=mapping,
@@ -146,12 +146,10 @@ def _ingest_inbox_file(*, session: Session, path: Path, name: str, digest: str, 
         ledger.refusals = [_as_json(exc.refusal)]
         total.refusals.append(exc.refusal)
         total.files += 1
-        session.add(ledger)
         return True
     ledger.rows_ok = result.stored + result.updated + result.unchanged
     ledger.rows_refused = result.refused
     ledger.refusals = [_as_json(refusal) for refusal in result.refusals]
-    session.add(ledger)
     total.add(result)
     return False
 

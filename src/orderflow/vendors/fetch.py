@@ -27,9 +27,11 @@ from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
-from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
+from orderflow.db.ledger import ledger_entry
+from orderflow.db.models import LineState, VendorOrder, VendorOrderState
 from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected
 from orderflow.jobs import WorkResult
+from orderflow.tokens import safe_token
 from orderflow.vendors.channels import default_http_client, file_transport, printful_client
 from orderflow.vendors.feedback import Feedback, FeedbackResult
 from orderflow.vendors.records import ParsedVendorFile
@@ -49,6 +51,8 @@ class FetchTally:
     files: int = 0
     duplicates: int = 0
     files_refused: int = 0
+    files_left: int = 0
+    """Files left in the vendor's folder: unreadable, or taken in but not put away (997, archive)."""
     polled: int = 0
     feedback: FeedbackResult = field(default_factory=FeedbackResult)
     vendors_failed: list[str] = field(default_factory=list)
@@ -74,11 +78,12 @@ def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | Non
                       tally=tally)
     feedback = tally.feedback
     problems = tally.problems + [str(refusal) for refusal in feedback.refusals] + feedback.problems
-    code = ExitCode.CONFIG if tally.vendors_misconfigured else ExitCode.PARTIAL_FAILURE if tally.vendors_failed else \
+    code = ExitCode.CONFIG if tally.vendors_misconfigured else \
+        ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.files_left else \
         ExitCode.INPUT_REFUSED if feedback.refusals or tally.files_refused else ExitCode.OK
     return WorkResult(
         counts={"files": tally.files, "duplicates": tally.duplicates, "files_refused": tally.files_refused,
-                "polled": tally.polled, "acknowledgements": feedback.acknowledgements,
+                "files_left": tally.files_left, "polled": tally.polled, "acknowledgements": feedback.acknowledgements,
                 "shipments_added": feedback.shipments_added, "lines_rejected": feedback.lines_rejected,
                 "lines_backordered": feedback.lines_backordered, "stock_levels": feedback.stock_levels,
                 "records_refused": len(feedback.refusals)},
@@ -87,9 +92,10 @@ def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | Non
 
 def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings, clock: Clock, io: FetchIO,
                   tally: FetchTally) -> None:
-    key = f"vendor:{vendor.code}"
+    # Not dispatch's breaker: a vendor whose files we cannot take must still get its purchase orders.
+    key = f"vendor-inbound:{vendor.code}"
     with session_factory(engine)() as session:
-        paused = pause_notice(session, key, clock.now(), f"vendor {vendor.code}")
+        paused = pause_notice(session, key, clock.now(), f"fetching from vendor {vendor.code}")
     if paused:
         tally.vendors_failed.append(vendor.code)
         tally.problems.append(paused)
@@ -127,36 +133,43 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
     for remote in transport.list_inbound():
         if not _settled(remote, vendor.settle_seconds):
             continue
-        data = transport.read(remote.name)
+        try:
+            data = transport.read(remote.name)
+        except RemoteRejected as exc:  # this file only (gone meanwhile, not ours to read): the others go on
+            tally.files_left += 1
+            tally.problems.append(str(exc))
+            continue
         if len(data) != remote.size:
             continue  # it grew while we read it: next run
         refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock, tally=tally)
         crash_point("fetch.after_ingest_commit")
-        if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
-            _acknowledge_x12(engine, vendor, transport, name=remote.name, data=data, now=clock.now())
-        if refused_whole:
-            transport.reject(remote.name)
-        elif vendor.after_ingest == "delete":
-            transport.delete(remote.name)
-        else:
-            transport.archive(remote.name)
+        try:
+            if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
+                _acknowledge_x12(engine, vendor, transport, name=remote.name, data=data, now=clock.now())
+            if refused_whole:
+                transport.reject(remote.name)
+            elif vendor.after_ingest == "delete":
+                transport.delete(remote.name)
+            else:
+                transport.archive(remote.name)
+        except OrderflowError as exc:
+            # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
+            tally.files_left += 1
+            tally.problems.append(f"{exc} ({vendor.code}:{remote.name} is taken in; putting it away is left "
+                                  "for the next run)")
 
 
 def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, clock: Clock,
             tally: FetchTally) -> bool:
     """Parse, apply and ledger one file in one transaction. Returns whether it was refused whole."""
-    digest = hashlib.sha256(data).hexdigest()
-    origin = f"vendor:{vendor.code}"
     now = clock.now()
     file = f"{vendor.code}:{name}"
     with session_factory(engine)() as session, session.begin():
-        if session.scalar(select(IngestedFile.id).where(IngestedFile.origin == origin,
-                                                        IngestedFile.sha256 == digest)) is not None:
+        ledger = ledger_entry(session, origin=f"vendor:{vendor.code}", path=name, size=len(data),
+                              digest=hashlib.sha256(data).hexdigest(), kind="unknown", now=now)
+        if ledger is None:
             tally.duplicates += 1
             return False
-        ledger = IngestedFile(origin=origin, path=name, size=len(data), sha256=digest, kind="unknown",
-                              ingested_at=now)
-        session.add(ledger)
         tally.files += 1
         try:
             read = parse_vendor_file(data, file=file, vendor=vendor)
@@ -206,8 +219,8 @@ def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTran
             document = render_997(group, sender_id=ids.sender_id, sender_qualifier=ids.sender_qualifier,
                                   receiver_id=interchange.sender_id, receiver_qualifier=interchange.sender_qualifier,
                                   interchange_control=number, group_control=number, now=now, usage=ids.usage)
-            transport.upload(f"997_{interchange.sender_id}_{interchange.control}_{group.control}.edi",
-                             document.encode())
+            parts = (interchange.sender_id, interchange.control, group.control)
+            transport.upload(f"997_{'_'.join(safe_token(str(part)) for part in parts)}.edi", document.encode())
 
 
 def parse_vendor_file(data: bytes, *, file: str, vendor: VendorSettings) -> VendorFile:
