@@ -372,3 +372,83 @@ class TestOneFileNeverBlocksAVendor:
         assert (inbox / "x.csv").is_symlink()
         with session_factory(engine)() as session:
             assert [row.path for row in session.scalars(select(IngestedFile))] == ["asn.edi"]
+
+
+def unknown_orders_csv(rows: int) -> bytes:
+    """A tracking CSV whose every row names a purchase order nobody sent."""
+    return b"PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n" + b"".join(
+        f"TB{9000 + row}-ACME,1,ACM-G500-BLK-L,1,UPS,1Z4R8W670312345676,2026-03-14\n".encode() for row in range(rows))
+
+
+class TestBounds:
+    LIMITS = "[limits]\nfile_bytes = 4000\nfile_rows = 50\nrefusals_listed = 3\n"
+
+    def settings(self, tmp_path: Path, engine: Engine, clock: Clock) -> Settings:
+        shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        return write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0),
+                              vendor_block("PF", "csv", "local", path="pf"),
+                              vendor_block("STITCH", "csv", "local", path="stitch"), self.LIMITS)
+
+    def test_a_file_over_the_byte_limit_is_refused_unread_once(self, engine: Engine, clock: Clock,
+                                                               tmp_path: Path) -> None:
+        """A 5,000-byte file against file_bytes = 4000: refused by its size, set aside, in the ledger once."""
+        settings = self.settings(tmp_path, engine, clock)
+        drop(tmp_path / "acme" / "from_vendor", "big.csv", b"x" * 5000)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files_refused"]) == (ExitCode.INPUT_REFUSED, 1)
+        assert result.problems == ["ACME:big.csv: 5000 bytes, more than limits.file_bytes (4000) allows; ask the "
+                                   "vendor to split it, or raise the limit"]
+        assert (tmp_path / "acme" / "rejected" / "big.csv").exists()
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.path, ledger.kind, ledger.size) == ("big.csv", "refused", 5000)
+
+    def test_a_file_over_the_row_limit_is_refused_whole(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """51 rows against file_rows = 50: nothing applied, one line naming the limit."""
+        settings = self.settings(tmp_path, engine, clock)
+        drop(tmp_path / "acme" / "from_vendor", "many.csv", unknown_orders_csv(51)[:3999])
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == ["ACME:many.csv: 51 records, more than limits.file_rows (50) allows in one file; "
+                                   "ask the vendor to split it, or raise the limit"]
+        assert (tmp_path / "acme" / "rejected" / "many.csv").exists()
+
+    def test_refused_rows_are_listed_up_to_the_limit_then_counted(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """40 rows for unknown orders: three lines and a count on stderr; the ledger keeps three and the total."""
+        settings = self.settings(tmp_path, engine, clock)
+        drop(tmp_path / "acme" / "from_vendor", "unknown.csv", unknown_orders_csv(40))
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == [
+            *[f"ACME:unknown.csv:{row}: po_number: no vendor order 'TB{number}-ACME' for vendor ACME"
+              for number, row in ((9000, 2), (9001, 3), (9002, 4))],
+            "ACME:unknown.csv: and 37 more refused"]
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.rows_ok, ledger.rows_refused, len(ledger.refusals)) == (0, 40, 3)
+
+
+class TestShipNoticeQuantities:
+    def test_more_shipped_than_ordered_is_said_and_capped(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """An 856 shipping 5 of line 3's 1: the parcel is kept, line 3 counts 1 shipped, and one line says so."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes().replace(b"SN1*3*1*EA", b"SN1*3*5*EA")
+        drop(tmp_path / "acme" / "from_vendor", "asn.edi", content)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == ["ACME:asn.edi: TB1042-ACME line 3 (ACM-18500-NVY-XL): the parcels ship 5 of the "
+                                   "1 ordered; counted as 1"]
+        assert [(line["line"], line.get("qty_shipped")) for line in acme_order(engine)["vo"]["lines"]] == [
+            (1, 2), (2, None), (3, 1)]
+
+    def test_a_negative_quantity_is_refused_and_counts_stay_whole(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """SN1 of -3 refuses that ship notice by its segment; the ledger never counts fewer than 0 rows taken."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes().replace(b"SN1*3*1*EA", b"SN1*3*-3*EA")
+        drop(tmp_path / "acme" / "from_vendor", "asn.edi", content)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.exit_code is ExitCode.INPUT_REFUSED
+        assert result.problems == ["ACME:asn.edi:28: SN102: segment 28 (SN1): '-3' is not a whole number from 0 to "
+                                   "999999999"]
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.rows_ok, ledger.rows_refused) == (0, 1)

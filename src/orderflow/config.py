@@ -294,6 +294,14 @@ class SourceSettings(Section):
             raise ValueError("format 'mapped_csv' needs 'columns'")
 
 
+class LimitSettings(Section):
+    """Bounds on one vendor file, inbox file or storefront page, so one huge input never holds the run."""
+
+    file_bytes: int = Field(default=20_000_000, ge=1)
+    file_rows: int = Field(default=100_000, ge=1)
+    refusals_listed: int = Field(default=20, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything orderflow is told. Built once at the command-line edge and passed down."""
 
@@ -316,6 +324,7 @@ class Settings(BaseSettings):
     rules: dict[str, RuleSettings] = {}
     sources: dict[str, SourceSettings] = {}
     sync: SyncSettings = SyncSettings()
+    limits: LimitSettings = LimitSettings()
     base_dir: Path = Path()
     """Relative folders in the file are relative to this: the configuration file's own folder."""
 

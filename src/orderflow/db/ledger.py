@@ -23,6 +23,12 @@ from sqlalchemy.orm import Session
 from orderflow.db.models import IngestedFile
 
 
+def taken(session: Session, *, origin: str, digest: str) -> bool:
+    """Whether this content was applied before (a refusal does not count)."""
+    return session.scalar(select(IngestedFile.id).where(
+        IngestedFile.origin == origin, IngestedFile.sha256 == digest, IngestedFile.error.is_(None))) is not None
+
+
 def ledger_entry(session: Session, *, origin: str, path: str, size: int, digest: str, kind: str,
                  now: datetime) -> IngestedFile | None:
     """The row to record this file in (part of the caller's transaction), or ``None`` when it was applied before."""

@@ -34,6 +34,8 @@ from orderflow.vendors.records import Acknowledgement, LineAck, Parcel, ShipNoti
 LINE_RANK = {LineState.PENDING: 0, LineState.ACCEPTED: 1, LineState.BACKORDERED: 1, LineState.REJECTED: 2,
              LineState.PARTIALLY_SHIPPED: 3, LineState.SHIPPED: 4, LineState.DELIVERED: 5, LineState.CANCELLED: 6}
 SHIPPING_STATES = {VendorOrderState.PARTIALLY_SHIPPED, VendorOrderState.SHIPPED, VendorOrderState.DELIVERED}
+LOAD_BATCH = 500
+"""Vendor orders read per query when a file names many."""
 OPEN_FOR_ANSWERS = {VendorOrderState.SENDING, VendorOrderState.SENT, VendorOrderState.ACCEPTED,
                     VendorOrderState.ON_HOLD, VendorOrderState.NEEDS_RECONCILE}
 
@@ -66,19 +68,33 @@ class Feedback:
     result: FeedbackResult = field(default_factory=FeedbackResult)
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
+    _vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    _inventory: dict[str, InventoryLevel] | None = None
 
     # --- lookups ---------------------------------------------------------------------------------------------
 
     def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
-        vendor_order = self.session.scalar(
-            select(VendorOrder).where(VendorOrder.id == vendor_order_id.strip())
-            .options(selectinload(VendorOrder.lines),
-                     selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
+        key = vendor_order_id.strip()
+        if key not in self._vendor_orders:
+            self._load_vendor_orders([key])
+        vendor_order = self._vendor_orders[key]
         if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
         self.touched.add(vendor_order.id)
         return vendor_order
+
+    def _load_vendor_orders(self, ids: Iterable[str]) -> None:
+        """Read the named vendor orders with their lines and parcels, a few hundred a query (a file of 100,000
+        rows names many orders, or one missing order on every row); a missing one is remembered as ``None``."""
+        wanted = sorted(set(ids) - self._vendor_orders.keys())
+        for start in range(0, len(wanted), LOAD_BATCH):
+            chunk = wanted[start:start + LOAD_BATCH]
+            self._vendor_orders |= dict.fromkeys(chunk)
+            self._vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
+                select(VendorOrder).where(VendorOrder.id.in_(chunk))
+                .options(selectinload(VendorOrder.lines),
+                         selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))}
 
     def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str) -> VendorOrderLine | None:
         by_number = next((each for each in vendor_order.lines if line is not None and each.line_no == line), None)
@@ -87,6 +103,11 @@ class Feedback:
         return next((each for each in vendor_order.lines if vendor_sku and each.vendor_sku == vendor_sku), None)
 
     def refuse(self, source_ref: str, field_name: str | None, reason: str) -> None:
+        # A record's place in this file is its line; any other place (an X12 control number) is said after why.
+        line = source_ref.removeprefix(f"{self.file}:")
+        if line.isdigit():
+            self.result.refusals.append(Refusal(file=self.file, line=int(line), field=field_name, reason=reason))
+            return
         where = f" ({source_ref})" if source_ref else ""
         self.result.refusals.append(Refusal(file=self.file, line=None, field=field_name, reason=reason + where))
 
@@ -155,7 +176,7 @@ class Feedback:
         with self.session.no_autoflush:
             for parcel in notice.parcels:
                 self._parcel(vendor_order, notice, parcel, elsewhere)
-        self._count_shipped(vendor_order)
+        self._count_shipped(vendor_order, notice)
         self._settle(vendor_order)
         self.session.flush()
 
@@ -196,13 +217,22 @@ class Feedback:
                 known[line.id] = ShipmentLine(vendor_order_line_id=line.id, qty=shipped.qty)
                 shipment.lines.append(known[line.id])
 
-    def _count_shipped(self, vendor_order: VendorOrder) -> None:
-        """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them."""
+    def _count_shipped(self, vendor_order: VendorOrder, notice: ShipNotice) -> None:
+        """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them.
+
+        More shipped than ordered is counted as the quantity ordered, and said once per notice that makes it so.
+        """
         totals: dict[int, int] = {}
         for shipment in vendor_order.shipments:
             for part in shipment.lines:
                 totals[part.vendor_order_line_id] = totals.get(part.vendor_order_line_id, 0) + part.qty
+        in_notice = {(shipped.line, shipped.vendor_sku) for parcel in notice.parcels for shipped in parcel.lines}
         for line in vendor_order.lines:
+            named = any(self.line_of(vendor_order, number, sku) is line for number, sku in in_notice)
+            if named and totals.get(line.id, 0) > line.qty:
+                self.result.problems.append(
+                    f"{self.file}: {vendor_order.id} line {line.line_no} ({line.vendor_sku}): the parcels ship "
+                    f"{totals[line.id]} of the {line.qty} ordered; counted as {line.qty}")
             shipped = min(totals.get(line.id, 0), line.qty)
             if shipped <= line.qty_shipped:
                 continue
@@ -249,22 +279,30 @@ class Feedback:
     def stock_level(self, level: StockLevel) -> None:
         """The newest stock level per vendor SKU wins; an older snapshot read late changes nothing."""
         as_of = level.as_of or self.now
-        row = self._inventory_row(level.vendor_sku)
+        inventory = self._vendor_inventory()
+        row = inventory.get(level.vendor_sku)
         if row is None:
-            self.session.add(InventoryLevel(vendor_code=self.vendor_code, vendor_sku=level.vendor_sku,
-                                            quantity=level.qty, next_available=level.next_available, as_of=as_of,
-                                            updated_at=self.now))
+            inventory[level.vendor_sku] = row = InventoryLevel(
+                vendor_code=self.vendor_code, vendor_sku=level.vendor_sku, quantity=level.qty,
+                next_available=level.next_available, as_of=as_of, updated_at=self.now)
+            self.session.add(row)
         elif as_of >= row.as_of:
             row.quantity, row.next_available, row.as_of, row.updated_at = level.qty, level.next_available, as_of, \
                 self.now
         self.result.stock_levels += 1
 
-    def _inventory_row(self, vendor_sku: str) -> InventoryLevel | None:
-        return self.session.scalar(select(InventoryLevel).where(
-            InventoryLevel.vendor_code == self.vendor_code, InventoryLevel.vendor_sku == vendor_sku))
+    def _vendor_inventory(self) -> dict[str, InventoryLevel]:
+        """The vendor's stock rows by SKU, read once: a stock file of 100,000 rows is one query, not 100,000."""
+        if self._inventory is None:
+            self._inventory = {row.vendor_sku: row for row in self.session.scalars(
+                select(InventoryLevel).where(InventoryLevel.vendor_code == self.vendor_code))}
+        return self._inventory
 
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        acks, ship_notices = list(acks), list(ship_notices)
+        self._load_vendor_orders([ack.vendor_order_id.strip() for ack in acks] +
+                                 [notice.vendor_order_id.strip() for notice in ship_notices])
         for ack in acks:
             self.acknowledgement(ack)
         for notice in ship_notices:

@@ -24,12 +24,12 @@ from sqlalchemy import Engine, select
 
 from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.clock import Clock
-from orderflow.config import Settings, VendorSettings
+from orderflow.config import LimitSettings, Settings, VendorSettings
 from orderflow.crashpoints import crash_point
-from orderflow.db.engine import session_factory
-from orderflow.db.ledger import ledger_entry
-from orderflow.db.models import LineState, VendorOrder, VendorOrderState
-from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected
+from orderflow.db.engine import reader, session_factory
+from orderflow.db.ledger import ledger_entry, taken
+from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
+from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected, refusal_lines
 from orderflow.jobs import WorkResult
 from orderflow.tokens import safe_token
 from orderflow.vendors.channels import default_http_client, file_transport, printful_client
@@ -77,7 +77,8 @@ def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | Non
         _fetch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, io=io or FetchIO(),
                       tally=tally)
     feedback = tally.feedback
-    problems = tally.problems + [str(refusal) for refusal in feedback.refusals] + feedback.problems
+    problems = tally.problems + refusal_lines(feedback.refusals, settings.limits.refusals_listed) + \
+        feedback.problems
     code = ExitCode.CONFIG if tally.vendors_misconfigured else \
         ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.files_left else \
         ExitCode.INPUT_REFUSED if feedback.refusals or tally.files_refused else ExitCode.OK
@@ -103,11 +104,13 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
     try:
         if vendor.transport in ("local", "sftp"):
             with io.file_transport(vendor, settings) as transport:
-                _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
+                _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock,
+                            limits=settings.limits, tally=tally)
         elif vendor.format == "printful":
             if vendor.path:  # Printful webhook deliveries dropped as JSON files in a local folder
                 with io.file_transport(vendor.model_copy(update={"transport": "local"}), settings) as transport:
-                    _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
+                    _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock,
+                                limits=settings.limits, tally=tally)
             _poll_printful(engine=engine, settings=settings, vendor=vendor, clock=clock, io=io, tally=tally)
     except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
         if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
@@ -129,19 +132,24 @@ def _settled(remote: RemoteFile, settle_seconds: float) -> bool:
 
 
 def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransport, clock: Clock,
-                tally: FetchTally) -> None:
+                limits: LimitSettings, tally: FetchTally) -> None:
     for remote in transport.list_inbound():
         if not _settled(remote, vendor.settle_seconds):
             continue
-        try:
-            data = transport.read(remote.name)
-        except RemoteRejected as exc:  # this file only (gone meanwhile, not ours to read): the others go on
-            tally.files_left += 1
-            tally.problems.append(str(exc))
-            continue
-        if len(data) != remote.size:
-            continue  # it grew while we read it: next run
-        refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock, tally=tally)
+        if remote.size > limits.file_bytes:
+            refused_whole = _refuse_unread(engine, vendor, remote, limits=limits, now=clock.now(), tally=tally)
+            data = b""
+        else:
+            try:
+                data = transport.read(remote.name)
+            except RemoteRejected as exc:  # this file only (gone meanwhile, not ours to read): the others go on
+                tally.files_left += 1
+                tally.problems.append(str(exc))
+                continue
+            if len(data) != remote.size:
+                continue  # it grew while we read it: next run
+            refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock,
+                                    limits=limits, tally=tally)
         crash_point("fetch.after_ingest_commit")
         try:
             if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
@@ -160,24 +168,30 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
 
 
 def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, clock: Clock,
-            tally: FetchTally) -> bool:
-    """Parse, apply and ledger one file in one transaction. Returns whether it was refused whole."""
+            limits: LimitSettings, tally: FetchTally) -> bool:
+    """Read, then apply and ledger one file in one transaction. Returns whether it was refused whole."""
     now = clock.now()
     file = f"{vendor.code}:{name}"
+    origin, digest = f"vendor:{vendor.code}", hashlib.sha256(data).hexdigest()
+    with session_factory(reader(engine))() as session:
+        if taken(session, origin=origin, digest=digest):
+            tally.duplicates += 1
+            return False
+    # Read before the write transaction begins: on SQLite it holds every other writer (an import, an ack) off.
+    try:
+        read: VendorFile | InputError = _within_limits(parse_vendor_file(data, file=file, vendor=vendor), file,
+                                                       limits)
+    except InputError as exc:
+        read = exc
     with session_factory(engine)() as session, session.begin():
-        ledger = ledger_entry(session, origin=f"vendor:{vendor.code}", path=name, size=len(data),
-                              digest=hashlib.sha256(data).hexdigest(), kind="unknown", now=now)
+        ledger = ledger_entry(session, origin=origin, path=name, size=len(data), digest=digest, kind="unknown",
+                              now=now)
         if ledger is None:
             tally.duplicates += 1
             return False
         tally.files += 1
-        try:
-            read = parse_vendor_file(data, file=file, vendor=vendor)
-        except InputError as exc:
-            ledger.kind, ledger.error, ledger.rows_refused = "refused", str(exc), 1
-            ledger.refusals = [_refusal_json(exc.refusal)]
-            tally.files_refused += 1
-            tally.problems.append(str(exc))
+        if isinstance(read, InputError):
+            _refused(ledger, read, tally)
             return True
         parsed = read.parsed
         applied = Feedback(session=session, vendor_code=vendor.code, now=now, file=file).apply(
@@ -186,14 +200,47 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, c
             vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
             if vendor_order is not None and vendor_order.vendor_code == vendor.code:
                 _apply_hold_and_cancel(vendor_order, read.printful, now, tally)
-        refusals = parsed.refusals + applied.refusals
-        applied.refusals = refusals
+        records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
+        ledger.rows_ok = max(0, records - len(applied.refusals))  # one record may be refused for several reasons
+        applied.refusals = parsed.refusals + applied.refusals
         ledger.kind = read.kind
-        ledger.rows_ok = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock) - len(applied.refusals)
-        ledger.rows_refused = len(refusals)
-        ledger.refusals = [_refusal_json(refusal) for refusal in refusals]
+        ledger.rows_refused = len(applied.refusals)
+        ledger.refusals = [_refusal_json(refusal) for refusal in applied.refusals[:limits.refusals_listed]]
         tally.feedback.add(applied)
     return False
+
+
+def _within_limits(read: VendorFile, file: str, limits: LimitSettings) -> VendorFile:
+    parsed = read.parsed
+    records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock) + len(parsed.refusals)
+    if records > limits.file_rows:
+        raise InputError(f"{records} records, more than limits.file_rows ({limits.file_rows}) allows in one file; "
+                         "ask the vendor to split it, or raise the limit", file=file)
+    return read
+
+
+def _refuse_unread(engine: Engine, vendor: VendorSettings, remote: RemoteFile, *, limits: LimitSettings,
+                   now: datetime, tally: FetchTally) -> bool:
+    """A file over ``limits.file_bytes`` is refused without being read; its ledger row is keyed by its name, size
+    and time (the content is never hashed), so the same file is one refusal. Returns whether it was refused."""
+    error = InputError(f"{remote.size} bytes, more than limits.file_bytes ({limits.file_bytes}) allows; ask the "
+                       "vendor to split it, or raise the limit", file=f"{vendor.code}:{remote.name}")
+    unread = f"unread:{remote.name}:{remote.size}:{remote.modified_at.isoformat()}"
+    with session_factory(engine)() as session, session.begin():
+        ledger = ledger_entry(session, origin=f"vendor:{vendor.code}", path=remote.name, size=remote.size,
+                              digest=hashlib.sha256(unread.encode()).hexdigest(), kind="unknown", now=now)
+        if ledger is None:
+            return False
+        tally.files += 1
+        _refused(ledger, error, tally)
+    return True
+
+
+def _refused(ledger: IngestedFile, error: InputError, tally: FetchTally) -> None:
+    ledger.kind, ledger.error, ledger.rows_refused = "refused", str(error), 1
+    ledger.refusals = [_refusal_json(error.refusal)]
+    tally.files_refused += 1
+    tally.problems.append(str(error))
 
 
 @dataclass(frozen=True)
