@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
-from orderflow.errors import ExitCode, OrderflowError, RemoteError
+from orderflow.errors import ExitCode, OrderflowError, RemoteError, refusal_lines
 from orderflow.jobs import WorkResult
 from orderflow.orders.intake import ImportResult
 from orderflow.orders.sources import import_inbox, import_paths
@@ -23,7 +23,7 @@ def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: l
         sync_vendors(session=session, settings=settings, now=now)
     if paths:
         result = import_paths(engine=engine, paths=paths, source=source, fmt=fmt, settings=settings, now=now)
-        return _work_result(result, failed_sources=[])
+        return _work_result(result, failed_sources=[], settings=settings)
     names = [source] if source else list(settings.sources)
     total = ImportResult()
     failed: list[str] = []
@@ -34,7 +34,7 @@ def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: l
             if source:
                 raise
             failed.append(f"source {name}: {exc}")
-    return _work_result(total, failed_sources=failed)
+    return _work_result(total, failed_sources=failed, settings=settings)
 
 
 def import_source(*, engine: Engine, name: str, settings: Settings, now: datetime) -> ImportResult:
@@ -46,8 +46,8 @@ def import_source(*, engine: Engine, name: str, settings: Settings, now: datetim
     return import_inbox(engine=engine, name=name, settings=settings, now=now)
 
 
-def _work_result(result: ImportResult, *, failed_sources: list[str]) -> WorkResult:
-    problems = [str(refusal) for refusal in result.refusals] + result.problems + failed_sources
+def _work_result(result: ImportResult, *, failed_sources: list[str], settings: Settings) -> WorkResult:
+    problems = refusal_lines(result.refusals, settings.limits.refusals_listed) + result.problems + failed_sources
     code = ExitCode.PARTIAL_FAILURE if failed_sources else ExitCode.INPUT_REFUSED if result.refusals \
         else ExitCode.OK
     return WorkResult(counts=result.counts(), problems=problems, exit_code=code, detail=result)

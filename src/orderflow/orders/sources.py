@@ -47,12 +47,30 @@ def column_mapping(name: str, source: SourceSettings) -> ColumnMapping | None:
         raise ConfigError(f"sources.{name}.columns: {exc}".replace("ColumnMapping.__init__() ", "")) from None
 
 
-def only_orders(items: Iterable[IncomingOrder | Refusal], refusals: list[Refusal]) -> Iterator[IncomingOrder]:
-    """The orders of a parser's stream; its refusals are collected on the side."""
+def only_orders(items: Iterable[IncomingOrder | Refusal], refusals: list[Refusal], *,
+                file: str) -> Iterator[IncomingOrder]:
+    """The orders of a parser's stream that can be stored; its refusals, and these, are collected on the side:
+
+    - an order to ship with no street or no country: no vendor could deliver it;
+    - an order number seen before in the same file: which one is meant is not ours to guess, so the first is
+      kept and each later one refused.
+    """
+    seen: set[tuple[str, str]] = set()
     for item in items:
         if isinstance(item, Refusal):
             refusals.append(item)
+            continue
+        key = (item.source, item.order_number)
+        missing = [name for name, value in (("shipping.address1", item.shipping.address1),
+                                            ("shipping.country", item.shipping.country)) if not value.strip()]
+        if key in seen:
+            refusals.append(Refusal(file=file, line=None, field="order_number", reason=(
+                f"order {item.order_number} appears again in this file; the first one is kept, this one refused")))
+        elif missing and any(not line.fulfilled_at_storefront for line in item.lines) and not item.cancelled_at:
+            refusals.append(Refusal(file=file, line=None, field=missing[0], reason=(
+                f"order {item.order_number} has no {missing[0].partition('.')[2]}: no vendor could deliver it")))
         else:
+            seen.add(key)
             yield item
 
 
@@ -67,8 +85,12 @@ def file_digest(path: Path) -> str:
 def import_file(*, session: Session, path: Path, source: str, fmt: str | None, mapping: ColumnMapping | None,
                 settings: Settings, catalog: Catalog, now: datetime) -> ImportResult:
     """Read and store one file inside the caller's transaction. ``InputError`` means the whole file is refused."""
+    size, limit = path.stat().st_size, settings.limits.file_bytes
+    if size > limit:
+        raise InputError(f"{size} bytes, more than limits.file_bytes ({limit}) allows; split the export, or raise "
+                         "the limit", file=str(path))
     refusals: list[Refusal] = []
-    orders = only_orders(iter_orders(path, source=source, fmt=fmt, mapping=mapping), refusals)
+    orders = only_orders(iter_orders(path, source=source, fmt=fmt, mapping=mapping), refusals, file=str(path))
     result = upsert_orders(session=session, orders=orders, catalog=catalog, po_prefix=settings.po_prefix,
                            now=now, file=str(path))
     result.refusals[:0] = refusals
@@ -149,7 +171,7 @@ def _ingest_inbox_file(*, session: Session, path: Path, name: str, ledger: Inges
         return True
     ledger.rows_ok = result.stored + result.updated + result.unchanged
     ledger.rows_refused = result.refused
-    ledger.refusals = [_as_json(refusal) for refusal in result.refusals]
+    ledger.refusals = [_as_json(refusal) for refusal in result.refusals[:settings.limits.refusals_listed]]
     total.add(result)
     return False
 
