@@ -452,3 +452,20 @@ class TestShipNoticeQuantities:
         with session_factory(engine)() as session:
             ledger = session.scalars(select(IngestedFile)).one()
         assert (ledger.rows_ok, ledger.rows_refused) == (0, 1)
+
+
+class TestStockSnapshots:
+    def test_a_newer_snapshot_replaces_and_an_older_one_changes_nothing(self, engine: Engine, clock: Clock,
+                                                                        tmp_path: Path) -> None:
+        """Stock of the 14th, then the 15th (replaces it, one row per SKU), then the 13th read late (no change)."""
+        settings = shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        inbox = tmp_path / "acme" / "from_vendor"
+        for name, day, qty in (("a.csv", 14, 5), ("b.csv", 15, 7), ("c.csv", 13, 1)):
+            drop(inbox, name, f"Item Code,Qty,Snapshot Time\nACM-G500-BLK-L,{qty},2026-03-{day}T08:00:00Z\n"
+                              f"ACM-NEW-{day},{qty},2026-03-{day}T08:00:00Z\n".encode())
+            assert fetch(engine=engine, settings=settings, clock=clock).counts["stock_levels"] == 2
+        with session_factory(engine)() as session:
+            levels = {row.vendor_sku: (row.quantity, row.as_of.day)
+                      for row in session.scalars(select(InventoryLevel))}
+        assert levels == {"ACM-G500-BLK-L": (7, 15), "ACM-NEW-13": (1, 13), "ACM-NEW-14": (5, 14),
+                          "ACM-NEW-15": (7, 15)}

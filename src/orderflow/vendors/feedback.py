@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from orderflow.carriers.numbers import normalize_number, validate
+from orderflow.db.bulk import insert_many, table_of
 from orderflow.db.models import (
     InventoryLevel,
     LineState,
@@ -69,7 +71,9 @@ class Feedback:
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
     _vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
-    _inventory: dict[str, InventoryLevel] | None = None
+    _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
+    _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     # --- lookups ---------------------------------------------------------------------------------------------
 
@@ -280,23 +284,33 @@ class Feedback:
         """The newest stock level per vendor SKU wins; an older snapshot read late changes nothing."""
         as_of = level.as_of or self.now
         inventory = self._vendor_inventory()
-        row = inventory.get(level.vendor_sku)
-        if row is None:
-            inventory[level.vendor_sku] = row = InventoryLevel(
-                vendor_code=self.vendor_code, vendor_sku=level.vendor_sku, quantity=level.qty,
-                next_available=level.next_available, as_of=as_of, updated_at=self.now)
-            self.session.add(row)
-        elif as_of >= row.as_of:
-            row.quantity, row.next_available, row.as_of, row.updated_at = level.qty, level.next_available, as_of, \
-                self.now
+        row_id, stored_as_of = inventory.get(level.vendor_sku, (None, None))
         self.result.stock_levels += 1
+        if stored_as_of is not None and as_of < stored_as_of:
+            return
+        values = {"quantity": level.qty, "next_available": level.next_available, "as_of": as_of,
+                  "updated_at": self.now}
+        inventory[level.vendor_sku] = (row_id, as_of)
+        if row_id is None:
+            self._new_stock[level.vendor_sku] = {"vendor_code": self.vendor_code, "vendor_sku": level.vendor_sku,
+                                                 **values}
+        else:
+            self._changed_stock[row_id] = {"id": row_id, **values}
 
-    def _vendor_inventory(self) -> dict[str, InventoryLevel]:
-        """The vendor's stock rows by SKU, read once: a stock file of 100,000 rows is one query, not 100,000."""
+    def _vendor_inventory(self) -> dict[str, tuple[int | None, datetime | None]]:
+        """The vendor's stock rows (id, as of) by SKU, read once: a stock file of 100,000 rows is one query."""
         if self._inventory is None:
-            self._inventory = {row.vendor_sku: row for row in self.session.scalars(
-                select(InventoryLevel).where(InventoryLevel.vendor_code == self.vendor_code))}
+            self._inventory = {sku: (row_id, as_of) for row_id, sku, as_of in self.session.execute(
+                select(InventoryLevel.id, InventoryLevel.vendor_sku, InventoryLevel.as_of)
+                .where(InventoryLevel.vendor_code == self.vendor_code))}
         return self._inventory
+
+    def _write_stock(self) -> None:
+        """New and changed stock rows in a few statements, not one unit-of-work object per row."""
+        insert_many(self.session, table_of(InventoryLevel), list(self._new_stock.values()))
+        if self._changed_stock:
+            self.session.execute(update(InventoryLevel), list(self._changed_stock.values()))
+        self._new_stock, self._changed_stock = {}, {}
 
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
@@ -309,6 +323,7 @@ class Feedback:
             self.ship_notice(notice)
         for level in stock:
             self.stock_level(level)
+        self._write_stock()
         self.session.flush()
         # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
         roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
