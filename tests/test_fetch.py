@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from typer.testing import CliRunner
 
+from orderflow.cli.main import app
 from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.db.engine import session_factory
@@ -469,3 +471,42 @@ class TestStockSnapshots:
                       for row in session.scalars(select(InventoryLevel))}
         assert levels == {"ACM-G500-BLK-L": (7, 15), "ACM-NEW-13": (1, 13), "ACM-NEW-14": (5, 14),
                           "ACM-NEW-15": (7, 15)}
+
+
+class TestRetryRefused:
+    WAYBILL = (b"PO Number,Line,Item Code,Qty,Carrier,Waybill,Ship Date\n"
+               b"TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n")
+
+    def fixed(self, tmp_path: Path, acme: str) -> Settings:
+        return write_settings(tmp_path, acme + 'feedback_columns = {tracking_number = "Waybill"}\n',
+                              vendor_block("PF", "csv", "local", path="pf"),
+                              vendor_block("STITCH", "csv", "local", path="stitch"))
+
+    def test_the_command_moves_refused_files_back_and_reads_them(self, engine: Engine, clock: Clock,
+                                                                 tmp_path: Path, database_url: str) -> None:
+        """`orderflow fetch --retry-refused --vendor ACME` after the column is mapped: the parcel arrives."""
+        block = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
+        settings = shop(tmp_path, engine, clock, block)
+        drop(tmp_path / "acme" / "from_vendor", "shp.csv", self.WAYBILL)
+        assert fetch(engine=engine, settings=settings, clock=clock).exit_code is ExitCode.INPUT_REFUSED
+        self.fixed(tmp_path, block)
+        result = CliRunner().invoke(app, ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url,
+                                          "--now", clock.now().isoformat(), "fetch", "--retry-refused", "--vendor",
+                                          "ACME"])
+        assert result.exit_code == 0, result.output
+        assert [s["tracking_number"] for s in acme_order(engine)["shipments"]] == ["1Z4R8W670312345676"]
+        assert list((tmp_path / "acme" / "rejected").iterdir()) == []
+        assert (tmp_path / "acme" / "archive" / "shp.csv").exists()
+
+    def test_refused_files_come_back_over_real_sftp(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                    sshd: SshServer) -> None:
+        """The same over SFTP: rejected/shp.csv is renamed back into from_vendor/ and taken."""
+        remote = tmp_path / "remote"
+        block = sftp_acme(sshd, remote)
+        settings = shop(tmp_path, engine, clock, block)
+        drop(remote / "from_vendor", "shp.csv", self.WAYBILL)
+        assert fetch(engine=engine, settings=settings, clock=clock).counts["files_refused"] == 1
+        assert (remote / "rejected" / "shp.csv").exists()
+        again = fetch(engine=engine, settings=self.fixed(tmp_path, block), clock=clock, retry_refused=True)
+        assert (again.exit_code, again.counts["restored"], again.counts["files"]) == (ExitCode.OK, 1, 1)
+        assert sorted(p.name for p in (remote / "archive").iterdir()) == ["shp.csv"]

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from typer.testing import CliRunner
 
 from orderflow.catalog import CatalogRow, import_catalog_file
+from orderflow.cli.main import app
 from orderflow.clock import Clock
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
@@ -291,6 +293,22 @@ class TestInbox:
         with session_factory(stocked)() as session:
             ledger = session.scalars(select(IngestedFile)).one()
         assert (ledger.error, ledger.rows_ok) == (None, 3)
+
+    def test_import_retry_refused_moves_rejected_files_back(self, stocked: Engine, shop: Settings, clock: Clock,
+                                                            database_url: str) -> None:
+        """`orderflow import --retry-refused --source shopify` after the source's format is fixed: imported."""
+        inbox = shop.path("inbox")
+        (inbox / "export-1.csv").write_bytes(SAMPLE.read_bytes())
+        as_json = shop.model_copy(update={"sources": {"shopify": shop.sources["shopify"].model_copy(
+            update={"format": "json"})}})
+        assert run_import(stocked, as_json, clock, source="shopify").exit_code is ExitCode.INPUT_REFUSED
+        result = CliRunner().invoke(app, ["--config", str(shop.base_dir / "orderflow.toml"), "--db", database_url,
+                                          "--now", clock.now().isoformat(), "import", "--source", "shopify",
+                                          "--retry-refused"])
+        assert result.exit_code == 0, result.output
+        assert count(stocked, Order) == 3
+        assert sorted(p.name for p in (inbox / "archive").iterdir()) == ["export-1.csv"]
+        assert list((inbox / "rejected").iterdir()) == []
 
     def test_a_symbolic_link_in_the_inbox_is_never_followed(self, stocked: Engine, shop: Settings, clock: Clock,
                                                             tmp_path: Path) -> None:

@@ -17,8 +17,11 @@ from orderflow.vendors.registry import sync_vendors
 
 
 def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: list[Path],
-                  source: str | None = None, fmt: str | None = None) -> WorkResult:
-    """Import and route orders. Refused rows give exit code 4; a source that failed gives 6 (others still ran)."""
+                  source: str | None = None, fmt: str | None = None, retry_refused: bool = False) -> WorkResult:
+    """Import and route orders. Refused rows give exit code 4; a source that failed gives 6 (others still ran).
+
+    ``retry_refused``: inbox sources first move their rejected files back, to be read again.
+    """
     with session_factory(engine)() as session, session.begin():
         sync_vendors(session=session, settings=settings, now=now)
     if paths:
@@ -29,7 +32,8 @@ def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: l
     failed: list[str] = []
     for name in names:
         try:
-            total.add(import_source(engine=engine, name=name, settings=settings, now=now))
+            total.add(import_source(engine=engine, name=name, settings=settings, now=now,
+                                    retry_refused=retry_refused))
         except (RemoteError, OrderflowError) as exc:
             if source:
                 raise
@@ -37,13 +41,14 @@ def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: l
     return _work_result(total, failed_sources=failed, settings=settings)
 
 
-def import_source(*, engine: Engine, name: str, settings: Settings, now: datetime) -> ImportResult:
+def import_source(*, engine: Engine, name: str, settings: Settings, now: datetime,
+                  retry_refused: bool = False) -> ImportResult:
     configured = settings.source(name)
     if configured.kind == "http":
         from orderflow.orders.http_source import import_http_source
 
         return import_http_source(engine=engine, name=name, settings=settings, now=now)
-    return import_inbox(engine=engine, name=name, settings=settings, now=now)
+    return import_inbox(engine=engine, name=name, settings=settings, now=now, retry_refused=retry_refused)
 
 
 def _work_result(result: ImportResult, *, failed_sources: list[str], settings: Settings) -> WorkResult:

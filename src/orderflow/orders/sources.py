@@ -131,12 +131,22 @@ def _inbox_files(folder: Path, settle_seconds: float) -> list[Path]:
     )
 
 
-def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime) -> ImportResult:
-    """Import every new file in source ``name``'s inbox folder exactly once, then move it aside."""
+def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime,
+                 retry_refused: bool = False) -> ImportResult:
+    """Import every new file in source ``name``'s inbox folder exactly once, then move it aside.
+
+    ``retry_refused`` first moves the files in its rejected folder back into the inbox, to be read again once the
+    cause of their refusal is fixed (a refusal is not a taking: the same bytes are read afresh).
+    """
     source = settings.source(name)
     if source.path is None:
         raise ConfigError(f"sources.{name}: an inbox source needs 'path'")
     folder = settings.path(source.path)
+    rejected = folder / source.rejected
+    if retry_refused and rejected.is_dir():
+        for path in sorted(rejected.iterdir()):
+            if stat.S_ISREG(path.lstat().st_mode):
+                _move_aside(path, folder)
     mapping = column_mapping(name, source)
     total = ImportResult()
     make_session = session_factory(engine)

@@ -51,6 +51,9 @@ class FetchTally:
     files: int = 0
     duplicates: int = 0
     files_refused: int = 0
+    retry_refused: bool = False
+    """Move each vendor's rejected files back to be read again before taking its files."""
+    restored: int = 0
     files_left: int = 0
     """Files left in the vendor's folder: unreadable, or taken in but not put away (997, archive)."""
     polled: int = 0
@@ -69,10 +72,14 @@ class FetchIO:
 
 
 def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
-          io: FetchIO | None = None) -> WorkResult:
+          io: FetchIO | None = None, retry_refused: bool = False) -> WorkResult:
     """Fetch from every vendor (or one). Exit 4 when a vendor file was refused, 6 when a vendor failed, 3 when a
-    vendor's set-up is wrong (a secret not set): the other vendors are fetched all the same."""
-    tally = FetchTally()
+    vendor's set-up is wrong (a secret not set): the other vendors are fetched all the same.
+
+    ``retry_refused`` first moves the vendor's files from ``rejected/`` back to be read again (once the cause of
+    their refusal is fixed); the ledger remembers a refusal as a refusal, so the same bytes are read afresh.
+    """
+    tally = FetchTally(retry_refused=retry_refused)
     for configured in [settings.vendor(vendor)] if vendor else list(settings.vendors):
         _fetch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, io=io or FetchIO(),
                       tally=tally)
@@ -84,7 +91,8 @@ def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | Non
         ExitCode.INPUT_REFUSED if feedback.refusals or tally.files_refused else ExitCode.OK
     return WorkResult(
         counts={"files": tally.files, "duplicates": tally.duplicates, "files_refused": tally.files_refused,
-                "files_left": tally.files_left, "polled": tally.polled, "acknowledgements": feedback.acknowledgements,
+                "files_left": tally.files_left, "restored": tally.restored, "polled": tally.polled,
+                "acknowledgements": feedback.acknowledgements,
                 "shipments_added": feedback.shipments_added, "lines_rejected": feedback.lines_rejected,
                 "lines_backordered": feedback.lines_backordered, "stock_levels": feedback.stock_levels,
                 "records_refused": len(feedback.refusals)},
@@ -133,6 +141,8 @@ def _settled(remote: RemoteFile, settle_seconds: float) -> bool:
 
 def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransport, clock: Clock,
                 limits: LimitSettings, tally: FetchTally) -> None:
+    if tally.retry_refused:
+        tally.restored += len(transport.restore_rejected())
     for remote in transport.list_inbound():
         if not _settled(remote, vendor.settle_seconds):
             continue

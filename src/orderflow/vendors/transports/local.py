@@ -84,10 +84,17 @@ class LocalFolderTransport(FileTransport):
             _fsync_folder(folder)
 
     def archive(self, name: str) -> None:
-        self._keep_aside(name, self.layout.archive)
+        self._keep_aside(name, self.layout.from_vendor, self.layout.archive)
 
     def reject(self, name: str) -> None:
-        self._keep_aside(name, self.layout.rejected)
+        self._keep_aside(name, self.layout.from_vendor, self.layout.rejected)
+
+    def restore_rejected(self) -> list[str]:
+        rejected = self.root / self.layout.rejected
+        with self._translated("list", self.layout.rejected), os.scandir(rejected) as entries:
+            names = sorted(entry.name for entry in entries
+                           if self.layout.is_listable(entry.name) and entry.is_file(follow_symlinks=False))
+        return [self._keep_aside(name, self.layout.rejected, self.layout.from_vendor) for name in names]
 
     def delete(self, name: str) -> None:
         path = self._inbound_path(name)
@@ -100,10 +107,11 @@ class LocalFolderTransport(FileTransport):
     def _inbound_path(self, name: str) -> Path:
         return self.root / self.layout.from_vendor / check_file_name(name)
 
-    def _keep_aside(self, name: str, destination: str) -> None:
-        source = self._inbound_path(name)
+    def _keep_aside(self, name: str, origin: str, destination: str) -> str:
+        """Move ``origin/name`` into ``destination``; the name it has there."""
+        source = self.root / origin / check_file_name(name)
         folder = self.root / destination
-        with self._translated("move", f"{self.layout.from_vendor}/{name} to {destination}"):
+        with self._translated("move", f"{origin}/{name} to {destination}"):
             for candidate in kept_aside_names(name, self._clock.now()):
                 # link() refuses an existing target, so an earlier namesake is never overwritten.
                 try:
@@ -114,6 +122,7 @@ class LocalFolderTransport(FileTransport):
                 break
             _fsync_folder(folder)
             _fsync_folder(source.parent)
+        return candidate
 
     @contextlib.contextmanager
     def _translated(self, action: str, what: str) -> Iterator[None]:
