@@ -146,6 +146,17 @@ class TestOnePurchaseOrderNeverStopsTheOthers:
             b"po_number,ship_name,quantity\r\nTB5001-ACME,'=1+4003,2\r\n")
 
 
+class TestProblemLines:
+    def test_an_error_that_names_the_vendor_is_not_prefixed_twice(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """A Printful vendor without token_env: one line, 'vendor PF: ...' once."""
+        settings = write_settings(tmp_path, vendor_block("PF", "printful", "http", kind="on_demand",
+                                                         base_url="http://127.0.0.1:9"))
+        place_orders(engine, settings, clock.now(), tmp_path, orders={"5001": ["SKU-PF"]})
+        result = dispatch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == ["vendor PF: the Printful API needs token_env"]
+
+
 class TestJsonApiVendor:
     def settings(self, tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
         monkeypatch.setenv("TEST_VENDOR_TOKEN", "tok-123")

@@ -33,7 +33,7 @@ from orderflow.errors import (
 )
 from orderflow.jobs import WorkResult
 from orderflow.retries import attempts
-from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel
+from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel, vendor_line
 from orderflow.vendors.claims import Claim, claim_due, new_holder, retry_delay
 from orderflow.vendors.purchase_orders import purchase_orders
 from orderflow.vendors.records import PurchaseOrder
@@ -300,7 +300,7 @@ def _vendor_failed(engine: Engine, *, vendor: VendorSettings, key: str, now: dat
                    tally: DispatchTally, record_on_orders: bool = True) -> None:
     """The vendor could not be served: one line, a breaker failure, and the error kept on its due orders."""
     tally.vendors_failed.append(vendor.code)
-    tally.problems.append(f"vendor {vendor.code}: {error}")
+    tally.problems.append(vendor_line(vendor.code, error))
     with session_factory(engine)() as session, session.begin():
         if record_on_orders:
             session.execute(update(VendorOrder).where(

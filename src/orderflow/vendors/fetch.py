@@ -32,7 +32,7 @@ from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrde
 from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected, refusal_lines
 from orderflow.jobs import WorkResult
 from orderflow.tokens import safe_token
-from orderflow.vendors.channels import default_http_client, file_transport, printful_client
+from orderflow.vendors.channels import default_http_client, file_transport, printful_client, vendor_line
 from orderflow.vendors.feedback import Feedback, FeedbackResult
 from orderflow.vendors.records import ParsedVendorFile
 from orderflow.vendors.transports.base import FileTransport, RemoteFile
@@ -124,7 +124,7 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
         if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
             tally.vendors_misconfigured.append(vendor.code)
         tally.vendors_failed.append(vendor.code)
-        tally.problems.append(f"vendor {vendor.code}: {exc}")
+        tally.problems.append(vendor_line(vendor.code, str(exc)))
         with session_factory(engine)() as session, session.begin():
             record_failure(session, key, clock.now(), str(exc))
         return
