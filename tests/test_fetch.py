@@ -30,6 +30,7 @@ from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
 from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES, stock_catalog
+from tests.test_cli import orderflow
 
 OLD = datetime(2026, 3, 14, 12, 0, tzinfo=UTC).timestamp()  # vendor files written well before we look
 
@@ -510,3 +511,18 @@ class TestRetryRefused:
         again = fetch(engine=engine, settings=self.fixed(tmp_path, block), clock=clock, retry_refused=True)
         assert (again.exit_code, again.counts["restored"], again.counts["files"]) == (ExitCode.OK, 1, 1)
         assert sorted(p.name for p in (remote / "archive").iterdir()) == ["shp.csv"]
+
+
+class TestProblemLines:
+    def test_a_line_break_in_a_file_name_stays_on_one_line(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                           database_url: str) -> None:
+        """A refused file named 'cut\\n.edi': its problem is one stderr line (then the summary), the break escaped."""
+        shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes()
+        drop(tmp_path / "acme" / "from_vendor", "cut\n.edi", content[: len(content) // 2])
+        result = orderflow("--config", str(tmp_path / "orderflow.toml"), "--db", database_url,
+                           "--now", clock.now().isoformat(), "fetch")
+        assert result.returncode == ExitCode.INPUT_REFUSED
+        problem, summary = result.stderr.splitlines()
+        assert problem.startswith("orderflow: fetch: ACME:cut\\n.edi:12: segment 12 is cut off")
+        assert summary.startswith("fetch: 1 files, 0 duplicates, 1 files refused")
