@@ -12,6 +12,7 @@ the TOML file; the defaults here.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
@@ -467,7 +468,7 @@ def _secret_references(node: Any, where: str) -> list[tuple[str, str]]:
 
 def missing_secret(setting: str, variable: str) -> str:
     """The one line that says a secret is missing: ``vendors[4].token_env: environment variable X is not set``."""
-    return f"{setting}: environment variable {variable} is not set"
+    return f"{setting}: environment variable {_shown(variable)} is not set"
 
 
 def secret(variable: str, *, setting: str) -> str:
@@ -479,3 +480,11 @@ def secret(variable: str, *, setting: str) -> str:
     if not value:
         raise ConfigError(missing_secret(setting, variable))
     return value
+
+
+def _shown(variable: str) -> str:
+    """A variable's name fit for a message: a value that cannot be a name may be the secret itself, pasted into
+    the ``*_env`` key by mistake, and is never repeated."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+        return variable
+    return "(not a variable name, so not shown: put the secret in the environment and its name here)"
