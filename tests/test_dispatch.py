@@ -154,7 +154,7 @@ class TestProblemLines:
                                                          base_url="http://127.0.0.1:9"))
         place_orders(engine, settings, clock.now(), tmp_path, orders={"5001": ["SKU-PF"]})
         result = dispatch(engine=engine, settings=settings, clock=clock)
-        assert result.problems == ["vendor PF: the Printful API needs token_env"]
+        assert result.problems == ["vendor PF: the printful API needs token_env"]
 
 
 class TestJsonApiVendor:

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 def vendor_line(vendor_code: str, message: str) -> str:
     """``vendor ACME: <message>``, said once: an error that already names the vendor is not prefixed again.
 
-    >>> vendor_line("INKW", "vendor INKW: the Printful API needs token_env")
-    'vendor INKW: the Printful API needs token_env'
+    >>> vendor_line("INKW", "vendor INKW: the printful API needs token_env")
+    'vendor INKW: the printful API needs token_env'
     """
     prefix = f"vendor {vendor_code}: "
     return message if message.startswith(prefix) else prefix + message
