@@ -15,7 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from orderflow.db.engine import make_engine, reader, session_factory
-from orderflow.db.models import Base, JobRun, Notification
+from orderflow.db.models import JobRun, Notification
+from tests.conftest import create_schema
 from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES, stock_catalog
 
@@ -39,7 +40,7 @@ class TestWritersQueue:
                                   vendor_block("PF", "csv", "local", path="pf"),
                                   vendor_block("STITCH", "csv", "local", path="stitch"))
         engine = make_engine(url)
-        Base.metadata.create_all(engine)
+        create_schema(engine)
         stock_catalog(engine, settings, NOW)
         with session_factory(engine)() as session, session.begin():
             session.add(Notification(fingerprint="fp-1", rule="vendor_late", severity="warning",
