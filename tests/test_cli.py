@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from orderflow.cli.main import app
@@ -91,6 +92,23 @@ class TestConfigErrors:
         assert result.returncode == ExitCode.CONFIG
         assert "run `orderflow db upgrade`" in result.stderr
         assert len(result.stderr.splitlines()) == 1
+
+    def test_a_driver_that_is_not_installed_is_a_configuration_error(self, tmp_path: Path) -> None:
+        """sqlite+nosuchdriver:// names the driver and what to write instead: exit 3, not an internal error."""
+        result = orderflow("--db", f"sqlite+nosuchdriver:///{tmp_path / 'x.db'}", "jobs")
+        assert (result.returncode, result.stderr.splitlines()) == (ExitCode.CONFIG, [
+            "orderflow: database.url: cannot use the driver 'sqlite+nosuchdriver': Can't load plugin: "
+            "sqlalchemy.dialects:sqlite.nosuchdriver; write sqlite:///... or postgresql+psycopg://..."])
+
+    def test_a_missing_postgresql_role_is_not_an_uninitialised_database(self, postgres_url: str) -> None:
+        """A role PostgreSQL does not know: exit 3, 'cannot log in', never 'run db upgrade'."""
+        url = make_url(postgres_url).set(username="orderflow_no_such_role").render_as_string(hide_password=False)
+        result = orderflow("--db", url, "jobs")
+        assert result.returncode == ExitCode.CONFIG
+        [line] = result.stderr.splitlines()
+        assert line.startswith("orderflow: cannot log in to the database as configured (")
+        assert 'role "orderflow_no_such_role" does not exist' in line
+        assert "db upgrade" not in line
 
     def test_unreachable_database_is_remote_unavailable(self) -> None:
         """A database that cannot be reached gives the remote-unavailable code and no password."""

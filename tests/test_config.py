@@ -128,6 +128,14 @@ class TestLoadSettings:
             secret("ORDERFLOW_TEST_SMTP_PASSWORD", setting="email.password_env")
         assert str(caught.value) == "email.password_env: environment variable ORDERFLOW_TEST_SMTP_PASSWORD is not set"
 
+    def test_a_secret_pasted_into_an_env_key_is_never_repeated(self) -> None:
+        """password_env = "hunter2!pass": the error names the setting and says what to do, never the value."""
+        with pytest.raises(ConfigError) as caught:
+            secret("hunter2!pass", setting="email.password_env")
+        assert str(caught.value) == (
+            "email.password_env: environment variable (not a variable name, so not shown: put the secret in the "
+            "environment and its name here) is not set")
+
     def test_secret_value_never_appears_in_settings(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Settings keep the variable's name; the secret itself stays in the environment."""
         monkeypatch.setenv("ORDERFLOW_TEST_SMTP_PASSWORD", "hunter2-secret")

@@ -26,7 +26,7 @@ from orderflow.calendars import VendorCalendars
 from orderflow.cli.main import app
 from orderflow.clock import Clock
 from orderflow.config import Settings
-from orderflow.customers.notify import notify_customers
+from orderflow.customers.notify import notify_customers, plan_notices
 from orderflow.db.engine import make_engine, session_factory
 from orderflow.db.models import JobRun, Order, OutboxMessage, Shipment, ShipmentLine, VendorOrderLine
 from orderflow.errors import ConfigError, ExitCode
@@ -310,6 +310,42 @@ class TestFailures:
         set_email(engine, "9003", "Sam <sam@example.com>")
         notify(engine, settings, TUE + timedelta(minutes=20))
         assert [m["To"] for m in smtp.messages] == ["Pat Doe <pat@example.com>", "Pat Doe <sam@example.com>"]
+
+
+    def test_a_name_with_line_breaks_never_adds_a_header_or_stops_the_others(self, engine: Engine, tmp_path: Path,
+                                                                               smtp: SmtpServer) -> None:
+        """A customer name carrying CR/LF and a Bcc is one display name on one line; every parcel still goes."""
+        settings = shop(tmp_path, smtp)
+        place_orders(engine, settings, MON, tmp_path, orders={"9001": ["SKU-ACME"], "9002": ["SKU-ACME"]})
+        with session_factory(engine)() as session, session.begin():
+            session.execute(update(Order).where(Order.order_number == "9001")
+                            .values(customer_name="Evil\r\nBcc: x@y.example"))
+        for index, order in enumerate(("9001", "9002")):
+            add_parcel(engine, f"1ZTEST{index:04d}", vendor_order=f"TB{order}-ACME")
+        result = notify(engine, settings)
+        assert (result.exit_code, result.counts["sent"], result.problems) == (ExitCode.OK, 2, [])
+        assert [mail.recipients for mail in smtp.received] == [("pat@example.com",)] * 2
+        assert smtp.messages[0]["To"] == '"Evil Bcc: x@y.example" <pat@example.com>'
+        assert smtp.messages[0]["Bcc"] is None
+
+    def test_a_notice_that_cannot_be_built_fails_alone_with_its_reason(self, engine: Engine, tmp_path: Path,
+                                                                      smtp: SmtpServer) -> None:
+        """An outbox row whose snapshot cannot become an email is failed with why; the notice behind it goes."""
+        settings = shop(tmp_path, smtp)
+        place_orders(engine, settings, MON, tmp_path, orders={"9001": ["SKU-ACME"], "9002": ["SKU-ACME"]})
+        add_parcel(engine, "1ZTEST0000", vendor_order="TB9001-ACME")
+        with session_factory(engine)() as session, session.begin():
+            plan_notices(session=session, settings=settings, now=TUE)
+            first = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+            assert first is not None
+            first.payload = {**first.payload, "estimated_delivery": "soon"}
+        add_parcel(engine, "1ZTEST0001", vendor_order="TB9002-ACME")
+        result = notify(engine, settings)
+        assert (result.exit_code, result.counts["sent"], result.counts["failed"]) == (ExitCode.INPUT_REFUSED, 1, 1)
+        assert result.problems == ["order 9001 parcel 1ZTEST0000: the notice cannot be written: "
+                                   "ValueError: Invalid isoformat string: 'soon'"]
+        assert [(row.state, row.last_error) for row in outbox_rows(engine)] == [
+            ("failed", "the notice cannot be written: ValueError: Invalid isoformat string: 'soon'"), ("sent", None)]
 
 
 class FakeStorefront(LocalHttpServer):

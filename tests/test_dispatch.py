@@ -13,11 +13,12 @@ from werkzeug import Request, Response
 
 from orderflow.clock import Clock
 from orderflow.db.engine import session_factory
-from orderflow.db.models import VendorOrder
+from orderflow.db.models import Order, VendorOrder, VendorOrderLine
 from orderflow.errors import ExitCode
 from orderflow.testing.sshd import SshServer
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.formats.x12 import parse_x12
+from orderflow.vendors.overview import vendor_overview
 from tests.dispatch_fixtures import place_orders, vendor_block, vendor_orders, write_settings
 
 
@@ -105,6 +106,55 @@ class TestFileVendors:
 @pytest.fixture
 def vendor_api(httpserver: HTTPServer) -> HTTPServer:
     return httpserver
+
+
+class TestOnePurchaseOrderNeverStopsTheOthers:
+    def test_a_purchase_order_that_cannot_be_written_waits_alone(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """A vendor SKU holding an X12 separator keeps that order pending with why; the order behind it is sent,
+        and three such runs never pause the vendor."""
+        settings = write_settings(tmp_path, vendor_block("ACME", "x12", "local", path="acme"))
+        place_orders(engine, settings, clock.now(), tmp_path, orders={"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        with session_factory(engine)() as session, session.begin():
+            session.execute(update(VendorOrderLine).where(VendorOrderLine.vendor_order_id == "TB5001-ACME")
+                            .values(vendor_sku="ACME*1"))
+        result = dispatch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["sent"], result.counts["failed"]) == (ExitCode.PARTIAL_FAILURE, 1, 1)
+        error = ("cannot be written for ACME: lines[0].vendor_sku: 'ACME*1' contains an X12 separator or control "
+                 "character (* > ~ or a line break)")
+        assert result.problems == [f"vendor ACME: 1 vendor order not sent (TB5001-ACME), left for the next run: "
+                                   f"{error}"]
+        orders = vendor_orders(engine)
+        assert (orders["TB5001-ACME"].state, orders["TB5001-ACME"].last_error) == ("pending", error)
+        assert orders["TB5002-ACME"].state == "sent"
+        for hours in (1, 2, 3):
+            dispatch(engine=engine, settings=settings, clock=Clock(fixed=clock.now() + timedelta(hours=hours)))
+        with session_factory(engine)() as session:
+            [acme] = vendor_overview(session, settings)
+        assert (acme["breaker"], vendor_orders(engine)["TB5001-ACME"].attempts) == ("closed", 4)
+
+    def test_csv_cells_reach_the_vendor_as_text_never_as_formulas(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """A customer's ship-to name of =1+4003 is written '=1+4003, as the reports write it."""
+        settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme",
+                                                         csv_columns=["po_number", "ship_name", "quantity"]))
+        place_orders(engine, settings, clock.now(), tmp_path, orders={"5001": ["SKU-ACME"]})
+        with session_factory(engine)() as session, session.begin():
+            session.execute(update(Order).values(ship_name="=1+4003"))
+        dispatch(engine=engine, settings=settings, clock=clock)
+        assert (tmp_path / "acme" / "to_vendor" / "TB5001-ACME.csv").read_bytes() == (
+            b"po_number,ship_name,quantity\r\nTB5001-ACME,'=1+4003,2\r\n")
+
+
+class TestProblemLines:
+    def test_an_error_that_names_the_vendor_is_not_prefixed_twice(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """A Printful vendor without token_env: one line, 'vendor PF: ...' once."""
+        settings = write_settings(tmp_path, vendor_block("PF", "printful", "http", kind="on_demand",
+                                                         base_url="http://127.0.0.1:9"))
+        place_orders(engine, settings, clock.now(), tmp_path, orders={"5001": ["SKU-PF"]})
+        result = dispatch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == ["vendor PF: the printful API needs token_env"]
 
 
 class TestJsonApiVendor:

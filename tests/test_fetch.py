@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from typer.testing import CliRunner
 
+from orderflow.cli.main import app
 from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.db.engine import session_factory
@@ -22,9 +26,11 @@ from orderflow.testing.sshd import SshServer
 from orderflow.vendors.channels import file_transport
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.fetch import FetchIO, fetch
+from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
 from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES, stock_catalog
+from tests.test_cli import orderflow
 
 OLD = datetime(2026, 3, 14, 12, 0, tzinfo=UTC).timestamp()  # vendor files written well before we look
 
@@ -289,3 +295,234 @@ class TestPrintfulFeedback:
         result = fetch(engine=engine, settings=settings, clock=clock)
         assert (result.counts["files"], result.counts["duplicates"]) == (1, 1)
         assert count(engine, Shipment) == 1
+
+
+class TestOneFileNeverBlocksAVendor:
+    def test_an_unsafe_sender_id_never_stops_the_files_behind_it(self, engine: Engine, clock: Clock,
+                                                                 tmp_path: Path) -> None:
+        """An 855 whose ISA06 holds '/../' gets a 997 under an encoded name; the 856 behind it is read too."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME + "[vendors.x12]\nsend_997 = true\n")
+        inbox = tmp_path / "acme" / "from_vendor"
+        ack = (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes().replace(b"ACMEBLANKS     ", b"ACME/../BLANK  ")
+        drop(inbox, "1-ack.edi", ack)
+        drop(inbox, "2-asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"], result.problems) == (ExitCode.OK, 2, [])
+        assert acme_order(engine)["vo"]["state"] == "shipped"
+        assert sorted(path.name for path in (tmp_path / "acme" / "to_vendor").iterdir()) == [
+            "997_ACME=2F=2E=2E=2FBLANK_000005501_5501.edi", "997_ACMEBLANKS_000005502_5502.edi"]
+        assert sorted(path.name for path in (tmp_path / "acme" / "archive").iterdir()) == ["1-ack.edi", "2-asn.edi"]
+
+    def test_a_file_that_cannot_be_archived_is_applied_once_and_never_pauses_dispatch(
+            self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """archive/ on another file system (no hard link there): three runs apply the 856 once, say so each run,
+        and leave dispatch to ACME unpaused; a file dropped later is still read."""
+        elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
+        try:
+            if elsewhere.stat().st_dev == tmp_path.stat().st_dev:
+                pytest.skip("/dev/shm is on the same file system as the test folder")
+            (tmp_path / "acme").mkdir()
+            (tmp_path / "acme" / "archive").symlink_to(elsewhere)
+            settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+            inbox = tmp_path / "acme" / "from_vendor"
+            drop(inbox, "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+            runs = [fetch(engine=engine, settings=settings, clock=clock) for _ in range(3)]
+            left = ExitCode.PARTIAL_FAILURE
+            assert [(run.exit_code, run.counts["files"], run.counts["duplicates"], run.counts["files_left"])
+                    for run in runs] == [(left, 1, 0, 1), (left, 0, 1, 1), (left, 0, 1, 1)]
+            assert "ACME:asn.edi is taken in; putting it away is left for the next run" in runs[-1].problems[0]
+            assert (count(engine, Shipment), count(engine, IngestedFile)) == (2, 1)
+            with session_factory(engine)() as session:
+                [acme] = [row for row in vendor_overview(session, settings) if row["code"] == "ACME"]
+            assert acme["breaker"] == "closed"
+            drop(inbox, "ack.edi", (SAMPLES / "x12_855_po_acknowledgment.edi").read_bytes())
+            assert fetch(engine=engine, settings=settings, clock=clock).counts["files"] == 1
+        finally:
+            shutil.rmtree(elsewhere)
+
+    def test_a_refused_file_dropped_back_is_read_again(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A CSV naming tracking 'Waybill' is refused; with the column mapped and the file moved back from
+        rejected/, the same bytes are read and applied, and the ledger row tells the new outcome."""
+        content = (b"PO Number,Line,Item Code,Qty,Carrier,Waybill,Ship Date\n"
+                   b"TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n")
+        block = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
+        settings = shop(tmp_path, engine, clock, block)
+        drop(tmp_path / "acme" / "from_vendor", "shp.csv", content)
+        refused = fetch(engine=engine, settings=settings, clock=clock)
+        assert (refused.exit_code, refused.counts["files_refused"]) == (ExitCode.INPUT_REFUSED, 1)
+        (tmp_path / "acme" / "rejected" / "shp.csv").rename(tmp_path / "acme" / "from_vendor" / "shp.csv")
+        fixed = write_settings(tmp_path, block + 'feedback_columns = {tracking_number = "Waybill"}\n',
+                               vendor_block("PF", "csv", "local", path="pf"),
+                               vendor_block("STITCH", "csv", "local", path="stitch"))
+        again = fetch(engine=engine, settings=fixed, clock=clock)
+        assert (again.exit_code, again.counts["files"], again.counts["duplicates"]) == (ExitCode.OK, 1, 0)
+        assert [s["tracking_number"] for s in acme_order(engine)["shipments"]] == ["1Z4R8W670312345676"]
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.kind, ledger.error, ledger.rows_ok, ledger.rows_refused) == ("csv", None, 1, 0)
+        assert (tmp_path / "acme" / "archive" / "shp.csv").exists()
+
+    def test_a_symbolic_link_is_never_followed(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A link in from_vendor/ to a file elsewhere is neither read nor moved; the real file beside it is."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        secret = tmp_path / "passwd"
+        secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+        inbox = tmp_path / "acme" / "from_vendor"
+        drop(inbox, "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        (inbox / "x.csv").symlink_to(secret)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"], result.problems) == (ExitCode.OK, 1, [])
+        assert (inbox / "x.csv").is_symlink()
+        with session_factory(engine)() as session:
+            assert [row.path for row in session.scalars(select(IngestedFile))] == ["asn.edi"]
+
+
+def unknown_orders_csv(rows: int) -> bytes:
+    """A tracking CSV whose every row names a purchase order nobody sent."""
+    return b"PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n" + b"".join(
+        f"TB{9000 + row}-ACME,1,ACM-G500-BLK-L,1,UPS,1Z4R8W670312345676,2026-03-14\n".encode() for row in range(rows))
+
+
+class TestBounds:
+    LIMITS = "[limits]\nfile_bytes = 4000\nfile_rows = 50\nrefusals_listed = 3\n"
+
+    def settings(self, tmp_path: Path, engine: Engine, clock: Clock) -> Settings:
+        shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        return write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0),
+                              vendor_block("PF", "csv", "local", path="pf"),
+                              vendor_block("STITCH", "csv", "local", path="stitch"), self.LIMITS)
+
+    def test_a_file_over_the_byte_limit_is_refused_unread_once(self, engine: Engine, clock: Clock,
+                                                               tmp_path: Path) -> None:
+        """A 5,000-byte file against file_bytes = 4000: refused by its size, set aside, in the ledger once."""
+        settings = self.settings(tmp_path, engine, clock)
+        drop(tmp_path / "acme" / "from_vendor", "big.csv", b"x" * 5000)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files_refused"]) == (ExitCode.INPUT_REFUSED, 1)
+        assert result.problems == ["ACME:big.csv: 5000 bytes, more than limits.file_bytes (4000) allows; ask the "
+                                   "vendor to split it, or raise the limit"]
+        assert (tmp_path / "acme" / "rejected" / "big.csv").exists()
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.path, ledger.kind, ledger.size) == ("big.csv", "refused", 5000)
+
+    def test_a_file_over_the_row_limit_is_refused_whole(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """51 rows against file_rows = 50: nothing applied, one line naming the limit."""
+        settings = self.settings(tmp_path, engine, clock)
+        drop(tmp_path / "acme" / "from_vendor", "many.csv", unknown_orders_csv(51)[:3999])
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == ["ACME:many.csv: 51 records, more than limits.file_rows (50) allows in one file; "
+                                   "ask the vendor to split it, or raise the limit"]
+        assert (tmp_path / "acme" / "rejected" / "many.csv").exists()
+
+    def test_refused_rows_are_listed_up_to_the_limit_then_counted(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """40 rows for unknown orders: three lines and a count on stderr; the ledger keeps three and the total."""
+        settings = self.settings(tmp_path, engine, clock)
+        drop(tmp_path / "acme" / "from_vendor", "unknown.csv", unknown_orders_csv(40))
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == [
+            *[f"ACME:unknown.csv:{row}: po_number: no vendor order 'TB{number}-ACME' for vendor ACME"
+              for number, row in ((9000, 2), (9001, 3), (9002, 4))],
+            "ACME:unknown.csv: and 37 more refused"]
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.rows_ok, ledger.rows_refused, len(ledger.refusals)) == (0, 40, 3)
+
+
+class TestShipNoticeQuantities:
+    def test_more_shipped_than_ordered_is_said_and_capped(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """An 856 shipping 5 of line 3's 1: the parcel is kept, line 3 counts 1 shipped, and one line says so."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes().replace(b"SN1*3*1*EA", b"SN1*3*5*EA")
+        drop(tmp_path / "acme" / "from_vendor", "asn.edi", content)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.problems == ["ACME:asn.edi: TB1042-ACME line 3 (ACM-18500-NVY-XL): the parcels ship 5 of the "
+                                   "1 ordered; counted as 1"]
+        assert [(line["line"], line.get("qty_shipped")) for line in acme_order(engine)["vo"]["lines"]] == [
+            (1, 2), (2, None), (3, 1)]
+
+    def test_a_negative_quantity_is_refused_and_counts_stay_whole(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """SN1 of -3 refuses that ship notice by its segment; the ledger never counts fewer than 0 rows taken."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes().replace(b"SN1*3*1*EA", b"SN1*3*-3*EA")
+        drop(tmp_path / "acme" / "from_vendor", "asn.edi", content)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert result.exit_code is ExitCode.INPUT_REFUSED
+        assert result.problems == ["ACME:asn.edi:28: SN102: segment 28 (SN1): '-3' is not a whole number from 0 to "
+                                   "999999999"]
+        with session_factory(engine)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.rows_ok, ledger.rows_refused) == (0, 1)
+
+
+class TestStockSnapshots:
+    def test_a_newer_snapshot_replaces_and_an_older_one_changes_nothing(self, engine: Engine, clock: Clock,
+                                                                        tmp_path: Path) -> None:
+        """Stock of the 14th, then the 15th (replaces it, one row per SKU), then the 13th read late (no change)."""
+        settings = shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        inbox = tmp_path / "acme" / "from_vendor"
+        for name, day, qty in (("a.csv", 14, 5), ("b.csv", 15, 7), ("c.csv", 13, 1)):
+            drop(inbox, name, f"Item Code,Qty,Snapshot Time\nACM-G500-BLK-L,{qty},2026-03-{day}T08:00:00Z\n"
+                              f"ACM-NEW-{day},{qty},2026-03-{day}T08:00:00Z\n".encode())
+            assert fetch(engine=engine, settings=settings, clock=clock).counts["stock_levels"] == 2
+        with session_factory(engine)() as session:
+            levels = {row.vendor_sku: (row.quantity, row.as_of.day)
+                      for row in session.scalars(select(InventoryLevel))}
+        assert levels == {"ACM-G500-BLK-L": (7, 15), "ACM-NEW-13": (1, 13), "ACM-NEW-14": (5, 14),
+                          "ACM-NEW-15": (7, 15)}
+
+
+class TestRetryRefused:
+    WAYBILL = (b"PO Number,Line,Item Code,Qty,Carrier,Waybill,Ship Date\n"
+               b"TB1042-ACME,1,ACM-G500-BLK-L,2,UPS,1Z4R8W670312345676,2026-03-14\n")
+
+    def fixed(self, tmp_path: Path, acme: str) -> Settings:
+        return write_settings(tmp_path, acme + 'feedback_columns = {tracking_number = "Waybill"}\n',
+                              vendor_block("PF", "csv", "local", path="pf"),
+                              vendor_block("STITCH", "csv", "local", path="stitch"))
+
+    def test_the_command_moves_refused_files_back_and_reads_them(self, engine: Engine, clock: Clock,
+                                                                 tmp_path: Path, database_url: str) -> None:
+        """`orderflow fetch --retry-refused --vendor ACME` after the column is mapped: the parcel arrives."""
+        block = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
+        settings = shop(tmp_path, engine, clock, block)
+        drop(tmp_path / "acme" / "from_vendor", "shp.csv", self.WAYBILL)
+        assert fetch(engine=engine, settings=settings, clock=clock).exit_code is ExitCode.INPUT_REFUSED
+        self.fixed(tmp_path, block)
+        result = CliRunner().invoke(app, ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url,
+                                          "--now", clock.now().isoformat(), "fetch", "--retry-refused", "--vendor",
+                                          "ACME"])
+        assert result.exit_code == 0, result.output
+        assert [s["tracking_number"] for s in acme_order(engine)["shipments"]] == ["1Z4R8W670312345676"]
+        assert list((tmp_path / "acme" / "rejected").iterdir()) == []
+        assert (tmp_path / "acme" / "archive" / "shp.csv").exists()
+
+    def test_refused_files_come_back_over_real_sftp(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                    sshd: SshServer) -> None:
+        """The same over SFTP: rejected/shp.csv is renamed back into from_vendor/ and taken."""
+        remote = tmp_path / "remote"
+        block = sftp_acme(sshd, remote)
+        settings = shop(tmp_path, engine, clock, block)
+        drop(remote / "from_vendor", "shp.csv", self.WAYBILL)
+        assert fetch(engine=engine, settings=settings, clock=clock).counts["files_refused"] == 1
+        assert (remote / "rejected" / "shp.csv").exists()
+        again = fetch(engine=engine, settings=self.fixed(tmp_path, block), clock=clock, retry_refused=True)
+        assert (again.exit_code, again.counts["restored"], again.counts["files"]) == (ExitCode.OK, 1, 1)
+        assert sorted(p.name for p in (remote / "archive").iterdir()) == ["shp.csv"]
+
+
+class TestProblemLines:
+    def test_a_line_break_in_a_file_name_stays_on_one_line(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                           database_url: str) -> None:
+        """A refused file named 'cut\\n.edi': its problem is one stderr line (then the summary), the break escaped."""
+        shop(tmp_path, engine, clock, LOCAL_ACME)
+        content = (SAMPLES / "x12_856_ship_notice.edi").read_bytes()
+        drop(tmp_path / "acme" / "from_vendor", "cut\n.edi", content[: len(content) // 2])
+        result = orderflow("--config", str(tmp_path / "orderflow.toml"), "--db", database_url,
+                           "--now", clock.now().isoformat(), "fetch")
+        assert result.returncode == ExitCode.INPUT_REFUSED
+        problem, summary = result.stderr.splitlines()
+        assert problem.startswith("orderflow: fetch: ACME:cut\\n.edi:12: segment 12 is cut off")
+        assert summary.startswith("fetch: 1 files, 0 duplicates, 1 files refused")

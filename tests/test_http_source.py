@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select
 from werkzeug import Request, Response
 
-from orderflow.config import Settings, SourceSettings, VendorSettings
+from orderflow.config import LimitSettings, Settings, SourceSettings, VendorSettings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import CatalogItem, Order, SourceCursor, VendorOrder
 from orderflow.errors import RemoteRejected, RemoteUnavailable
@@ -48,8 +49,9 @@ class Storefront:
     """A fake order API: orders oldest ``updated_at`` first, ``updated_after`` inclusive, offset page tokens.
 
     ``faults`` maps a page number (1 for the first page of a run) to what the next requests for it get
-    instead of the page: ``"500"``, ``"429"``, ``"429 for an hour"``, ``"401"``, ``"garbage"`` or ``"hang"``
-    (block until ``release`` is set, longer than the client's timeout).
+    instead of the page: ``"500"``, ``"429"``, ``"429 for an hour"``, ``"401"``, ``"garbage"``, ``"hang"``
+    (block until ``release`` is set, longer than the client's timeout), ``"drip"`` (a byte every tenth of a
+    second) or ``"huge"`` (a page of some 5,000 bytes).
     """
 
     def __init__(self) -> None:
@@ -79,11 +81,22 @@ class Storefront:
                             content_type="application/json")
         elif fault == "garbage":
             return Response("<html>Bad gateway</html>", status=200, content_type="text/html")
+        elif fault == "drip":
+            return Response(self._drip(), status=200, content_type="application/json")
+        elif fault == "huge":
+            return Response(b'{"orders": [' + b" " * 5000 + b"]}", status=200, content_type="application/json")
         chosen = self._changed_since(request.args.get("updated_after"))
         rest = chosen[offset + limit:]
         body = {"orders": chosen[offset:offset + limit], "next_page_token": f"offset:{offset + limit}" if rest
                 else None}
         return Response(json.dumps(body), status=200, content_type="application/json")
+
+    def _drip(self) -> Iterator[bytes]:
+        """A page sent a byte every tenth of a second, each well inside the client's read timeout."""
+        for byte in b'{"orders": [], "next_page_token": null}' * 10:
+            if self.release.wait(0.1):
+                return
+            yield bytes([byte])
 
     def _fault(self, page: int) -> str | None:
         pending = self.faults.get(page)
@@ -345,6 +358,33 @@ class TestRetries:
         assert result.refusals[0].reason.startswith("not valid JSON")
         assert stored_numbers(shop_db) == ["1001", "1002", "1003"]
         assert stored_cursor(shop_db) == PAGE_ONE_CURSOR
+
+
+class TestBounds:
+    def test_a_server_dripping_bytes_is_given_up_within_the_deadline(self, shop_db: Engine, settings: Settings,
+                                                                      storefront: Storefront) -> None:
+        """timeout_seconds bounds each whole request, not each read: three dripped attempts of 1 s, then the error."""
+        storefront.put(*seven_orders())
+        storefront.faults[1] = ["drip"] * 3
+        source = settings.source("website").model_copy(update={"timeout_seconds": 1})
+        started = time.monotonic()
+        with pytest.raises(RemoteUnavailable, match=r"no whole page within 1s"):
+            import_http_source(engine=shop_db, name="website", now=NOW,
+                               settings=settings.model_copy(update={"sources": {"website": source}}))
+        assert time.monotonic() - started < 8
+        assert stored_numbers(shop_db) == []
+
+    def test_a_page_over_the_byte_limit_is_refused_by_its_url(self, shop_db: Engine, settings: Settings,
+                                                              storefront: Storefront) -> None:
+        """Page two is larger than limits.file_bytes: refused naming the page; page one stays stored."""
+        storefront.put(*seven_orders())
+        storefront.faults[2] = ["huge"]
+        bounded = settings.model_copy(update={"limits": LimitSettings(file_bytes=4000)})
+        result = import_http_source(engine=shop_db, name="website", settings=bounded, now=NOW)
+        assert [str(refusal) for refusal in result.refusals] == [
+            f"{storefront_url(settings, '?limit=3&page_token=offset%3A3')}: the page is larger than "
+            "limits.file_bytes (4000); ask for smaller pages (page_size) or raise the limit"]
+        assert stored_numbers(shop_db) == ["1001", "1002", "1003"]
 
 
 class TestAuthentication:

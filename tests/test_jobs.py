@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, insert, select
 
 from orderflow.clock import Clock
 from orderflow.db.engine import make_engine
+from orderflow.db.locks import holder_identity
 from orderflow.db.models import JobLock, JobOutcome, JobRun
 from orderflow.errors import ExitCode, InputError, LockHeld
 from orderflow.jobs import WorkResult, recent_runs, run_job
@@ -105,14 +107,38 @@ class TestCommandLock:
 
     def test_a_killed_holder_does_not_block_the_next_run(self, engine: Engine, database_url: str,
                                                          clock: Clock) -> None:
-        """kill -9 of the run holding the lock frees it: the next run goes ahead."""
+        """kill -9 of the run holding the lock frees it: the next run goes ahead and closes the dead run's row
+        as abandoned, saying so."""
         holder, _release = start_holder(database_url)
         assert holder.pid is not None
         os.kill(holder.pid, signal.SIGKILL)
         holder.join(WAIT)
-        result = run_job("import", engine=engine, clock=clock, work=lambda: WorkResult(counts={"after": 1}))
+        deadline = time.monotonic() + WAIT
+        while True:  # PostgreSQL frees a dead client's advisory lock once its server process sees the socket close
+            try:
+                result = run_job("import", engine=engine, clock=clock, work=lambda: WorkResult(counts={"after": 1}))
+                break
+            except LockHeld:
+                assert time.monotonic() < deadline, "the killed holder's lock was never freed"
         assert result.counts == {"after": 1}
-        assert sorted(run.outcome for run in runs(engine)) == ["ok", "running"]
+        ok, abandoned = sorted(runs(engine), key=lambda run: run.outcome, reverse=True)
+        assert (ok.outcome, abandoned.outcome, abandoned.finished_at) == ("ok", "abandoned", clock.now())
+        assert abandoned.error == (f"the run (host {abandoned.host}, pid {holder.pid}) ended without recording "
+                                   "how: killed, or its host lost; found by the next run")
+
+    def test_a_dead_dispatch_on_this_host_is_abandoned_a_live_one_is_not(self, engine: Engine,
+                                                                         clock: Clock) -> None:
+        """Dispatch shares its work, so only a run whose process is gone from this host is closed."""
+        gone = SPAWN.Process(target=os.getpid)
+        gone.start()
+        gone.join(WAIT)
+        with engine.begin() as connection:
+            for pid in (gone.pid, os.getpid()):
+                connection.execute(insert(JobRun).values(command="dispatch", host=holder_identity()[0], pid=pid,
+                                                         started_at=clock.now(), outcome="running", counts={}))
+        run_job("dispatch", engine=engine, clock=clock, work=WorkResult, exclusive=False)
+        assert sorted((run.pid == gone.pid, run.outcome) for run in runs(engine)) == [
+            (False, "ok"), (False, "running"), (True, "abandoned")]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from typer.testing import CliRunner
 
 from orderflow.catalog import CatalogRow, import_catalog_file
+from orderflow.cli.main import app
 from orderflow.clock import Clock
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
@@ -275,6 +278,106 @@ class TestInbox:
         result = run_import(stocked, settings, clock, source="shopify")
         assert result.counts["files"] == 0
         assert (settings.path("inbox") / "growing.csv").exists()
+
+
+    def test_a_refused_file_dropped_back_is_read_again(self, stocked: Engine, shop: Settings, clock: Clock) -> None:
+        """Refused under the wrong format, then moved back from rejected/ once the source is fixed: imported."""
+        inbox = shop.path("inbox")
+        (inbox / "export-1.csv").write_bytes(SAMPLE.read_bytes())
+        as_json = shop.model_copy(update={"sources": {"shopify": shop.sources["shopify"].model_copy(
+            update={"format": "json"})}})
+        assert run_import(stocked, as_json, clock, source="shopify").exit_code is ExitCode.INPUT_REFUSED
+        (inbox / "rejected" / "export-1.csv").rename(inbox / "export-1.csv")
+        again = run_import(stocked, shop, clock, source="shopify")
+        assert (again.exit_code, again.counts["stored"]) == (ExitCode.OK, 3)
+        with session_factory(stocked)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.error, ledger.rows_ok) == (None, 3)
+
+    def test_import_retry_refused_moves_rejected_files_back(self, stocked: Engine, shop: Settings, clock: Clock,
+                                                            database_url: str) -> None:
+        """`orderflow import --retry-refused --source shopify` after the source's format is fixed: imported."""
+        inbox = shop.path("inbox")
+        (inbox / "export-1.csv").write_bytes(SAMPLE.read_bytes())
+        as_json = shop.model_copy(update={"sources": {"shopify": shop.sources["shopify"].model_copy(
+            update={"format": "json"})}})
+        assert run_import(stocked, as_json, clock, source="shopify").exit_code is ExitCode.INPUT_REFUSED
+        result = CliRunner().invoke(app, ["--config", str(shop.base_dir / "orderflow.toml"), "--db", database_url,
+                                          "--now", clock.now().isoformat(), "import", "--source", "shopify",
+                                          "--retry-refused"])
+        assert result.exit_code == 0, result.output
+        assert count(stocked, Order) == 3
+        assert sorted(p.name for p in (inbox / "archive").iterdir()) == ["export-1.csv"]
+        assert list((inbox / "rejected").iterdir()) == []
+
+    def test_a_symbolic_link_in_the_inbox_is_never_followed(self, stocked: Engine, shop: Settings, clock: Clock,
+                                                            tmp_path: Path) -> None:
+        """A link to a file elsewhere is neither read nor moved."""
+        elsewhere = tmp_path / "elsewhere.csv"
+        elsewhere.write_bytes(SAMPLE.read_bytes())
+        (shop.path("inbox") / "export.csv").symlink_to(elsewhere)
+        result = run_import(stocked, shop, clock, source="shopify")
+        assert (result.exit_code, result.counts["files"], count(stocked, IngestedFile)) == (ExitCode.OK, 0, 0)
+        assert (shop.path("inbox") / "export.csv").is_symlink()
+
+
+class TestRefusedAtTheDoor:
+    def test_an_order_without_street_or_country_is_refused_naming_the_field(
+            self, stocked: Engine, shop: Settings, clock: Clock, tmp_path: Path) -> None:
+        """No vendor could deliver it, so it never reaches one; the good order beside it is stored."""
+        path = shopify_csv(tmp_path / "a.csv", order_rows("4101", ["TB-HCT-BLK-L"], **{"Shipping Address1": ""})
+                           + order_rows("4102", ["TB-HCT-BLK-L"], **{"Shipping Country": ""})
+                           + order_rows("4103", ["TB-HCT-BLK-L"]))
+        result = run_import(stocked, shop, clock, path)
+        assert (result.exit_code, result.counts["stored"]) == (ExitCode.INPUT_REFUSED, 1)
+        assert result.problems == [
+            f"{path}: shipping.address1: order 4101 has no address1: no vendor could deliver it",
+            f"{path}: shipping.country: order 4102 has no country: no vendor could deliver it"]
+        assert count(stocked, VendorOrder) == 1
+
+    def test_the_same_order_number_twice_in_one_file_keeps_the_first_and_says_so(
+            self, stocked: Engine, shop: Settings, clock: Clock, tmp_path: Path) -> None:
+        """Two JSON orders numbered 4104: the first is stored, the second refused by its number."""
+        order = {"order_number": "4104", "placed_at": "2026-11-03T09:41:02-05:00",
+                 "customer": {"name": "Pat Doe", "email": "pat@example.com"},
+                 "shipping": {"name": "Pat Doe", "address1": "1 Main St", "city": "Portland", "province": "ME",
+                              "zip": "04101", "country": "US"},
+                 "lines": [{"sku": "TB-HCT-BLK-L", "qty": 1, "price": "24.00"}]}
+        moved = {**order, "shipping": {**order["shipping"], "address1": "9 New Rd"}}
+        path = tmp_path / "orders.json"
+        path.write_text(json.dumps({"orders": [order, moved]}), encoding="utf-8")
+        result = run_import(stocked, shop, clock, path)
+        assert result.problems == [f"{path}: order_number: order 4104 appears again in this file; the first one "
+                                   "is kept, this one refused"]
+        assert story(stocked, "4104")["shipping"]["address1"] == "1 Main St"
+
+    def test_a_file_over_the_byte_limit_is_refused_whole(self, stocked: Engine, tmp_path: Path,
+                                                         clock: Clock) -> None:
+        """An export larger than limits.file_bytes is refused naming the limit, set aside, nothing stored."""
+        settings = shop_settings(tmp_path / "small", "[limits]\nfile_bytes = 1000\n")
+        (settings.path("inbox") / "export.csv").write_bytes(SAMPLE.read_bytes())
+        result = run_import(stocked, settings, clock, source="shopify")
+        size = SAMPLE.stat().st_size
+        assert result.problems == [f"{settings.path('inbox') / 'export.csv'}: {size} bytes, more than "
+                                   "limits.file_bytes (1000) allows; split the export, or raise the limit"]
+        assert (settings.path("inbox") / "rejected" / "export.csv").exists()
+        assert count(stocked, Order) == 0
+
+    def test_refused_orders_are_listed_up_to_the_limit_then_counted(self, stocked: Engine, tmp_path: Path,
+                                                                    clock: Clock) -> None:
+        """Six orders without a country, refusals_listed = 2: two lines and a count; the ledger keeps two."""
+        settings = shop_settings(tmp_path / "capped", "[limits]\nrefusals_listed = 2\n")
+        rows = [row for number in range(4110, 4116)
+                for row in order_rows(str(number), ["TB-HCT-BLK-L"], **{"Shipping Country": ""})]
+        export = shopify_csv(settings.path("inbox") / "export.csv", rows)
+        result = run_import(stocked, settings, clock, source="shopify")
+        assert result.problems == [
+            f"{export}: shipping.country: order 4110 has no country: no vendor could deliver it",
+            f"{export}: shipping.country: order 4111 has no country: no vendor could deliver it",
+            f"{export}: and 4 more refused"]
+        with session_factory(stocked)() as session:
+            ledger = session.scalars(select(IngestedFile)).one()
+        assert (ledger.rows_refused, len(ledger.refusals)) == (6, 2)
 
 
 class TestOrderList:

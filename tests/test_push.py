@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
+from orderflow.db.models import OutboxMessage
 from orderflow.rules.engine import evaluate, shop_calendar
 from orderflow.rules.findings import Finding
 from orderflow.rules.push import deliver, plan_pushes
@@ -129,5 +130,22 @@ class TestPush:
         delivered = deliver(engine=engine, settings=webhook_only, now=MON)
         assert (delivered.sent, len(webhook.posts), smtp.messages) == (1, 1, [])
         deliver(engine=engine, settings=shop, now=MON + timedelta(minutes=10))
+        assert [m["Subject"] for m in smtp.messages] == ["[orderflow] critical: vendor rejected (1)"]
+        assert len(webhook.posts) == 1
+
+    def test_a_push_that_cannot_be_written_is_refused_alone(self, engine: Engine, shop: Settings,
+                                                           smtp: SmtpServer, webhook: FakeWebhook) -> None:
+        """An outbox row whose snapshot has no lines is refused with why; the push planned after it still goes."""
+        with session_factory(engine)() as session, session.begin():
+            session.add(OutboxMessage(kind="push_email", dedupe_key="push_email:broken", payload={"title": "x"},
+                                      state="pending", attempts=0, created_at=MON))
+        world = World()
+        world.true["vendor_rejected"] = [rejected()]
+        with session_factory(engine)() as session, session.begin():
+            evaluate(session=session, settings=shop, now=MON, rules=world.rules(*ALL))
+            plan_pushes(session=session, settings=shop, now=MON, calendar=shop_calendar(shop))
+        delivered = deliver(engine=engine, settings=shop, now=MON)
+        assert (delivered.sent, delivered.refused) == (2, 1)
+        assert delivered.problems == ["push push_email #1 refused: the push cannot be written: KeyError: 'lines'"]
         assert [m["Subject"] for m in smtp.messages] == ["[orderflow] critical: vendor rejected (1)"]
         assert len(webhook.posts) == 1

@@ -49,7 +49,7 @@ from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
 from orderflow.reports.cells import csv_bytes, fraction, money, percent
 from orderflow.reports.charts import CHART_FILES
-from orderflow.reports.daily import FILES, daily_report
+from orderflow.reports.daily import FILES, daily_report, write_files
 from orderflow.reports.period import trends_report
 from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
@@ -695,6 +695,18 @@ class TestTables:
         """A day after today in the shop's zone is refused with the day named."""
         with pytest.raises(InputError, match=r"--date 2026-11-06 has not begun yet in America/New_York"):
             daily_report(engine=engine, settings=shop, now=NOW, day=date(2026, 11, 6), out_dir=tmp_path)
+
+
+class TestWritingFiles:
+    def test_a_full_disk_leaves_no_partial_file(self, tmp_path: Path) -> None:
+        """The disk fills while a file is written (its temporary name leads to /dev/full): a configuration error
+        naming the folder, and no half-written file left beside the others."""
+        folder = tmp_path / "report"
+        folder.mkdir()
+        (folder / ".shipped.csv.partial").symlink_to("/dev/full")
+        with pytest.raises(ConfigError, match=f"cannot write the report to {folder}: No space left on device"):
+            write_files({"open_notifications.csv": b"a\n", "shipped.csv": b"b\n"}, folder)
+        assert sorted(path.name for path in folder.iterdir()) == ["open_notifications.csv"]
 
 
 class TestScorecard:

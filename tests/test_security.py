@@ -360,7 +360,7 @@ class TestCsvExportsAreDefanged:
                    "Lineitem quantity": "1", "Lineitem price": "5.00", "Lineitem sku": formula,
                    "Lineitem name": formula, "Financial Status": "paid", "Created at": "2026-11-02 10:04:00 -0500",
                    "Billing Name": formula, "Shipping Name": formula, "Shipping Address1": formula,
-                   "Shipping City": "Portland"}
+                   "Shipping City": "Portland", "Shipping Country": "US"}
             rows.append([row.get(column, "") for column in columns])
         out = io.StringIO()
         csv.writer(out, lineterminator="\r\n").writerows([columns, *rows])

@@ -232,7 +232,8 @@ class TestUnroutableLine:
         columns = HEADER.split(",")
         row = {"Name": "#5001", "Email": "pat@example.com", "Lineitem quantity": "1", "Lineitem price": "25.00",
                "Lineitem sku": "TB-NEW-TEE", "Lineitem name": "New tee", "Financial Status": "paid",
-               "Created at": "2026-11-02 10:04:00 -0500", "Shipping Name": "Pat Doe", "Shipping Country": "US"}
+               "Created at": "2026-11-02 10:04:00 -0500", "Shipping Name": "Pat Doe", "Shipping Address1": "1 Main St",
+               "Shipping Country": "US"}
         export = tmp_path / "orders.csv"
         export.write_text(HEADER + "\n" + ",".join(row.get(column, "") for column in columns) + "\n",
                           encoding="utf-8")

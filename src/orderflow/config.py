@@ -12,6 +12,7 @@ the TOML file; the defaults here.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
@@ -294,6 +295,14 @@ class SourceSettings(Section):
             raise ValueError("format 'mapped_csv' needs 'columns'")
 
 
+class LimitSettings(Section):
+    """Bounds on one vendor file, inbox file or storefront page, so one huge input never holds the run."""
+
+    file_bytes: int = Field(default=20_000_000, ge=1)
+    file_rows: int = Field(default=100_000, ge=1)
+    refusals_listed: int = Field(default=20, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything orderflow is told. Built once at the command-line edge and passed down."""
 
@@ -316,6 +325,7 @@ class Settings(BaseSettings):
     rules: dict[str, RuleSettings] = {}
     sources: dict[str, SourceSettings] = {}
     sync: SyncSettings = SyncSettings()
+    limits: LimitSettings = LimitSettings()
     base_dir: Path = Path()
     """Relative folders in the file are relative to this: the configuration file's own folder."""
 
@@ -458,7 +468,7 @@ def _secret_references(node: Any, where: str) -> list[tuple[str, str]]:
 
 def missing_secret(setting: str, variable: str) -> str:
     """The one line that says a secret is missing: ``vendors[4].token_env: environment variable X is not set``."""
-    return f"{setting}: environment variable {variable} is not set"
+    return f"{setting}: environment variable {_shown(variable)} is not set"
 
 
 def secret(variable: str, *, setting: str) -> str:
@@ -470,3 +480,11 @@ def secret(variable: str, *, setting: str) -> str:
     if not value:
         raise ConfigError(missing_secret(setting, variable))
     return value
+
+
+def _shown(variable: str) -> str:
+    """A variable's name fit for a message: a value that cannot be a name may be the secret itself, pasted into
+    the ``*_env`` key by mistake, and is never repeated."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+        return variable
+    return "(not a variable name, so not shown: put the secret in the environment and its name here)"

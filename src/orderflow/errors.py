@@ -61,6 +61,21 @@ class Refusal:
         return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
 
 
+def refusal_lines(refusals: list[Refusal], limit: int) -> list[str]:
+    """One line per refusal, at most ``limit`` for each file, then one line counting the rest of that file's.
+
+    A file of a million bad rows is twenty lines and a count, not a million lines on cron's stderr.
+    """
+    shown: dict[str, int] = {}
+    lines: list[str] = []
+    for refusal in refusals:
+        shown[refusal.file] = shown.get(refusal.file, 0) + 1
+        if shown[refusal.file] <= limit:
+            lines.append(str(refusal))
+    lines += [f"{file}: and {count - limit} more refused" for file, count in shown.items() if count > limit]
+    return lines
+
+
 class InputError(OrderflowError):
     """Input we cannot accept. Carries the place (file, line, field) when it is known."""
 

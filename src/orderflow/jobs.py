@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, desc, select, update
+from sqlalchemy.orm import Session
 
 from orderflow.clock import Clock
 from orderflow.db.engine import DATABASE_ERRORS, database_error, session_factory
-from orderflow.db.locks import command_lock, holder_identity
+from orderflow.db.locks import command_lock, holder_identity, pid_alive
 from orderflow.db.models import JobOutcome, JobRun
 from orderflow.errors import ExitCode, OrderflowError
 
@@ -58,7 +59,7 @@ def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], Wo
 def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
                 exclusive: bool) -> WorkResult:
     with command_lock(engine, command) if exclusive else nullcontext():
-        run_id = _start(engine, command, clock)
+        run_id = _start(engine, command, clock, exclusive=exclusive)
         try:
             try:
                 result = work()
@@ -85,13 +86,29 @@ def _raise_explained(exc: Exception) -> None:
         raise explained from exc
 
 
-def _start(engine: Engine, command: str, clock: Clock) -> int:
+def _start(engine: Engine, command: str, clock: Clock, *, exclusive: bool) -> int:
     host, pid = holder_identity()
     with session_factory(engine)() as session, session.begin():
+        _close_abandoned(session, command, clock, exclusive=exclusive)
         run = JobRun(command=command, host=host, pid=pid, started_at=clock.now(), outcome=JobOutcome.RUNNING)
         session.add(run)
         session.flush()
         return run.id
+
+
+def _close_abandoned(session: Session, command: str, clock: Clock, *, exclusive: bool) -> None:
+    """Earlier runs of ``command`` left ``running`` by a process that is gone become ``abandoned``.
+
+    Holding the command's lock proves every other run of it is over; a command that shares its work (dispatch)
+    can only tell for runs on this host, by their process.
+    """
+    host, _ = holder_identity()
+    for run in session.scalars(select(JobRun).where(JobRun.command == command,
+                                                    JobRun.outcome == JobOutcome.RUNNING)):
+        if exclusive or (run.host == host and not pid_alive(run.pid)):
+            run.outcome, run.finished_at = JobOutcome.ABANDONED, clock.now()
+            run.error = (f"the run (host {run.host}, pid {run.pid}) ended without recording how: killed, or "
+                         "its host lost; found by the next run")
 
 
 def _finish(engine: Engine, run_id: int, clock: Clock, outcome: JobOutcome, code: ExitCode, *,

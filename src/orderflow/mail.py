@@ -38,8 +38,7 @@ from typing import Self
 
 from orderflow.config import EmailSettings, Settings, secret
 from orderflow.errors import ConfigError, RemoteError, RemoteRejected, RemoteUnavailable
-
-_MESSAGE_ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+from orderflow.tokens import safe_token
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,7 @@ def stable_message_id(*parts: str | int, sender: str) -> str:
     '<orderflow.shipment.812@teebarn.example>'
     """
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    return f"<{'.'.join(_atom(str(part)) for part in ('orderflow', *parts))}@{domain}>"
-
-
-def _atom(text: str) -> str:
-    # Anything outside a plain atom is written as =XX per byte, so distinct parts never give the same id.
-    return "".join(char if char in _MESSAGE_ID_SAFE else "".join(f"={byte:02X}" for byte in char.encode())
-                   for char in text) or "=00"
+    return f"<{'.'.join(safe_token(str(part)) for part in ('orderflow', *parts))}@{domain}>"
 
 
 def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: str, html: str | None = None,
@@ -86,14 +79,15 @@ def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: s
     part, so mail clients show them without loading anything from elsewhere.
 
     ``message_id`` is used as given (angle brackets added when missing); ``date`` defaults to now. The subject
-    is folded onto one line, so text taken from an order can never add a header.
+    and every address line are folded onto one line, so text taken from an order (a customer's name) can never
+    add a header.
     """
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = ", ".join([to] if isinstance(to, str) else to)
+    message["From"] = one_line(sender)
+    message["To"] = one_line(", ".join([to] if isinstance(to, str) else to))
     if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = " ".join(subject.split())
+        message["Reply-To"] = one_line(reply_to)
+    message["Subject"] = one_line(subject)
     message["Date"] = email.utils.format_datetime((date or datetime.now(UTC)).astimezone(UTC))
     message["Message-ID"] = _checked_message_id(message_id)
     message.set_content(text)
@@ -110,6 +104,15 @@ def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: s
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=attachment.filename)
     return message
+
+
+def one_line(text: str) -> str:
+    """``text`` as one header line: line breaks, tabs and other control characters become single spaces.
+
+    >>> one_line("Evil\\r\\nBcc: x@example.com")
+    'Evil Bcc: x@example.com'
+    """
+    return " ".join("".join(char if char.isprintable() else " " for char in text).split())
 
 
 def _checked_message_id(message_id: str) -> str:

@@ -23,6 +23,9 @@ def import_orders(
     fmt: str | None = typer.Option(None, "--format", parser=values.one_of(*IMPORT_FORMATS, what="order format"),
                                    metavar=values.metavar(*IMPORT_FORMATS), help="The files' format [default: "
                                    "detected; mapped_csv needs a source's column mapping]."),
+    retry_refused: bool = typer.Option(
+        False, "--retry-refused", help="Inbox sources first move the files in rejected/ back, to be read again "
+                                       "(fix the cause first)."),
 ) -> None:
     """Import orders from the storefront: the FILES given, one configured --source, or every configured source.
 
@@ -34,7 +37,7 @@ def import_orders(
     state = app_context(ctx)
     run_as_job(ctx, "import", lambda: run_import(
         engine=state.engine, settings=state.settings, now=state.clock.now(), paths=files or [],
-        source=source, fmt=fmt))
+        source=source, fmt=fmt, retry_refused=retry_refused))
 
 
 def order(

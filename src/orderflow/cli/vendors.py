@@ -82,16 +82,20 @@ def vendors(
 def fetch(
     ctx: typer.Context,
     vendor: str | None = typer.Option(None, "--vendor", help="Only this vendor."),
+    retry_refused: bool = typer.Option(
+        False, "--retry-refused", help="First move the files in rejected/ back, to be read again (fix the cause "
+                                       "first)."),
 ) -> None:
     """Bring back what vendors say: acknowledgements, rejections, parcels and tracking numbers, stock levels.
 
     Each vendor file is taken exactly once (by content), applied in one transaction, and only then archived;
     a file that cannot be read at all is moved to rejected/ (exit code 4); a vendor that cannot be reached is
-    retried later and the others carry on (exit code 6).
+    retried later and the others carry on (exit code 6). A refused file is not taken: once its cause is fixed,
+    --retry-refused (or moving it back by hand) has it read again.
     """
     from orderflow.vendors.fetch import fetch as run_fetch
 
     state = app_context(ctx)
     vendor = configured_vendor(state, vendor)
     run_as_job(ctx, "fetch", lambda: run_fetch(engine=state.engine, settings=state.settings, clock=state.clock,
-                                               vendor=vendor))
+                                               vendor=vendor, retry_refused=retry_refused))

@@ -167,7 +167,8 @@ def deliver_notices(*, engine: Engine, settings: Settings, now: datetime,
                     if row.kind in paused:
                         held.append(queue.popleft())
                         continue
-                    failure = _deliver(engine, row, channels.prepare(row), now, delivery)
+                    send = _prepared(engine, row, channels, delivery)
+                    failure = _deliver(engine, row, send, now, delivery) if send is not None else None
                     queue.popleft()
                     failures_in_a_row[row.kind] = failures_in_a_row[row.kind] + 1 if failure else 0
                     if failure is not None and (failure.retry_after or
@@ -178,6 +179,23 @@ def deliver_notices(*, engine: Engine, settings: Settings, now: datetime,
     finally:
         channels.close()
     return delivery
+
+
+def _prepared(engine: Engine, row: OutboxMessage, channels: _Channels,
+              delivery: Delivery) -> Callable[[], None] | None:
+    """What sends this notice, or ``None`` when its snapshot cannot become a message: that one is failed with the
+    reason and the others go on. A configuration error (a shop template's typo) stops the run instead: every
+    notice would fail the same way."""
+    try:
+        return channels.prepare(row)
+    except ConfigError:
+        raise
+    except Exception as exc:  # whatever one notice's data breaks must not stop the notices behind it
+        error = f"the notice cannot be written: {type(exc).__name__}: {exc}"
+        outbox.settle(engine, row.id, "failed", error=error)
+        delivery.failed += 1
+        delivery.problems.append(f"{_parcel(row.payload)}: {error}")
+        return None
 
 
 def _deliver(engine: Engine, row: OutboxMessage, send: Callable[[], None], now: datetime,

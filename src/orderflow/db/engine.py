@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderflow.errors import ConfigError, OrderflowError, RemoteUnavailable
@@ -41,11 +41,15 @@ def display_url(url: str | URL) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalize_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **kwargs)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
+            _configure_sqlite(engine)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:  # a driver named in the URL that is not installed
+        raise ConfigError(f"database.url: cannot use the driver {parsed.drivername!r}: {exc}; write "
+                          "sqlite:///... or postgresql+psycopg://...") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -85,6 +89,9 @@ def database_error(exc: BaseException) -> OrderflowError | None:
         return None
     lines = str(exc.orig or exc).strip().splitlines()
     first = lines[0] if lines else type(exc).__name__
+    if "connection failed" in first and ("does not exist" in first or "authentication failed" in first):
+        # A missing role or database, or a refused password: the URL is wrong, not the schema.
+        return ConfigError(f"cannot log in to the database as configured ({first}); check database.url")
     if "no such table" in first or "does not exist" in first:
         return ConfigError(f"database is not initialised ({first}); run `orderflow db upgrade`")
     return RemoteUnavailable(f"database unavailable: {first}") if isinstance(exc, OperationalError) else None

@@ -75,7 +75,7 @@ def _take_lease(connection: Connection, name: str, *, holder: str, host: str, pi
     now = datetime.now(UTC)
     current = connection.execute(select(JobLock).where(JobLock.name == name)).one_or_none()
     if current is not None:
-        lease_live = current.expires_at > now and not (current.host == host and not _pid_alive(current.pid))
+        lease_live = current.expires_at > now and not (current.host == host and not pid_alive(current.pid))
         if lease_live:
             raise LockHeld(
                 f"{name}: another run holds the lock (host {current.host}, pid {current.pid}, "
@@ -89,7 +89,7 @@ def _take_lease(connection: Connection, name: str, *, holder: str, host: str, pi
     )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

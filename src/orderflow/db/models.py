@@ -95,6 +95,8 @@ class JobOutcome(enum.StrEnum):
     REFUSED = "refused"
     PARTIAL = "partial"
     FAILED = "failed"
+    ABANDONED = "abandoned"
+    """The run ended without recording how (killed, host lost); closed by a later run of the same command."""
 
 
 class Vendor(Base):

@@ -34,6 +34,7 @@ WooCommerce's own REST API is not spoken here: it takes other parameters (``modi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -94,10 +95,11 @@ def _import_pages(*, http: httpx.Client, name: str, source: SourceSettings, url:
     total = ImportResult()
     token: str | None = None
     while True:
-        response = _get(http, url, params=first | ({"page_token": token} if token else {}), headers=headers,
-                        where=where)
         try:
-            page = _read_page(response.content, url=str(response.url))
+            body, page_url = _get(http, url, params=first | ({"page_token": token} if token else {}),
+                                  headers=headers, where=where, deadline_s=source.timeout_seconds,
+                                  limit=settings.limits.file_bytes)
+            page = _read_page(body, url=page_url)
         except InputError as exc:
             total.refusals.append(exc.refusal)
             return total
@@ -122,23 +124,34 @@ def _worth_retrying(exc: Exception) -> bool | float:
 
 
 @stamina.retry(on=_worth_retrying, attempts=ATTEMPTS, wait_initial=0.5, wait_max=10.0, timeout=120.0)
-def _get(http: httpx.Client, url: str, *, params: dict[str, str], headers: dict[str, str],
-         where: str) -> httpx.Response:
+def _get(http: httpx.Client, url: str, *, params: dict[str, str], headers: dict[str, str], where: str,
+         deadline_s: float, limit: int) -> tuple[bytes, str]:
+    """One page's body and URL, read as it streams in: refused past ``limit`` bytes, given up after ``deadline_s``
+    seconds in all (a server dripping a byte a second never holds the run, nor fills the memory)."""
+    started = time.monotonic()
     try:
-        response = http.get(url, params=params, headers=headers)
+        with http.stream("GET", url, params=params, headers=headers) as response:
+            status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RemoteUnavailable(f"{where}: {status}", retry_after=retry_after_seconds(response.headers))
+            if not 200 <= response.status_code < 300:
+                # The body is left out: a storefront may echo the request, credentials included.
+                raise RemoteRejected(f"{where}: {status}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise InputError(f"the page is larger than limits.file_bytes ({limit}); ask for smaller "
+                                     "pages (page_size) or raise the limit", file=str(response.url))
+                if time.monotonic() - started > deadline_s:
+                    raise RemoteUnavailable(f"{where}: no whole page within {deadline_s:g}s")
+            return bytes(body), str(response.url)
     except httpx.InvalidURL as exc:
         raise ConfigError(f"{where}: not a usable URL: {exc}") from exc
     except httpx.TimeoutException as exc:
         raise RemoteUnavailable(f"{where}: timed out ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:
         raise RemoteUnavailable(f"{where}: {exc or type(exc).__name__}") from exc
-    status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    if response.status_code == 429 or response.status_code >= 500:
-        raise RemoteUnavailable(f"{where}: {status}", retry_after=retry_after_seconds(response.headers))
-    if not 200 <= response.status_code < 300:
-        # The body is left out: a storefront may echo the request, credentials included.
-        raise RemoteRejected(f"{where}: {status}")
-    return response
 
 
 def _auth_headers(name: str, source: SourceSettings) -> dict[str, str]:
@@ -180,7 +193,7 @@ def _store_page(make_session: sessionmaker[Session], page: Page, *, name: str, c
                 settings: Settings, now: datetime) -> ImportResult:
     refusals: list[Refusal] = []
     with make_session() as session, session.begin():
-        orders = only_orders(iter_json_orders(page.body, source=name, file=page.url), refusals)
+        orders = only_orders(iter_json_orders(page.body, source=name, file=page.url), refusals, file=page.url)
         result = upsert_orders(session=session, orders=orders, catalog=Catalog.load(session, settings.vendors),
                                po_prefix=settings.po_prefix, now=now, file=page.url)
         if cursor is not None:

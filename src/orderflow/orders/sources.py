@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from orderflow.config import Settings, SourceSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
+from orderflow.db.ledger import ledger_entry
 from orderflow.db.models import IngestedFile
 from orderflow.errors import ConfigError, InputError, Refusal
 from orderflow.orders.formats import detect_file_format, iter_orders
@@ -45,12 +47,30 @@ def column_mapping(name: str, source: SourceSettings) -> ColumnMapping | None:
         raise ConfigError(f"sources.{name}.columns: {exc}".replace("ColumnMapping.__init__() ", "")) from None
 
 
-def only_orders(items: Iterable[IncomingOrder | Refusal], refusals: list[Refusal]) -> Iterator[IncomingOrder]:
-    """The orders of a parser's stream; its refusals are collected on the side."""
+def only_orders(items: Iterable[IncomingOrder | Refusal], refusals: list[Refusal], *,
+                file: str) -> Iterator[IncomingOrder]:
+    """The orders of a parser's stream that can be stored; its refusals, and these, are collected on the side:
+
+    - an order to ship with no street or no country: no vendor could deliver it;
+    - an order number seen before in the same file: which one is meant is not ours to guess, so the first is
+      kept and each later one refused.
+    """
+    seen: set[tuple[str, str]] = set()
     for item in items:
         if isinstance(item, Refusal):
             refusals.append(item)
+            continue
+        key = (item.source, item.order_number)
+        missing = [name for name, value in (("shipping.address1", item.shipping.address1),
+                                            ("shipping.country", item.shipping.country)) if not value.strip()]
+        if key in seen:
+            refusals.append(Refusal(file=file, line=None, field="order_number", reason=(
+                f"order {item.order_number} appears again in this file; the first one is kept, this one refused")))
+        elif missing and any(not line.fulfilled_at_storefront for line in item.lines) and not item.cancelled_at:
+            refusals.append(Refusal(file=file, line=None, field=missing[0], reason=(
+                f"order {item.order_number} has no {missing[0].partition('.')[2]}: no vendor could deliver it")))
         else:
+            seen.add(key)
             yield item
 
 
@@ -65,8 +85,12 @@ def file_digest(path: Path) -> str:
 def import_file(*, session: Session, path: Path, source: str, fmt: str | None, mapping: ColumnMapping | None,
                 settings: Settings, catalog: Catalog, now: datetime) -> ImportResult:
     """Read and store one file inside the caller's transaction. ``InputError`` means the whole file is refused."""
+    size, limit = path.stat().st_size, settings.limits.file_bytes
+    if size > limit:
+        raise InputError(f"{size} bytes, more than limits.file_bytes ({limit}) allows; split the export, or raise "
+                         "the limit", file=str(path))
     refusals: list[Refusal] = []
-    orders = only_orders(iter_orders(path, source=source, fmt=fmt, mapping=mapping), refusals)
+    orders = only_orders(iter_orders(path, source=source, fmt=fmt, mapping=mapping), refusals, file=str(path))
     result = upsert_orders(session=session, orders=orders, catalog=catalog, po_prefix=settings.po_prefix,
                            now=now, file=str(path))
     result.refusals[:0] = refusals
@@ -101,18 +125,28 @@ def _inbox_files(folder: Path, settle_seconds: float) -> list[Path]:
     ready_before = time.time() - settle_seconds  # the file system's clock, not business time
     return sorted(
         path for path in folder.iterdir()
-        if path.is_file() and not path.name.startswith(".")
+        if stat.S_ISREG(path.lstat().st_mode) and not path.name.startswith(".")  # never a link to elsewhere
         and not path.name.endswith((".tmp", ".part", ".partial"))
         and path.stat().st_mtime <= ready_before
     )
 
 
-def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime) -> ImportResult:
-    """Import every new file in source ``name``'s inbox folder exactly once, then move it aside."""
+def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime,
+                 retry_refused: bool = False) -> ImportResult:
+    """Import every new file in source ``name``'s inbox folder exactly once, then move it aside.
+
+    ``retry_refused`` first moves the files in its rejected folder back into the inbox, to be read again once the
+    cause of their refusal is fixed (a refusal is not a taking: the same bytes are read afresh).
+    """
     source = settings.source(name)
     if source.path is None:
         raise ConfigError(f"sources.{name}: an inbox source needs 'path'")
     folder = settings.path(source.path)
+    rejected = folder / source.rejected
+    if retry_refused and rejected.is_dir():
+        for path in sorted(rejected.iterdir()):
+            if stat.S_ISREG(path.lstat().st_mode):
+                _move_aside(path, folder)
     mapping = column_mapping(name, source)
     total = ImportResult()
     make_session = session_factory(engine)
@@ -120,10 +154,10 @@ def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime
         digest = file_digest(path)
         refused_whole = False
         with make_session() as session, session.begin():
-            seen = session.scalar(select(IngestedFile.id).where(
-                IngestedFile.origin == f"source:{name}", IngestedFile.sha256 == digest))
-            if seen is None:
-                refused_whole = _ingest_inbox_file(session=session, path=path, name=name, digest=digest,
+            ledger = ledger_entry(session, origin=f"source:{name}", path=str(path), size=path.stat().st_size,
+                                  digest=digest, kind=source.format or "orders", now=now)
+            if ledger is not None:
+                refused_whole = _ingest_inbox_file(session=session, path=path, name=name, ledger=ledger,
                                                    fmt=source.format, mapping=mapping, settings=settings, now=now,
                                                    total=total)
         crash_point("import.after_file_commit")
@@ -131,11 +165,9 @@ def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime
     return total
 
 
-def _ingest_inbox_file(*, session: Session, path: Path, name: str, digest: str, fmt: str | None,
+def _ingest_inbox_file(*, session: Session, path: Path, name: str, ledger: IngestedFile, fmt: str | None,
                        mapping: ColumnMapping | None, settings: Settings, now: datetime, total: ImportResult) -> bool:
-    """Store one inbox file and its ledger row; returns whether the file was refused whole."""
-    ledger = IngestedFile(origin=f"source:{name}", path=str(path), size=path.stat().st_size, sha256=digest,
-                          kind=fmt or "orders", ingested_at=now)
+    """Store one inbox file and fill its ledger row; returns whether the file was refused whole."""
     try:
         with session.begin_nested():
             result = import_file(session=session, path=path, source=name, fmt=fmt, mapping=mapping,
@@ -146,12 +178,10 @@ def _ingest_inbox_file(*, session: Session, path: Path, name: str, digest: str, 
         ledger.refusals = [_as_json(exc.refusal)]
         total.refusals.append(exc.refusal)
         total.files += 1
-        session.add(ledger)
         return True
     ledger.rows_ok = result.stored + result.updated + result.unchanged
     ledger.rows_refused = result.refused
-    ledger.refusals = [_as_json(refusal) for refusal in result.refusals]
-    session.add(ledger)
+    ledger.refusals = [_as_json(refusal) for refusal in result.refusals[:settings.limits.refusals_listed]]
     total.add(result)
     return False
 

@@ -28,6 +28,7 @@ not delivered): a database with years of history is never read whole.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -230,8 +231,13 @@ def write_files(files: dict[str, bytes], folder: Path) -> list[Path]:
         paths = []
         for name, content in files.items():
             path, partial = folder / name, folder / f".{name}.partial"
-            partial.write_bytes(content)
-            os.replace(partial, path)
+            try:
+                partial.write_bytes(content)
+                os.replace(partial, path)
+            except OSError:
+                with contextlib.suppress(OSError):  # a full disk leaves no half-written file behind
+                    partial.unlink(missing_ok=True)
+                raise
             paths.append(path)
     except OSError as exc:
         raise ConfigError(f"cannot write the report to {folder}: {exc.strerror or exc}") from exc

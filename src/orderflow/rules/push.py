@@ -168,8 +168,7 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
     claimed = outbox.claim(engine, kinds=_channels(settings))
     if not claimed:
         return delivery
-    from orderflow.mail import Mailer, build_message, stable_message_id
-    from orderflow.webhooks import post_json, slack_text
+    from orderflow.mail import Mailer
 
     mail = (mailer or (lambda: Mailer.from_settings(settings)))() if any(
         row.kind == "push_email" for row in claimed) else None
@@ -178,36 +177,19 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
     try:
         while pending:
             row = pending.pop(0)
-            if not outbox.start_sending(engine, row):
-                continue  # our lease ran out and another run has it now
-            payload = row.payload
-            text = "\n".join(payload["lines"])
             try:
-                if row.kind == "push_email" and mail is not None and settings.email and settings.push.email:
-                    sender = settings.email.sender
-                    mail.send(build_message(sender=sender, to=list(settings.push.email.to), subject=payload["title"],
-                                            text=text, message_id=stable_message_id("push", row.id, sender=sender),
-                                            date=now))
-                elif row.kind == "push_webhook" and client is not None and settings.push.webhook:
-                    url = secret(settings.push.webhook.url_env, setting="push.webhook.url_env")
-                    post_json(client, url, {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"})
-                crash_point("push.after_send")
-            except RemoteUnavailable as exc:
-                outbox.settle(engine, row.id, "pending", error=str(exc),
-                              not_before=datetime.now(UTC) + outbox.retry_delay(row.attempts, exc.retry_after))
-                delivery.waiting += 1
-                delivery.problems.append(f"push {row.kind} #{row.id}: {exc}; will retry")
-                continue
-            except RemoteRejected as exc:
-                outbox.settle(engine, row.id, "refused", error=str(exc))
-                delivery.refused += 1
-                delivery.problems.append(f"push {row.kind} #{row.id} refused: {exc}")
-                continue
-            except ConfigError as exc:  # found before anything went out: it waits for the configuration
+                send = _prepared(row, settings, now, mail, client)
+            except ConfigError as exc:  # it waits for the configuration, like a send that found it wrong
                 outbox.settle(engine, row.id, "pending", error=str(exc))
                 raise
-            outbox.settle(engine, row.id, "sent", sent_at=now)
-            delivery.sent += 1
+            except Exception as exc:  # one push's bad data must not stop the pushes behind it
+                error = f"the push cannot be written: {type(exc).__name__}: {exc}"
+                outbox.settle(engine, row.id, "refused", error=error)
+                delivery.refused += 1
+                delivery.problems.append(f"push {row.kind} #{row.id} refused: {error}")
+                continue
+            if outbox.start_sending(engine, row):  # else our lease ran out and another run has it now
+                _send(engine, row, send, now, delivery)
     finally:
         outbox.release(engine, pending)
         if mail is not None:
@@ -215,6 +197,49 @@ def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callab
         if client is not None:
             client.close()
     return delivery
+
+
+def _send(engine: Engine, row: OutboxMessage, send: Callable[[], None], now: datetime, delivery: Delivery) -> None:
+    """Hand one push over and record how it went."""
+    try:
+        send()
+        crash_point("push.after_send")
+    except RemoteUnavailable as exc:
+        outbox.settle(engine, row.id, "pending", error=str(exc),
+                      not_before=datetime.now(UTC) + outbox.retry_delay(row.attempts, exc.retry_after))
+        delivery.waiting += 1
+        delivery.problems.append(f"push {row.kind} #{row.id}: {exc}; will retry")
+        return
+    except RemoteRejected as exc:
+        outbox.settle(engine, row.id, "refused", error=str(exc))
+        delivery.refused += 1
+        delivery.problems.append(f"push {row.kind} #{row.id} refused: {exc}")
+        return
+    except ConfigError as exc:  # found before anything went out: it waits for the configuration
+        outbox.settle(engine, row.id, "pending", error=str(exc))
+        raise
+    outbox.settle(engine, row.id, "sent", sent_at=now)
+    delivery.sent += 1
+
+
+def _prepared(row: OutboxMessage, settings: Settings, now: datetime, mail: Mailer | None,
+              client: httpx.Client | None) -> Callable[[], None]:
+    """What sends one push, built before it is marked as going out (a message that cannot be built never is)."""
+    from orderflow.mail import build_message, stable_message_id
+    from orderflow.webhooks import post_json, slack_text
+
+    payload = row.payload
+    text = "\n".join(payload["lines"])
+    if row.kind == "push_email" and mail is not None and settings.email and settings.push.email:
+        sender = settings.email.sender
+        message = build_message(sender=sender, to=list(settings.push.email.to), subject=payload["title"], text=text,
+                                message_id=stable_message_id("push", row.id, sender=sender), date=now)
+        return lambda: mail.send(message)
+    if row.kind == "push_webhook" and client is not None and settings.push.webhook:
+        url = secret(settings.push.webhook.url_env, setting="push.webhook.url_env")
+        document = {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"}
+        return lambda: post_json(client, url, document)
+    return lambda: None
 
 
 def _http_client() -> httpx.Client:

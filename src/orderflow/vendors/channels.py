@@ -34,6 +34,16 @@ if TYPE_CHECKING:
     from orderflow.vendors.printful import PrintfulAnswer, PrintfulClient
 
 
+def vendor_line(vendor_code: str, message: str) -> str:
+    """``vendor ACME: <message>``, said once: an error that already names the vendor is not prefixed again.
+
+    >>> vendor_line("INKW", "vendor INKW: the printful API needs token_env")
+    'vendor INKW: the printful API needs token_env'
+    """
+    prefix = f"vendor {vendor_code}: "
+    return message if message.startswith(prefix) else prefix + message
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     state: Literal["sent", "accepted", "rejected"]

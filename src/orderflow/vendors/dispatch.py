@@ -22,10 +22,18 @@ from orderflow.config import Settings, VendorSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import session_factory
 from orderflow.db.models import LineState, VendorOrder, VendorOrderLine, VendorOrderState
-from orderflow.errors import ConfigError, ExitCode, OrderflowError, OutcomeUnknown, RemoteRejected, RemoteUnavailable
+from orderflow.errors import (
+    ConfigError,
+    ExitCode,
+    InputError,
+    OrderflowError,
+    OutcomeUnknown,
+    RemoteRejected,
+    RemoteUnavailable,
+)
 from orderflow.jobs import WorkResult
 from orderflow.retries import attempts
-from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel
+from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel, vendor_line
 from orderflow.vendors.claims import Claim, claim_due, new_holder, retry_delay
 from orderflow.vendors.purchase_orders import purchase_orders
 from orderflow.vendors.records import PurchaseOrder
@@ -158,6 +166,13 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
             tally.needs_reconcile += 1
             tally.problems.append(f"{claim.vendor_order_id}: {exc}; it needs reconciling before any re-send")
             continue
+        except InputError as exc:  # this purchase order cannot be written (a vendor SKU with a separator)
+            field = f"{exc.refusal.field}: " if exc.refusal.field else ""
+            error = f"cannot be written for {vendor.code}: {field}{exc.refusal.reason}"
+            _release(engine, [claim], holder=holder, now=clock.now(), error=error,
+                     checks_by_lookup=channel.checks_by_lookup)
+            tally.unsent.append((claim.vendor_order_id, error))
+            continue  # the vendor is fine: neither its breaker nor the failures in a row count this one
         except RemoteRejected as exc:
             _release(engine, claims[position:], holder=holder, now=clock.now(), error=str(exc),
                      checks_by_lookup=channel.checks_by_lookup)
@@ -285,7 +300,7 @@ def _vendor_failed(engine: Engine, *, vendor: VendorSettings, key: str, now: dat
                    tally: DispatchTally, record_on_orders: bool = True) -> None:
     """The vendor could not be served: one line, a breaker failure, and the error kept on its due orders."""
     tally.vendors_failed.append(vendor.code)
-    tally.problems.append(f"vendor {vendor.code}: {error}")
+    tally.problems.append(vendor_line(vendor.code, error))
     with session_factory(engine)() as session, session.begin():
         if record_on_orders:
             session.execute(update(VendorOrder).where(

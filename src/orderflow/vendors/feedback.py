@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from orderflow.carriers.numbers import FREIGHT, normalize_number, validate
+from orderflow.db.bulk import insert_many, table_of
 from orderflow.db.models import (
     CatalogItem,
     InventoryLevel,
@@ -35,6 +37,8 @@ from orderflow.vendors.records import Acknowledgement, LineAck, Parcel, ShipNoti
 LINE_RANK = {LineState.PENDING: 0, LineState.ACCEPTED: 1, LineState.BACKORDERED: 1, LineState.REJECTED: 2,
              LineState.PARTIALLY_SHIPPED: 3, LineState.SHIPPED: 4, LineState.DELIVERED: 5, LineState.CANCELLED: 6}
 SHIPPING_STATES = {VendorOrderState.PARTIALLY_SHIPPED, VendorOrderState.SHIPPED, VendorOrderState.DELIVERED}
+LOAD_BATCH = 500
+"""Vendor orders read per query when a file names many."""
 OPEN_FOR_ANSWERS = {VendorOrderState.SENDING, VendorOrderState.SENT, VendorOrderState.ACCEPTED,
                     VendorOrderState.ON_HOLD, VendorOrderState.NEEDS_RECONCILE}
 
@@ -67,19 +71,35 @@ class Feedback:
     result: FeedbackResult = field(default_factory=FeedbackResult)
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
+    _vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
+    _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     # --- lookups ---------------------------------------------------------------------------------------------
 
     def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
-        vendor_order = self.session.scalar(
-            select(VendorOrder).where(VendorOrder.id == vendor_order_id.strip())
-            .options(selectinload(VendorOrder.lines),
-                     selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
+        key = vendor_order_id.strip()
+        if key not in self._vendor_orders:
+            self._load_vendor_orders([key])
+        vendor_order = self._vendor_orders[key]
         if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
         self.touched.add(vendor_order.id)
         return vendor_order
+
+    def _load_vendor_orders(self, ids: Iterable[str]) -> None:
+        """Read the named vendor orders with their lines and parcels, a few hundred a query (a file of 100,000
+        rows names many orders, or one missing order on every row); a missing one is remembered as ``None``."""
+        wanted = sorted(set(ids) - self._vendor_orders.keys())
+        for start in range(0, len(wanted), LOAD_BATCH):
+            chunk = wanted[start:start + LOAD_BATCH]
+            self._vendor_orders |= dict.fromkeys(chunk)
+            self._vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
+                select(VendorOrder).where(VendorOrder.id.in_(chunk))
+                .options(selectinload(VendorOrder.lines),
+                         selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))}
 
     def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
                 upc: str = "") -> VendorOrderLine | None:
@@ -100,6 +120,11 @@ class Feedback:
         return self.line_of(vendor_order, shipped.line, shipped.vendor_sku, sku=shipped.sku, upc=shipped.upc)
 
     def refuse(self, source_ref: str, field_name: str | None, reason: str) -> None:
+        # A record's place in this file is its line; any other place (an X12 control number) is said after why.
+        line = source_ref.removeprefix(f"{self.file}:")
+        if line.isdigit():
+            self.result.refusals.append(Refusal(file=self.file, line=int(line), field=field_name, reason=reason))
+            return
         where = f" ({source_ref})" if source_ref else ""
         self.result.refusals.append(Refusal(file=self.file, line=None, field=field_name, reason=reason + where))
 
@@ -183,7 +208,7 @@ class Feedback:
                 self._parcel(vendor_order, notice, parcel, elsewhere)
             for shipment in inferred:
                 self._attach_lines(vendor_order, shipment, (), notice.source_ref)
-        self._count_shipped(vendor_order)
+        self._count_shipped(vendor_order, notice)
         self._settle(vendor_order)
         self.session.flush()
 
@@ -281,13 +306,22 @@ class Feedback:
             self.result.shipments_added += 1
         self._attach_lines(vendor_order, shipment, notice.freight_lines, notice.source_ref)
 
-    def _count_shipped(self, vendor_order: VendorOrder) -> None:
-        """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them."""
+    def _count_shipped(self, vendor_order: VendorOrder, notice: ShipNotice) -> None:
+        """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them.
+
+        More shipped than ordered is counted as the quantity ordered, and said once per notice that makes it so.
+        """
         totals: dict[int, int] = {}
         for shipment in vendor_order.shipments:
             for part in shipment.lines:
                 totals[part.vendor_order_line_id] = totals.get(part.vendor_order_line_id, 0) + part.qty
+        in_notice = {(shipped.line, shipped.vendor_sku) for parcel in notice.parcels for shipped in parcel.lines}
         for line in vendor_order.lines:
+            named = any(self.line_of(vendor_order, number, sku) is line for number, sku in in_notice)
+            if named and totals.get(line.id, 0) > line.qty:
+                self.result.problems.append(
+                    f"{self.file}: {vendor_order.id} line {line.line_no} ({line.vendor_sku}): the parcels ship "
+                    f"{totals[line.id]} of the {line.qty} ordered; counted as {line.qty}")
             shipped = min(totals.get(line.id, 0), line.qty)
             if shipped <= line.qty_shipped:
                 continue
@@ -343,15 +377,18 @@ class Feedback:
                                           "SKU or UPC")
             return
         as_of = level.as_of or self.now
-        row = self._inventory_row(vendor_sku)
-        if row is None:
-            self.session.add(InventoryLevel(vendor_code=self.vendor_code, vendor_sku=vendor_sku,
-                                            quantity=level.qty, next_available=level.next_available, as_of=as_of,
-                                            updated_at=self.now))
-        elif as_of >= row.as_of:
-            row.quantity, row.next_available, row.as_of, row.updated_at = level.qty, level.next_available, as_of, \
-                self.now
+        inventory = self._vendor_inventory()
+        row_id, stored_as_of = inventory.get(vendor_sku, (None, None))
         self.result.stock_levels += 1
+        if stored_as_of is not None and as_of < stored_as_of:
+            return
+        values = {"quantity": level.qty, "next_available": level.next_available, "as_of": as_of,
+                  "updated_at": self.now}
+        inventory[vendor_sku] = (row_id, as_of)
+        if row_id is None:
+            self._new_stock[vendor_sku] = {"vendor_code": self.vendor_code, "vendor_sku": vendor_sku, **values}
+        else:
+            self._changed_stock[row_id] = {"id": row_id, **values}
 
     def _catalog_vendor_sku(self, level: StockLevel) -> str | None:
         match = CatalogItem.sku == level.sku if level.sku else CatalogItem.upc == level.upc
@@ -360,18 +397,33 @@ class Feedback:
         return self.session.scalar(select(CatalogItem.vendor_sku).where(
             CatalogItem.vendor_code == self.vendor_code, match).limit(1))
 
-    def _inventory_row(self, vendor_sku: str) -> InventoryLevel | None:
-        return self.session.scalar(select(InventoryLevel).where(
-            InventoryLevel.vendor_code == self.vendor_code, InventoryLevel.vendor_sku == vendor_sku))
+    def _vendor_inventory(self) -> dict[str, tuple[int | None, datetime | None]]:
+        """The vendor's stock rows (id, as of) by SKU, read once: a stock file of 100,000 rows is one query."""
+        if self._inventory is None:
+            self._inventory = {sku: (row_id, as_of) for row_id, sku, as_of in self.session.execute(
+                select(InventoryLevel.id, InventoryLevel.vendor_sku, InventoryLevel.as_of)
+                .where(InventoryLevel.vendor_code == self.vendor_code))}
+        return self._inventory
+
+    def _write_stock(self) -> None:
+        """New and changed stock rows in a few statements, not one unit-of-work object per row."""
+        insert_many(self.session, table_of(InventoryLevel), list(self._new_stock.values()))
+        if self._changed_stock:
+            self.session.execute(update(InventoryLevel), list(self._changed_stock.values()))
+        self._new_stock, self._changed_stock = {}, {}
 
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        acks, ship_notices = list(acks), list(ship_notices)
+        self._load_vendor_orders([ack.vendor_order_id.strip() for ack in acks] +
+                                 [notice.vendor_order_id.strip() for notice in ship_notices])
         for ack in acks:
             self.acknowledgement(ack)
         for notice in ship_notices:
             self.ship_notice(notice)
         for level in stock:
             self.stock_level(level)
+        self._write_stock()
         self.session.flush()
         # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
         roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)

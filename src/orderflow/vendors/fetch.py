@@ -24,13 +24,15 @@ from sqlalchemy import Engine, select
 
 from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.clock import Clock
-from orderflow.config import Settings, VendorSettings
+from orderflow.config import LimitSettings, Settings, VendorSettings
 from orderflow.crashpoints import crash_point
-from orderflow.db.engine import session_factory
+from orderflow.db.engine import reader, session_factory
+from orderflow.db.ledger import ledger_entry, taken
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
-from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected
+from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected, refusal_lines
 from orderflow.jobs import WorkResult
-from orderflow.vendors.channels import default_http_client, file_transport, printful_client
+from orderflow.tokens import safe_token
+from orderflow.vendors.channels import default_http_client, file_transport, printful_client, vendor_line
 from orderflow.vendors.feedback import Feedback, FeedbackResult
 from orderflow.vendors.records import ParsedVendorFile
 from orderflow.vendors.transports.base import FileTransport, RemoteFile
@@ -49,6 +51,11 @@ class FetchTally:
     files: int = 0
     duplicates: int = 0
     files_refused: int = 0
+    retry_refused: bool = False
+    """Move each vendor's rejected files back to be read again before taking its files."""
+    restored: int = 0
+    files_left: int = 0
+    """Files left in the vendor's folder: unreadable, or taken in but not put away (997, archive)."""
     polled: int = 0
     feedback: FeedbackResult = field(default_factory=FeedbackResult)
     vendors_failed: list[str] = field(default_factory=list)
@@ -65,20 +72,27 @@ class FetchIO:
 
 
 def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | None = None,
-          io: FetchIO | None = None) -> WorkResult:
+          io: FetchIO | None = None, retry_refused: bool = False) -> WorkResult:
     """Fetch from every vendor (or one). Exit 4 when a vendor file was refused, 6 when a vendor failed, 3 when a
-    vendor's set-up is wrong (a secret not set): the other vendors are fetched all the same."""
-    tally = FetchTally()
+    vendor's set-up is wrong (a secret not set): the other vendors are fetched all the same.
+
+    ``retry_refused`` first moves the vendor's files from ``rejected/`` back to be read again (once the cause of
+    their refusal is fixed); the ledger remembers a refusal as a refusal, so the same bytes are read afresh.
+    """
+    tally = FetchTally(retry_refused=retry_refused)
     for configured in [settings.vendor(vendor)] if vendor else list(settings.vendors):
         _fetch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, io=io or FetchIO(),
                       tally=tally)
     feedback = tally.feedback
-    problems = tally.problems + [str(refusal) for refusal in feedback.refusals] + feedback.problems
-    code = ExitCode.CONFIG if tally.vendors_misconfigured else ExitCode.PARTIAL_FAILURE if tally.vendors_failed else \
+    problems = tally.problems + refusal_lines(feedback.refusals, settings.limits.refusals_listed) + \
+        feedback.problems
+    code = ExitCode.CONFIG if tally.vendors_misconfigured else \
+        ExitCode.PARTIAL_FAILURE if tally.vendors_failed or tally.files_left else \
         ExitCode.INPUT_REFUSED if feedback.refusals or tally.files_refused else ExitCode.OK
     return WorkResult(
         counts={"files": tally.files, "duplicates": tally.duplicates, "files_refused": tally.files_refused,
-                "polled": tally.polled, "acknowledgements": feedback.acknowledgements,
+                "files_left": tally.files_left, "restored": tally.restored, "polled": tally.polled,
+                "acknowledgements": feedback.acknowledgements,
                 "shipments_added": feedback.shipments_added, "lines_rejected": feedback.lines_rejected,
                 "lines_backordered": feedback.lines_backordered, "stock_levels": feedback.stock_levels,
                 "records_refused": len(feedback.refusals)},
@@ -87,9 +101,10 @@ def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | Non
 
 def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings, clock: Clock, io: FetchIO,
                   tally: FetchTally) -> None:
-    key = f"vendor:{vendor.code}"
+    # Not dispatch's breaker: a vendor whose files we cannot take must still get its purchase orders.
+    key = f"vendor-inbound:{vendor.code}"
     with session_factory(engine)() as session:
-        paused = pause_notice(session, key, clock.now(), f"vendor {vendor.code}")
+        paused = pause_notice(session, key, clock.now(), f"fetching from vendor {vendor.code}")
     if paused:
         tally.vendors_failed.append(vendor.code)
         tally.problems.append(paused)
@@ -97,17 +112,19 @@ def _fetch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings,
     try:
         if vendor.transport in ("local", "sftp"):
             with io.file_transport(vendor, settings) as transport:
-                _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
+                _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock,
+                            limits=settings.limits, tally=tally)
         elif vendor.format == "printful":
             if vendor.path:  # Printful webhook deliveries dropped as JSON files in a local folder
                 with io.file_transport(vendor.model_copy(update={"transport": "local"}), settings) as transport:
-                    _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock, tally=tally)
+                    _take_files(engine=engine, vendor=vendor, transport=transport, clock=clock,
+                                limits=settings.limits, tally=tally)
             _poll_printful(engine=engine, settings=settings, vendor=vendor, clock=clock, io=io, tally=tally)
     except OrderflowError as exc:  # unreachable, refused us, or set up wrongly: this vendor only
         if isinstance(exc, ConfigError):  # a secret not set, a key file missing: ours to fix, so exit 3
             tally.vendors_misconfigured.append(vendor.code)
         tally.vendors_failed.append(vendor.code)
-        tally.problems.append(f"vendor {vendor.code}: {exc}")
+        tally.problems.append(vendor_line(vendor.code, str(exc)))
         with session_factory(engine)() as session, session.begin():
             record_failure(session, key, clock.now(), str(exc))
         return
@@ -130,46 +147,66 @@ def _settled(engine: Engine, vendor: VendorSettings, listed: list[RemoteFile], c
 
 
 def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransport, clock: Clock,
-                tally: FetchTally) -> None:
+                limits: LimitSettings, tally: FetchTally) -> None:
+    if tally.retry_refused:
+        tally.restored += len(transport.restore_rejected())
     for remote in _settled(engine, vendor, list(transport.list_inbound()), clock, tally):
-        data = transport.read(remote.name)
-        if len(data) != remote.size:
-            continue  # it grew while we read it: next run
-        refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock, tally=tally)
-        crash_point("fetch.after_ingest_commit")
-        if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
-            _acknowledge_x12(engine, vendor, transport, name=remote.name, data=data, now=clock.now())
-        if refused_whole:
-            transport.reject(remote.name)
-        elif vendor.after_ingest == "delete":
-            transport.delete(remote.name)
+        if remote.size > limits.file_bytes:
+            refused_whole = _refuse_unread(engine, vendor, remote, limits=limits, now=clock.now(), tally=tally)
+            data = b""
         else:
-            transport.archive(remote.name)
+            try:
+                data = transport.read(remote.name)
+            except RemoteRejected as exc:  # this file only (gone meanwhile, not ours to read): the others go on
+                tally.files_left += 1
+                tally.problems.append(str(exc))
+                continue
+            if len(data) != remote.size:
+                continue  # it grew while we read it: next run
+            refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock,
+                                    limits=limits, tally=tally)
+        crash_point("fetch.after_ingest_commit")
+        try:
+            if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
+                _acknowledge_x12(engine, vendor, transport, name=remote.name, data=data, now=clock.now())
+            if refused_whole:
+                transport.reject(remote.name)
+            elif vendor.after_ingest == "delete":
+                transport.delete(remote.name)
+            else:
+                transport.archive(remote.name)
+        except OrderflowError as exc:
+            # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
+            tally.files_left += 1
+            tally.problems.append(f"{exc} ({vendor.code}:{remote.name} is taken in; putting it away is left "
+                                  "for the next run)")
 
 
 def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, clock: Clock,
-            tally: FetchTally) -> bool:
-    """Parse, apply and ledger one file in one transaction. Returns whether it was refused whole."""
-    digest = hashlib.sha256(data).hexdigest()
-    origin = f"vendor:{vendor.code}"
+            limits: LimitSettings, tally: FetchTally) -> bool:
+    """Read, then apply and ledger one file in one transaction. Returns whether it was refused whole."""
     now = clock.now()
     file = f"{vendor.code}:{name}"
-    with session_factory(engine)() as session, session.begin():
-        if session.scalar(select(IngestedFile.id).where(IngestedFile.origin == origin,
-                                                        IngestedFile.sha256 == digest)) is not None:
+    origin, digest = f"vendor:{vendor.code}", hashlib.sha256(data).hexdigest()
+    with session_factory(reader(engine))() as session:
+        if taken(session, origin=origin, digest=digest):
             tally.duplicates += 1
             return False
-        ledger = IngestedFile(origin=origin, path=name, size=len(data), sha256=digest, kind="unknown",
-                              ingested_at=now)
-        session.add(ledger)
+    # Read before the write transaction begins: on SQLite it holds every other writer (an import, an ack) off.
+    try:
+        read: VendorFile | InputError = _within_limits(parse_vendor_file(data, file=file, vendor=vendor), file,
+                                                       limits)
+    except InputError as exc:
+        read = exc
+    with session_factory(engine)() as session, session.begin():
+        ledger = ledger_entry(session, origin=origin, path=name, size=len(data), digest=digest, kind="unknown",
+                              now=now)
+        if ledger is None:
+            tally.duplicates += 1
+            return False
         tally.files += 1
-        try:
-            read = parse_vendor_file(data, file=file, vendor=vendor)
-        except InputError as exc:
-            ledger.kind, ledger.error, ledger.rows_refused = "refused", str(exc), 1
-            ledger.refusals = [_refusal_json(exc.refusal)]
-            tally.files_refused += 1
-            tally.problems.append(str(exc))
+        if isinstance(read, InputError):
+            _refused(ledger, read, tally)
             return True
         parsed = read.parsed
         applied = Feedback(session=session, vendor_code=vendor.code, now=now, file=file).apply(
@@ -178,14 +215,47 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, c
             vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
             if vendor_order is not None and vendor_order.vendor_code == vendor.code:
                 _apply_hold_and_cancel(vendor_order, read.printful, now, tally)
-        refusals = parsed.refusals + applied.refusals
-        applied.refusals = refusals
+        records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
+        ledger.rows_ok = max(0, records - len(applied.refusals))  # one record may be refused for several reasons
+        applied.refusals = parsed.refusals + applied.refusals
         ledger.kind = read.kind
-        ledger.rows_ok = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock) - len(applied.refusals)
-        ledger.rows_refused = len(refusals)
-        ledger.refusals = [_refusal_json(refusal) for refusal in refusals]
+        ledger.rows_refused = len(applied.refusals)
+        ledger.refusals = [_refusal_json(refusal) for refusal in applied.refusals[:limits.refusals_listed]]
         tally.feedback.add(applied)
     return False
+
+
+def _within_limits(read: VendorFile, file: str, limits: LimitSettings) -> VendorFile:
+    parsed = read.parsed
+    records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock) + len(parsed.refusals)
+    if records > limits.file_rows:
+        raise InputError(f"{records} records, more than limits.file_rows ({limits.file_rows}) allows in one file; "
+                         "ask the vendor to split it, or raise the limit", file=file)
+    return read
+
+
+def _refuse_unread(engine: Engine, vendor: VendorSettings, remote: RemoteFile, *, limits: LimitSettings,
+                   now: datetime, tally: FetchTally) -> bool:
+    """A file over ``limits.file_bytes`` is refused without being read; its ledger row is keyed by its name, size
+    and time (the content is never hashed), so the same file is one refusal. Returns whether it was refused."""
+    error = InputError(f"{remote.size} bytes, more than limits.file_bytes ({limits.file_bytes}) allows; ask the "
+                       "vendor to split it, or raise the limit", file=f"{vendor.code}:{remote.name}")
+    unread = f"unread:{remote.name}:{remote.size}:{remote.modified_at.isoformat()}"
+    with session_factory(engine)() as session, session.begin():
+        ledger = ledger_entry(session, origin=f"vendor:{vendor.code}", path=remote.name, size=remote.size,
+                              digest=hashlib.sha256(unread.encode()).hexdigest(), kind="unknown", now=now)
+        if ledger is None:
+            return False
+        tally.files += 1
+        _refused(ledger, error, tally)
+    return True
+
+
+def _refused(ledger: IngestedFile, error: InputError, tally: FetchTally) -> None:
+    ledger.kind, ledger.error, ledger.rows_refused = "refused", str(error), 1
+    ledger.refusals = [_refusal_json(error.refusal)]
+    tally.files_refused += 1
+    tally.problems.append(str(error))
 
 
 @dataclass(frozen=True)
@@ -211,8 +281,8 @@ def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTran
             document = render_997(group, sender_id=ids.sender_id, sender_qualifier=ids.sender_qualifier,
                                   receiver_id=interchange.sender_id, receiver_qualifier=interchange.sender_qualifier,
                                   interchange_control=number, group_control=number, now=now, usage=ids.usage)
-            transport.upload(f"997_{interchange.sender_id}_{interchange.control}_{group.control}.edi",
-                             document.encode())
+            parts = (interchange.sender_id, interchange.control, group.control)
+            transport.upload(f"997_{'_'.join(safe_token(str(part)) for part in parts)}.edi", document.encode())
 
 
 def parse_vendor_file(data: bytes, *, file: str, vendor: VendorSettings) -> VendorFile:

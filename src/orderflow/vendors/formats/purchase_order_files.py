@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orderflow.config import PO_CSV_COLUMNS
+from orderflow.spreadsheets import defang
 from orderflow.vendors.records import PurchaseOrder, PurchaseOrderLine
 
 
@@ -37,14 +38,18 @@ def _csv_values(po: PurchaseOrder, line: PurchaseOrderLine) -> dict[str, Any]:
 
 
 def render_csv(po: PurchaseOrder, columns: Sequence[str] | None = None) -> bytes:
-    """The purchase order as CSV (RFC 4180, UTF-8, header row). Zip and UPC stay text, leading zeros kept."""
+    """The purchase order as CSV (RFC 4180, UTF-8, header row). Zip and UPC stay text, leading zeros kept.
+
+    Text cells are defanged: a customer's name of ``=1+4003`` reaches the vendor's spreadsheet as text.
+    """
     chosen = list(columns or PO_CSV_COLUMNS)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(chosen)
     for line in po.lines:
         values = _csv_values(po, line)
-        writer.writerow([values[column] for column in chosen])
+        writer.writerow([defang(value) if isinstance(value, str) else value
+                         for value in (values[column] for column in chosen)])
     return out.getvalue().encode("utf-8")
 
 

@@ -92,6 +92,11 @@ class FileTransport(Protocol):
         """Remove an inbound file (for vendors who want that instead of archiving); a missing file is fine."""
         ...
 
+    def restore_rejected(self) -> list[str]:
+        """Move every file in the rejected folder back to the inbound folder, to be read again once the cause
+        of its refusal is fixed; the names they have there (an inbound namesake is never overwritten)."""
+        ...
+
     def close(self) -> None:
         """Release the connection; safe to call twice."""
         ...

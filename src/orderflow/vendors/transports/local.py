@@ -10,7 +10,9 @@ Use::
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,14 +46,27 @@ class LocalFolderTransport(FileTransport):
     def list_inbound(self) -> list[RemoteFile]:
         inbound = self.root / self.layout.from_vendor
         with self._translated("list", self.layout.from_vendor), os.scandir(inbound) as entries:
+            # A symbolic link is never offered: it could point anywhere on this machine (/etc/passwd).
             waiting = [_remote_file(entry) for entry in entries
-                       if self.layout.is_listable(entry.name) and entry.is_file()]
+                       if self.layout.is_listable(entry.name) and entry.is_file(follow_symlinks=False)]
         return sorted(waiting, key=lambda remote_file: remote_file.name)
 
     def read(self, name: str) -> bytes:
         path = self._inbound_path(name)
-        with self._translated("read", f"{self.layout.from_vendor}/{name}"):
-            return path.read_bytes()
+        what = f"{self.layout.from_vendor}/{name}"
+        with self._translated("read", what):
+            try:
+                # O_NOFOLLOW: a file swapped for a link after listing is still not followed; O_NONBLOCK: a
+                # named pipe never makes us wait.
+                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise RemoteRejected(f"{self.label}: cannot read {what}: a symbolic link, not a file") from exc
+                raise
+            with os.fdopen(descriptor, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    raise RemoteRejected(f"{self.label}: cannot read {what}: not a regular file")
+                return handle.read()
 
     def upload(self, name: str, data: bytes) -> None:
         folder = self.root / self.layout.to_vendor
@@ -69,10 +84,17 @@ class LocalFolderTransport(FileTransport):
             _fsync_folder(folder)
 
     def archive(self, name: str) -> None:
-        self._keep_aside(name, self.layout.archive)
+        self._keep_aside(name, self.layout.from_vendor, self.layout.archive)
 
     def reject(self, name: str) -> None:
-        self._keep_aside(name, self.layout.rejected)
+        self._keep_aside(name, self.layout.from_vendor, self.layout.rejected)
+
+    def restore_rejected(self) -> list[str]:
+        rejected = self.root / self.layout.rejected
+        with self._translated("list", self.layout.rejected), os.scandir(rejected) as entries:
+            names = sorted(entry.name for entry in entries
+                           if self.layout.is_listable(entry.name) and entry.is_file(follow_symlinks=False))
+        return [self._keep_aside(name, self.layout.rejected, self.layout.from_vendor) for name in names]
 
     def delete(self, name: str) -> None:
         path = self._inbound_path(name)
@@ -85,10 +107,11 @@ class LocalFolderTransport(FileTransport):
     def _inbound_path(self, name: str) -> Path:
         return self.root / self.layout.from_vendor / check_file_name(name)
 
-    def _keep_aside(self, name: str, destination: str) -> None:
-        source = self._inbound_path(name)
+    def _keep_aside(self, name: str, origin: str, destination: str) -> str:
+        """Move ``origin/name`` into ``destination``; the name it has there."""
+        source = self.root / origin / check_file_name(name)
         folder = self.root / destination
-        with self._translated("move", f"{self.layout.from_vendor}/{name} to {destination}"):
+        with self._translated("move", f"{origin}/{name} to {destination}"):
             for candidate in kept_aside_names(name, self._clock.now()):
                 # link() refuses an existing target, so an earlier namesake is never overwritten.
                 try:
@@ -99,6 +122,7 @@ class LocalFolderTransport(FileTransport):
                 break
             _fsync_folder(folder)
             _fsync_folder(source.parent)
+        return candidate
 
     @contextlib.contextmanager
     def _translated(self, action: str, what: str) -> Iterator[None]:

@@ -127,10 +127,19 @@ class SftpTransport(FileTransport):
             self._replace(temp, final)
 
     def archive(self, name: str) -> None:
-        self._keep_aside(name, self.layout.archive)
+        self._keep_aside(name, self.layout.from_vendor, self.layout.archive)
 
     def reject(self, name: str) -> None:
-        self._keep_aside(name, self.layout.rejected)
+        self._keep_aside(name, self.layout.from_vendor, self.layout.rejected)
+
+    def restore_rejected(self) -> list[str]:
+        with self._talking(f"list {self.layout.rejected}"):
+            if not self._exists(self._path(self.layout.rejected)):
+                return []
+            entries = self._sftp.listdir_attr(self._path(self.layout.rejected))
+        names = sorted(entry.filename for entry in entries
+                       if self.layout.is_listable(entry.filename) and _is_plain_file(entry))
+        return [self._keep_aside(name, self.layout.rejected, self.layout.from_vendor) for name in names]
 
     def delete(self, name: str) -> None:
         path = self._path(self.layout.from_vendor, check_file_name(name))
@@ -166,9 +175,10 @@ class SftpTransport(FileTransport):
                 self._sftp.remove(final)
             self._sftp.rename(temp, final)
 
-    def _keep_aside(self, name: str, destination: str) -> None:
-        source = self._path(self.layout.from_vendor, check_file_name(name))
-        with self._talking(f"move {self.layout.from_vendor}/{name} to {destination}"):
+    def _keep_aside(self, name: str, origin: str, destination: str) -> str:
+        """Move ``origin/name`` into ``destination``; the name it has there."""
+        source = self._path(origin, check_file_name(name))
+        with self._talking(f"move {origin}/{name} to {destination}"):
             self._ensure_folder(destination)
             for candidate in kept_aside_names(name, self._clock.now()):
                 target = self._path(destination, candidate)
@@ -180,7 +190,8 @@ class SftpTransport(FileTransport):
                     if not self._exists(target):
                         raise
                     continue
-                return
+                return candidate
+        raise AssertionError("unreachable: kept_aside_names never runs out")  # pragma: no cover
 
     def _ensure_folder(self, folder: str) -> None:
         """archive/ and rejected/ are ours to keep; create them the first time they are needed."""
