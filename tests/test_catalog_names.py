@@ -42,7 +42,8 @@ def export(folder: Path) -> Path:
         if number not in seen:
             seen.add(number)
             row |= {"Financial Status": "paid", "Created at": "2026-11-02 10:04:00 -0500",
-                    "Shipping Name": "Pat Doe", "Shipping Zip": "04101", "Shipping Country": "US"}
+                    "Shipping Name": "Pat Doe", "Shipping Address1": "1 Main St", "Shipping City": "Portland",
+                    "Shipping Zip": "04101", "Shipping Province": "ME", "Shipping Country": "US"}
         rows.append(",".join(row.get(column, "") for column in columns))
     path = folder / "export.csv"
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
