@@ -99,7 +99,7 @@ HISTORY_RULES = (  # (rule, severity, about the parcel rather than the vendor or
 
 
 FINISHED_STATES = {"delivered": ("delivered", "delivered", "delivered"), "shipped": ("open", "shipped", "shipped")}
-"""How finished work is marked, as (order, vendor order, line) states: ``delivered`` as DESIGN §4 has it, or
+"""How finished work is marked, as (order, vendor order, line) states: ``delivered`` (the end of the state machine), or
 ``shipped``, where the code leaves it today (nothing moves orders or vendor orders on to ``delivered`` yet).
 With ``shipped`` the history has no rejected vendor orders: on an order that stays ``open`` an old rejection
 is still raised today, so the two databases would not hold the same problems."""

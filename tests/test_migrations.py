@@ -21,7 +21,7 @@ def table_names(url: str) -> set[str]:
 
 class TestMigrations:
     def test_design_tables_are_all_modelled(self) -> None:
-        """Every table DESIGN §4 names exists in the models."""
+        """Every table of the data model (orders to job runs) exists in the models."""
         assert {
             "orders", "order_lines", "vendors", "catalog", "vendor_orders", "vendor_order_lines", "shipments",
             "shipment_lines", "tracking_events", "inventory", "notifications", "notification_events", "silences",

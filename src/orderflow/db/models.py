@@ -1,4 +1,4 @@
-"""The whole data model (DESIGN §4) as SQLAlchemy 2.0 typed models.
+"""The whole data model as SQLAlchemy 2.0 typed models.
 
 States are short strings checked in code (the enums below), not database enums: a new state then needs no
 type migration on PostgreSQL. Every timestamp is a :class:`UTCDateTime`, every price :class:`Money`.

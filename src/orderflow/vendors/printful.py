@@ -63,7 +63,7 @@ VENDOR_ORDER_STATES: Mapping[str, str] = {
     "fulfilled": "shipped",
     "canceled": "cancelled",
 }
-"""Printful's order status -> the vendor order state orderflow stores (DESIGN §4)."""
+"""Printful's order status -> the vendor order state orderflow stores (see ``VendorOrderState``)."""
 
 _DIGITS = re.compile(r"\d+", re.ASCII)
 _COUNT_LIMIT = 10**9  # quantities fit the database's integer columns with room to spare
