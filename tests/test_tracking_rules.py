@@ -320,6 +320,13 @@ class TestCarrierNotConfigured:
              "UPS: [carriers.ups] has no credentials (client_id_env and client_secret_env), so 1 parcel cannot "
              f"be tracked ({UPS_NUMBER})")]
 
+    def test_a_carrier_switched_off_on_purpose_raises_nothing(self, engine: Engine, tmp_path: Path) -> None:
+        """enabled = false is the shop's choice not to track with UPS: no alarm about it."""
+        settings = shop_settings(tmp_path, '[carriers.ups]\nenabled = false\n')
+        place_orders(engine, settings, T0, tmp_path, orders={"9001": ["SKU-ACME", "SKU-ACME"]})
+        add_parcel(engine)
+        assert run(carrier_not_configured, engine, settings, et(2, 11)) == []
+
     def test_a_carrier_with_credentials_or_without_parcels_is_fine(self, engine: Engine, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
         """UPS configured with credentials, and no FedEx parcels to follow: nothing to say."""

@@ -195,7 +195,7 @@ def _failure_counts(runs: Sequence[CarrierPollRun]) -> str:
 
 
 def carrier_not_configured(context: RuleContext) -> list[Finding]:
-    """Parcels of a carrier orderflow cannot ask: no ``[carriers.X]`` section, switched off, or no credentials.
+    """Parcels of a carrier orderflow cannot ask: no ``[carriers.X]`` section, or one without credentials.
 
     One finding per carrier, while parcels of it are followed (not delivered, on live work): nobody will see
     them scanned, stalled or late, and ``vendor_late`` takes the vendor's word for them rather than blaming
@@ -205,7 +205,11 @@ def carrier_not_configured(context: RuleContext) -> list[Finding]:
     severity = rule_severity(context, "carrier_not_configured", "high")
     if severity is None:
         return []
-    unaskable = carriers_we_cannot_ask(context.settings)
+    # A carrier switched off with ``enabled = false`` is the shop's choice not to track with it, not a set-up
+    # mistake: its parcels still count on the vendor's word, and nobody is alarmed about it.
+    switched_off = {code for code, carrier in context.settings.carriers.items() if not carrier.enabled}
+    unaskable = {code: why for code, why in carriers_we_cannot_ask(context.settings).items()
+                 if code not in switched_off}
     if not unaskable:
         return []
     by_carrier: dict[str, list[_Parcel]] = defaultdict(list)
