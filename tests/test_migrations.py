@@ -47,3 +47,8 @@ class TestMigrations:
         """An autogenerate comparison after upgrading finds nothing to change."""
         migrate.upgrade(database_url)
         assert migrate.schema_differences(database_url) == []
+
+    def test_the_quick_schema_check_names_the_newest_migration(self) -> None:
+        """The revision the start-up check compares with one query is Alembic's head: a new migration that
+        forgets to update it fails here, not as every command refusing a current database."""
+        assert migrate.head() == migrate.LATEST_REVISION
