@@ -7,8 +7,10 @@ the demo step through days without sleeping.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from time import monotonic as _monotonic
 
 from orderflow.errors import ConfigError
 
@@ -26,9 +28,14 @@ def parse_instant(text: str, *, what: str = "--now") -> datetime:
 
 @dataclass(frozen=True)
 class Clock:
-    """``Clock()`` tells real time; ``Clock(fixed=...)`` always tells that instant (UTC, aware)."""
+    """``Clock()`` tells real time; ``Clock(fixed=...)`` always tells that instant (UTC, aware).
+
+    ``monotonic`` measures how long a run has been going (its deadline), in seconds from any start: real
+    elapsed time even for a fixed clock, or a test's own ticks.
+    """
 
     fixed: datetime | None = None
+    monotonic: Callable[[], float] = field(default=_monotonic, compare=False)
 
     def now(self) -> datetime:
         if self.fixed is not None:

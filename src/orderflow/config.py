@@ -296,11 +296,18 @@ class SourceSettings(Section):
 
 
 class LimitSettings(Section):
-    """Bounds on one vendor file, inbox file or storefront page, so one huge input never holds the run."""
+    """Bounds on one vendor file, inbox file or storefront page, so one huge input never holds the run, and on
+    how long one run goes on taking new work, so a backlog never holds a command's lock past its next turn."""
 
     file_bytes: int = Field(default=20_000_000, ge=1)
     file_rows: int = Field(default=100_000, ge=1)
     refusals_listed: int = Field(default=20, ge=1)
+    job_minutes: float = Field(default=30.0, gt=0)
+    """After this long a data-changing run starts no new unit of work; the rest waits for the next run."""
+
+    @property
+    def job_seconds(self) -> float:
+        return self.job_minutes * 60
 
 
 class Settings(BaseSettings):

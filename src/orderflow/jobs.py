@@ -7,12 +7,20 @@ A second run of the same command while the first holds the lock raises :class:`L
 is written. Whatever the work raises is recorded on the run's row, then raised again for the CLI to report.
 The database going away mid-run (a restart, a terminated connection) is raised as :class:`RemoteUnavailable`,
 and recorded so, like any other remote that failed the run.
+
+A run may be given a :class:`Deadline` (``[limits] job_minutes``): the work asks :func:`time_is_up` between
+its units (a vendor file, a batch of purchase orders, a batch of parcels, a notice) and stops taking new ones
+once it has passed. What was done is kept; what is left waits for the next run, and the run ends ``partial``
+with one line saying so. Each unit already under way finishes, so the deadline bounds when a run stops
+starting work, and each request's own timeout bounds the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import nullcontext
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +44,59 @@ class WorkResult:
     detail: Any = None
 
 
+@dataclass
+class Deadline:
+    """How long a run may go on taking new work: ``seconds`` from when it is made, read on ``monotonic``.
+
+    >>> ticks = iter([0.0, 10.0, 70.0])
+    >>> deadline = Deadline(60, monotonic=lambda: next(ticks))
+    >>> deadline.passed(), deadline.passed(), deadline.reached
+    (False, True, True)
+    """
+
+    seconds: float
+    monotonic: Callable[[], float] = time.monotonic
+    reached: bool = field(default=False, init=False)
+    """Whether the work found it passed and so left something for the next run."""
+
+    def __post_init__(self) -> None:
+        self._ends = self.monotonic() + self.seconds
+
+    def passed(self) -> bool:
+        if not self.reached and self.monotonic() >= self._ends:
+            self.reached = True
+        return self.reached
+
+    def stop_line(self) -> str:
+        return (f"stopped taking new work at its deadline ({_minutes(self.seconds)}, limits.job_minutes); "
+                "what is left waits for the next run")
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+
+
+_DEADLINE: ContextVar[Deadline | None] = ContextVar("orderflow_job_deadline", default=None)
+
+
+def time_is_up() -> bool:
+    """Whether the running job's deadline has passed: the work stops taking new units. False outside a job, or
+    for a job run without a deadline."""
+    deadline = _DEADLINE.get()
+    return deadline is not None and deadline.passed()
+
+
+@contextmanager
+def under_deadline(deadline: Deadline | None) -> Iterator[Deadline | None]:
+    """Make ``deadline`` the one :func:`time_is_up` reads for work done inside the block."""
+    token = _DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _DEADLINE.reset(token)
+
+
 _OUTCOME_BY_CODE = {
     ExitCode.OK: JobOutcome.OK,
     ExitCode.INPUT_REFUSED: JobOutcome.REFUSED,
@@ -44,20 +105,25 @@ _OUTCOME_BY_CODE = {
 
 
 def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
-            exclusive: bool = True) -> WorkResult:
+            exclusive: bool = True, deadline_seconds: float | None = None) -> WorkResult:
     """Run ``work`` under the lock for ``command`` and record the run. Raises ``LockHeld`` if busy.
 
     ``exclusive=False`` is for work that claims its items one by one (dispatch): several runs may share it.
+    ``deadline_seconds``: how long, on ``clock.monotonic``, the work may go on taking new units (see the module
+    docstring); none, no limit.
     """
+    deadline = None if deadline_seconds is None else Deadline(deadline_seconds, monotonic=clock.monotonic)
     try:
-        return _run_locked(command, engine=engine, clock=clock, work=work, exclusive=exclusive)
+        with under_deadline(deadline):
+            return _run_locked(command, engine=engine, clock=clock, work=work, exclusive=exclusive,
+                               deadline=deadline)
     except DATABASE_ERRORS as exc:  # also from taking or giving back the lock, outside the work itself
         _raise_explained(exc)
         raise
 
 
 def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
-                exclusive: bool) -> WorkResult:
+                exclusive: bool, deadline: Deadline | None) -> WorkResult:
     with command_lock(engine, command) if exclusive else nullcontext():
         run_id = _start(engine, command, clock, exclusive=exclusive)
         try:
@@ -73,6 +139,10 @@ def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[]
             error = f"internal error: {exc!r}"
             _finish(engine, run_id, clock, JobOutcome.FAILED, ExitCode.INTERNAL, counts={}, error=error)
             raise
+        if deadline is not None and deadline.reached:
+            result.problems.insert(0, deadline.stop_line())  # first: the stored error keeps only the first 50
+            if result.exit_code in (ExitCode.OK, ExitCode.INPUT_REFUSED):
+                result.exit_code = ExitCode.PARTIAL_FAILURE
         outcome = _OUTCOME_BY_CODE.get(result.exit_code, JobOutcome.FAILED)
         problems = "\n".join(result.problems[:50]) or None
         _finish(engine, run_id, clock, outcome, result.exit_code, counts=result.counts, error=problems)

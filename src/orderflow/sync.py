@@ -189,9 +189,14 @@ def run_sync(*, engine: Engine, settings: Settings, clock: Clock, steps: Sequenc
 
 
 def run_step(step: Step, *, engine: Engine, settings: Settings, clock: Clock) -> StepReport:
-    """Run one step as its job; whatever it raises becomes its report instead of stopping the caller."""
+    """Run one step as its job; whatever it raises becomes its report instead of stopping the caller.
+
+    Each step has its own deadline (``[limits] job_minutes``), so a step with a backlog never keeps the steps
+    after it, ``rules run`` above all, from running.
+    """
     try:
         result = run_job(step.name, engine=engine, clock=clock, exclusive=step.exclusive,
+                         deadline_seconds=settings.limits.job_seconds,
                          work=lambda: step.work(engine=engine, settings=settings, clock=clock))
     except LockHeld as exc:
         return StepReport(step.name, "skipped", ExitCode.OK, note=str(exc).removeprefix(f"{step.name}: "))

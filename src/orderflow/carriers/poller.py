@@ -38,7 +38,7 @@ from orderflow.db.bulk import chunked
 from orderflow.db.engine import session_factory
 from orderflow.db.models import CarrierPollRun, Shipment
 from orderflow.errors import ConfigError, ExitCode, RemoteError, RemoteUnavailable
-from orderflow.jobs import WorkResult
+from orderflow.jobs import WorkResult, time_is_up
 from orderflow.orders.lifecycle import roll_up
 from orderflow.retries import should_retry
 
@@ -162,6 +162,8 @@ async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: d
     async def ask(code: str, numbers: list[str]) -> list[TrackingResult] | None:
         run = runs[code]
         async with gates[code]:
+            if time_is_up():  # not asked: these parcels stay due for the next run
+                return None
             return await _ask(run, clients[code], locks[code], numbers, now)
 
     async def known_batch(code: str, items: list[Due]) -> list[Answer]:

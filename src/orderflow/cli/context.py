@@ -201,7 +201,8 @@ def run_as_job(ctx: typer.Context, command: str, work: Callable[[], WorkResult],
     from orderflow.jobs import run_job
 
     state = app_context(ctx)
-    result = run_job(command, engine=state.engine, clock=state.clock, work=work, exclusive=exclusive)
+    result = run_job(command, engine=state.engine, clock=state.clock, work=work, exclusive=exclusive,
+                     deadline_seconds=state.settings.limits.job_seconds)
     for problem in result.problems:
         emit(state, problem, command=command)
     if state.show_progress or (result.problems and not state.quiet):

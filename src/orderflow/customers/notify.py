@@ -45,7 +45,7 @@ from orderflow.customers.selection import NoticeWriter, due_parcels, notice_key,
 from orderflow.db.engine import session_factory
 from orderflow.db.models import Order, OutboxMessage, Shipment, VendorOrder
 from orderflow.errors import ConfigError, ExitCode, RemoteError
-from orderflow.jobs import WorkResult
+from orderflow.jobs import WorkResult, time_is_up
 
 if TYPE_CHECKING:
     import httpx
@@ -157,8 +157,8 @@ def deliver_notices(*, engine: Engine, settings: Settings, now: datetime,
     paused: set[str] = set()
     after = 0
     try:
-        while batch := outbox.claim(engine, kinds=[kind for kind in channels.kinds if kind not in paused],
-                                    limit=BATCH, after_id=after):
+        while not time_is_up() and (batch := outbox.claim(
+                engine, kinds=[kind for kind in channels.kinds if kind not in paused], limit=BATCH, after_id=after)):
             after = batch[-1].id
             queue, held = deque(batch), []
             try:

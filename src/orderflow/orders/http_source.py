@@ -49,6 +49,7 @@ from orderflow.config import Settings, SourceSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import SourceCursor
 from orderflow.errors import ConfigError, InputError, Refusal, RemoteRejected, RemoteUnavailable
+from orderflow.jobs import time_is_up
 from orderflow.orders.intake import ImportResult, upsert_orders
 from orderflow.orders.json_orders import iter_json_orders, parse_offset_time
 from orderflow.orders.routing import Catalog
@@ -112,6 +113,8 @@ def _import_pages(*, http: httpx.Client, name: str, source: SourceSettings, url:
                                           reason="the storefront gave the same page token again; stopped"))
             return total
         token = page.next_token
+        if time_is_up():  # the cursor is stored with each page: the next run goes on from here
+            return total
 
 
 def _worth_retrying(exc: Exception) -> bool | float:

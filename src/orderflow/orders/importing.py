@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.errors import ExitCode, OrderflowError, RemoteError, refusal_lines
-from orderflow.jobs import WorkResult
+from orderflow.jobs import WorkResult, time_is_up
 from orderflow.orders.intake import ImportResult
 from orderflow.orders.sources import import_inbox, import_paths
 from orderflow.vendors.registry import sync_vendors
@@ -31,6 +31,8 @@ def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: l
     total = ImportResult()
     failed: list[str] = []
     for name in names:
+        if time_is_up():
+            break
         try:
             total.add(import_source(engine=engine, name=name, settings=settings, now=now,
                                     retry_refused=retry_refused))

@@ -27,6 +27,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.ledger import ledger_entry
 from orderflow.db.models import IngestedFile
 from orderflow.errors import ConfigError, InputError, Refusal
+from orderflow.jobs import time_is_up
 from orderflow.orders.formats import detect_file_format, iter_orders
 from orderflow.orders.intake import ImportResult, upsert_orders
 from orderflow.orders.mapped_csv import ColumnMapping
@@ -151,6 +152,8 @@ def import_inbox(*, engine: Engine, name: str, settings: Settings, now: datetime
     total = ImportResult()
     make_session = session_factory(engine)
     for path in _inbox_files(folder, source.settle_seconds):
+        if time_is_up():
+            break
         digest = file_digest(path)
         refused_whole = False
         with make_session() as session, session.begin():

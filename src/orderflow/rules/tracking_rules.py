@@ -402,9 +402,11 @@ def customer_not_notified(context: RuleContext) -> list[Finding]:
 def job_failed(context: RuleContext) -> list[Finding]:
     """The last finished run of a scheduled command failed. A later completed run clears it.
 
-    Only outcome ``failed`` counts: ``refused`` (some input refused) and ``partial`` (one remote failing) are
-    the job doing its work, and ``import_refused``, ``vendor_file_refused`` and the feed rules name those
-    problems. A run still in progress is passed over, so a failure stays found until a run completes.
+    Only outcome ``failed`` counts: ``refused`` (some input refused) and ``partial`` (one remote failing, or
+    work left at the run's deadline) are the job doing its work, and ``import_refused``, ``vendor_file_refused``
+    and the feed rules name those problems. A run still in progress is passed over, so a failure stays found
+    until a run completes. Nor does ``abandoned`` (a run killed, closed by the next run): that next run either
+    completes, and all is well, or is killed too, and then no run completes and ``job_missing`` says so.
     """
     severity = rule_severity(context, "job_failed", "critical")
     if severity is None:

@@ -31,7 +31,7 @@ from orderflow.errors import (
     RemoteRejected,
     RemoteUnavailable,
 )
-from orderflow.jobs import WorkResult
+from orderflow.jobs import WorkResult, time_is_up
 from orderflow.retries import attempts
 from orderflow.vendors.channels import Channel, FileChannel, SendOutcome, open_channel, vendor_line
 from orderflow.vendors.claims import Claim, claim_due, new_holder, retry_delay
@@ -83,6 +83,8 @@ def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | 
     calendars = VendorCalendars(settings.vendors)
     vendors = [settings.vendor(vendor)] if vendor else list(settings.vendors)
     for configured in vendors:
+        if time_is_up():
+            break
         _dispatch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, holder=holder,
                          io=io or DispatchIO(), calendars=calendars, tally=tally)
     return WorkResult(
@@ -132,7 +134,8 @@ def _send_all(*, engine: Engine, vendor: VendorSettings, channel: Channel, clock
               calendars: VendorCalendars, tally: DispatchTally) -> str | None:
     """Claim and send batch after batch; returns the error that made us stop serving this vendor, if any."""
     failures_in_a_row = 0
-    while claims := claim_due(engine, vendor_code=vendor.code, holder=holder, now=clock.now(), limit=CLAIM_BATCH):
+    while not time_is_up() and (claims := claim_due(engine, vendor_code=vendor.code, holder=holder,
+                                                     now=clock.now(), limit=CLAIM_BATCH)):
         with session_factory(engine)() as session:
             documents = purchase_orders(session, [claim.vendor_order_id for claim in claims], calendars)
         sent_files: list[Claim] = []

@@ -30,7 +30,7 @@ from orderflow.db.engine import reader, session_factory
 from orderflow.db.ledger import ledger_entry, taken
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
 from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected, refusal_lines
-from orderflow.jobs import WorkResult
+from orderflow.jobs import WorkResult, time_is_up
 from orderflow.tokens import safe_token
 from orderflow.vendors.channels import default_http_client, file_transport, printful_client, vendor_line
 from orderflow.vendors.feedback import Feedback, FeedbackResult
@@ -81,6 +81,8 @@ def fetch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | Non
     """
     tally = FetchTally(retry_refused=retry_refused)
     for configured in [settings.vendor(vendor)] if vendor else list(settings.vendors):
+        if time_is_up():
+            break
         _fetch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, io=io or FetchIO(),
                       tally=tally)
     feedback = tally.feedback
@@ -151,6 +153,8 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
     if tally.retry_refused:
         tally.restored += len(transport.restore_rejected())
     for remote in _settled(engine, vendor, list(transport.list_inbound()), clock, tally):
+        if time_is_up():
+            break
         if remote.size > limits.file_bytes:
             refused_whole = _refuse_unread(engine, vendor, remote, limits=limits, now=clock.now(), tally=tally)
             data = b""
@@ -338,6 +342,8 @@ def _poll_printful(*, engine: Engine, settings: Settings, vendor: VendorSettings
     try:
         client = printful_client(vendor, http, settings)
         for vendor_order_id in due:
+            if time_is_up():
+                break
             answer = client.get_order(vendor_order_id)
             if answer.outcome == "unauthorized":
                 raise RemoteRejected(f"printful: not authorised ({answer.reason or 'check the token'})")
