@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import get_args, get_origin
 
 import pytest
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
+from orderflow.cli.main import app
 from orderflow.config import Settings, load_settings, secret, secret_references
 from orderflow.errors import ConfigError, ExitCode
 
@@ -206,3 +209,24 @@ class TestLoadSettings:
         """Asking for a vendor that is not configured names the ones that are."""
         with pytest.raises(ConfigError, match=r"vendor 'NOPE' is not configured \(known: ACME\)"):
             load_settings(EXAMPLE).vendor("NOPE")
+
+
+class TestUnreadableConfigAtTheCommandLine:
+    """A configuration that cannot be read is a configuration problem (exit 3) naming the file, never a usage
+    error (2) or an internal one (1), whoever runs the command."""
+
+    def unreadable(self, tmp_path: Path) -> list[Path]:
+        folder = tmp_path / "orderflow.toml.d"
+        folder.mkdir()
+        paths = [folder]  # a folder where the file should be: unreadable as a file, even for root
+        if os.geteuid() != 0:  # root reads a file whatever its mode
+            locked = write(tmp_path, 'po_prefix = "TB"\n')
+            locked.chmod(0)
+            paths.append(locked)
+        return paths
+
+    def test_it_exits_3_naming_the_file(self, tmp_path: Path) -> None:
+        for path in self.unreadable(tmp_path):
+            result = CliRunner().invoke(app, ["--config", str(path), "notifications"])
+            assert result.exit_code == ExitCode.CONFIG, result.output
+            assert f"{path}: cannot read" in result.output
