@@ -21,7 +21,8 @@ def _state_file() -> Path:
     return Path(base) / "orderflow" / "last-look.json"
 
 
-def _person() -> str:
+def person() -> str:
+    """Who is at the terminal: ``ORDERFLOW_USER``, else the login name (which may be a shared one)."""
     try:
         return os.environ.get("ORDERFLOW_USER", "").strip() or getpass.getuser()
     except (KeyError, OSError):
@@ -30,7 +31,7 @@ def _person() -> str:
 
 def previous(database_url: str, *, now: datetime) -> datetime | None:
     """The last look before ``now`` (None the first time), and ``now`` remembered as the new last look."""
-    key = hashlib.sha256(f"{database_url}\0{_person()}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{database_url}\0{person()}".encode()).hexdigest()[:16]
     path = _state_file()
     try:
         looks = json.loads(path.read_text(encoding="utf-8"))

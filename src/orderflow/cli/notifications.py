@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable
 
 import typer
@@ -24,15 +22,10 @@ OUTPUT = typer.Option("table", "--format", parser=values.one_of("table", "json",
 
 
 def actor(by: str | None) -> str:
-    """Who did it: ``--by``, else ``ORDERFLOW_USER``, else the login name (which may be a shared one)."""
-    if by and by.strip():
-        return by.strip()
-    if os.environ.get("ORDERFLOW_USER", "").strip():
-        return os.environ["ORDERFLOW_USER"].strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "staff"
+    """Who did it: ``--by``, else the person at the terminal (``ORDERFLOW_USER``, else the login name)."""
+    from orderflow.cli.last_look import person
+
+    return by.strip() if by and by.strip() else person()
 
 
 @app.callback()
