@@ -212,6 +212,22 @@ class TestSftpFeedback:
         assert acme_order(engine)["vo"]["state"] == "shipped"
         assert sorted(p.name for p in (remote / "archive").iterdir()) == ["1-asn.edi", "2-ack.edi"]
 
+    def test_a_symbolic_link_on_the_server_is_never_followed(self, engine: Engine, clock: Clock, tmp_path: Path,
+                                                             sshd: SshServer) -> None:
+        """Over SFTP too, a link in from_vendor/ to a file elsewhere on the server is neither read nor moved; the
+        real file beside it is taken."""
+        remote = tmp_path / "remote"
+        settings = shop(tmp_path, engine, clock, sftp_acme(sshd, remote))
+        secret = tmp_path / "passwd"
+        secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+        drop(remote / "from_vendor", "asn.edi", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        (remote / "from_vendor" / "x.csv").symlink_to(secret)
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"], result.problems) == (ExitCode.OK, 1, [])
+        assert (remote / "from_vendor" / "x.csv").is_symlink()
+        with session_factory(engine)() as session:
+            assert [row.path for row in session.scalars(select(IngestedFile))] == ["asn.edi"]
+
     def test_a_download_cut_mid_file_is_taken_next_run(self, engine: Engine, clock: Clock, tmp_path: Path,
                                                        own_sshd: SshServer) -> None:
         """The server dies while we read: nothing is ledgered or moved, and the next run takes the file."""
