@@ -58,11 +58,14 @@ from sqlalchemy.orm import Session
 from orderflow.calendars import VendorCalendars
 from orderflow.carriers.numbers import validate
 from orderflow.config import VendorSettings
+from orderflow.customers.notify import EMAIL as NOTICE_EMAIL
+from orderflow.customers.selection import notice_key
 from orderflow.db.bulk import chunked, table_of
 from orderflow.db.engine import make_engine, session_factory
 from orderflow.db.migrate import upgrade
 from orderflow.db.models import Base, Notification, NotificationState, Order, Shipment, VendorOrder
-from orderflow.rules.findings import Finding, Subject
+from orderflow.rules.findings import Finding, Subject, fingerprint
+from orderflow.rules.push import message_key
 
 NOW = datetime(2026, 11, 3, 18, 0, tzinfo=UTC)  # a Tuesday, 13:00 in New York
 HISTORY_DAYS = 730
@@ -88,8 +91,6 @@ CRON_COMMANDS = ("import", "dispatch", "fetch", "track", "rules run", "customers
 CRON_MINUTE = 30
 """Every hour at minutes 30, 35, ... 55 (``report daily`` at 11:50 UTC): at ``NOW`` (18:00) and for the next
 half hour every command last completed well within its interval."""
-NOTICE_KIND = "customer_email"
-NOTICE_KEY = "customer_notice:shipment:{}"
 """``customers notify``'s outbox row for a parcel: one per parcel the customer was told about."""
 HISTORY_RULES = (  # (rule, severity, about the parcel rather than the vendor order)
     ("vendor_late", "warning", False), ("vendor_late", "high", False), ("stalled_in_transit", "warning", True),
@@ -406,10 +407,6 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _fingerprint(rule: str, subject_type: str, subject_id: str) -> str:
-    return hashlib.sha256(f"{rule}|{subject_type}|{subject_id}".encode()).hexdigest()[:32]
-
-
 def _outbox_id(order_id: int, slot: int) -> int:
     """Order ``n`` owns outbox ids ``16n`` to ``16n + 15``: pushes from ``16n``, parcel notices from ``16n + 8``."""
     return order_id * 16 + slot
@@ -669,8 +666,8 @@ class _Shop:
                               "customer_name": name, "to": email, "carrier_code": carrier,
                               "carrier": CARRIER_NAMES[carrier], "shipped_at": shipped.isoformat() + "+00:00"})
         order_id, slot = divmod(shipment_id, IDS_PER_ORDER)
-        self.buffers["outbox"].append((_outbox_id(order_id, IDS_PER_ORDER + slot), NOTICE_KIND,
-                                       NOTICE_KEY.format(shipment_id), payload, "sent", 1, None, None, sent, sent))
+        self.buffers["outbox"].append((_outbox_id(order_id, IDS_PER_ORDER + slot), NOTICE_EMAIL,
+                                       notice_key(shipment_id), payload, "sent", 1, None, None, sent, sent))
 
     def resolved_notification(self, rng: random.Random, notification_id: int, *, number: str, vendor: str,
                               vendor_order_id: str, shipment_id: int, shipped: datetime, delivered: datetime) -> None:
@@ -683,7 +680,7 @@ class _Shop:
         pushed = opened if severity in ("high", "critical") else None
         labels = {"factual": "no"} | ({"pushed_severity": severity, "resolve_pushed": "yes"} if pushed else {})
         self.buffers["notifications"].append((
-            notification_id, _fingerprint(rule, subject_type, subject_id), rule, severity, subject_type, subject_id,
+            notification_id, fingerprint(rule, subject_type, subject_id), rule, severity, subject_type, subject_id,
             number, vendor, vendor_order_id, shipment_id if about_parcel else None, None, None, json.dumps(labels),
             f"{rule.replace('_', ' ')} (history)", "resolved", 1, None, opened, resolved, resolved, resolved, None,
             None, None, resolved, "auto", None, 1 + int(rng.random() * 20), pushed, None))
@@ -694,7 +691,7 @@ class _Shop:
         if pushed:
             outbox = self.buffers["outbox"]
             for n, (route, at) in enumerate((("new", opened), ("resolved", resolved))):
-                key = _sha(f"{route}|{rule}|{at.isoformat()}|{notification_id}")[:40]
+                key = message_key(route, rule, at.replace(tzinfo=UTC).isoformat(), notification_id)
                 order_id, slot = divmod(notification_id, 4)
                 outbox.append((_outbox_id(order_id, slot * 2 + n), "push_webhook", f"push_webhook:{key}",
                                json.dumps({"route": route, "rule": rule, "ids": [notification_id]}), "sent", 1, None,

@@ -102,7 +102,9 @@ def _line(notification: Notification, settings: Settings) -> str:
         (f" {link}" if link else "")
 
 
-def _key(*parts: object) -> str:
+def message_key(*parts: object) -> str:
+    """A push message's key (its outbox ``dedupe_key`` is the channel's kind, a colon and this): the parts that
+    make it that message, e.g. route, rule, instant and notification ids, hashed."""
     return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:40]
 
 
@@ -117,7 +119,7 @@ def _grouped(route: str, notifications: Iterable[Notification], now: datetime, s
         verb = "resolved" if route == "resolved" else worst
         title = f"[orderflow] {verb}: {rule.replace('_', ' ')} ({len(members)})"
         messages.append(Message(route, rule, title, [_line(n, settings) for n in members], members,
-                                key=_key(route, rule, now.isoformat(), *(n.id for n in members))))
+                                key=message_key(route, rule, now.isoformat(), *(n.id for n in members))))
     return messages
 
 
@@ -125,7 +127,7 @@ def _digest_due(session: Session, settings: Settings, now: datetime, calendar: B
     local = now.astimezone(calendar.zone)
     if not calendar.is_working_day(local.date()) or local.time() < settings.push.digest_time:
         return False
-    key = _key("digest", local.date().isoformat())
+    key = message_key("digest", local.date().isoformat())
     # The digest's own keys, one per channel, looked up by the unique index (a pattern would read the whole
     # outbox, where every customer notice ever sent also lives).
     keys = [f"{kind}:{key}" for kind in KINDS]
@@ -141,7 +143,7 @@ def _digest(warnings: list[Notification], now: datetime, settings: Settings,
     members = sorted(warnings, key=lambda n: (type_rank(n.rule), n.id))
     lines = [_line(n, settings) for n in members]
     title = f"[orderflow] daily digest {day:%a %d %b}: {len(members)} warning{'s' if len(members) != 1 else ''}"
-    return [Message("digest", "digest", title, lines, members, key=_key("digest", day.isoformat()))]
+    return [Message("digest", "digest", title, lines, members, key=message_key("digest", day.isoformat()))]
 
 
 # --- delivery ----------------------------------------------------------------------------------------------
