@@ -1,6 +1,6 @@
 """How long ``orderflow report daily`` takes on a shop with years of history, and how much memory it needs.
 
-A database from ``history.py``, generated once and not timed: ``--orders`` orders (1,000,000; ``--quick``:
+A database from ``history``, generated once and not timed: ``--orders`` orders (1,000,000; ``--quick``:
 20,000), the last ``--active-fraction`` (1%) live work and the rest two years of delivered history (about 3M
 lines, 2M parcels, 10M tracking events per million orders), topped up to ``--open`` (5,000) open notifications
 for the queue's file. ``--db PATH`` keeps it: a later run with the same PATH reuses it instead of generating

@@ -1,6 +1,6 @@
 """Whether ``orderflow rules run`` costs what the live work costs, however much history the shop has.
 
-Two databases from ``history.py``, generated once (not timed): a shop of ``--orders`` orders (1,000,000;
+Two databases from ``history``, generated once (not timed): a shop of ``--orders`` orders (1,000,000;
 ``--quick``: 20,000) of which ``--active-fraction`` (1%) is live work and the rest two years of delivered
 history (about 3M lines, 2M parcels, 10M tracking events per million orders, resolved notifications, cron
 runs, customer notices), and a shop holding only the same live work, row for row. Each invocation copies

@@ -8,58 +8,35 @@ why, except under ``CI``, where they fail.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from orderflow.clock import Clock
 from orderflow.db.engine import make_engine
-from orderflow.db.migrate import stamp_latest
-from orderflow.db.models import Base
-from orderflow.testing.sshd import SshServer, SshServerMissing
+from orderflow.testing.sshd import SshServer
+from tests.support.servers import (
+    POSTGRES_URL,
+    cannot_run,
+    create_schema,
+    postgres_schema_url,
+    postgres_unreachable,
+    running_sshd,
+)
 
 if TYPE_CHECKING:
     from tests.pipeline_world import PipelineWorld
-
-POSTGRES_URL = os.environ.get(
-    "ORDERFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-_postgres_problem: str | None = None
-_postgres_checked = False
-
-
-def _postgres_unreachable() -> str | None:
-    """Why PostgreSQL cannot be used, or ``None`` when it can (checked once per session)."""
-    global _postgres_checked, _postgres_problem  # noqa: PLW0603 - one probe per test session
-    if not _postgres_checked:
-        _postgres_checked = True
-        try:
-            engine = make_engine(POSTGRES_URL)
-            with engine.connect():
-                pass
-            engine.dispose()
-        except Exception as exc:  # any failure means "not usable here"; the message says which
-            _postgres_problem = f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).splitlines()[0]}"
-    return _postgres_problem
-
-
-def postgres_schema_url(schema: str) -> str:
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh, empty schema."""
-    problem = _postgres_unreachable()
+    problem = postgres_unreachable()
     if problem:
         cannot_run(problem, "PostgreSQL")
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -74,39 +51,12 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def cannot_run(problem: str, what: str) -> NoReturn:
-    """Skip a test whose real server is missing here and say why; under CI, fail it instead."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{problem} (CI requires the {what} tests to run)")
-    pytest.skip(problem)
-
-
-@contextmanager
-def running_sshd(base_dir: Path, **options: Any) -> Iterator[SshServer]:
-    """A started :class:`SshServer`; without OpenSSH installed the test skips (fails under CI)."""
-    try:
-        server = SshServer(base_dir, **options).start()
-    except SshServerMissing as exc:
-        cannot_run(str(exc), "SFTP")
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a SQLite file, or a PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'orderflow.db'}"
     return str(request.getfixturevalue("postgres_url"))
-
-
-def create_schema(engine: Engine) -> None:
-    """Every table straight from the models (quicker than migrating), recorded as the latest revision so that
-    commands run on it."""
-    Base.metadata.create_all(engine)
-    stamp_latest(engine)
 
 
 @pytest.fixture

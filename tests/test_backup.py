@@ -22,7 +22,7 @@ from orderflow.cli.main import app
 from orderflow.db.engine import make_engine
 from orderflow.db.models import Base, JobRun
 from orderflow.errors import ExitCode
-from tests.conftest import POSTGRES_URL, cannot_run
+from tests.support.servers import POSTGRES_URL, cannot_run
 
 runner = CliRunner()
 

@@ -7,36 +7,70 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer.main
 from sqlalchemy.engine import make_url
+from typer.core import TyperCommand, TyperGroup
 from typer.testing import CliRunner
 
 from orderflow.cli.main import app
 from orderflow.db import migrate
 from orderflow.errors import ExitCode
+from tests.support.cli import orderflow
 
 runner = CliRunner()
 
 
-def orderflow(*args: str, cwd: Path | None = None,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed entry point in a fresh process, as cron would."""
-    return subprocess.run(
-        [sys.executable, "-m", "orderflow", *args], capture_output=True, text=True, cwd=cwd,
-        env={**os.environ, **(env or {})}, timeout=120, check=False,
-    )
+Command = TyperCommand | TyperGroup
+
+
+def registered(group: TyperGroup, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Command]]:
+    """Every visible command and sub-command registered under ``group``, with its path of names."""
+    for name, command in group.commands.items():
+        assert isinstance(command, Command), f"{name}: {type(command).__name__} is not a Typer command"
+        if not command.hidden:
+            yield (*path, name), command
+            if isinstance(command, TyperGroup):
+                yield from registered(command, (*path, name))
+
+
+ROOT = typer.main.get_command(app)
+assert isinstance(ROOT, TyperGroup)
+COMMANDS = dict(registered(ROOT))
+GROUPS = {(): ROOT} | {path: command for path, command in COMMANDS.items() if isinstance(command, TyperGroup)}
+CLI_MD = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+
+def listed(help_text: str) -> set[str]:
+    """The command names a --help page lists under "Commands:"."""
+    section = help_text.split("\nCommands:\n")[1]
+    return {line.split()[0] for line in section.splitlines() if line.startswith("  ") and line[2] != " "}
 
 
 class TestRootCommand:
-    def test_help_lists_the_working_commands(self) -> None:
-        """--help lists every registered command, and only working ones."""
-        result = runner.invoke(app, ["--help"])
-        assert result.exit_code == 0
-        commands = result.output.split("Commands:")[1].split()
-        for name in ("init", "db", "jobs"):
-            assert name in commands
+    def test_every_registered_command_is_found(self) -> None:
+        """The walk below reaches the top-level commands and the nested ones (three levels deep)."""
+        assert {("init",), ("db",), ("jobs",), ("db", "upgrade"), ("notifications", "silences", "end")} <= set(COMMANDS)
+
+    @pytest.mark.parametrize("path", list(GROUPS), ids=lambda path: " ".join(("orderflow", *path)))
+    def test_help_lists_exactly_the_registered_commands(self, path: tuple[str, ...]) -> None:
+        """Each group's --help lists every command registered under it, and nothing else."""
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, result.output
+        assert listed(result.output) == set(GROUPS[path].commands)
+
+    @pytest.mark.parametrize("path", list(COMMANDS), ids=" ".join)
+    def test_every_command_explains_itself_and_is_in_the_reference(self, path: tuple[str, ...]) -> None:
+        """Each registered command and sub-command has help text, answers --help, and has its docs/cli.md entry."""
+        command = COMMANDS[path]
+        assert (command.help or "").strip(), f"orderflow {' '.join(path)} has no help text"
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"Usage: orderflow {' '.join(path)} ")
+        assert f"\n## `orderflow {' '.join(path)}`\n" in CLI_MD.read_text(encoding="utf-8")
 
     def test_version(self) -> None:
         """--version prints the version and exits 0."""

@@ -12,8 +12,8 @@ from orderflow.db.engine import session_factory
 from orderflow.errors import ExitCode
 from orderflow.rules.engine import evaluate
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
-from tests.test_cli import orderflow
-from tests.test_rules_engine import ALL, MON, World, late, rejected
+from tests.support.cli import orderflow
+from tests.support.stand_in_rules import ALL, MON, World, late, rejected
 
 NOW = "2026-11-02T16:00:00Z"
 

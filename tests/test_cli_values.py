@@ -22,8 +22,8 @@ from orderflow.db.models import OrderState, VendorOrderState
 from orderflow.errors import ExitCode
 from orderflow.orders.formats import ORDER_FORMATS
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
-from tests.test_cli import orderflow
-from tests.test_rules_engine import MON
+from tests.support.cli import orderflow
+from tests.support.stand_in_rules import MON
 
 NOW = "2026-11-04T16:00:00Z"
 

@@ -13,7 +13,7 @@ from orderflow.clock import Clock
 from orderflow.errors import ExitCode
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES
-from tests.test_cli import orderflow
+from tests.support.cli import orderflow
 
 NOW = "2026-11-03T15:00:00Z"
 

@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,9 @@ from orderflow.rules.findings import RuleContext
 from orderflow.rules.tracking_rules import customer_not_notified
 from orderflow.testing.http_server import Answer, LocalHttpServer
 from orderflow.testing.smtp import SmtpServer
-from tests.conftest import create_schema
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.dispatch_fixtures import place_orders
+from tests.support.customers import shop, text_of
+from tests.support.servers import create_schema
 
 MON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 TUE = MON + timedelta(days=1)
@@ -49,23 +49,6 @@ UPS_LINK = f"https://wwwapps.ups.com/WebTracking/track?track=yes&trackNums={UPS_
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
-
-
-def shop(folder: Path, smtp: SmtpServer, customers: str = "") -> Settings:
-    """A shop whose customer emails go to ``smtp``; ``customers`` adds keys (and tables) to ``[customers]``."""
-    return write_settings(folder, vendor_block("ACME", "csv", "local", path="acme"),
-                          vendor_block("STITCH", "csv", "local", path="stitch"), f"""
-[email]
-host = "{smtp.host}"
-port = {smtp.port}
-starttls = false
-sender = "ops@teebarn.example"
-reply_to = "help@teebarn.example"
-shop_name = "Tee Barn"
-[customers]
-sender = "Tee Barn <hello@teebarn.example>"
-{customers}
-""")
 
 
 @pytest.fixture
@@ -94,12 +77,6 @@ def add_parcel(engine: Engine, number: str = UPS_NUMBER, *, vendor_order: str = 
 
 def notify(engine: Engine, settings: Settings, now: datetime = TUE, **extra: Any) -> WorkResult:
     return notify_customers(engine=engine, settings=settings, clock=Clock(fixed=now), **extra)
-
-
-def text_of(message: EmailMessage, kind: str = "plain") -> str:
-    part = message.get_body((kind,))
-    assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
 
 
 def notified_at(engine: Engine, shipment_id: int) -> datetime | None:

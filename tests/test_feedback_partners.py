@@ -25,10 +25,21 @@ from orderflow.vendors.feedback import Feedback, FeedbackResult
 from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
 from orderflow.vendors.records import Parcel, ShipNotice, ShippedLine, StockLevel
 from tests.dispatch_fixtures import place_orders
-from tests.test_customers import shop as customer_shop
-from tests.test_customers import text_of
-from tests.test_lifecycle import TUE, WED, states
-from tests.test_vendor_rules import MON, PARCEL_1, PARCEL_2, change, evaluate, notice, open_shop, tell
+from tests.support.customers import shop as customer_shop
+from tests.support.customers import text_of
+from tests.support.vendor_shop import (
+    MON,
+    PARCEL_1,
+    PARCEL_2,
+    TUE,
+    WED,
+    change,
+    evaluate,
+    notice,
+    open_shop,
+    states,
+    tell,
+)
 
 UPC = "012345678905"
 

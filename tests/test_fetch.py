@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from orderflow.cli.main import app
 from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.db.engine import session_factory
-from orderflow.db.models import IngestedFile, InventoryLevel, Shipment, VendorOrder
+from orderflow.db.models import IngestedFile, InventoryLevel, Shipment
 from orderflow.errors import ExitCode
 from orderflow.orders.importing import import_orders
 from orderflow.orders.view import find_order, order_story
@@ -30,29 +29,8 @@ from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
 from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES, stock_catalog
-from tests.test_cli import orderflow
-
-OLD = datetime(2026, 3, 14, 12, 0, tzinfo=UTC).timestamp()  # vendor files written well before we look
-
-
-def shop(tmp_path: Path, engine: Engine, clock: Clock, acme: str) -> Settings:
-    """The sample shop: order 1042 has TB1042-ACME (3 lines) sent to ACME, whose vendor block is ``acme``."""
-    settings = write_settings(tmp_path, acme, vendor_block("PF", "csv", "local", path="pf"),
-                              vendor_block("STITCH", "csv", "local", path="stitch"))
-    stock_catalog(engine, settings, clock.now())
-    import_orders(engine=engine, settings=settings, now=clock.now(),
-                  paths=[SAMPLES / "shopify_orders_export.csv"])
-    with session_factory(engine)() as session, session.begin():
-        session.execute(update(VendorOrder).where(VendorOrder.id == "TB1042-ACME").values(state="sent"))
-    return settings
-
-
-def drop(folder: Path, name: str, content: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(content)
-    os.utime(path, (OLD, OLD))
-    return path
+from tests.support.cli import orderflow
+from tests.support.fetch import LOCAL_ACME, drop, shop
 
 
 def acme_order(engine: Engine) -> dict:  # type: ignore[type-arg]
@@ -65,9 +43,6 @@ def acme_order(engine: Engine) -> dict:  # type: ignore[type-arg]
 def count(engine: Engine, model: type) -> int:
     with session_factory(engine)() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-LOCAL_ACME = vendor_block("ACME", "x12", "local", path="acme", settle_seconds=0)
 
 
 class TestX12Feedback:

@@ -20,7 +20,7 @@ from orderflow.db.models import VendorFileLook
 from orderflow.vendors.fetch import fetch
 from tests.dispatch_fixtures import vendor_block
 from tests.orderflow_fixtures import SAMPLES
-from tests.test_fetch import shop
+from tests.support.fetch import shop
 
 SETTLING_ACME = vendor_block("ACME", "x12", "local", path="acme", settle_seconds=30)
 ASN = (SAMPLES / "x12_856_ship_notice.edi").read_bytes()

@@ -18,16 +18,30 @@ from orderflow.carriers.poller import track
 from orderflow.carriers.status import PackageStatus
 from orderflow.clock import Clock
 from orderflow.db.engine import session_factory
-from orderflow.db.models import Order, Shipment, VendorOrder, VendorOrderLine
+from orderflow.db.models import Order, Shipment, VendorOrder
 from orderflow.orders.lifecycle import RollUp, roll_up
 from orderflow.rules.vendor_rules import cancel_not_confirmed, vendor_late, vendor_rejected
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.vendors.records import LineAck, Parcel, ShipNotice, ShippedLine
 from tests.dispatch_fixtures import vendor_block
-from tests.test_tracking import carrier_toml
-from tests.test_vendor_rules import MON, PARCEL_1, PARCEL_2, ack, change, notice, open_shop, summary, tell
+from tests.support.carriers import carrier_toml
+from tests.support.vendor_shop import (
+    FRI,
+    MON,
+    PARCEL_1,
+    PARCEL_2,
+    THU,
+    TUE,
+    WED,
+    ack,
+    change,
+    notice,
+    open_shop,
+    states,
+    summary,
+    tell,
+)
 
-TUE, WED, THU, FRI = (MON + timedelta(days=day) for day in (1, 2, 3, 4))
 BETA = vendor_block("BETA", "csv", "local", path="beta")
 ACME = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
 
@@ -42,16 +56,6 @@ def settle(engine: Engine, at: datetime, *vendor_order_ids: str) -> RollUp:
     """The rollup for the given vendor orders, in its own transaction."""
     with session_factory(engine)() as session, session.begin():
         return roll_up(session=session, vendor_order_ids=vendor_order_ids, now=at)
-
-
-def states(engine: Engine) -> dict[str, str]:
-    """Every order (by number), vendor order (by id) and vendor order line (``id:line``) with its state."""
-    with session_factory(engine)() as session:
-        found = dict(session.execute(select(Order.order_number, Order.state)).all())
-        found |= dict(session.execute(select(VendorOrder.id, VendorOrder.state)).all())
-        found |= {f"{vo_id}:{line_no}": state for vo_id, line_no, state in session.execute(
-            select(VendorOrderLine.vendor_order_id, VendorOrderLine.line_no, VendorOrderLine.state))}
-        return found
 
 
 def split_notice(number_a: str, number_b: str) -> ShipNotice:

@@ -19,7 +19,7 @@ from orderflow.db.locks import command_lock
 from orderflow.errors import ExitCode
 from orderflow.sync import STEPS
 from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.test_sync import NOW, closed_port
+from tests.support.sync import NOW, closed_port
 
 runner = CliRunner()
 STEP_NAMES = [step.name for step in STEPS]

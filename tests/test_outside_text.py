@@ -25,7 +25,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import Order, OrderLine, Shipment, TrackingEvent, VendorOrder, VendorOrderLine
 from orderflow.outside_text import inert, is_inert
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
-from tests.test_cli import orderflow
+from tests.support.cli import orderflow
 
 MON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 NOW = "2026-11-04T16:00:00Z"

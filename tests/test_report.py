@@ -55,7 +55,7 @@ from orderflow.reports.summary import Summary, VendorStanding, render, report_te
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors
 from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.test_cli import orderflow
+from tests.support.cli import orderflow
 
 SHOP = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)  # Thursday 07:00 in New York: the report is for Wednesday 4 Nov
@@ -443,6 +443,22 @@ class TestEmail:
         with session_factory(engine)() as session:
             [row] = session.scalars(select(OutboxMessage))
         assert (row.dedupe_key, row.state, row.attempts) == ("report_daily:2026-11-04", "sent", 2)
+
+    def test_a_missing_mail_password_leaves_the_email_waiting_not_maybe_sent(
+            self, shop: Settings, smtp: SmtpServer, engine: Engine, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        """Nothing went out, so the day's email waits with why (not 'sending', which would later read as maybe
+        sent); once the password is back the next run sends it, once."""
+        monkeypatch.delenv("REPORT_SMTP_PASSWORD")
+        with pytest.raises(ConfigError, match="REPORT_SMTP_PASSWORD"):
+            daily_report(engine=engine, settings=shop, now=NOW, out_dir=tmp_path / "out", email=True)
+        with session_factory(engine)() as session:
+            [row] = session.scalars(select(OutboxMessage))
+        assert (row.state, smtp.messages) == ("pending", [])
+        assert "REPORT_SMTP_PASSWORD" in (row.last_error or "")
+        monkeypatch.setenv("REPORT_SMTP_PASSWORD", "s3cret")
+        sent = daily_report(engine=engine, settings=shop, now=NOW, out_dir=tmp_path / "out", email=True)
+        assert (sent.exit_code, sent.counts["emailed"], len(smtp.messages)) == (ExitCode.OK, 1, 1)
 
     def test_a_run_that_died_while_sending_is_not_sent_again_by_itself(self, shop: Settings, smtp: SmtpServer,
                                                                        engine: Engine, tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ from orderflow.errors import ExitCode
 from orderflow.rules.run import run_rules
 from orderflow.testing.smtp import SmtpServer
 from tests.dispatch_fixtures import push_block, vendor_block
-from tests.test_tracking_rules import add_event, add_parcel, add_poll_run, change_parcel, et
-from tests.test_vendor_rules import DUE_WEDNESDAY, GRACE, UPS_TRACKED, ack, line_ack, open_shop, tell
+from tests.support.parcels import add_event, add_parcel, add_poll_run, change_parcel, et
+from tests.support.vendor_shop import DUE_WEDNESDAY, GRACE, UPS_TRACKED, ack, line_ack, open_shop, tell
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,20 +31,13 @@ from orderflow.testing.http_server import Answer, LocalHttpServer
 from tests.dispatch_fixtures import vendor_block, vendor_orders, write_settings
 from tests.orderflow_fixtures import stock_catalog
 from tests.pipeline_world import shopify_export
+from tests.support.sync import NOW, closed_port
 
-NOW = datetime(2026, 11, 3, 19, 30, tzinfo=UTC)
 UPS_NUMBER = "1Z5R89390357567127"
 CRONTAB = Path(__file__).resolve().parents[1] / "crontab.example"
 runner = CliRunner()
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 Configure = Callable[..., list[str]]  # (health URL, *vendor blocks, timeout=) -> command-line options
-
-
-def closed_port() -> int:
-    """A local port nothing listens on: a vendor whose SFTP server is down."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from orderflow.db.models import CarrierPollRun, Shipment, TrackingEvent
 from orderflow.errors import ExitCode
 from orderflow.testing.carriers import FakeCarrier, Scan
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.support.carriers import carrier_toml
 
 T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 NUMBERS = {"ups": "1Z5R89390357567127", "fedex": "986578788855", "usps": "9400111206206406260787",
@@ -57,15 +58,6 @@ def carriers(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     yield fakes
     for fake in fakes.values():
         fake.stop()
-
-
-def carrier_toml(fakes: dict[str, FakeCarrier], **extra: dict[str, object]) -> str:
-    blocks = []
-    for code, fake in fakes.items():
-        keys = {"base_url": fake.url, "client_id_env": "TEST_CARRIER_ID", "client_secret_env": "TEST_CARRIER_SECRET",
-                "api_key_env": "TEST_CARRIER_KEY", **extra.get(code, {})}
-        blocks.append(f"[carriers.{code}]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in keys.items()))
-    return "".join(blocks)
 
 
 def shop(tmp_path: Path, engine: Engine, fakes: dict[str, FakeCarrier], **extra: dict[str, object]) -> Settings:

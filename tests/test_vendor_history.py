@@ -19,8 +19,8 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import VendorOrder
 from orderflow.rules.history import Spread, vendor_history
 from orderflow.rules.vendor_rules import vendor_late
-from tests.test_cli import orderflow
-from tests.test_vendor_rules import (
+from tests.support.cli import orderflow
+from tests.support.vendor_shop import (
     DUE_WEDNESDAY,
     GRACE,
     MINUTE,

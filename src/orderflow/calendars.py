@@ -12,10 +12,11 @@ deadline never depends on the shop's zone or on when a cron run happened to look
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from itertools import takewhile
 from zoneinfo import ZoneInfo
 
 from orderflow.config import CalendarSettings, VendorSettings
@@ -117,13 +118,21 @@ class BusinessCalendar:
         if end < start:
             return -self.business_days_between(end, start)
         total = 0.0
-        day = start.astimezone(self.zone).date()
-        while self._start_of_day(day) < end:
-            day_start, day_end = self._start_of_day(day), self._start_of_day(day + timedelta(days=1))
-            if self.is_working_day(day):
+        days = takewhile(lambda day: day[0] < end, self.days_from(start.astimezone(self.zone).date()))
+        for day_start, day_end, working in days:
+            if working:
                 total += (min(end, day_end) - max(start, day_start)) / (day_end - day_start)
-            day += timedelta(days=1)
         return total
+
+    def days_from(self, first: date) -> Iterator[tuple[datetime, datetime, bool]]:
+        """The calendar's days from ``first`` on, without end: each as its local midnight and the next one (in
+        UTC, so a DST day is 23 or 25 hours long) and whether it is a working day. Every count of business days
+        walks these, one pair of instants at a time or many at once (:mod:`orderflow.reports.business_days`)."""
+        day, day_start = first, self._start_of_day(first)
+        while True:
+            day_end = self._start_of_day(day + timedelta(days=1))
+            yield day_start, day_end, self.is_working_day(day)
+            day, day_start = day + timedelta(days=1), day_end
 
     def grace_deadline(self, ship_by: datetime) -> datetime:
         """Noon local on the vendor's next working day after ``ship_by``: the default grace for lateness."""

@@ -27,10 +27,8 @@ receiving end can tell it is the same one.
 
 from __future__ import annotations
 
-from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -40,12 +38,11 @@ from sqlalchemy.orm import Session
 from orderflow import outbox
 from orderflow.clock import Clock
 from orderflow.config import Settings, secret
-from orderflow.crashpoints import crash_point
 from orderflow.customers.selection import NoticeWriter, due_parcels, notice_key, usable_address
 from orderflow.db.engine import session_factory
 from orderflow.db.models import Order, OutboxMessage, Shipment, VendorOrder
 from orderflow.errors import ConfigError, ExitCode, RemoteError
-from orderflow.jobs import WorkResult, time_is_up
+from orderflow.jobs import WorkResult
 
 if TYPE_CHECKING:
     import httpx
@@ -56,7 +53,6 @@ if TYPE_CHECKING:
 EMAIL, STOREFRONT = "customer_email", "customer_storefront"
 KINDS = (EMAIL, STOREFRONT)
 FAILURES_BEFORE_PAUSE = 3
-BATCH = 100
 UNKNOWN = "the run sending this notice died before recording it; it may have arrived, so it is not sent again"
 
 
@@ -133,107 +129,36 @@ def _readdress(session: Session, since: datetime) -> None:
             row.state, row.last_error, row.claimed_until = "pending", None, None
 
 
-@dataclass
-class Delivery:
-    """What one delivery pass did, and a problem line for each notice that did not go."""
+def _judged(row: OutboxMessage, error: RemoteError) -> outbox.Verdict:
+    """A refused address fails the notice; any other failure of the channel leaves it for the next run (after the
+    wait the remote asked for, if it named one)."""
+    from orderflow.mail import RecipientsRefused
 
-    sent: int = 0
-    waiting: int = 0
-    failed: int = 0
-    unknown: int = 0
-    problems: list[str] = field(default_factory=list)
+    if isinstance(error, RecipientsRefused):
+        return outbox.Verdict("failed")
+    return outbox.Verdict("pending", timedelta(seconds=error.retry_after) if error.retry_after else None)
+
+
+def _mark_notified(session: Session, row: OutboxMessage, now: datetime) -> None:
+    shipment = session.get(Shipment, row.payload["shipment_id"])
+    if shipment is not None and shipment.customer_notified_at is None:
+        shipment.customer_notified_at = now
+
+
+NOTICES = outbox.Traffic(kinds=KINDS, what="notice", where=lambda row: _parcel(row.payload), judge=_judged,
+                         dead=UNKNOWN, crash_point="customers.after_send", on_sent=_mark_notified,
+                         pause_after=FAILURES_BEFORE_PAUSE, until_deadline=True)
 
 
 def deliver_notices(*, engine: Engine, settings: Settings, now: datetime,
                     mailer: Callable[[], Mailer] | None = None,
-                    http: Callable[[], httpx.Client] | None = None) -> Delivery:
+                    http: Callable[[], httpx.Client] | None = None) -> outbox.Delivery:
     """Send the notices that are due; each is claimed first and marked before it goes, so none goes twice."""
-    delivery = Delivery()
-    for row in outbox.expire_sending(engine, kinds=KINDS, error=UNKNOWN):
-        delivery.unknown += 1
-        delivery.problems.append(f"{_parcel(row.payload)}: {UNKNOWN}")
     channels = _Channels(settings, now, mailer, http)
-    failures_in_a_row: Counter[str] = Counter()
-    paused: set[str] = set()
-    after = 0
     try:
-        while not time_is_up() and (batch := outbox.claim(
-                engine, kinds=[kind for kind in channels.kinds if kind not in paused], limit=BATCH, after_id=after)):
-            after = batch[-1].id
-            queue, held = deque(batch), []
-            try:
-                while queue:
-                    row = queue[0]
-                    if row.kind in paused:
-                        held.append(queue.popleft())
-                        continue
-                    send = _prepared(engine, row, channels, delivery)
-                    failure = _deliver(engine, row, send, now, delivery) if send is not None else None
-                    queue.popleft()
-                    failures_in_a_row[row.kind] = failures_in_a_row[row.kind] + 1 if failure else 0
-                    if failure is not None and (failure.retry_after or
-                                                failures_in_a_row[row.kind] >= FAILURES_BEFORE_PAUSE):
-                        paused.add(row.kind)
-            finally:
-                outbox.release(engine, [*held, *queue])
+        return outbox.deliver(engine, NOTICES, now=now, ready=channels.kinds, prepare=channels.prepare)
     finally:
         channels.close()
-    return delivery
-
-
-def _prepared(engine: Engine, row: OutboxMessage, channels: _Channels,
-              delivery: Delivery) -> Callable[[], None] | None:
-    """What sends this notice, or ``None`` when its snapshot cannot become a message: that one is failed with the
-    reason and the others go on. A configuration error (a shop template's typo) stops the run instead: every
-    notice would fail the same way."""
-    try:
-        return channels.prepare(row)
-    except ConfigError:
-        raise
-    except Exception as exc:  # whatever one notice's data breaks must not stop the notices behind it
-        error = f"the notice cannot be written: {type(exc).__name__}: {exc}"
-        outbox.settle(engine, row.id, "failed", error=error)
-        delivery.failed += 1
-        delivery.problems.append(f"{_parcel(row.payload)}: {error}")
-        return None
-
-
-def _deliver(engine: Engine, row: OutboxMessage, send: Callable[[], None], now: datetime,
-             delivery: Delivery) -> RemoteError | None:
-    """Hand one notice over and record how it went; the error when it is to be tried again."""
-    from orderflow.mail import RecipientsRefused
-
-    if not outbox.start_sending(engine, row):
-        return None  # our lease ran out and another run has it now
-    where = _parcel(row.payload)
-    try:
-        send()
-        crash_point("customers.after_send")
-    except RecipientsRefused as exc:
-        outbox.settle(engine, row.id, "failed", error=str(exc))
-        delivery.failed += 1
-        delivery.problems.append(f"{where}: {exc}")
-        return None
-    except RemoteError as exc:
-        wait = datetime.now(UTC) + timedelta(seconds=exc.retry_after) if exc.retry_after else None
-        outbox.settle(engine, row.id, "pending", error=str(exc), not_before=wait)
-        delivery.waiting += 1
-        delivery.problems.append(f"{where}: {exc}; will retry")
-        return exc
-    except ConfigError as exc:  # found before anything went out: the notice waits for the configuration
-        outbox.settle(engine, row.id, "pending", error=str(exc))
-        raise
-    outbox.settle(engine, row.id, "sent", sent_at=now, then=_mark_notified(now))
-    delivery.sent += 1
-    return None
-
-
-def _mark_notified(now: datetime) -> Callable[[Session, OutboxMessage], None]:
-    def mark(session: Session, row: OutboxMessage) -> None:
-        shipment = session.get(Shipment, row.payload["shipment_id"])
-        if shipment is not None and shipment.customer_notified_at is None:
-            shipment.customer_notified_at = now
-    return mark
 
 
 def _parcel(payload: dict[str, Any]) -> str:

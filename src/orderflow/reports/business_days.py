@@ -1,22 +1,23 @@
 """Business days between many pairs of instants at once, exactly as :meth:`BusinessCalendar.business_days_between`.
 
 A report measures thousands of vendor orders (sent to first scan, ship-by to now); asking the calendar one pair
-at a time walks the days of every pair. Here the calendar is asked once per date in the range, and each instant
-becomes a position on a running count of working days: working days before its local date, plus the part of
-its own day that has passed when that day is a working day. A difference of two positions is the answer.
+at a time walks the days of every pair. Here the calendar's days (:meth:`BusinessCalendar.days_from`: where each
+begins and ends, whether it is worked) are walked once for the whole range, and each instant becomes a position
+on a running count of working days: working days before its local date, plus the part of its own day that has
+passed when that day is a working day. A difference of two positions is the answer.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from orderflow.calendars import BusinessCalendar, VendorCalendars
+from orderflow.calendars import BusinessCalendar, VendorCalendars, shop_calendar
 from orderflow.config import Settings
-from orderflow.rules.engine import shop_calendar
 
 _EPOCH = pd.Timestamp(0, tz=UTC)
 
@@ -31,9 +32,9 @@ def business_days_between(calendar: BusinessCalendar, starts: pd.Series[Any], en
     local_starts, local_ends = starts[known].dt.tz_convert(calendar.zone), ends[known].dt.tz_convert(calendar.zone)
     first = min(local_starts.min(), local_ends.min()).date()
     last = max(local_starts.max(), local_ends.max()).date()
-    dates = [first + timedelta(days=offset) for offset in range((last - first).days + 2)]
-    working = np.array([calendar.is_working_day(day) for day in dates[:-1]], dtype=float)
-    day_starts = np.array([datetime.combine(day, time(0), tzinfo=calendar.zone).timestamp() for day in dates])
+    days = list(islice(calendar.days_from(first), (last - first).days + 1))
+    working = np.array([is_working for _, _, is_working in days], dtype=float)
+    day_starts = np.array([day_start.timestamp() for day_start, _, _ in days] + [days[-1][1].timestamp()])
     working_before = np.concatenate([[0.0], np.cumsum(working)])
 
     def position(local: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -53,7 +54,7 @@ def vendor_business_days(settings: Settings, frame: pd.DataFrame, starts: str, e
     calendars = VendorCalendars(settings.vendors)
     result = pd.Series(np.nan, index=frame.index, dtype=float)
     for vendor, rows in frame.groupby("vendor"):
-        calendar = calendars.calendar(str(vendor)) or shop_calendar(settings)
+        calendar = calendars.calendar(str(vendor)) or shop_calendar(settings.timezone)
         until = rows[ends] if isinstance(ends, str) else pd.Series(pd.Timestamp(ends), index=rows.index)
         result[rows.index] = business_days_between(calendar, rows[starts], until)
     return result

@@ -55,8 +55,12 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """One notification per (rule, subject): the same problem found again updates it, never duplicates it."""
-        key = f"{self.rule}|{self.subject.type}|{self.subject.id}"
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        return fingerprint(self.rule, self.subject.type, self.subject.id)
+
+
+def fingerprint(rule: str, subject_type: str, subject_id: str) -> str:
+    """A notification's identity: its rule and subject, hashed (what :attr:`Finding.fingerprint` gives)."""
+    return hashlib.sha256(f"{rule}|{subject_type}|{subject_id}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 daily digest on business days, info never; a "resolved" notice only for what was pushed.
 
 Planning writes outbox rows in the same transaction as the evaluation that decided them, and marks each
-notification pushed there too, so a re-run or a crash never plans the same push twice. Delivery claims the
-rows, sends (email, Slack-compatible webhook), and marks them sent; a failure waits for a later run
-(``Retry-After`` honoured), a refusal is kept with its reason.
+notification pushed there too, so a re-run or a crash never plans the same push twice. Delivery is the outbox's
+own (:func:`orderflow.outbox.deliver`): it claims the rows, sends (email, Slack-compatible webhook), and marks
+them sent; a failure waits for a later run (``Retry-After`` honoured, else a doubling wait), a refusal is kept
+with its reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, or_, select
@@ -22,9 +23,8 @@ from sqlalchemy.orm import Session
 from orderflow import outbox
 from orderflow.calendars import BusinessCalendar
 from orderflow.config import Settings, secret
-from orderflow.crashpoints import crash_point
 from orderflow.db.models import Notification, NotificationState, OutboxMessage
-from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
+from orderflow.errors import RemoteError, RemoteUnavailable
 from orderflow.rules.queue import severity_rank, type_rank
 
 if TYPE_CHECKING:
@@ -102,7 +102,9 @@ def _line(notification: Notification, settings: Settings) -> str:
         (f" {link}" if link else "")
 
 
-def _key(*parts: object) -> str:
+def message_key(*parts: object) -> str:
+    """A push message's key (its outbox ``dedupe_key`` is the channel's kind, a colon and this): the parts that
+    make it that message, e.g. route, rule, instant and notification ids, hashed."""
     return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:40]
 
 
@@ -117,7 +119,7 @@ def _grouped(route: str, notifications: Iterable[Notification], now: datetime, s
         verb = "resolved" if route == "resolved" else worst
         title = f"[orderflow] {verb}: {rule.replace('_', ' ')} ({len(members)})"
         messages.append(Message(route, rule, title, [_line(n, settings) for n in members], members,
-                                key=_key(route, rule, now.isoformat(), *(n.id for n in members))))
+                                key=message_key(route, rule, now.isoformat(), *(n.id for n in members))))
     return messages
 
 
@@ -125,7 +127,7 @@ def _digest_due(session: Session, settings: Settings, now: datetime, calendar: B
     local = now.astimezone(calendar.zone)
     if not calendar.is_working_day(local.date()) or local.time() < settings.push.digest_time:
         return False
-    key = _key("digest", local.date().isoformat())
+    key = message_key("digest", local.date().isoformat())
     # The digest's own keys, one per channel, looked up by the unique index (a pattern would read the whole
     # outbox, where every customer notice ever sent also lives).
     keys = [f"{kind}:{key}" for kind in KINDS]
@@ -141,108 +143,82 @@ def _digest(warnings: list[Notification], now: datetime, settings: Settings,
     members = sorted(warnings, key=lambda n: (type_rank(n.rule), n.id))
     lines = [_line(n, settings) for n in members]
     title = f"[orderflow] daily digest {day:%a %d %b}: {len(members)} warning{'s' if len(members) != 1 else ''}"
-    return [Message("digest", "digest", title, lines, members, key=_key("digest", day.isoformat()))]
+    return [Message("digest", "digest", title, lines, members, key=message_key("digest", day.isoformat()))]
 
 
 # --- delivery ----------------------------------------------------------------------------------------------
 
-@dataclass
-class Delivery:
-    sent: int = 0
-    waiting: int = 0
-    refused: int = 0
-    problems: list[str] = field(default_factory=list)
+def _judged(row: OutboxMessage, error: RemoteError) -> outbox.Verdict:
+    """Unavailable: try again after the remote's ``Retry-After``, else a doubling wait. Refused: kept with why."""
+    if isinstance(error, RemoteUnavailable):
+        return outbox.Verdict("pending", outbox.retry_delay(row.attempts, error.retry_after))
+    return outbox.Verdict("refused")
+
+
+PUSHES = outbox.Traffic(kinds=KINDS, what="push", where=lambda row: f"push {row.kind} #{row.id}", judge=_judged,
+                        unwritable="refused", dead=UNKNOWN, crash_point="push.after_send")
 
 
 def deliver(*, engine: Engine, settings: Settings, now: datetime, mailer: Callable[[], Mailer] | None = None,
-            http: Callable[[], httpx.Client] | None = None) -> Delivery:
+            http: Callable[[], httpx.Client] | None = None) -> outbox.Delivery:
     """Send the pending push messages; each is claimed first, so two runs never send one twice.
 
     Each is marked ``sending`` before it is handed over: a run that dies before recording it leaves it
     ``unknown`` (it may have arrived), never ``pending`` for a later run to send again.
     """
-    delivery = Delivery()
-    for row in outbox.expire_sending(engine, kinds=KINDS, error=UNKNOWN):
-        delivery.problems.append(f"push {row.kind} #{row.id}: {UNKNOWN}")
-    # Only the channels configured now: a message planned for one since removed waits, unsent, for its return.
-    claimed = outbox.claim(engine, kinds=_channels(settings))
-    if not claimed:
-        return delivery
-    from orderflow.mail import Mailer
-
-    mail = (mailer or (lambda: Mailer.from_settings(settings)))() if any(
-        row.kind == "push_email" for row in claimed) else None
-    client = (http or _http_client)() if any(row.kind == "push_webhook" for row in claimed) else None
-    pending = list(claimed)
+    channels = _Channels(settings, now, mailer, http)
     try:
-        while pending:
-            row = pending.pop(0)
-            try:
-                send = _prepared(row, settings, now, mail, client)
-            except ConfigError as exc:  # it waits for the configuration, like a send that found it wrong
-                outbox.settle(engine, row.id, "pending", error=str(exc))
-                raise
-            except Exception as exc:  # one push's bad data must not stop the pushes behind it
-                error = f"the push cannot be written: {type(exc).__name__}: {exc}"
-                outbox.settle(engine, row.id, "refused", error=error)
-                delivery.refused += 1
-                delivery.problems.append(f"push {row.kind} #{row.id} refused: {error}")
-                continue
-            if outbox.start_sending(engine, row):  # else our lease ran out and another run has it now
-                _send(engine, row, send, now, delivery)
+        # Only the channels configured now: a message planned for one since removed waits, unsent, for its return.
+        return outbox.deliver(engine, PUSHES, now=now, ready=_channels(settings), prepare=channels.prepare)
     finally:
-        outbox.release(engine, pending)
-        if mail is not None:
-            mail.close()
-        if client is not None:
-            client.close()
-    return delivery
+        channels.close()
 
 
-def _send(engine: Engine, row: OutboxMessage, send: Callable[[], None], now: datetime, delivery: Delivery) -> None:
-    """Hand one push over and record how it went."""
-    try:
-        send()
-        crash_point("push.after_send")
-    except RemoteUnavailable as exc:
-        outbox.settle(engine, row.id, "pending", error=str(exc),
-                      not_before=datetime.now(UTC) + outbox.retry_delay(row.attempts, exc.retry_after))
-        delivery.waiting += 1
-        delivery.problems.append(f"push {row.kind} #{row.id}: {exc}; will retry")
-        return
-    except RemoteRejected as exc:
-        outbox.settle(engine, row.id, "refused", error=str(exc))
-        delivery.refused += 1
-        delivery.problems.append(f"push {row.kind} #{row.id} refused: {exc}")
-        return
-    except ConfigError as exc:  # found before anything went out: it waits for the configuration
-        outbox.settle(engine, row.id, "pending", error=str(exc))
-        raise
-    outbox.settle(engine, row.id, "sent", sent_at=now)
-    delivery.sent += 1
+class _Channels:
+    """The mail server and the webhook, each connected at its first use and closed at the end of the run."""
 
+    def __init__(self, settings: Settings, now: datetime, mailer: Callable[[], Mailer] | None,
+                 http: Callable[[], httpx.Client] | None) -> None:
+        self._settings, self._now = settings, now
+        self._make_mailer, self._make_http = mailer, http
+        self._mailer: Mailer | None = None
+        self._client: httpx.Client | None = None
 
-def _prepared(row: OutboxMessage, settings: Settings, now: datetime, mail: Mailer | None,
-              client: httpx.Client | None) -> Callable[[], None]:
-    """What sends one push, built before it is marked as going out (a message that cannot be built never is)."""
-    from orderflow.mail import build_message, stable_message_id
-    from orderflow.webhooks import post_json, slack_text
+    def prepare(self, row: OutboxMessage) -> Callable[[], None]:
+        """What sends one push, built before it is marked as going out (a message that cannot be built never is)."""
+        from orderflow.mail import build_message, stable_message_id
+        from orderflow.webhooks import post_json, slack_text
 
-    payload = row.payload
-    text = "\n".join(payload["lines"])
-    if row.kind == "push_email" and mail is not None and settings.email and settings.push.email:
-        sender = settings.email.sender
-        message = build_message(sender=sender, to=list(settings.push.email.to), subject=payload["title"], text=text,
-                                message_id=stable_message_id("push", row.id, sender=sender), date=now)
-        return lambda: mail.send(message)
-    if row.kind == "push_webhook" and client is not None and settings.push.webhook:
-        url = secret(settings.push.webhook.url_env, setting="push.webhook.url_env")
-        document = {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"}
-        return lambda: post_json(client, url, document)
-    return lambda: None
+        settings, payload = self._settings, row.payload
+        text = "\n".join(payload["lines"])
+        if row.kind == "push_email" and settings.email and settings.push.email:
+            sender = settings.email.sender
+            message = build_message(sender=sender, to=list(settings.push.email.to), subject=payload["title"],
+                                    text=text, message_id=stable_message_id("push", row.id, sender=sender),
+                                    date=self._now)
+            return lambda: self._smtp().send(message)
+        if row.kind == "push_webhook" and settings.push.webhook:
+            url = secret(settings.push.webhook.url_env, setting="push.webhook.url_env")
+            document = {"text": f"*{slack_text(payload['title'])}*\n{slack_text(text)}"}
+            return lambda: post_json(self._http(), url, document)
+        return lambda: None
 
+    def _smtp(self) -> Mailer:
+        if self._mailer is None:
+            from orderflow.mail import Mailer
 
-def _http_client() -> httpx.Client:
-    import httpx
+            self._mailer = (self._make_mailer or (lambda: Mailer.from_settings(self._settings)))()
+        return self._mailer
 
-    return httpx.Client(timeout=10.0)
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            self._client = (self._make_http or (lambda: httpx.Client(timeout=10.0)))()
+        return self._client
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+        if self._client is not None:
+            self._client.close()
