@@ -40,6 +40,7 @@ SEVERITY: tuple[ExitCode, ...] = (
     ExitCode.INPUT_REFUSED,  # some rows or files refused; everything else stored
     ExitCode.PARTIAL_FAILURE,  # one vendor, carrier or source failing; the others served
     ExitCode.REMOTE_UNAVAILABLE,  # a whole step could not reach what it needs
+    ExitCode.REMOTE_REJECTED,  # a remote refused us: no later run succeeds until someone fixes a credential
     ExitCode.USAGE,
     ExitCode.CONFIG,  # a step cannot run at all until someone edits the configuration
     ExitCode.INTERNAL,  # a bug

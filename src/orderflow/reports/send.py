@@ -71,7 +71,7 @@ def send_report(*, engine: Engine, settings: Settings, report: DailyReport, now:
     except RecipientsRefused as exc:
         if not exc.accepted:
             outbox.settle(engine, claimed.id, "refused", error=str(exc))
-            return Sending("not_sent", [f"the report for {day} was not sent: {exc}"], ExitCode.REMOTE_UNAVAILABLE)
+            return Sending("not_sent", [f"the report for {day} was not sent: {exc}"], ExitCode.REMOTE_REJECTED)
         outbox.settle(engine, claimed.id, "sent", error=str(exc), sent_at=now)
         return Sending("emailed", [f"the report for {day} went to {', '.join(exc.accepted)} only: {exc}"],
                        ExitCode.PARTIAL_FAILURE)
@@ -81,7 +81,7 @@ def send_report(*, engine: Engine, settings: Settings, report: DailyReport, now:
                        ExitCode.REMOTE_UNAVAILABLE)
     except RemoteRejected as exc:
         outbox.settle(engine, claimed.id, "refused", error=str(exc))
-        return Sending("not_sent", [f"the report for {day} was not sent: {exc}"], ExitCode.REMOTE_UNAVAILABLE)
+        return Sending("not_sent", [f"the report for {day} was not sent: {exc}"], ExitCode.REMOTE_REJECTED)
     outbox.settle(engine, claimed.id, "sent", sent_at=now)
     return Sending("emailed")
 
