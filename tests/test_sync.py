@@ -24,8 +24,8 @@ from orderflow.db.locks import command_lock
 from orderflow.db.models import JobRun, Notification, Shipment
 from orderflow.errors import ExitCode, LockHeld, RemoteRejected, RemoteUnavailable
 from orderflow.jobs import WorkResult
+from orderflow.rules.job_rules import SYNC_STEPS
 from orderflow.rules.run import run_rules
-from orderflow.rules.tracking_rules import SYNC_STEPS
 from orderflow.sync import SEVERITY, STEPS, Step, run_sync, worst
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.testing.http_server import Answer, LocalHttpServer

@@ -144,7 +144,7 @@ STEPS: tuple[Step, ...] = (
     Step("customers notify", _notify_customers, exclusive=False),  # claims each notice, like dispatch
     Step("rules run", _run_rules),  # last, so it judges what the steps before it just did
 )
-"""The pipeline in order; the names are the commands' own (``rules.tracking_rules.SYNC_STEPS``)."""
+"""The pipeline in order; the names are the commands' own (``job_missing`` watches each of them)."""
 
 
 def run_sync(*, engine: Engine, settings: Settings, clock: Clock, steps: Sequence[Step] = STEPS,
