@@ -192,9 +192,37 @@ class TestCsvFeedback:
             ledger = session.scalars(select(IngestedFile)).one()
         assert (ledger.kind, ledger.rows_refused) == ("csv", 1)
 
+    def test_a_json_file_from_a_csv_vendor_is_refused_not_taken_for_a_printful_webhook(
+            self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A Printful-shaped package_shipped webhook in a CSV vendor's folder is read by the vendor's format: refused
+        whole, saying it is JSON where CSV was expected, and no parcel comes of it."""
+        settings = shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        webhook = json.loads((SAMPLES / "printful_webhook_package_shipped_v1.json").read_bytes())
+        webhook["data"]["order"]["external_id"] = "TB1042-ACME"
+        drop(tmp_path / "acme" / "from_vendor", "shipped.json", json.dumps(webhook).encode())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files_refused"]) == (ExitCode.INPUT_REFUSED, 1)
+        assert result.problems == ["ACME:shipped.json: vendor ACME's format is 'csv', CSV (acknowledgements, tracking "
+                                   "or inventory rows), but this file is JSON; it is not read as another format"]
+        assert (tmp_path / "acme" / "rejected" / "shipped.json").exists()
+        assert count(engine, Shipment) == 0
+        with session_factory(engine)() as session:
+            assert session.scalars(select(IngestedFile.kind)).all() == ["refused"]
 
-def sftp_acme(server: SshServer, remote: Path) -> str:
-    return vendor_block("ACME", "x12", "sftp", host=server.host, port=server.port, username=server.username,
+    def test_an_x12_vendors_file_is_read_as_x12_whatever_its_name(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """The format comes from the vendor, not the name: an 856 named .csv from an X12 vendor is read as X12."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        drop(tmp_path / "acme" / "from_vendor", "asn.csv", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"]) == (ExitCode.OK, 1), result.problems
+        assert acme_order(engine)["shipments"]
+        with session_factory(engine)() as session:
+            assert session.scalars(select(IngestedFile.kind)).all() == ["x12"]
+
+
+def sftp_acme(server: SshServer, remote: Path, fmt: str = "x12") -> str:
+    return vendor_block("ACME", fmt, "sftp", host=server.host, port=server.port, username=server.username,
                         key_file=str(server.user_key_path), known_hosts=str(server.known_hosts_path),
                         remote_dir=str(remote), settle_seconds=0)
 
@@ -519,7 +547,7 @@ class TestRetryRefused:
                                                     sshd: SshServer) -> None:
         """The same over SFTP: rejected/shp.csv is renamed back into from_vendor/ and taken."""
         remote = tmp_path / "remote"
-        block = sftp_acme(sshd, remote)
+        block = sftp_acme(sshd, remote, fmt="csv")
         settings = shop(tmp_path, engine, clock, block)
         drop(remote / "from_vendor", "shp.csv", self.WAYBILL)
         assert fetch(engine=engine, settings=settings, clock=clock).counts["files_refused"] == 1

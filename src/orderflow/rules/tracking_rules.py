@@ -31,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +38,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from orderflow.calendars import BusinessCalendar, shop_calendar
+from orderflow.carriers.catalogue import BY_CODE
 from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
 from orderflow.carriers.tracking import CARRIER_FAILURES
 from orderflow.config import Settings
@@ -215,7 +215,7 @@ def carriers_we_cannot_ask(settings: Settings) -> dict[str, str]:
 
     unusable = {}
     for code, api in API.items():
-        configured = settings.carriers.get(code)  # type: ignore[call-overload]
+        configured = settings.carriers.get(code)
         if configured is None:
             unusable[code] = f"no [carriers.{code}] section"
         elif not configured.enabled:
@@ -489,14 +489,10 @@ def _scans_learned_at(session: Session, shipment_ids: Sequence[int]) -> dict[int
     return {shipment_id: learned for shipment_id, learned in rows if learned is not None}
 
 
-@cache
 def _carrier_name(code: str | None) -> str:
-    # Imported here: the carrier connectors are not needed by commands that only list rules.
-    from orderflow.carriers.apis import API
-
     if code is None:
         return "the carrier"
-    return API[code].name if code in API else code
+    return BY_CODE[code].name if code in BY_CODE else code
 
 
 def _event_in_brackets(event: TrackingEvent | None) -> str:
