@@ -18,14 +18,14 @@ from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, InventoryLevel, Shipment, VendorOrder
-from orderflow.errors import ExitCode
+from orderflow.errors import ExitCode, InputError
 from orderflow.orders.importing import import_orders
 from orderflow.orders.view import find_order, order_story
 from orderflow.testing.printful import FakePrintful
 from orderflow.testing.sshd import SshServer
 from orderflow.vendors.channels import file_transport
 from orderflow.vendors.dispatch import dispatch
-from orderflow.vendors.fetch import FetchIO, fetch
+from orderflow.vendors.fetch import FetchIO, fetch, parse_vendor_file
 from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
 from tests.dispatch_fixtures import vendor_block, write_settings
@@ -219,6 +219,26 @@ class TestCsvFeedback:
         assert acme_order(engine)["shipments"]
         with session_factory(engine)() as session:
             assert session.scalars(select(IngestedFile.kind)).all() == ["x12"]
+
+
+class TestReadByTheVendorsFormat:
+    @pytest.mark.parametrize(("fmt", "transport", "content", "reason"), [
+        ("x12", "local", b"PO Number,Tracking Number\nTB1042-ACME,1Z4R8W670312345676\n",
+         "vendor ACME's format is 'x12', X12 EDI (an interchange that begins with ISA), but this file is text; "
+         "it is not read as another format"),
+        ("printful", "http", b"ISA*00*", "vendor ACME's format is 'printful', Printful webhooks saved as JSON, but "
+         "this file is X12 EDI; it is not read as another format"),
+        ("json", "local", b'{"status": "accepted"}',
+         "vendor ACME's format 'json' has no files to read (JSON purchase orders out, no files back)"),
+    ])
+    def test_a_file_of_another_shape_is_refused_naming_both(self, fmt: str, transport: str, content: bytes,
+                                                            reason: str) -> None:
+        """Nothing is read as a format the vendor does not use; the refusal says what was expected and found."""
+        vendor = VendorSettings(code="ACME", name="Acme", format=fmt, transport=transport, path=Path("acme"),
+                                base_url="https://vendor.test")
+        with pytest.raises(InputError) as refused:
+            parse_vendor_file(content, file="ACME:in.dat", vendor=vendor)
+        assert (refused.value.refusal.file, refused.value.refusal.reason) == ("ACME:in.dat", reason)
 
 
 def sftp_acme(server: SshServer, remote: Path, fmt: str = "x12") -> str:

@@ -161,7 +161,7 @@ VENDOR_FORMATS: tuple[VendorFormat, ...] = (
     VendorFormat(name="x12", transports=FILE_TRANSPORTS, suffix=".edi", renderer=_x12_renderer, reader=_read_x12,
                  files="X12 EDI (an interchange that begins with ISA)", recognises=_is_x12),
     VendorFormat(name="json", transports=(*FILE_TRANSPORTS, "http"), suffix=".json", renderer=_json_renderer,
-                 files="JSON purchase orders (answers come from its API, or not at all)", recognises=_is_json),
+                 files="JSON purchase orders out, no files back", recognises=_is_json),
     VendorFormat(name="printful", transports=("http",), reader=_read_printful_webhook,
                  files="Printful webhooks saved as JSON", recognises=_is_json),
 )
