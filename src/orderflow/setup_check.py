@@ -243,7 +243,7 @@ def check_carrier(code: str, settings: Settings) -> CheckResult:
         creds = credentials(code, configured)
         if api.token_request is not None and api.parse_token is not None:
             request = api.token_request(creds)
-            with httpx.Client(base_url=configured.base_url or api.default_base_url,
+            with httpx.Client(base_url=configured.base_url or api.carrier.base_url,
                               timeout=configured.timeout_seconds) as http:
                 try:
                     response = http.request(request.method, request.path, params=request.params or None,
