@@ -5,9 +5,9 @@ fingerprinted (vendor + SHA-256), parsed by the vendor's configured format (X12 
 acks/tracking/inventory, Printful webhook JSON; a file of another shape is refused, saying what it is) and
 applied in ONE transaction together with its ledger row; only after that commit is it moved to ``archive/``
 (or deleted). A crash before the commit leaves the file to be read again; a crash after it leaves a ledgered
-file that the next run only moves. The same content under another name
-is a no-op. A file that cannot be read at all goes to ``rejected/`` with its reason in the ledger; a file with
-some bad records keeps the good ones and names the bad ones.
+file that the next run only moves. The same content under another name is a no-op. A file that cannot be read
+at all goes to ``rejected/`` with its reason in the ledger; a file with some bad records keeps the good ones and
+names the bad ones.
 
 APIs (Printful): open vendor orders are looked up by our id, least recently looked first, up to
 ``poll_limit`` per run, and their status and parcels applied the same way.
