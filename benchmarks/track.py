@@ -101,7 +101,7 @@ PROFILED_STEPS = [
     ("orderflow/carriers/poller.py", "_default_client", "poll: make the 4 httpx clients"),
     ("orderflow/carriers/poller.py", "_ask", "poll: one call with retries (CPU, no waits)"),
     ("httpx/_client.py", "request", "  httpx AsyncClient.request"),
-    ("orderflow/carriers/apis.py", "read_track", "  parse the answers"),
+    ("orderflow/carriers/connector.py", "read_track", "  parse the answers"),
     ("orderflow/carriers/poller.py", "_apply", "apply: all answers"),
     ("orderflow/carriers/tracking.py", "apply_result", "  apply_result (one per parcel)"),
     ("orderflow/carriers/tracking.py", "_store_events", "    store events: select known + insert + flush"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from orderflow.carriers.catalogue import CARRIERS as CARRIER_RECORDS
 from orderflow.carriers.numbers import CARRIERS
 from orderflow.cli.main import CLOSED_PIPE_STATUS, app, hoist_root_options
 from orderflow.cli.orders import IMPORT_FORMATS, ORDER_STATES
@@ -82,7 +83,7 @@ class TestBadValues:
 
     def test_the_cli_names_match_the_library(self) -> None:
         """The choices typed on the command line are the library's own names."""
-        assert CARRIER_CODES == CARRIERS
+        assert CARRIER_CODES == CARRIERS == tuple(carrier.code for carrier in CARRIER_RECORDS)
         assert IMPORT_FORMATS == ORDER_FORMATS
         assert set(ORDER_STATES) == {*OrderState, *VendorOrderState, "unroutable"}
 

@@ -17,14 +17,14 @@ from orderflow.clock import Clock
 from orderflow.config import Settings, VendorSettings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, InventoryLevel, Shipment
-from orderflow.errors import ExitCode
+from orderflow.errors import ExitCode, InputError
 from orderflow.orders.importing import import_orders
 from orderflow.orders.view import find_order, order_story
 from orderflow.testing.printful import FakePrintful
 from orderflow.testing.sshd import SshServer
 from orderflow.vendors.channels import file_transport
 from orderflow.vendors.dispatch import dispatch
-from orderflow.vendors.fetch import FetchIO, fetch
+from orderflow.vendors.fetch import FetchIO, fetch, parse_vendor_file
 from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
 from tests.dispatch_fixtures import vendor_block, write_settings
@@ -167,9 +167,57 @@ class TestCsvFeedback:
             ledger = session.scalars(select(IngestedFile)).one()
         assert (ledger.kind, ledger.rows_refused) == ("csv", 1)
 
+    def test_a_json_file_from_a_csv_vendor_is_refused_not_taken_for_a_printful_webhook(
+            self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
+        """A Printful-shaped package_shipped webhook in a CSV vendor's folder is read by the vendor's format: refused
+        whole, saying it is JSON where CSV was expected, and no parcel comes of it."""
+        settings = shop(tmp_path, engine, clock, vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0))
+        webhook = json.loads((SAMPLES / "printful_webhook_package_shipped_v1.json").read_bytes())
+        webhook["data"]["order"]["external_id"] = "TB1042-ACME"
+        drop(tmp_path / "acme" / "from_vendor", "shipped.json", json.dumps(webhook).encode())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files_refused"]) == (ExitCode.INPUT_REFUSED, 1)
+        assert result.problems == ["ACME:shipped.json: vendor ACME's format is 'csv', CSV (acknowledgements, tracking "
+                                   "or inventory rows), but this file is JSON; it is not read as another format"]
+        assert (tmp_path / "acme" / "rejected" / "shipped.json").exists()
+        assert count(engine, Shipment) == 0
+        with session_factory(engine)() as session:
+            assert session.scalars(select(IngestedFile.kind)).all() == ["refused"]
 
-def sftp_acme(server: SshServer, remote: Path) -> str:
-    return vendor_block("ACME", "x12", "sftp", host=server.host, port=server.port, username=server.username,
+    def test_an_x12_vendors_file_is_read_as_x12_whatever_its_name(self, engine: Engine, clock: Clock,
+                                                                  tmp_path: Path) -> None:
+        """The format comes from the vendor, not the name: an 856 named .csv from an X12 vendor is read as X12."""
+        settings = shop(tmp_path, engine, clock, LOCAL_ACME)
+        drop(tmp_path / "acme" / "from_vendor", "asn.csv", (SAMPLES / "x12_856_ship_notice.edi").read_bytes())
+        result = fetch(engine=engine, settings=settings, clock=clock)
+        assert (result.exit_code, result.counts["files"]) == (ExitCode.OK, 1), result.problems
+        assert acme_order(engine)["shipments"]
+        with session_factory(engine)() as session:
+            assert session.scalars(select(IngestedFile.kind)).all() == ["x12"]
+
+
+class TestReadByTheVendorsFormat:
+    @pytest.mark.parametrize(("fmt", "transport", "content", "reason"), [
+        ("x12", "local", b"PO Number,Tracking Number\nTB1042-ACME,1Z4R8W670312345676\n",
+         "vendor ACME's format is 'x12', X12 EDI (an interchange that begins with ISA), but this file is text; "
+         "it is not read as another format"),
+        ("printful", "http", b"ISA*00*", "vendor ACME's format is 'printful', Printful webhooks saved as JSON, but "
+         "this file is X12 EDI; it is not read as another format"),
+        ("json", "local", b'{"status": "accepted"}',
+         "vendor ACME's format 'json' has no files to read (JSON purchase orders out, no files back)"),
+    ])
+    def test_a_file_of_another_shape_is_refused_naming_both(self, fmt: str, transport: str, content: bytes,
+                                                            reason: str) -> None:
+        """Nothing is read as a format the vendor does not use; the refusal says what was expected and found."""
+        vendor = VendorSettings(code="ACME", name="Acme", format=fmt, transport=transport, path=Path("acme"),
+                                base_url="https://vendor.test")
+        with pytest.raises(InputError) as refused:
+            parse_vendor_file(content, file="ACME:in.dat", vendor=vendor)
+        assert (refused.value.refusal.file, refused.value.refusal.reason) == ("ACME:in.dat", reason)
+
+
+def sftp_acme(server: SshServer, remote: Path, fmt: str = "x12") -> str:
+    return vendor_block("ACME", fmt, "sftp", host=server.host, port=server.port, username=server.username,
                         key_file=str(server.user_key_path), known_hosts=str(server.known_hosts_path),
                         remote_dir=str(remote), settle_seconds=0)
 
@@ -494,7 +542,7 @@ class TestRetryRefused:
                                                     sshd: SshServer) -> None:
         """The same over SFTP: rejected/shp.csv is renamed back into from_vendor/ and taken."""
         remote = tmp_path / "remote"
-        block = sftp_acme(sshd, remote)
+        block = sftp_acme(sshd, remote, fmt="csv")
         settings = shop(tmp_path, engine, clock, block)
         drop(remote / "from_vendor", "shp.csv", self.WAYBILL)
         assert fetch(engine=engine, settings=settings, clock=clock).counts["files_refused"] == 1

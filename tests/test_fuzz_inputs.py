@@ -84,6 +84,9 @@ WEBHOOK = json.loads((SAMPLES / "printful_webhook_package_shipped_v1.json").read
 PRINTFUL_ORDER = {**json.loads((SAMPLES / "printful_order_create_v1.json").read_bytes()), "id": 143998877,
                   "status": "fulfilled", "shipments": WEBHOOK["data"]["order"].get("shipments", [])}
 VENDOR = VendorSettings(code="ACME", name="Acme Blanks", path=Path("acme"))
+FOLDER_VENDORS = (VENDOR, VendorSettings(code="ACME", name="Acme Blanks", format="x12", path=Path("acme")),
+                  VendorSettings(code="PF", name="Printful", format="printful", transport="http",
+                                 base_url="https://api.printful.test", path=Path("pf")))
 
 SHOPIFY_MAPPING = ColumnMapping(
     order_number="Name", placed_at="Created at", sku="Lineitem sku", qty="Lineitem quantity",
@@ -502,10 +505,12 @@ class TestVendorCsv:
 
     @FUZZ
     @given(data=st.one_of(st.binary(max_size=200), mutated_bytes(X12_SAMPLES["855"]),
-                          mutated_bytes(json_bytes(WEBHOOK)), mutated_bytes(TRACKING_CSV)))
-    def test_any_file_in_a_vendor_folder_never_crashes(self, data: bytes) -> None:
-        """Whatever lands in from_vendor/ (X12, JSON, CSV or junk) is read or refused with a clear InputError."""
-        vendor_file = parsed_or_refused(lambda: parse_vendor_file(data, file="from_vendor/x", vendor=VENDOR),
+                          mutated_bytes(json_bytes(WEBHOOK)), mutated_bytes(TRACKING_CSV)),
+           vendor=st.sampled_from(FOLDER_VENDORS))
+    def test_any_file_in_a_vendor_folder_never_crashes(self, data: bytes, vendor: VendorSettings) -> None:
+        """Whatever lands in from_vendor/ (X12, JSON, CSV or junk), for a vendor of any format that reads files,
+        is read or refused with a clear InputError."""
+        vendor_file = parsed_or_refused(lambda: parse_vendor_file(data, file="from_vendor/x", vendor=vendor),
                                         "from_vendor/x")
         if vendor_file is not None:
             assert_sound_vendor_file(vendor_file.parsed, "from_vendor/x")

@@ -14,12 +14,14 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 from werkzeug import Request, Response
 
+from orderflow.cli.main import app
 from orderflow.config import LimitSettings, Settings, SourceSettings, VendorSettings
 from orderflow.db.engine import session_factory
-from orderflow.db.models import CatalogItem, Order, SourceCursor, VendorOrder
-from orderflow.errors import RemoteRejected, RemoteUnavailable
+from orderflow.db.models import CatalogItem, JobRun, Order, SourceCursor, VendorOrder
+from orderflow.errors import ExitCode, RemoteRejected, RemoteUnavailable
 from orderflow.orders.http_source import import_http_source
 from orderflow.vendors.registry import sync_vendors
 
@@ -411,3 +413,20 @@ class TestAuthentication:
         assert "HTTP 401 UNAUTHORIZED" in str(failure.value)
         assert TOKEN not in str(failure.value)
         assert len(storefront.requests) == 1
+
+    @pytest.mark.parametrize(("fault", "code"), [("401", ExitCode.REMOTE_REJECTED),
+                                                 ("hang", ExitCode.REMOTE_UNAVAILABLE)])
+    def test_cron_tells_refused_credentials_from_an_outage(self, *, shop_db: Engine, database_url: str,
+                                                           storefront_server: HTTPServer, storefront: Storefront,
+                                                           tmp_path: Path, fault: str, code: ExitCode) -> None:
+        """import exits 8 when the storefront refuses our token (fix it) and 5 when it does not answer (wait)."""
+        storefront.faults[1] = [fault] * 4
+        (tmp_path / "orderflow.toml").write_text(
+            f'[sources.website]\nkind = "http"\nurl = "{storefront_server.url_for(PATH)}"\n'
+            'token_env = "SHOP_API_TOKEN"\ntimeout_seconds = 0.2\n', encoding="utf-8")
+        result = CliRunner().invoke(app, ["--config", str(tmp_path / "orderflow.toml"), "--db", database_url,
+                                          "--now", NOW.isoformat(), "import", "--source", "website"])
+        storefront.release.set()
+        assert result.exit_code == code, result.output
+        with session_factory(shop_db)() as session:
+            assert session.scalars(select(JobRun.exit_code).where(JobRun.command == "import")).all() == [code]

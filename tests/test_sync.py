@@ -21,11 +21,11 @@ from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.locks import command_lock
 from orderflow.db.models import JobRun, Notification, Shipment
-from orderflow.errors import ExitCode, LockHeld, RemoteUnavailable
+from orderflow.errors import ExitCode, LockHeld, RemoteRejected, RemoteUnavailable
 from orderflow.jobs import WorkResult
+from orderflow.rules.job_rules import SYNC_STEPS
 from orderflow.rules.run import run_rules
-from orderflow.rules.tracking_rules import SYNC_STEPS
-from orderflow.sync import STEPS, Step, run_sync, worst
+from orderflow.sync import SEVERITY, STEPS, Step, run_sync, worst
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.testing.http_server import Answer, LocalHttpServer
 from tests.dispatch_fixtures import vendor_block, vendor_orders, write_settings
@@ -124,16 +124,23 @@ class TestSteps:
         assert set(names) == SYNC_STEPS
         assert [step.name for step in STEPS if not step.exclusive] == ["dispatch", "customers notify"]
 
+    def test_every_exit_code_has_a_place_in_the_order(self) -> None:
+        """A new exit code must be ranked, or the worst of a sync could not be told."""
+        assert sorted(SEVERITY) == sorted(ExitCode)
+
     @pytest.mark.parametrize(("codes", "expected"), [
         ([], ExitCode.OK),
         ([ExitCode.OK, ExitCode.LOCK_HELD], ExitCode.LOCK_HELD),
         ([ExitCode.PARTIAL_FAILURE, ExitCode.INPUT_REFUSED, ExitCode.OK], ExitCode.PARTIAL_FAILURE),
         ([ExitCode.PARTIAL_FAILURE, ExitCode.REMOTE_UNAVAILABLE], ExitCode.REMOTE_UNAVAILABLE),
         ([ExitCode.CONFIG, ExitCode.REMOTE_UNAVAILABLE], ExitCode.CONFIG),
+        ([ExitCode.REMOTE_REJECTED, ExitCode.REMOTE_UNAVAILABLE], ExitCode.REMOTE_REJECTED),
+        ([ExitCode.PARTIAL_FAILURE, ExitCode.REMOTE_REJECTED], ExitCode.REMOTE_REJECTED),
+        ([ExitCode.CONFIG, ExitCode.REMOTE_REJECTED], ExitCode.CONFIG),
         ([ExitCode.CONFIG, ExitCode.INTERNAL], ExitCode.INTERNAL),
     ])
     def test_worst_code_order(self, codes: list[ExitCode], expected: ExitCode) -> None:
-        """Refused input < partial failure < remote unavailable < configuration < internal error."""
+        """Refused input < partial failure < remote unavailable < remote rejected < configuration < internal."""
         assert worst(codes) is expected
 
 
@@ -166,6 +173,14 @@ class TestRunSync:
             ("dispatch", "failed", ["vendor API down"]), ("fetch", "ok", [])]
         assert report.exit_code is ExitCode.REMOTE_UNAVAILABLE
         assert job_rows(engine) == [("sync", "partial", 6), ("dispatch", "failed", 5), ("fetch", "ok", 0)]
+
+    def test_a_remote_that_refused_us_outranks_one_that_was_down(self, engine: Engine, tmp_path: Path) -> None:
+        """Refused credentials (exit 8: fix something) beat a remote that was down (exit 5: it passes)."""
+        down = Step("fetch", failing(RemoteUnavailable("vendor SFTP down")).work)
+        steps = [failing(RemoteRejected("vendor API: HTTP 401")), down]
+        report = run_sync(engine=engine, settings=write_settings(tmp_path), clock=Clock(NOW), steps=steps)
+        assert report.exit_code is ExitCode.REMOTE_REJECTED
+        assert job_rows(engine) == [("sync", "partial", 6), ("dispatch", "failed", 8), ("fetch", "failed", 5)]
 
     def test_an_unexpected_error_is_an_internal_error_of_that_step_only(self, engine: Engine,
                                                                          tmp_path: Path) -> None:

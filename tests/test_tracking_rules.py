@@ -22,14 +22,13 @@ from orderflow.db.models import (
     OrderState,
 )
 from orderflow.rules.findings import Finding, Rule, RuleContext
+from orderflow.rules.job_rules import JOB_RULES, job_failed, job_missing
 from orderflow.rules.tracking_rules import (
-    TRACKING_AND_JOB_RULES,
+    TRACKING_RULES,
     carrier_exception,
     carrier_not_configured,
     customer_not_notified,
     delivery_late,
-    job_failed,
-    job_missing,
     returned_to_sender,
     stalled_in_transit,
     tracking_feed_unhealthy,
@@ -583,9 +582,10 @@ class TestActiveSet:
 
     def test_the_rule_names_are_the_contract(self) -> None:
         """Each rule is listed under its catalogue name, and the function has that name."""
-        assert list(TRACKING_AND_JOB_RULES) == [
+        entries = (*TRACKING_RULES, *JOB_RULES)
+        assert [entry.name for entry in entries] == [
             "tracking_invalid", "tracking_not_scanned", "tracking_feed_unhealthy", "carrier_not_configured",
             "stalled_in_transit",
             "carrier_exception", "returned_to_sender", "delivery_late", "customer_not_notified", "job_failed",
             "job_missing"]
-        assert all(getattr(rule, "__name__", None) == name for name, rule in TRACKING_AND_JOB_RULES.items())
+        assert all(getattr(entry.check, "__name__", None) == entry.name for entry in entries)

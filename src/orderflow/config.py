@@ -16,24 +16,36 @@ import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from orderflow.carriers.catalogue import CODES as CARRIER_CODES
 from orderflow.errors import ConfigError
+from orderflow.vendors.formats.catalogue import FORMAT_NAMES, TRANSPORTS, formats_over
+
+# The choices are the records' names (carriers, vendor formats); pydantic lists them when a value is unknown.
+if TYPE_CHECKING:
+    CarrierCode = str
+    FormatName = str
+    TransportName = str
+else:
+    CarrierCode = Literal[CARRIER_CODES]
+    FormatName = Literal[FORMAT_NAMES]
+    TransportName = Literal[TRANSPORTS]
 
 DEFAULT_CONFIG_PATH = Path("orderflow.toml")
 DEFAULT_DATABASE_URL = "sqlite:///orderflow.db"
-CARRIERS = ("ups", "fedex", "usps", "dhl")
 PO_CSV_COLUMNS = (
     "po_number", "order_number", "order_date", "requested_ship_date", "line_number", "sku", "vendor_sku", "upc",
     "description", "quantity", "unit_price", "ship_name", "ship_company", "ship_address1", "ship_address2",
     "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone", "customer_email",
 )
 """The columns a CSV purchase order can have; ``csv_columns`` picks and orders them per vendor."""
-FORMATS_BY_TRANSPORT = {"local": ("csv", "x12", "json"), "sftp": ("csv", "x12", "json"), "http": ("json", "printful")}
+FORMATS_BY_TRANSPORT = {transport: formats_over(transport) for transport in TRANSPORTS}
+"""Which formats each transport can carry, from the format records."""
 
 
 def _check_timezone(name: str) -> str:
@@ -87,8 +99,8 @@ class VendorSettings(Section):
     code: str = Field(pattern=r"^[A-Z0-9]{1,16}$")
     name: str
     kind: Literal["stocked", "on_demand"] = "stocked"
-    format: Literal["csv", "x12", "json", "printful"] = "csv"
-    transport: Literal["local", "sftp", "http"] = "local"
+    format: FormatName = "csv"
+    transport: TransportName = "local"
     # transport "local":
     path: Path | None = None
     # transport "sftp":
@@ -327,7 +339,7 @@ class Settings(BaseSettings):
     push: PushSettings = PushSettings()
     customers: CustomerSettings | None = None
     """Absent: no shipment notices at all (``customers notify`` says so; ``sync`` passes over it)."""
-    carriers: dict[Literal["ups", "fedex", "usps", "dhl"], CarrierSettings] = {}
+    carriers: dict[CarrierCode, CarrierSettings] = {}
     tracking: TrackingSettings = TrackingSettings()
     rules: dict[str, RuleSettings] = {}
     sources: dict[str, SourceSettings] = {}

@@ -8,7 +8,7 @@
     ├── RemoteError                a vendor, carrier, storefront or mail server
     │   ├── RemoteUnavailable      down, timed out, refused, 5xx, 429      -> REMOTE_UNAVAILABLE
     │   │   └── OutcomeUnknown     sent, then no answer: look it up before any re-send
-    │   └── RemoteRejected         it answered and said no (4xx, auth)     -> REMOTE_UNAVAILABLE
+    │   └── RemoteRejected         it answered and said no (4xx, auth)     -> REMOTE_REJECTED
     ├── PartialFailure             some of the work failed, the rest is done -> PARTIAL_FAILURE
     └── LockHeld                   another run of the same command is busy -> LOCK_HELD
 
@@ -33,6 +33,7 @@ class ExitCode(enum.IntEnum):
     REMOTE_UNAVAILABLE = 5
     PARTIAL_FAILURE = 6
     LOCK_HELD = 7
+    REMOTE_REJECTED = 8  # a remote refused us: trying again changes nothing until the config or request is fixed
 
 
 class OrderflowError(Exception):
@@ -106,7 +107,13 @@ class OutcomeUnknown(RemoteUnavailable):
 
 
 class RemoteRejected(RemoteError):
-    """Final: the remote answered and refused (4xx, bad credentials, unknown host key)."""
+    """Final: the remote answered and refused (4xx, bad credentials, unknown host key).
+
+    Its own exit code, apart from :class:`RemoteUnavailable`: waiting does not help, a person must fix the
+    credentials, the configuration or the request, so cron's wrapper and a monitor can page instead of retrying.
+    """
+
+    exit_code = ExitCode.REMOTE_REJECTED
 
 
 class PartialFailure(OrderflowError):

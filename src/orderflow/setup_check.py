@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orderflow.config import CARRIERS, Settings, secret_references
+from orderflow.carriers.catalogue import CODES as CARRIERS
+from orderflow.config import Settings, secret_references
 from orderflow.errors import ConfigError, OrderflowError, RemoteRejected
 
 if TYPE_CHECKING:
@@ -236,13 +237,13 @@ def check_carrier(code: str, settings: Settings) -> CheckResult:
     from orderflow.clock import Clock
 
     name = f"carrier {code}"
-    configured = settings.carriers[code]  # type: ignore[index]
+    configured = settings.carriers[code]
     api = API[code]
     try:
         creds = credentials(code, configured)
         if api.token_request is not None and api.parse_token is not None:
             request = api.token_request(creds)
-            with httpx.Client(base_url=configured.base_url or api.default_base_url,
+            with httpx.Client(base_url=configured.base_url or api.carrier.base_url,
                               timeout=configured.timeout_seconds) as http:
                 try:
                     response = http.request(request.method, request.path, params=request.params or None,

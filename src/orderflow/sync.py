@@ -40,6 +40,7 @@ SEVERITY: tuple[ExitCode, ...] = (
     ExitCode.INPUT_REFUSED,  # some rows or files refused; everything else stored
     ExitCode.PARTIAL_FAILURE,  # one vendor, carrier or source failing; the others served
     ExitCode.REMOTE_UNAVAILABLE,  # a whole step could not reach what it needs
+    ExitCode.REMOTE_REJECTED,  # a remote refused us: no later run succeeds until someone fixes a credential
     ExitCode.USAGE,
     ExitCode.CONFIG,  # a step cannot run at all until someone edits the configuration
     ExitCode.INTERNAL,  # a bug
@@ -143,7 +144,7 @@ STEPS: tuple[Step, ...] = (
     Step("customers notify", _notify_customers, exclusive=False),  # claims each notice, like dispatch
     Step("rules run", _run_rules),  # last, so it judges what the steps before it just did
 )
-"""The pipeline in order; the names are the commands' own (``rules.tracking_rules.SYNC_STEPS``)."""
+"""The pipeline in order; the names are the commands' own (``job_missing`` watches each of them)."""
 
 
 def run_sync(*, engine: Engine, settings: Settings, clock: Clock, steps: Sequence[Step] = STEPS,

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
     Request,
@@ -118,3 +119,10 @@ def _estimated_delivery(shipment: Mapping[str, Any]) -> datetime | None:
         if text:
             return parse_estimate(text)
     return None
+
+
+CONNECTOR = Connector(
+    track_request=lambda numbers, credentials, _token, _transaction: build_track_request(
+        numbers[0], api_key=credentials.api_key),
+    parse_track=parse_track_response)
+"""One number per call, with the API key (no token)."""

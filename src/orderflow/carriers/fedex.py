@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
     MalformedReply,
@@ -259,3 +260,11 @@ def _estimated_delivery(result: Mapping[str, Any], times: Mapping[str, str]) -> 
             return parse_estimate(text)
     return None
 
+
+CONNECTOR = Connector(
+    token_request=lambda credentials: build_token_request(credentials.client_id, credentials.client_secret),
+    parse_token=parse_token_response,
+    track_request=lambda numbers, _credentials, token, transaction: build_track_request(
+        numbers, token=token, transaction_id=transaction),
+    parse_track=parse_track_response)
+"""Up to 30 numbers per call, with a token and a transaction id."""

@@ -14,10 +14,10 @@ carriers a number can belong to and whether its check digit holds, from the cour
     >>> normalize_carrier("FDEG")
     'fedex'
 
-Carrier codes are ours ("ups", "fedex", "usps", "dhl") where the format belongs to one of those four, and
-the data set's ``courier_code`` (e.g. "ontrac", "s10") for everyone else. S10 numbers (the UPU format every
-postal service uses) issued by the United States ("...US") are USPS numbers; S10 numbers of other countries
-keep the code "s10", named after the issuing postal service.
+Carrier codes are ours (the records of :mod:`orderflow.carriers.catalogue`) where the format belongs to one of
+our carriers, and the data set's ``courier_code`` (e.g. "ontrac", "s10") for everyone else. S10 numbers (the
+UPU format every postal service uses) issued by the United States ("...US") are USPS numbers; S10 numbers of
+other countries keep the code "s10", named after the issuing postal service.
 
 Detection is ambiguous by nature (a 12- to 34-digit number can fit several carriers), so :func:`detect`
 returns every format that passes, best first:
@@ -43,6 +43,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from orderflow.carriers.catalogue import CARRIERS as CATALOGUE
+from orderflow.carriers.catalogue import CODES
 from orderflow.errors import OrderflowError
 
 __all__ = [
@@ -57,18 +59,19 @@ __all__ = [
     "validate",
 ]
 
-CARRIERS: tuple[str, ...] = ("ups", "fedex", "usps", "dhl")
+CARRIERS: tuple[str, ...] = CODES
 """Our carrier codes, in the order detection prefers them."""
 
 FREIGHT = "freight"
 """The carrier code of a truckload or LTL shipment: followed with the freight carrier by its PRO, never polled."""
 
-_CARRIER_NAMES = {"ups": "UPS", "fedex": "FedEx", "usps": "USPS", "dhl": "DHL"}
+_CARRIER_NAMES = {carrier.code: carrier.name for carrier in CATALOGUE}
 
 # The data set's courier codes that are one of our carriers. S10 is decided per number (country code).
-_OUR_COURIER_CODES = {"ups": "ups", "fedex": "fedex", "usps": "usps", "dhl": "dhl"}
+_OUR_COURIER_CODES = {courier: carrier.code for carrier in CATALOGUE for courier in carrier.courier_codes}
 _S10 = "s10"
-_USPS_S10_COUNTRY = "US"
+_S10_ISSUERS = {carrier.s10_country: carrier.code for carrier in CATALOGUE if carrier.s10_country}
+"""Country code -> the carrier whose S10 numbers those are (the USPS issues "...US")."""
 
 # Hyphen-minus plus the dashes that word processors and spreadsheets substitute for it.
 _DASHES = re.compile("[-\u2010-\u2015\u2212]")
@@ -122,29 +125,7 @@ def normalize_number(text: str) -> str:
     return _DASHES.sub("", "".join(text.split())).upper()
 
 
-_CARRIER_ALIASES: Mapping[str, str] = {
-    # UPS, with its SCAC
-    "UPS": "ups",
-    "UPSN": "ups",
-    "UNITED PARCEL SERVICE": "ups",
-    # FedEx, with the SCACs of Express, Ground and Freight
-    "FEDEX": "fedex",
-    "FEDERAL EXPRESS": "fedex",
-    "FDX": "fedex",
-    "FDE": "fedex",
-    "FDEN": "fedex",
-    "FDEG": "fedex",
-    "FXFE": "fedex",
-    "FXNL": "fedex",
-    # USPS (its SCAC is USPS too)
-    "USPS": "usps",
-    "US POSTAL SERVICE": "usps",
-    "UNITED STATES POSTAL SERVICE": "usps",
-    "US MAIL": "usps",
-    # DHL
-    "DHL": "dhl",
-    "DHLE": "dhl",
-}
+_CARRIER_ALIASES: Mapping[str, str] = {alias: carrier.code for carrier in CATALOGUE for alias in carrier.aliases}
 
 
 def normalize_carrier(name: str) -> str | None:
@@ -400,7 +381,7 @@ def _courier_of(fmt: _Format, found: re.Match[str]) -> tuple[str, str]:
     if fmt.courier_code == _S10:
         issuer = _lookup_entry(fmt, found, "Courier")
         name = str(issuer["courier"]) if issuer else fmt.courier_name
-        return ("usps" if _group(found, "CountryCode") == _USPS_S10_COUNTRY else _S10), name
+        return _S10_ISSUERS.get(_group(found, "CountryCode") or "", _S10), name
     return _OUR_COURIER_CODES.get(fmt.courier_code, fmt.courier_code), fmt.courier_name
 
 
@@ -516,7 +497,7 @@ def _carried_by(courier: str, carrier: str) -> bool:
     USPS carries the US leg of international postal items and tracks them by their S10 number, so an
     S10 number from any country counts as a USPS number when the vendor says USPS.
     """
-    return courier == carrier or (carrier == "usps" and courier == _S10)
+    return courier == carrier or (courier == _S10 and carrier in _S10_ISSUERS.values())
 
 
 def validate(number: str, named_carrier: str | None) -> Verdict:
@@ -598,7 +579,7 @@ def _named_verdict(
 
 # Carriers that label parcels with a GS1 SSCC (application identifier 00, then 18 digits with a GS1 check
 # digit): DHL Paket and DHL eCommerce. The form is shared, so only the vendor's naming tells them apart.
-_SSCC_CARRIERS = frozenset({"dhl"})
+_SSCC_CARRIERS = frozenset(carrier.code for carrier in CATALOGUE if carrier.sscc)
 _SSCC = re.compile(r"00(\d{18})")
 
 

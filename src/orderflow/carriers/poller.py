@@ -118,10 +118,10 @@ def _allowance(session: Any, code: str, settings: CarrierSettings, due: list[Due
 
 
 def _quota(api: CarrierApi, settings: CarrierSettings) -> Quota | None:
-    if settings.requests_per_hour or (api.default_per_hour and not settings.requests_per_day):
-        return Quota(settings.requests_per_hour or api.default_per_hour or 0, timedelta(hours=1))
-    if settings.requests_per_day or api.default_per_day:
-        return Quota(settings.requests_per_day or api.default_per_day or 0, timedelta(days=1))
+    if settings.requests_per_hour or (api.carrier.per_hour and not settings.requests_per_day):
+        return Quota(settings.requests_per_hour or api.carrier.per_hour or 0, timedelta(hours=1))
+    if settings.requests_per_day or api.carrier.per_day:
+        return Quota(settings.requests_per_day or api.carrier.per_day or 0, timedelta(days=1))
     return None
 
 
@@ -149,7 +149,7 @@ def _due(session: Any, *, now: datetime, carriers: list[str], limit: int) -> lis
 def _calls_wanted(api: CarrierApi, due: list[Due]) -> int:
     known = sum(1 for item in due if item.carriers == (api.code,))
     guesses = sum(1 for item in due if len(item.carriers) > 1 and api.code in item.carriers)
-    return -(-known // api.batch_size) + guesses
+    return -(-known // api.carrier.batch_size) + guesses
 
 
 # --- phase 2: asking the carriers -------------------------------------------------------------------------
@@ -185,7 +185,7 @@ async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: d
     tasks = []
     for code, run in runs.items():
         mine = [item for item in due if item.carriers == (code,)]
-        tasks += [known_batch(code, batch) for batch in chunked(mine, run.api.batch_size)]
+        tasks += [known_batch(code, batch) for batch in chunked(mine, run.api.carrier.batch_size)]
     tasks += [guess(item) for item in due if len(item.carriers) > 1]
     try:
         answers = [answer for group in await asyncio.gather(*tasks) for answer in group]
@@ -197,7 +197,7 @@ async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: d
 def _default_client(code: str, settings: CarrierSettings) -> httpx.AsyncClient:
     import httpx
 
-    return httpx.AsyncClient(base_url=settings.base_url or API[code].default_base_url,
+    return httpx.AsyncClient(base_url=settings.base_url or API[code].carrier.base_url,
                              timeout=settings.timeout_seconds)
 
 

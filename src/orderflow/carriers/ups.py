@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
     MalformedReply,
@@ -229,3 +230,12 @@ def _delivered_at(package: Mapping[str, Any]) -> datetime | None:
     window = object_at(package, "deliveryTime", "package")
     time = text_at(window, "endTime", "deliveryTime") if text_at(window, "type", "deliveryTime") == "DEL" else ""
     return parse_compact(date, time)
+
+
+CONNECTOR = Connector(
+    token_request=lambda credentials: build_token_request(credentials.client_id, credentials.client_secret),
+    parse_token=parse_token_response,
+    track_request=lambda numbers, _credentials, token, transaction: build_track_request(
+        numbers[0], token=token, transaction_id=transaction),
+    parse_track=parse_track_response)
+"""One number per call, with a token and a transaction id."""

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
     Request,
@@ -183,3 +184,11 @@ def _estimated_delivery(reply: Mapping[str, Any]) -> datetime | None:
         if text:
             return parse_estimate(text)
     return None
+
+
+CONNECTOR = Connector(
+    token_request=lambda credentials: build_token_request(credentials.client_id, credentials.client_secret),
+    parse_token=parse_token_response,
+    track_request=lambda numbers, _credentials, token, _transaction: build_track_request(numbers[0], token=token),
+    parse_track=parse_track_response)
+"""One number per call, with a token."""

@@ -8,7 +8,7 @@ import typer
 
 from orderflow.cli import values
 from orderflow.cli.context import AppContext, app_context
-from orderflow.rules.vocabulary import SEVERITY_ORDER, SILENCE_KEYS, SORTS, STATES, TYPE_ORDER
+from orderflow.rules.vocabulary import SEVERITY_ORDER, SILENCE_KEYS, SORTS, STATES
 
 app = typer.Typer(invoke_without_command=True)
 silences_app = typer.Typer(help="Silences that have not ended; `silences end ID` lifts one now.",
@@ -19,6 +19,17 @@ IDS = typer.Argument(..., metavar="ID", help="Notification numbers.")
 BY = typer.Option(None, "--by", help="Who is acting [default: $ORDERFLOW_USER, else your login name].")
 OUTPUT = typer.Option("table", "--format", parser=values.one_of("table", "json", what="format"),
                       metavar=values.metavar("table", "json"), help="One line per notification, or JSON.")
+
+
+def _rule_names() -> tuple[str, ...]:
+    """Every rule, most urgent first; the rules are imported only when a command line names one."""
+    from orderflow.rules.catalogue import TYPE_ORDER
+
+    return TYPE_ORDER
+
+
+def _rule_name(text: str) -> str:
+    return values.checked(text, _rule_names(), what="rule")
 
 
 def actor(by: str | None) -> str:
@@ -33,7 +44,7 @@ def notifications(
     ctx: typer.Context,
     sort: str = typer.Option("type", "--sort", parser=values.one_of(*SORTS, what="sort"),
                              metavar=values.metavar(*SORTS), help="Group by type, or rank by severity, age or vendor."),
-    rule: str | None = typer.Option(None, "--type", parser=values.one_of(*TYPE_ORDER, what="rule"),
+    rule: str | None = typer.Option(None, "--type", parser=_rule_name,
                                     metavar="RULE", help="Only this rule, e.g. vendor_late (see `rules list`)."),
     vendor: str | None = typer.Option(None, "--vendor", help="Only this configured vendor."),
     severity: str | None = typer.Option(None, "--severity", parser=values.one_of(*SEVERITY_ORDER, what="severity"),
@@ -229,7 +240,8 @@ def _matchers(context: AppContext, match: list[str]) -> dict[str, str]:
     if any(len(pair) != 2 or not pair[1] for pair in pairs):
         raise typer.BadParameter("--match takes key=value, e.g. --match vendor=ACME", param_hint="--match")
     matchers = {values.checked(key, SILENCE_KEYS, what="key", option="--match"): value for key, value in pairs}
-    known = {"vendor": [v.code for v in context.settings.vendors], "rule": TYPE_ORDER, "severity": SEVERITY_ORDER}
+    known = {"vendor": [v.code for v in context.settings.vendors], "rule": _rule_names(),
+             "severity": SEVERITY_ORDER}
     for key, valid in known.items():
         if key in matchers:
             matchers[key] = values.checked(matchers[key], valid, what=key, option="--match")

@@ -19,8 +19,8 @@ def sync(ctx: typer.Context) -> None:
 
     A failing step is reported (one stderr line per problem, prefixed with the step) and the steps after it
     still run; a step that another host is running is skipped. The exit code is the worst step's: 4 input
-    refused, 6 partial failure, 5 a remote unavailable, 3 configuration, 1 internal error. With [sync]
-    health_url_env set, that monitor is pinged at the start, on success and on failure.
+    refused, 6 partial failure, 5 a remote unavailable, 8 a remote that refused us, 3 configuration, 1 internal
+    error. With [sync] health_url_env set, that monitor is pinged at the start, on success and on failure.
     """
     from orderflow.sync import SYNC_COMMAND, run_sync
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from orderflow.carriers.catalogue import CODES as CARRIER_CODES
 from orderflow.cli import values
 from orderflow.cli.context import app_context, run_as_job
-
-CARRIER_CODES = ("ups", "fedex", "usps", "dhl")
-"""The carriers orderflow follows (the same as ``orderflow.carriers.numbers.CARRIERS``; a test ties them)."""
 
 
 def track(

@@ -149,10 +149,10 @@ def _progress(session: Session, order_id: int) -> dict[str, Any]:
 
 def carrier_name(code: str | None, named: str | None) -> str:
     """UPS, FedEx, USPS, DHL by their names; another carrier as the vendor named it."""
-    from orderflow.carriers.apis import API
+    from orderflow.carriers.catalogue import BY_CODE
 
-    if code in API:
-        return API[code].name
+    if code in BY_CODE:
+        return BY_CODE[code].name
     return named or (code.upper() if code else "the carrier")
 
 

@@ -16,9 +16,10 @@ import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from orderflow.calendars import shop_calendar
+from orderflow.carriers.catalogue import CARRIERS as CATALOGUE
 from orderflow.carriers.numbers import validate
 from orderflow.carriers.status import PackageStatus as S
 from orderflow.testing.carriers import CarrierName, FakeCarrier, Scan
@@ -26,7 +27,8 @@ from orderflow.testing.carriers import CarrierName, FakeCarrier, Scan
 if TYPE_CHECKING:
     from orderflow.demo.scoring import Outage
 
-CARRIERS: tuple[CarrierName, ...] = ("ups", "fedex", "usps", "dhl")
+CARRIERS: tuple[CarrierName, ...] = tuple(cast("CarrierName", carrier.code) for carrier in CATALOGUE)
+"""Every carrier orderflow knows, each simulated by its fake (``testing.carriers``)."""
 SHOP_TIME_ZONE = "America/New_York"
 CARRIER_CALENDAR = shop_calendar(SHOP_TIME_ZONE)
 """Carriers deliver Monday to Friday (orderflow's rules count their days the same way)."""

@@ -258,7 +258,7 @@ def pipeline() -> tuple[Step, ...]:
                             trust_env=False)
 
     def carrier_client(code: str, carrier: CarrierSettings) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=carrier.base_url or API[code].default_base_url,
+        return httpx.AsyncClient(base_url=carrier.base_url or API[code].carrier.base_url,
                                  timeout=carrier.timeout_seconds, verify=tls, trust_env=False)
 
     def dispatch_step(*, engine: Engine, settings: Settings, clock: Clock) -> WorkResult:

@@ -101,7 +101,8 @@ def send_report(*, engine: Engine, settings: Settings, report: DailyReport, now:
     if outcome.state == "pending":
         return Sending("not_sent", [f"the report for {day} was not sent: {outcome.error}; the next run tries again"],
                        ExitCode.REMOTE_UNAVAILABLE)
-    return Sending("not_sent", [f"the report for {day} was not sent: {outcome.error}"], ExitCode.REMOTE_UNAVAILABLE)
+    return Sending("not_sent", [f"the report for {day} was not sent: {outcome.error}"],
+                   ExitCode.REMOTE_REJECTED if outcome.state == "refused" else ExitCode.REMOTE_UNAVAILABLE)
 
 
 def _open(engine: Engine, key: str, *, now: datetime, payload: dict[str, Any]) -> Sending | None:

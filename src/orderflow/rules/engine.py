@@ -43,6 +43,14 @@ from orderflow.db.models import (
     Shipment,
     Silence,
 )
+from orderflow.rules.catalogue import (
+    FEED_RULE,
+    FROZEN_WITH_FEED,
+    HANDLED_BY_HAND,
+    INHIBITIONS,
+    NEVER_MOOT,
+    SAME_PROBLEM,
+)
 from orderflow.rules.findings import Finding, Rule, RuleContext, Subject
 from orderflow.rules.vocabulary import SEVERITY_ORDER
 
@@ -51,28 +59,6 @@ REOPEN_WINDOW_BUSINESS_DAYS = 3
 MANUAL_RESOLVE_HOLDS_BUSINESS_DAYS = 1
 ACTOR = "rules"
 
-TRACKING_RULES = frozenset({"stalled_in_transit", "tracking_not_scanned", "carrier_exception", "delivery_late",
-                            "returned_to_sender", "tracking_invalid"})
-# hider -> what it hides, and the subject field both must share
-INHIBITIONS: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("vendor_rejected", frozenset({"vendor_late", "out_of_stock", "not_acknowledged"}), "vendor_order_id"),
-    ("tracking_invalid", frozenset({"vendor_late"}), "vendor_order_id"),
-    ("vendor_late", frozenset({"tracking_not_scanned"}), "vendor_order_id"),
-    ("tracking_invalid", frozenset({"stalled_in_transit"}), "shipment_id"),
-    ("carrier_exception", frozenset({"stalled_in_transit"}), "shipment_id"),
-    ("carrier_exception", frozenset({"delivery_late"}), "order_number"),
-    ("carrier_not_configured", frozenset({"tracking_feed_unhealthy"}), "carrier"),
-)
-SAME_PROBLEM: tuple[tuple[str, str, str], ...] = (
-    ("delivery_late", "stalled_in_transit", "shipment_id"),
-)
-"""Two rules that name one problem of one parcel: the notification already shown keeps showing and the other
-is hidden behind it; found together for the first time, the first named shows."""
-NEVER_MOOT = frozenset({"cancel_not_confirmed", "shipped_after_cancel"})
-"""Rules whose subject is expected to be cancelled: the cancellation is the point, not a reason to drop them."""
-HANDLED_BY_HAND = frozenset({"vendor_file_refused", "import_refused", "shipped_after_cancel"})
-"""Findings about a past event (a refused file, a parcel shipped against a cancellation): resolving one by hand
-means it was dealt with, for good."""
 SILENCE_MARK = "silence #"
 LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
 
@@ -111,7 +97,7 @@ def evaluate(*, session: Session, settings: Settings, now: datetime, rules: Sequ
             evaluated.add(name)
         except Exception as exc:  # one broken rule must not silence the others; its notifications are left alone
             result.errors.append(f"rule {name} failed: {type(exc).__name__}: {exc}")
-    frozen = sorted({f.subject.id for f in findings if f.rule == "tracking_feed_unhealthy"})
+    frozen = sorted({f.subject.id for f in findings if f.rule == FEED_RULE})
     result.frozen_carriers = frozen
     findings = [f for f in findings if not _frozen(f.rule, f.subject.carrier, frozen)]
     hiders = _hiders(findings)
@@ -127,7 +113,7 @@ def _enabled(settings: Settings, rule: str) -> bool:
 
 
 def _frozen(rule: str, carrier: str | None, frozen: Sequence[str]) -> bool:
-    return rule in TRACKING_RULES and carrier is not None and carrier in frozen
+    return rule in FROZEN_WITH_FEED and carrier is not None and carrier in frozen
 
 
 Hiders = dict[tuple[str, str, object], str]
@@ -160,7 +146,7 @@ def _inhibited(findings: Sequence[Finding], hiders: Hiders) -> dict[str, str]:
 
 
 def _same_problem(session: Session, findings: Sequence[Finding]) -> dict[str, str]:
-    """fingerprint -> why, for the finding of each :data:`SAME_PROBLEM` pair that is not the one shown."""
+    """fingerprint -> why, for the finding of each ``SAME_PROBLEM`` pair that is not the one shown."""
     shown = set(session.scalars(select(Notification.fingerprint).where(
         Notification.state.in_(LIVE), Notification.suppressed_by.is_(None))))
     hidden: dict[str, str] = {}

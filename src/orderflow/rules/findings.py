@@ -75,6 +75,54 @@ class RuleContext:
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
+SharedField = Literal["vendor_order_id", "shipment_id", "order_number", "carrier"]
+"""A subject field two findings must share for one to explain the other."""
+
+
+@dataclass(frozen=True)
+class Hides:
+    """Findings of ``rules`` that share ``on`` with this rule's finding are hidden behind it: the rejection of a
+    vendor order explains its lateness, so staff see the rejection alone."""
+
+    rules: frozenset[str]
+    on: SharedField
+
+
+@dataclass(frozen=True)
+class SameProblem:
+    """This rule and ``rule`` name one problem when they share ``on``: the notification already shown keeps
+    showing and the other is hidden behind it; found together for the first time, this rule's shows."""
+
+    rule: str
+    on: SharedField
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleEntry:
+    """One rule and everything the engine and the queue need to know about it, kept beside its function.
+
+    ``rank`` orders the queue's types, most urgent first (a lower rank is more urgent; ranks go in tens so a new
+    rule fits between two). ``frozen_with_feed``: the finding is about what a carrier reports, so while
+    ``tracking_feed_unhealthy`` fires for its carrier it keeps its last state. ``never_moot``: its subject is
+    expected to be cancelled, so a cancelled order does not resolve it. ``handled_by_hand``: it is about a past
+    event, so a manual resolve is for good. Severity stays in the function: some rules choose between two.
+    """
+
+    name: str
+    check: Rule
+    rank: int
+    hides: tuple[Hides, ...] = ()
+    same_problem: tuple[SameProblem, ...] = ()
+    frozen_with_feed: bool = False
+    never_moot: bool = False
+    handled_by_hand: bool = False
+
+    @property
+    def description(self) -> str:
+        """The first line of the rule's docstring: when it fires."""
+        doc = (self.check.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
 
 def rule_severity(context: RuleContext, rule: str, default: Severity) -> Severity | None:
     """The severity ``rule`` reports at: ``settings.rules[rule].severity`` if set, else ``default``.

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from orderflow.db.models import Notification, NotificationEvent, NotificationState, Silence
 from orderflow.errors import InputError
-from orderflow.rules.vocabulary import SEVERITY_ORDER, SILENCE_KEYS, SORTS, STATES, TYPE_ORDER
+from orderflow.rules.catalogue import TYPE_ORDER
+from orderflow.rules.vocabulary import SEVERITY_ORDER, SILENCE_KEYS, SORTS, STATES
 
 JSON_FIELDS = ("id", "rule", "severity", "state", "subject", "order_number", "vendor", "vendor_order",
                "tracking_number", "carrier", "evidence", "opened_at", "last_seen_at", "acked_by", "snoozed_until",

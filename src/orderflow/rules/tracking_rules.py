@@ -1,14 +1,14 @@
-"""Rules about parcels, deliveries and the cron jobs themselves: one small function per rule.
+"""Rules about parcels and deliveries: one small function per rule.
 
 Each rule is ``rule(context) -> list[Finding]``: a set-based query over the active work (parcels still being
-followed, the last carrier poll runs, the latest run of each command), never over the whole history::
+followed, the last carrier poll runs), never over the whole history::
 
     >>> context = RuleContext(session=session, now=now, settings=settings,
     ...                       calendars=VendorCalendars(settings.vendors))  # doctest: +SKIP
     >>> [finding.evidence for finding in stalled_in_transit(context)]  # doctest: +SKIP
     ['UPS: in transit, no new event for 3 business days since Tue 3 Nov 09:00 (Departed facility, Columbus OH)']
 
-``TRACKING_AND_JOB_RULES`` maps each contract name to its rule. Decisions that keep false alarms down:
+``TRACKING_RULES`` lists each rule under its contract name. Decisions that keep false alarms down:
 
 - **The active set** is a parcel that is neither delivered nor cancelled, on a vendor order that is not
   cancelled, of an order that is neither cancelled nor fulfilled elsewhere. What drops out of it resolves
@@ -31,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,13 +38,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from orderflow.calendars import BusinessCalendar, shop_calendar
+from orderflow.carriers.catalogue import BY_CODE
 from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
 from orderflow.carriers.tracking import CARRIER_FAILURES
 from orderflow.config import Settings
 from orderflow.db.models import (
     CarrierPollRun,
-    JobOutcome,
-    JobRun,
     Order,
     OrderState,
     Shipment,
@@ -54,7 +52,7 @@ from orderflow.db.models import (
     VendorOrder,
     VendorOrderState,
 )
-from orderflow.rules.findings import Finding, Rule, RuleContext, Subject, rule_severity
+from orderflow.rules.findings import Finding, Hides, RuleContext, RuleEntry, SameProblem, Subject, rule_severity
 
 NOT_SCANNED_AFTER_BUSINESS_DAYS = 2.0
 CARRIER_INVALID_POLLS = 2
@@ -70,22 +68,6 @@ OUT_FOR_DELIVERY_STALL_BUSINESS_DAYS = 1.0
 SERIOUS_EXCEPTION_REASONS = frozenset({"refused", "damaged", "lost", "address"})
 DELIVERY_GRACE_BUSINESS_DAYS = 0.5
 CUSTOMER_EMAIL_WITHIN = timedelta(hours=4)
-SCHEDULED_COMMANDS = ("import", "dispatch", "fetch", "track", "customers notify", "rules run", "report daily", "sync")
-JOB_INTERVALS: dict[str, timedelta] = {
-    "import": timedelta(hours=1),
-    "dispatch": timedelta(hours=1),
-    "fetch": timedelta(hours=1),
-    "track": timedelta(hours=1),
-    "customers notify": timedelta(hours=1),
-    "sync": timedelta(hours=1),
-    "report daily": timedelta(hours=26),
-}
-"""The dead man's switch per command. ``rules run`` is not here: the run judging is the proof it is alive."""
-SYNC_STEPS = frozenset({"import", "dispatch", "fetch", "track", "customers notify", "rules run"})
-"""A shop that runs only ``sync`` runs these too: a successful sync is their heartbeat."""
-JOB_COMPLETED = (JobOutcome.OK, JobOutcome.REFUSED, JobOutcome.PARTIAL)
-"""A run that refused some input or had one remote failing still ran; those problems have their own rules."""
-
 FOLLOWED = tuple(status.value for status in PackageStatus
                  if status not in (PackageStatus.DELIVERED, PackageStatus.CANCELLED))
 RETURNED = PackageStatus.RETURNED_TO_SENDER.value
@@ -233,7 +215,7 @@ def carriers_we_cannot_ask(settings: Settings) -> dict[str, str]:
 
     unusable = {}
     for code, api in API.items():
-        configured = settings.carriers.get(code)  # type: ignore[call-overload]
+        configured = settings.carriers.get(code)
         if configured is None:
             unusable[code] = f"no [carriers.{code}] section"
         elif not configured.enabled:
@@ -397,100 +379,24 @@ def customer_not_notified(context: RuleContext) -> list[Finding]:
     return findings
 
 
-# --- cron jobs --------------------------------------------------------------------------------------------
-
-def job_failed(context: RuleContext) -> list[Finding]:
-    """The last finished run of a scheduled command failed. A later completed run clears it.
-
-    Only outcome ``failed`` counts: ``refused`` (some input refused) and ``partial`` (one remote failing, or
-    work left at the run's deadline) are the job doing its work, and ``import_refused``, ``vendor_file_refused``
-    and the feed rules name those problems. A run still in progress is passed over, so a failure stays found
-    until a run completes. Nor does ``abandoned`` (a run killed, closed by the next run): that next run either
-    completes, and all is well, or is killed too, and then no run completes and ``job_missing`` says so.
-    """
-    severity = rule_severity(context, "job_failed", "critical")
-    if severity is None:
-        return []
-    zone, findings = _zone(context), []
-    for command in SCHEDULED_COMMANDS:
-        run = _last_finished_run(context.session, command, context.now)
-        if run is None or run.outcome != JobOutcome.FAILED or run.finished_at is None:
-            continue
-        error = (run.error or "").strip().splitlines()
-        cause = f": {error[0][:EVENT_DETAIL_LIMIT]}" if error else ""
-        findings.append(Finding("job_failed", Subject("job", command), severity,
-                                f"{command} failed {_when(run.finished_at, zone)}{cause}", factual=True))
-    return findings
-
-
-def job_missing(context: RuleContext) -> list[Finding]:
-    """A command that has run before has not completed within its interval (a dead man's switch).
-
-    A command that never ran is not missing (a new install, or one the shop does not schedule). A run that
-    completed with refusals or a partial failure still counts as alive. When ``sync`` itself is missing, its
-    steps missing with it are one problem, the schedule's: one finding about ``sync`` that names them.
-    """
-    severity = rule_severity(context, "job_missing", "critical")
-    if severity is None:
-        return []
-    zone, missing = _zone(context), {}
-    for command, interval in JOB_INTERVALS.items():
-        first_run = context.session.scalar(
-            select(func.min(JobRun.started_at)).where(JobRun.command == command, JobRun.started_at <= context.now))
-        if first_run is None:
-            continue
-        heartbeats = (command, "sync") if command in SYNC_STEPS else (command,)
-        completed = max((moment for heartbeat in heartbeats
-                         if (moment := _last_completed(context.session, heartbeat, context.now)) is not None),
-                        default=None)
-        if context.now - (completed or first_run) <= interval:
-            continue
-        since = f"last completed {_when(completed, zone)}" if completed else \
-            f"has not completed since it first ran {_when(first_run, zone)}"
-        missing[command] = f"{command} {since} (expected every {_hours(interval)})"
-    if "sync" in missing:
-        steps = [command for command in missing if command in SYNC_STEPS]
-        if steps:
-            missing["sync"] += f"; nor have its steps {', '.join(steps)}"
-        missing = {command: evidence for command, evidence in missing.items() if command not in SYNC_STEPS}
-    return [Finding("job_missing", Subject("job", command), severity, evidence, factual=False)
-            for command, evidence in missing.items()]
-
-
-def _last_completed(session: Session, command: str, now: datetime) -> datetime | None:
-    """When ``command`` last completed by ``now``: the newest ``finished_at`` of a completed run.
-
-    Walked newest first on the (command, finished_at) index and stopped at the first completed run; a
-    ``max()`` over the command's runs read every run of every year the shop has been running.
-    """
-    return session.scalar(
-        select(JobRun.finished_at)
-        .where(JobRun.command == command, JobRun.outcome.in_(JOB_COMPLETED), JobRun.finished_at <= now)
-        .order_by(JobRun.finished_at.desc()).limit(1))
-
-
-def _last_finished_run(session: Session, command: str, now: datetime) -> JobRun | None:
-    # A run without ``finished_at`` is still going, or crashed; either way it has no outcome yet.
-    return session.scalars(
-        select(JobRun)
-        .where(JobRun.command == command, JobRun.started_at <= now, JobRun.finished_at <= now)
-        .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1)).first()
-
-
-TRACKING_AND_JOB_RULES: dict[str, Rule] = {
-    "tracking_invalid": tracking_invalid,
-    "tracking_not_scanned": tracking_not_scanned,
-    "tracking_feed_unhealthy": tracking_feed_unhealthy,
-    "carrier_not_configured": carrier_not_configured,
-    "stalled_in_transit": stalled_in_transit,
-    "carrier_exception": carrier_exception,
-    "returned_to_sender": returned_to_sender,
-    "delivery_late": delivery_late,
-    "customer_not_notified": customer_not_notified,
-    "job_failed": job_failed,
-    "job_missing": job_missing,
-}
-"""Every parcel, delivery and job rule by its contract name."""
+TRACKING_RULES: tuple[RuleEntry, ...] = (
+    RuleEntry(name="tracking_invalid", check=tracking_invalid, rank=140, frozen_with_feed=True, hides=(
+        Hides(frozenset({"vendor_late"}), on="vendor_order_id"),
+        Hides(frozenset({"stalled_in_transit"}), on="shipment_id"))),
+    RuleEntry(name="tracking_not_scanned", check=tracking_not_scanned, rank=150, frozen_with_feed=True),
+    RuleEntry(name="tracking_feed_unhealthy", check=tracking_feed_unhealthy, rank=30),
+    RuleEntry(name="carrier_not_configured", check=carrier_not_configured, rank=40, hides=(
+        Hides(frozenset({"tracking_feed_unhealthy"}), on="carrier"),)),
+    RuleEntry(name="stalled_in_transit", check=stalled_in_transit, rank=190, frozen_with_feed=True),
+    RuleEntry(name="carrier_exception", check=carrier_exception, rank=160, frozen_with_feed=True, hides=(
+        Hides(frozenset({"stalled_in_transit"}), on="shipment_id"),
+        Hides(frozenset({"delivery_late"}), on="order_number"))),
+    RuleEntry(name="returned_to_sender", check=returned_to_sender, rank=170, frozen_with_feed=True),
+    RuleEntry(name="delivery_late", check=delivery_late, rank=200, frozen_with_feed=True,
+              same_problem=(SameProblem("stalled_in_transit", on="shipment_id"),)),
+    RuleEntry(name="customer_not_notified", check=customer_not_notified, rank=220),
+)
+"""Every parcel and delivery rule by its contract name, with what the engine and the queue need to know."""
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
@@ -583,14 +489,10 @@ def _scans_learned_at(session: Session, shipment_ids: Sequence[int]) -> dict[int
     return {shipment_id: learned for shipment_id, learned in rows if learned is not None}
 
 
-@cache
 def _carrier_name(code: str | None) -> str:
-    # Imported here: the carrier connectors are not needed by commands that only list rules.
-    from orderflow.carriers.apis import API
-
     if code is None:
         return "the carrier"
-    return API[code].name if code in API else code
+    return BY_CODE[code].name if code in BY_CODE else code
 
 
 def _event_in_brackets(event: TrackingEvent | None) -> str:

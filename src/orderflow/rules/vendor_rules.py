@@ -45,7 +45,7 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.orders.lifecycle import units_to_ship
-from orderflow.rules.findings import Finding, Rule, RuleContext, Subject, rule_severity
+from orderflow.rules.findings import Finding, Hides, RuleContext, RuleEntry, Subject, rule_severity
 from orderflow.rules.history import VendorHistory, vendor_history
 from orderflow.rules.tracking_rules import carriers_we_cannot_ask, lateness_labels
 from orderflow.rules.vocabulary import Severity
@@ -463,20 +463,23 @@ def shipped_after_cancel(context: RuleContext) -> list[Finding]:
             for subject, parcels in shipped.values()]
 
 
-VENDOR_RULES: dict[str, Rule] = {
-    VENDOR_REJECTED: vendor_rejected,
-    VENDOR_ON_HOLD: vendor_on_hold,
-    DISPATCH_FAILED: dispatch_failed,
-    UNROUTABLE_LINE: unroutable_line,
-    CANCEL_NOT_CONFIRMED: cancel_not_confirmed,
-    OUT_OF_STOCK: out_of_stock,
-    VENDOR_FILE_REFUSED: vendor_file_refused,
-    IMPORT_REFUSED: import_refused,
-    NOT_ACKNOWLEDGED: not_acknowledged,
-    VENDOR_LATE: vendor_late,
-    SHIPPED_AFTER_CANCEL: shipped_after_cancel,
-}
-"""Every vendor rule by its contract name."""
+VENDOR_RULES: tuple[RuleEntry, ...] = (
+    RuleEntry(name=VENDOR_REJECTED, check=vendor_rejected, rank=50, hides=(
+        Hides(frozenset({VENDOR_LATE, OUT_OF_STOCK, NOT_ACKNOWLEDGED}), on="vendor_order_id"),)),
+    RuleEntry(name=VENDOR_ON_HOLD, check=vendor_on_hold, rank=60),
+    RuleEntry(name=DISPATCH_FAILED, check=dispatch_failed, rank=70),
+    RuleEntry(name=UNROUTABLE_LINE, check=unroutable_line, rank=80),
+    RuleEntry(name=CANCEL_NOT_CONFIRMED, check=cancel_not_confirmed, rank=120, never_moot=True),
+    RuleEntry(name=OUT_OF_STOCK, check=out_of_stock, rank=110),
+    RuleEntry(name=VENDOR_FILE_REFUSED, check=vendor_file_refused, rank=100, handled_by_hand=True),
+    RuleEntry(name=IMPORT_REFUSED, check=import_refused, rank=90, handled_by_hand=True),
+    RuleEntry(name=NOT_ACKNOWLEDGED, check=not_acknowledged, rank=210),
+    RuleEntry(name=VENDOR_LATE, check=vendor_late, rank=180, hides=(
+        Hides(frozenset({"tracking_not_scanned"}), on="vendor_order_id"),)),
+    RuleEntry(name=SHIPPED_AFTER_CANCEL, check=shipped_after_cancel, rank=130, never_moot=True,
+              handled_by_hand=True),
+)
+"""Every vendor rule by its contract name, with what the engine and the queue need to know about it."""
 
 
 # --- queries -------------------------------------------------------------------------------------------------

@@ -19,12 +19,10 @@ from sqlalchemy import Engine
 
 from orderflow import jsontext
 from orderflow.config import Settings, VendorSettings, secret
-from orderflow.db.engine import session_factory
-from orderflow.db.models import ControlNumber
-from orderflow.db.rows import locked_row
 from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
 from orderflow.retries import retry_after_seconds
-from orderflow.vendors.formats.purchase_order_files import po_document, render_csv, render_json
+from orderflow.vendors.formats.catalogue import FORMATS
+from orderflow.vendors.formats.purchase_order_files import po_document
 from orderflow.vendors.records import PurchaseOrder
 from orderflow.vendors.transports.base import FileTransport
 
@@ -187,31 +185,6 @@ def _json_api_outcome(status: int, body: dict[str, Any], retry_after: float | No
     raise RemoteUnavailable(f"{where}: HTTP {status}", retry_after=retry_after)
 
 
-def next_control_number(engine: Engine, partner: str) -> int:
-    """The next X12 interchange control number for ``partner``, committed before use so it is never reused."""
-    with session_factory(engine)() as session, session.begin():
-        row = locked_row(session, ControlNumber, ControlNumber.partner, partner, last_value=0)
-        row.last_value = row.last_value % 999_999_999 + 1
-        return row.last_value
-
-
-def _renderer(vendor: VendorSettings, engine: Engine, now: Callable[[], datetime]) -> tuple[Callable[..., bytes], str]:
-    if vendor.format == "csv":
-        return (lambda po: render_csv(po, vendor.csv_columns)), ".csv"
-    if vendor.format == "json":
-        return render_json, ".json"
-    from orderflow.vendors.formats.x12 import render_850
-
-    def render_x12(po: PurchaseOrder) -> bytes:
-        number = next_control_number(engine, vendor.code)
-        ids = vendor.x12
-        return render_850(po, sender_id=ids.sender_id, sender_qualifier=ids.sender_qualifier,
-                          receiver_id=ids.receiver_id or vendor.code, receiver_qualifier=ids.receiver_qualifier,
-                          interchange_control=number, group_control=number, now=now(), usage=ids.usage).encode()
-
-    return render_x12, ".edi"
-
-
 def open_channel(vendor: VendorSettings, *, settings: Settings, engine: Engine, now: Callable[[], datetime],
                  http_client: Callable[[VendorSettings], httpx.Client] | None = None) -> Channel:
     """Connect to one vendor (one connection per vendor per run). Raises ``RemoteError`` when it cannot."""
@@ -223,8 +196,11 @@ def open_channel(vendor: VendorSettings, *, settings: Settings, engine: Engine, 
                                    description=where)
         headers = {"Authorization": f"Bearer {vendor_token(vendor, settings)}"} if vendor.token_env else {}
         return JsonApiChannel(http=http, headers=headers, description=where)
-    render, suffix = _renderer(vendor, engine, now)
-    return FileChannel(transport=file_transport(vendor, settings), render=render, suffix=suffix, description=where)
+    fmt = FORMATS[vendor.format]
+    if fmt.renderer is None or fmt.suffix is None:
+        raise ConfigError(f"vendor {vendor.code}: the {fmt.name} format goes only through its API (transport http)")
+    return FileChannel(transport=file_transport(vendor, settings), render=fmt.renderer(vendor, engine, now),
+                       suffix=fmt.suffix, description=where)
 
 
 def vendor_token(vendor: VendorSettings, settings: Settings) -> str:

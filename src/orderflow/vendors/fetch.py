@@ -1,12 +1,13 @@
 """``orderflow fetch``: bring back what vendors say, each file exactly once.
 
 Files (local folders, SFTP): every file in the vendor's outbound folder that has stopped growing is read,
-fingerprinted (vendor + SHA-256), parsed (X12 855/856/846, CSV acks/tracking/inventory, Printful webhook
-JSON, told apart by content) and applied in ONE transaction together with its ledger row; only after that
-commit is it moved to ``archive/`` (or deleted). A crash before the commit leaves the file to be read again;
-a crash after it leaves a ledgered file that the next run only moves. The same content under another name
-is a no-op. A file that cannot be read at all goes to ``rejected/`` with its reason in the ledger; a file with
-some bad records keeps the good ones and names the bad ones.
+fingerprinted (vendor + SHA-256), parsed by the vendor's configured format (X12 855/856/846, CSV
+acks/tracking/inventory, Printful webhook JSON; a file of another shape is refused, saying what it is) and
+applied in ONE transaction together with its ledger row; only after that commit is it moved to ``archive/``
+(or deleted). A crash before the commit leaves the file to be read again; a crash after it leaves a ledgered
+file that the next run only moves. The same content under another name is a no-op. A file that cannot be read
+at all goes to ``rejected/`` with its reason in the ledger; a file with some bad records keeps the good ones and
+names the bad ones.
 
 APIs (Printful): open vendor orders are looked up by our id, least recently looked first, up to
 ``poll_limit`` per run, and their status and parcels applied the same way.
@@ -34,6 +35,7 @@ from orderflow.jobs import WorkResult, time_is_up
 from orderflow.tokens import safe_token
 from orderflow.vendors.channels import default_http_client, file_transport, printful_client, vendor_line
 from orderflow.vendors.feedback import Feedback, FeedbackResult
+from orderflow.vendors.formats.catalogue import FORMATS, VendorFile, content_shape, printful_feedback
 from orderflow.vendors.records import ParsedVendorFile
 from orderflow.vendors.transports.base import FileTransport, RemoteFile
 
@@ -262,20 +264,12 @@ def _refused(ledger: IngestedFile, error: InputError, tally: FetchTally) -> None
     tally.problems.append(str(error))
 
 
-@dataclass(frozen=True)
-class VendorFile:
-    kind: str
-    parsed: ParsedVendorFile
-    printful: PrintfulOrderState | None = None
-    """For a Printful webhook about an order: its state (holds and cancellations are applied from it)."""
-
-
 def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTransport, *, name: str, data: bytes,
                      now: datetime) -> None:
     """A 997 for each functional group we read, uploaded for the vendor as ``997_<their control number>.edi``.
 
     The name is deterministic, so a re-run after a crash replaces rather than adds an acknowledgement."""
-    from orderflow.vendors.channels import next_control_number
+    from orderflow.vendors.control_numbers import next_control_number
     from orderflow.vendors.formats.x12 import read_interchanges, render_997
 
     ids = vendor.x12
@@ -290,36 +284,18 @@ def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTran
 
 
 def parse_vendor_file(data: bytes, *, file: str, vendor: VendorSettings) -> VendorFile:
-    """Tell the file's format from its content and read it: X12, Printful webhook JSON, or CSV."""
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:3]
-    if head == b"ISA":
-        from orderflow.vendors.formats.x12 import parse_x12
+    """Read one file from ``vendor`` by the format its configuration names, never by guessing from the content.
 
-        return VendorFile("x12", parse_x12(data, file=file))
-    if head[:1] in (b"{", b"["):
-        from orderflow.vendors.printful import parse_webhook
-
-        event = parse_webhook(data, file=file)
-        parsed = ParsedVendorFile(stock=list(event.stock))
-        if event.order is not None:
-            return VendorFile("printful_webhook", _from_printful(event.order, parsed), event.order)
-        return VendorFile("printful_webhook", parsed)
-    from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
-
-    return VendorFile("csv", parse_vendor_csv(data, file=file, columns=vendor.feedback_columns or None))
-
-
-def _from_printful(state: PrintfulOrderState, parsed: ParsedVendorFile) -> ParsedVendorFile:
-    """Printful's order status as acknowledgement records: failed is a rejection; shipments are ship notices."""
-    from orderflow.vendors.records import Acknowledgement
-
-    status = {"rejected": "rejected"}.get(state.vendor_order_state or "", "acknowledged")
-    if state.vendor_order_state in ("accepted", "partially_shipped", "shipped", "rejected"):
-        parsed.acks.append(Acknowledgement(vendor_order_id=state.vendor_order_id, status=status,  # type: ignore[arg-type]
-                                           vendor_reference=state.printful_id, lines=(), reason=state.reason,
-                                           source_ref=f"printful:{state.printful_id}"))
-    parsed.ship_notices.extend(state.ship_notices)
-    return parsed
+    A file that does not have its format's shape (a JSON file from a CSV vendor) is refused whole, saying what it
+    is, rather than read as some other format.
+    """
+    fmt = FORMATS[vendor.format]
+    if fmt.reader is None:
+        raise InputError(f"vendor {vendor.code}'s format {fmt.name!r} has no files to read ({fmt.files})", file=file)
+    if not fmt.recognises(data):
+        raise InputError(f"vendor {vendor.code}'s format is {fmt.name!r}, {fmt.files}, but this file is "
+                         f"{content_shape(data)}; it is not read as another format", file=file)
+    return fmt.reader(data, file, vendor)
 
 
 def _refusal_json(refusal: Refusal) -> dict[str, object]:
@@ -360,7 +336,7 @@ def _poll_printful(*, engine: Engine, settings: Settings, vendor: VendorSettings
 def _apply_printful_state(engine: Engine, vendor: VendorSettings, state: PrintfulOrderState, now: datetime,
                           tally: FetchTally) -> None:
     with session_factory(engine)() as session, session.begin():
-        parsed = _from_printful(state, ParsedVendorFile())
+        parsed = printful_feedback(state, ParsedVendorFile())
         tally.feedback.add(Feedback(session=session, vendor_code=vendor.code, now=now,
                                     file=f"printful:{state.vendor_order_id}").apply(
             acks=parsed.acks, ship_notices=parsed.ship_notices))
