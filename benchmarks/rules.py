@@ -33,6 +33,16 @@ marks delivered history the way today's code leaves it (orders ``open``, vendor 
         [--first-runs 3] [--runs 5] [--open 5000] [--queue-runs 11] [--keep DIR] [--postgres URL] [--detail] \\
         [--finished-state delivered|shipped]
 
+Where ``notifications`` spends its time (CPU seconds of one process on the quick database, 5,000 open,
+2026-12-06): the floor's own imports 0.29; Typer turning each of the 16 options' values into Python ones
+through pydantic type adapters, pydantic's import included, 0.14 (Typer's own cost: the floor only
+imports it); the settings (pydantic-settings and the settings models) 0.16; reading and ranking the 5,000
+rows 0.15; the table 0.07-0.10 and Rich's console 0.04. No longer on that path: the ORM models (building the
+mapped classes, which through the notifications' partial index also loads the PostgreSQL dialect, ~0.25 s),
+each ORM row (~0.2 s for 5,000), and the holidays package, whose one country look-up imported all 250
+countries (~0.25 s): the queue is read through Core from ``orderflow.rules.listing`` and a year's public
+holidays are remembered (``orderflow.public_holidays``).
+
 With ``--keep DIR`` the generated databases stay in DIR, and a later run with the same generation options
 reuses them (a copy, not a new generation).
 """

@@ -24,7 +24,7 @@ from orderflow.cli.tracking import CARRIER_CODES
 from orderflow.config import FORMATS_BY_TRANSPORT, Settings, VendorSettings
 from orderflow.demo import carriers as demo_carriers
 from orderflow.demo import scoring, world
-from orderflow.rules import catalogue, engine, queue
+from orderflow.rules import catalogue, engine, listing, vocabulary
 from orderflow.rules.findings import Hides, RuleEntry, SameProblem
 from orderflow.rules.job_rules import JOB_INTERVALS, SCHEDULED_COMMANDS, SYNC_STEPS
 from orderflow.sync import STEPS
@@ -76,7 +76,7 @@ class TestRules:
             assert {first, second} <= RULE_NAMES
         assert engine.FEED_RULE in RULE_NAMES
         assert engine.FROZEN_WITH_FEED | engine.NEVER_MOOT | engine.HANDLED_BY_HAND <= RULE_NAMES
-        assert queue.TYPE_ORDER == catalogue.TYPE_ORDER
+        assert listing.TYPE_ORDER == vocabulary.TYPE_ORDER == catalogue.TYPE_ORDER  # the queue's light copy
         assert tuple(sorted(RULE_NAMES, key=lambda name: catalogue.BY_NAME[name].rank)) == catalogue.TYPE_ORDER
 
     def test_the_shared_field_of_every_inhibition_is_a_subject_field(self) -> None:

@@ -143,13 +143,9 @@ class BusinessCalendar:
         if self.settings.holidays is None:
             return frozenset()
         if year not in self._holidays_by_year:
-            import holidays  # ~0.1 s to import, so only when a calendar is really used
+            from orderflow.public_holidays import public_holidays
 
-            try:
-                found = holidays.country_holidays(self.settings.holidays, subdiv=self.settings.subdivision, years=year)
-            except NotImplementedError as exc:
-                raise ConfigError(f"calendar: holidays: {exc}") from None
-            self._holidays_by_year[year] = frozenset(found.keys())
+            self._holidays_by_year[year] = public_holidays(self.settings.holidays, self.settings.subdivision, year)
         return self._holidays_by_year[year]
 
     def _at(self, day: date, wall_time: time) -> datetime:

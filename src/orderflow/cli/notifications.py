@@ -71,16 +71,16 @@ def notifications(
     if ctx.invoked_subcommand is not None:
         return
     from orderflow.cli import last_look, render
-    from orderflow.db.engine import reader, session_factory
-    from orderflow.rules.queue import JSON_FIELDS, QueueFilter, queue_documents
+    from orderflow.db.engine import reader
+    from orderflow.rules.listing import JSON_FIELDS, QueueFilter, queue_documents
 
     context = app_context(ctx)
     now = context.clock.now()
     filters = QueueFilter(state=state, rule=rule, vendor=_vendor(context, vendor), severity=severity,
                           include_hidden=include_hidden,
                           since=values.when(since, now=now, zone=context.zone, option="--since") if since else None)
-    with session_factory(reader(context.engine))() as session:
-        documents = queue_documents(session, filters=filters, sort=sort)
+    with reader(context.engine).connect() as connection:
+        documents = queue_documents(connection, filters=filters, sort=sort)
     if output != "table":
         render.print_rows("Notifications", list(JSON_FIELDS), documents, output)
         return

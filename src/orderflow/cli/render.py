@@ -278,19 +278,21 @@ def print_queue(documents: Sequence[Mapping[str, Any]], view: QueueView, *, out:
               for name in columns}
     evidence_width = max(_EVIDENCE_MIN, out.width - sum(widths.values()) - len(widths))
     indent = sum(widths.values()) + len(widths)
-    header = Text(" ".join(name.ljust(widths[name]) for name in columns) + " evidence", style="bold")
-    out.print(header, no_wrap=True, overflow="crop")
+    # Each run of cropped lines goes to the console at once: a print per line costs more than the lines.
+    cropped = [Text(" ".join(name.ljust(widths[name]) for name in columns) + " evidence", style="bold")]
     for rule, items in groups:
         title = f"── {rule.replace('_', ' ')} ({len(items)}) "
-        out.print(Text(title + "─" * max(0, min(out.width, indent + evidence_width) - len(title)), style="bold"),
-                  no_wrap=True, overflow="crop")
+        cropped.append(Text(title + "─" * max(0, min(out.width, indent + evidence_width) - len(title)),
+                            style="bold"))
         for doc in items[:view.limit or None]:
             row = rows[doc["id"]]
             line = Text(" ").join(_fitted(row[name], widths[name]) for name in columns)
             evidence = _two_lines(row["evidence"], evidence_width, out)
-            out.print(Text.assemble(line, " ", evidence[0]), no_wrap=True, overflow="crop")
+            cropped.append(Text.assemble(line, " ", evidence[0]))
             if len(evidence) > 1:
-                out.print(Text.assemble(" " * indent, evidence[1]), no_wrap=True, overflow="crop")
+                cropped.append(Text.assemble(" " * indent, evidence[1]))
+        out.print(Text("\n").join(cropped), no_wrap=True, overflow="crop")
+        cropped = []
         if view.limit and len(items) > view.limit:
             out.print(Text(f"... and {len(items) - view.limit} more: --type {rule} --limit 0 lists them all",
                            style="dim"))

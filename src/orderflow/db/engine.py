@@ -7,14 +7,16 @@ begin DEFERRED and never wait on a writer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
-from sqlalchemy.orm import Session, sessionmaker
 
 from orderflow.errors import ConfigError, OrderflowError, RemoteUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_S = 30
 _READONLY = "orderflow_readonly"
@@ -77,6 +79,9 @@ def reader(engine: Engine) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # The ORM is imported on first use: a command that reads plain rows (the staff queue) never needs it.
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

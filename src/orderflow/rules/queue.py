@@ -6,134 +6,50 @@ recorded with who did it and why, so ``orderflow notifications why ID`` tells th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderflow.db.models import Notification, NotificationEvent, NotificationState, Silence
 from orderflow.errors import InputError
-from orderflow.rules.catalogue import TYPE_ORDER
-from orderflow.rules.vocabulary import SEVERITY_ORDER, SILENCE_KEYS, SORTS, STATES
+from orderflow.rules.listing import (
+    JSON_FIELDS,
+    Listed,
+    QueueFilter,
+    as_document,
+    queue_documents,
+    severity_rank,
+    sort_key,
+    type_rank,
+)
+from orderflow.rules.vocabulary import SILENCE_KEYS
 
-JSON_FIELDS = ("id", "rule", "severity", "state", "subject", "order_number", "vendor", "vendor_order",
-               "tracking_number", "carrier", "evidence", "opened_at", "last_seen_at", "acked_by", "snoozed_until",
-               "resolved_at", "pushed_at", "suppressed_by", "due_at", "late_business_days")
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    state: str = "open"
-    """open (open and acknowledged, the default), acknowledged, snoozed, resolved, or all."""
-    rule: str | None = None
-    vendor: str | None = None
-    severity: str | None = None
-    since: datetime | None = None
-    include_hidden: bool = False
-
-
-def type_rank(rule: str) -> int:
-    return TYPE_ORDER.index(rule) if rule in TYPE_ORDER else len(TYPE_ORDER)
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
-
-
-class Listed(Protocol):
-    """What ranking and the JSON shape read: a :class:`Notification`, or a plain row of its columns."""
-
-    id: int
-    rule: str
-    severity: str
-    state: str
-    subject_type: str
-    subject_id: str
-    order_number: str | None
-    vendor_code: str | None
-    vendor_order_id: str | None
-    tracking_number: str | None
-    carrier: str | None
-    evidence: str
-    opened_at: datetime | None
-    last_seen_at: datetime | None
-    acked_by: str | None
-    snoozed_until: datetime | None
-    resolved_at: datetime | None
-    pushed_at: datetime | None
-    suppressed_by: str | None
-    labels: dict[str, str]
-
-
-def _opened(notification: Listed) -> float:
-    return notification.opened_at.timestamp() if notification.opened_at else 0.0
-
-
-def sort_key(sort: str) -> Callable[[Listed], tuple[Any, ...]]:
-    if sort not in SORTS:
-        raise InputError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    oldest_first = _opened
-    keys: dict[str, Callable[[Listed], tuple[Any, ...]]] = {
-        "type": lambda n: (type_rank(n.rule), severity_rank(n.severity), oldest_first(n)),
-        "severity": lambda n: (severity_rank(n.severity), type_rank(n.rule), oldest_first(n)),
-        "age": lambda n: (oldest_first(n), type_rank(n.rule)),
-        "vendor": lambda n: (n.vendor_code or "~", type_rank(n.rule), severity_rank(n.severity), oldest_first(n)),
-    }
-    return keys[sort]
-
-
-def _selected(filters: QueueFilter) -> Select[Notification]:
-    if filters.state not in STATES:
-        raise InputError(f"--state must be one of {', '.join(STATES)}, not {filters.state!r}")
-    query = select(Notification)
-    states = {"open": (NotificationState.OPEN, NotificationState.ACKNOWLEDGED),
-              "all": tuple(NotificationState)}.get(filters.state, (filters.state,))
-    query = query.where(Notification.state.in_(states))
-    if filters.rule:
-        query = query.where(Notification.rule == filters.rule)
-    if filters.vendor:
-        query = query.where(Notification.vendor_code == filters.vendor.upper())
-    if filters.severity:
-        query = query.where(Notification.severity == filters.severity)
-    if filters.since:
-        query = query.where(Notification.opened_at >= filters.since)
-    if not filters.include_hidden:
-        query = query.where(Notification.suppressed_by.is_(None))
-    return query
-
-
-def queue_documents(session: Session, *, filters: QueueFilter = QueueFilter(), sort: str = "type",
-                    ) -> list[dict[str, Any]]:
-    """The queue as JSON documents, ranked; read as plain rows, since thousands of ORM objects cost more than
-    everything else the command does."""
-    columns = [getattr(Notification, name) for name in Listed.__annotations__]
-    rows: list[Any] = list(session.execute(_selected(filters).with_only_columns(*columns)))
-    return [as_document(row) for row in sorted(rows, key=sort_key(sort))]
-
-
-def as_document(notification: Listed) -> dict[str, Any]:
-    """The JSON shape of a notification (a contract; the order view uses it too)."""
-    return {
-        "id": notification.id, "rule": notification.rule, "severity": notification.severity,
-        "state": notification.state, "subject": f"{notification.subject_type}:{notification.subject_id}",
-        "order_number": notification.order_number, "vendor": notification.vendor_code,
-        "vendor_order": notification.vendor_order_id, "tracking_number": notification.tracking_number,
-        "carrier": notification.carrier, "evidence": notification.evidence, "opened_at": notification.opened_at,
-        "last_seen_at": notification.last_seen_at, "acked_by": notification.acked_by,
-        "snoozed_until": notification.snoozed_until, "resolved_at": notification.resolved_at,
-        "pushed_at": notification.pushed_at, "suppressed_by": notification.suppressed_by,
-        **_lateness(notification.labels or {}),
-    }
-
-
-def _lateness(labels: dict[str, str]) -> dict[str, Any]:
-    """How late, for lateness rules: the deadline (ISO, UTC) and business days past it as of the last run."""
-    late = labels.get("late_business_days")
-    return {"due_at": labels.get("due_at"), "late_business_days": float(late) if late is not None else None}
-
+# The queue as it is read comes from orderflow.rules.listing, which does not load the ORM models, and is still
+# importable from here; what staff do with it is below.
+__all__ = [
+    "JSON_FIELDS",
+    "Listed",
+    "QueueFilter",
+    "StaffOutcome",
+    "acknowledge",
+    "active_silences",
+    "add_silence",
+    "as_document",
+    "end_silence",
+    "history",
+    "queue_documents",
+    "reopen",
+    "resolve",
+    "severity_rank",
+    "snooze",
+    "sort_key",
+    "subject_label",
+    "type_rank",
+    "unacknowledge",
+    "unsnooze",
+]
 
 # --- staff actions -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,155 @@
+"""The staff queue as it is read: the notifications a filter selects, ranked, as plain rows.
+
+``orderflow notifications`` is opened many times a day, and on a busy shop lists thousands: it reads only the
+columns it shows, as plain rows through SQLAlchemy Core, from :data:`NOTIFICATIONS`, which names those columns
+of the ``notifications`` table without loading the ORM models (building every mapped class costs more than the
+whole read). A test holds these columns to the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import JSON, Integer, Select, String, Text, column, select, table
+
+from orderflow.db.types import UTCDateTime
+from orderflow.errors import InputError
+from orderflow.rules.vocabulary import SEVERITY_ORDER, SORTS, STATES, TYPE_ORDER
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+NOTIFICATION_STATES = ("pending", "open", "acknowledged", "snoozed", "resolved")
+"""Every state a notification can be in (``NotificationState``'s values)."""
+
+NOTIFICATIONS = table(
+    "notifications",
+    column("id", Integer), column("rule", String), column("severity", String), column("state", String),
+    column("subject_type", String), column("subject_id", String), column("order_number", String),
+    column("vendor_code", String), column("vendor_order_id", String), column("tracking_number", String),
+    column("carrier", String), column("evidence", Text), column("opened_at", UTCDateTime),
+    column("last_seen_at", UTCDateTime), column("acked_by", String), column("snoozed_until", UTCDateTime),
+    column("resolved_at", UTCDateTime), column("pushed_at", UTCDateTime), column("suppressed_by", String),
+    column("labels", JSON),
+)
+"""The columns of ``notifications`` the queue shows (those :class:`Listed` names), with the model's types."""
+
+
+JSON_FIELDS = ("id", "rule", "severity", "state", "subject", "order_number", "vendor", "vendor_order",
+               "tracking_number", "carrier", "evidence", "opened_at", "last_seen_at", "acked_by", "snoozed_until",
+               "resolved_at", "pushed_at", "suppressed_by", "due_at", "late_business_days")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    state: str = "open"
+    """open (open and acknowledged, the default), acknowledged, snoozed, resolved, or all."""
+    rule: str | None = None
+    vendor: str | None = None
+    severity: str | None = None
+    since: datetime | None = None
+    include_hidden: bool = False
+
+
+def type_rank(rule: str) -> int:
+    return TYPE_ORDER.index(rule) if rule in TYPE_ORDER else len(TYPE_ORDER)
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+class Listed(Protocol):
+    """What ranking and the JSON shape read: a :class:`Notification`, or a plain row of its columns."""
+
+    id: int
+    rule: str
+    severity: str
+    state: str
+    subject_type: str
+    subject_id: str
+    order_number: str | None
+    vendor_code: str | None
+    vendor_order_id: str | None
+    tracking_number: str | None
+    carrier: str | None
+    evidence: str
+    opened_at: datetime | None
+    last_seen_at: datetime | None
+    acked_by: str | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    pushed_at: datetime | None
+    suppressed_by: str | None
+    labels: dict[str, str]
+
+
+def _opened(notification: Listed) -> float:
+    return notification.opened_at.timestamp() if notification.opened_at else 0.0
+
+
+def sort_key(sort: str) -> Callable[[Listed], tuple[Any, ...]]:
+    if sort not in SORTS:
+        raise InputError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    oldest_first = _opened
+    keys: dict[str, Callable[[Listed], tuple[Any, ...]]] = {
+        "type": lambda n: (type_rank(n.rule), severity_rank(n.severity), oldest_first(n)),
+        "severity": lambda n: (severity_rank(n.severity), type_rank(n.rule), oldest_first(n)),
+        "age": lambda n: (oldest_first(n), type_rank(n.rule)),
+        "vendor": lambda n: (n.vendor_code or "~", type_rank(n.rule), severity_rank(n.severity), oldest_first(n)),
+    }
+    return keys[sort]
+
+
+def _selected(filters: QueueFilter) -> Select[Any]:
+    if filters.state not in STATES:
+        raise InputError(f"--state must be one of {', '.join(STATES)}, not {filters.state!r}")
+    listed = NOTIFICATIONS.c
+    states = {"open": ("open", "acknowledged"), "all": NOTIFICATION_STATES}.get(filters.state, (filters.state,))
+    query = select(*(listed[name] for name in Listed.__annotations__)).where(listed.state.in_(states))
+    if filters.rule:
+        query = query.where(listed.rule == filters.rule)
+    if filters.vendor:
+        query = query.where(listed.vendor_code == filters.vendor.upper())
+    if filters.severity:
+        query = query.where(listed.severity == filters.severity)
+    if filters.since:
+        query = query.where(listed.opened_at >= filters.since)
+    if not filters.include_hidden:
+        query = query.where(listed.suppressed_by.is_(None))
+    return query
+
+
+def queue_documents(session: Session | Connection, *, filters: QueueFilter = QueueFilter(), sort: str = "type",
+                    ) -> list[dict[str, Any]]:
+    """The queue as JSON documents, ranked; read as plain rows of the columns shown, since thousands of ORM
+    objects cost more than everything else the command does."""
+    rows: list[Any] = list(session.execute(_selected(filters)).all())
+    return [as_document(row) for row in sorted(rows, key=sort_key(sort))]
+
+
+def as_document(notification: Listed) -> dict[str, Any]:
+    """The JSON shape of a notification (a contract; the order view uses it too)."""
+    return {
+        "id": notification.id, "rule": notification.rule, "severity": notification.severity,
+        "state": notification.state, "subject": f"{notification.subject_type}:{notification.subject_id}",
+        "order_number": notification.order_number, "vendor": notification.vendor_code,
+        "vendor_order": notification.vendor_order_id, "tracking_number": notification.tracking_number,
+        "carrier": notification.carrier, "evidence": notification.evidence, "opened_at": notification.opened_at,
+        "last_seen_at": notification.last_seen_at, "acked_by": notification.acked_by,
+        "snoozed_until": notification.snoozed_until, "resolved_at": notification.resolved_at,
+        "pushed_at": notification.pushed_at, "suppressed_by": notification.suppressed_by,
+        **_lateness(notification.labels or {}),
+    }
+
+
+def _lateness(labels: dict[str, str]) -> dict[str, Any]:
+    """How late, for lateness rules: the deadline (ISO, UTC) and business days past it as of the last run."""
+    late = labels.get("late_business_days")
+    return {"due_at": labels.get("due_at"), "late_business_days": float(late) if late is not None else None}
+
+
