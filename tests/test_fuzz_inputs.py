@@ -33,11 +33,11 @@ from orderflow.carriers.http import Token
 from orderflow.carriers.status import TrackingResult
 from orderflow.config import Settings, VendorSettings, load_settings
 from orderflow.errors import ConfigError, InputError, Refusal, RemoteError
-from orderflow.orders.formats import iter_orders
-from orderflow.orders.json_orders import iter_json_orders
-from orderflow.orders.mapped_csv import ColumnMapping, iter_mapped_csv
 from orderflow.orders.records import IncomingOrder
-from orderflow.orders.shopify import iter_shopify_csv
+from orderflow.storefronts.formats import iter_orders
+from orderflow.storefronts.json_orders import iter_json_orders
+from orderflow.storefronts.mapped_csv import ColumnMapping, iter_mapped_csv
+from orderflow.storefronts.shopify import iter_shopify_csv
 from orderflow.vendors.fetch import parse_vendor_file
 from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
 from orderflow.vendors.formats.x12 import parse_x12

@@ -20,7 +20,6 @@ from orderflow.clock import Clock
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, Order, OrderLine, Shipment, VendorOrder, VendorOrderLine
-from orderflow.orders.importing import import_orders
 from orderflow.rules.findings import Finding, Rule, RuleContext
 from orderflow.rules.vendor_rules import (
     cancel_not_confirmed,
@@ -35,6 +34,7 @@ from orderflow.rules.vendor_rules import (
     vendor_on_hold,
     vendor_rejected,
 )
+from orderflow.storefronts.importing import import_orders
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.feedback import Feedback
 from orderflow.vendors.fetch import fetch

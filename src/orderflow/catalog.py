@@ -168,9 +168,9 @@ def suggest_catalog_rows(*, session: Session, path: Path) -> list[dict[str, str 
     cover yet, most ordered first: rows for ``catalog import`` once ``sku``, ``vendor`` and ``vendor_sku`` are
     filled in. A line name splits into product and variant at its last " - " (Shopify's ``Lineitem name``);
     the catalog matches the two joined again, so a title that itself holds " - " is matched all the same."""
-    from orderflow.orders.formats import iter_orders
     from orderflow.orders.records import IncomingOrder, name_key
     from orderflow.orders.routing import Catalog
+    from orderflow.storefronts.formats import iter_orders
 
     covered = Catalog.load(session).skus_by_name
     wanted: dict[str, dict[str, str | int]] = {}

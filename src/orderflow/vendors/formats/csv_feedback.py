@@ -53,7 +53,7 @@ from datetime import UTC, date, datetime, time
 from typing import Literal, TypeVar
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.mapped_csv import CsvHeader, CsvRow, named, read_csv_rows, shown, strip_spreadsheet_quote
+from orderflow.storefronts.mapped_csv import CsvHeader, CsvRow, named, read_csv_rows, shown, strip_spreadsheet_quote
 from orderflow.vendors.records import (
     Acknowledgement,
     AckStatus,

@@ -37,8 +37,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.mapped_csv import named
 from orderflow.orders.records import Address
+from orderflow.storefronts.mapped_csv import named
 from orderflow.vendors.records import (
     Acknowledgement,
     AckStatus,

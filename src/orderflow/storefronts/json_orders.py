@@ -48,7 +48,8 @@ from typing import Any, TypeVar
 
 from orderflow import jsontext
 from orderflow.errors import InputError, Refusal
-from orderflow.orders.mapped_csv import (
+from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
+from orderflow.storefronts.mapped_csv import (
     PLACEHOLDER_TIME,
     FieldCheck,
     parse_currency,
@@ -56,7 +57,6 @@ from orderflow.orders.mapped_csv import (
     parse_quantity,
     shown,
 )
-from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
 
 T = TypeVar("T")
 

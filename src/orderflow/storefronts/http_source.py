@@ -14,7 +14,7 @@ The protocol, for a source configured with ``url``, ``auth_header``, ``token_env
   set, ``<auth_header>: <the secret>``; for ``Authorization`` a secret without a scheme is sent as
   ``Bearer <secret>`` (one such as ``Token abc`` is sent as it is).
 - Reply ``200``: ``{"orders": [...], "next_page_token": "..." | null}``, the generic order JSON of
-  :mod:`orderflow.orders.json_orders` with an ``updated_at`` (ISO 8601 with offset) on each order. Orders
+  :mod:`orderflow.storefronts.json_orders` with an ``updated_at`` (ISO 8601 with offset) on each order. Orders
   come oldest ``updated_at`` first, and ``updated_after`` is inclusive: an order updated exactly at the
   cursor is read again and stored as unchanged, so no order at a page boundary is missed. A null, absent or
   empty ``next_page_token`` ends the run.
@@ -49,11 +49,11 @@ from orderflow.config import Settings, SourceSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import SourceCursor
 from orderflow.errors import ConfigError, InputError, Refusal, RemoteRejected, RemoteUnavailable
-from orderflow.orders.intake import ImportResult, upsert_orders
-from orderflow.orders.json_orders import iter_json_orders, parse_offset_time
 from orderflow.orders.routing import Catalog
-from orderflow.orders.sources import only_orders
 from orderflow.retries import retry_after_seconds
+from orderflow.storefronts.intake import ImportResult, upsert_orders
+from orderflow.storefronts.json_orders import iter_json_orders, parse_offset_time
+from orderflow.storefronts.sources import only_orders
 
 ATTEMPTS = 4
 LONGEST_RETRY_AFTER_S = 60.0  # a longer wait is left to the next cron run rather than holding this one

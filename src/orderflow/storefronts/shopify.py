@@ -37,7 +37,8 @@ from decimal import Decimal
 from operator import itemgetter
 
 from orderflow.errors import InputError, Refusal
-from orderflow.orders.mapped_csv import (
+from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
+from orderflow.storefronts.mapped_csv import (
     PLACEHOLDER_TIME,
     CsvHeader,
     CsvRow,
@@ -54,7 +55,6 @@ from orderflow.orders.mapped_csv import (
     shown,
     strip_spreadsheet_quote,
 )
-from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
 
 REQUIRED_COLUMNS = ("Name", "Created at", "Lineitem quantity", "Lineitem price", "Lineitem sku")
 
