@@ -768,12 +768,12 @@ class TestFoundByFuzzing:
     def test_json_nested_too_deep_is_not_json_even_in_a_vendor_apis_answer(self) -> None:
         """Nesting past Python's stack is a ValueError like any non-JSON; a JSON vendor API's reply of it
         reads as an empty answer instead of a RecursionError that stopped dispatch."""
-        from orderflow import jsontext
+        from orderflow.parsing.json_shapes import loads
         from orderflow.vendors.channels import _json_body
 
         deep = b"[" * 100_000
         with pytest.raises(ValueError, match="nested too deeply"):
-            jsontext.loads(deep)
+            loads(deep)
         assert _json_body(deep) == {}
 
     @pytest.mark.parametrize("count", ["\u00b2", "\u0661\u0661", "1" * 5000])

@@ -44,12 +44,12 @@ import stamina
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderflow import jsontext
 from orderflow.config import Settings, SourceSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import SourceCursor
 from orderflow.errors import ConfigError, InputError, Refusal, RemoteRejected, RemoteUnavailable
 from orderflow.orders.routing import Catalog
+from orderflow.parsing import json_shapes
 from orderflow.retries import retry_after_seconds
 from orderflow.storefronts.intake import ImportResult, upsert_orders
 from orderflow.storefronts.json_orders import iter_json_orders, parse_offset_time
@@ -167,7 +167,7 @@ def _auth_headers(name: str, source: SourceSettings) -> dict[str, str]:
 def _read_page(body: bytes, *, url: str) -> Page:
     """The paging facts of one reply; :class:`InputError` when it is not the page JSON at all."""
     try:
-        document: Any = jsontext.loads(body)
+        document: Any = json_shapes.loads(body)
     except ValueError as exc:
         raise InputError(f"not valid JSON: {exc}", file=url) from exc
     if not isinstance(document, dict) or not isinstance(document.get("orders"), list):

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
-from orderflow import jsontext
 from orderflow.config import Settings, VendorSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import ControlNumber
 from orderflow.db.rows import locked_row
 from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
+from orderflow.parsing import json_shapes
 from orderflow.retries import retry_after_seconds
 from orderflow.vendors.formats.purchase_order_files import po_document, render_csv, render_json
 from orderflow.vendors.records import PurchaseOrder
@@ -163,7 +163,7 @@ class JsonApiChannel:
 
 def _json_body(content: bytes) -> dict[str, Any]:
     try:
-        body = jsontext.loads(content or b"{}")
+        body = json_shapes.loads(content or b"{}")
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
