@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from orderflow.calendars import BusinessCalendar, VendorCalendars
+from orderflow.calendars import BusinessCalendar, VendorCalendars, shop_calendar
 from orderflow.config import Settings
-from orderflow.rules.engine import shop_calendar
 
 _EPOCH = pd.Timestamp(0, tz=UTC)
 
@@ -53,7 +52,7 @@ def vendor_business_days(settings: Settings, frame: pd.DataFrame, starts: str, e
     calendars = VendorCalendars(settings.vendors)
     result = pd.Series(np.nan, index=frame.index, dtype=float)
     for vendor, rows in frame.groupby("vendor"):
-        calendar = calendars.calendar(str(vendor)) or shop_calendar(settings)
+        calendar = calendars.calendar(str(vendor)) or shop_calendar(settings.timezone)
         until = rows[ends] if isinstance(ends, str) else pd.Series(pd.Timestamp(ends), index=rows.index)
         result[rows.index] = business_days_between(calendar, rows[starts], until)
     return result
