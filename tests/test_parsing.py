@@ -9,7 +9,14 @@ import pytest
 
 from orderflow.errors import InputError
 from orderflow.parsing.json_shapes import ShapeError, objects_at, text_at
-from orderflow.parsing.times import NOON, parse_compact_clock, parse_compact_date, parse_offset, parse_time
+from orderflow.parsing.times import (
+    NOON,
+    parse_compact_clock,
+    parse_compact_date,
+    parse_date,
+    parse_offset,
+    parse_time,
+)
 from orderflow.parsing.values import parse_flag
 from orderflow.vendors.formats.ack_codes import LINE_ACK_CODES
 from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
@@ -48,6 +55,12 @@ class TestOneTimeReader:
     def test_a_date_alone_is_its_midnight_or_where_the_caller_places_it(self) -> None:
         assert parse_time("2026-03-14") == datetime(2026, 3, 14, tzinfo=UTC)
         assert parse_time("2026-03-14", date_at=NOON) == datetime(2026, 3, 14, 12, tzinfo=UTC)
+
+    def test_a_day_is_the_day_as_written(self) -> None:
+        """A date with a time gives its own calendar day, not the UTC one."""
+        assert parse_date("2026-03-14T23:30:00-05:00").isoformat() == "2026-03-14"
+        with pytest.raises(ValueError, match="not an ISO 8601 date like 2026-03-14: 'next week'"):
+            parse_date("next week")
 
     def test_a_time_past_the_calendar_is_out_of_range_not_an_overflow(self) -> None:
         with pytest.raises(ValueError, match="out of range"):

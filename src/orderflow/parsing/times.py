@@ -16,8 +16,9 @@ one sender to the next is only what a missing part means, and each caller says t
   gives apart); ``None`` refuses such a time, for formats that always write one.
 - ``date_at``: where a date written alone is placed (:data:`NOON`); ``None`` reads it as its midnight.
 
-X12 and UPS write compact digits instead: :func:`parse_compact_date` (``CCYYMMDD``) and
-:func:`parse_compact_clock` (``HHMM``, ``HHMMSS``, with decimal seconds after).
+A day wanted as a day is :func:`parse_date`. X12 and UPS write compact digits instead:
+:func:`parse_compact_date` (``CCYYMMDD``) and :func:`parse_compact_clock` (``HHMM``, ``HHMMSS``, with decimal
+seconds after).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def parse_time(text: str, *, naive: tzinfo | None = UTC, date_at: time | None = 
     A time without an offset is taken in ``naive`` (refused when it is ``None``); a date alone is placed at
     ``date_at`` there, or at its midnight.
     """
-    value = _SINGLE_DIGIT_HOUR.sub(r"\g<1>0\2\3", _LOWER_Z.sub("Z", text.strip()))
+    value = _iso_text(text)
     try:
         moment = _date_alone(value, date_at) or datetime.fromisoformat(value)
     except ValueError:
@@ -58,6 +59,11 @@ def parse_time(text: str, *, naive: tzinfo | None = UTC, date_at: time | None = 
         raise ValueError(f"a time out of range: {shown(text)}") from None
 
 
+def _iso_text(text: str) -> str:
+    """The text with the offset forms the standard reader does not take (``z``, ``-7:00``) written its way."""
+    return _SINGLE_DIGIT_HOUR.sub(r"\g<1>0\2\3", _LOWER_Z.sub("Z", text.strip()))
+
+
 def _date_alone(value: str, date_at: time | None) -> datetime | None:
     if date_at is None:
         return None
@@ -67,11 +73,18 @@ def _date_alone(value: str, date_at: time | None) -> datetime | None:
         return None
 
 
+def parse_date(text: str, *, expected: str = "an ISO 8601 date like 2026-03-14") -> date:
+    """An ISO 8601 date; a date with a time gives the day as written (its own offset, not UTC's)."""
+    try:
+        return datetime.fromisoformat(_iso_text(text)).date()
+    except ValueError:
+        raise ValueError(f"not {expected}: {shown(text)}") from None
+
+
 def parse_offset(text: str) -> tzinfo:
     """A UTC offset written apart from its time (``-05:00``, ``-0500``, ``-7:00``, ``Z``) as a zone."""
-    value = _SINGLE_DIGIT_HOUR.sub(r"\g<1>0\2\3", text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     try:
-        zone = datetime.strptime(value, "%z").tzinfo
+        zone = datetime.strptime(_iso_text(text), "%z").tzinfo
     except ValueError:
         zone = None
     if zone is None:

@@ -232,13 +232,15 @@ def _success(document: object, *, lookup: bool, status_code: int) -> PrintfulAns
     result = document.get("result") if isinstance(document, dict) else None
     try:
         printful_id = text_at(result, "id", "result") if isinstance(result, dict) else ""
-        status = text_at(result, "status", "result") if isinstance(result, dict) else ""
     except ShapeError as exc:
         return PrintfulAnswer("unavailable", reason=f"HTTP {status_code}: {exc}")
     if not isinstance(result, dict) or printful_id == "":
         return PrintfulAnswer("unavailable", reason=f"HTTP {status_code}: the reply has no order in 'result'")
-    return PrintfulAnswer("found" if lookup else "created", printful_id=printful_id, status=status or None,
-                          order=result)
+    # The order exists once Printful gave it an id: a status word it does not spell as text is no status,
+    # not a reason to send the order again.
+    status = result.get("status")
+    return PrintfulAnswer("found" if lookup else "created", printful_id=printful_id,
+                          status=status.strip() or None if isinstance(status, str) else None, order=result)
 
 
 def _load(body: bytes) -> object:

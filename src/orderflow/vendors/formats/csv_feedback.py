@@ -49,13 +49,13 @@ import io
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal, TypeVar
 
 from orderflow.errors import ConfigError, InputError, Refusal
 from orderflow.parsing.csv_rows import CsvHeader, CsvRow, read_csv_rows
 from orderflow.parsing.text import named, shown
-from orderflow.parsing.times import NOON, parse_time
+from orderflow.parsing.times import NOON, parse_date, parse_time
 from orderflow.parsing.values import strip_spreadsheet_quote
 from orderflow.vendors.formats.ack_codes import LINE_ACK_CODES
 from orderflow.vendors.records import (
@@ -311,18 +311,6 @@ def _line_number(text: str) -> int:
     return int(text)
 
 
-def _day(text: str) -> date:
-    """An ISO 8601 date; a date with a time gives the day as written."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date like 2026-03-14: {shown(text)}") from None
-
-
 def _instant(text: str) -> datetime:
     """An ISO 8601 time in UTC; a date alone is noon UTC of that day, a time without an offset is UTC."""
     return parse_time(text, date_at=NOON,
@@ -451,7 +439,7 @@ def _read_acks(rows: list[CsvRow], layout: _Layout, parsed: ParsedVendorFile) ->
         code = check.required("status")
         line = check.value("line_number", _line_number)
         qty = check.value("quantity", _quantity)
-        expected = check.value("expected_date", _day)
+        expected = check.value("expected_date", parse_date)
         if refusal := check.refusal(po_number):
             parsed.refusals.append(refusal)
             continue
@@ -499,7 +487,7 @@ def _read_inventory(rows: list[CsvRow], layout: _Layout, parsed: ParsedVendorFil
         vendor_sku = check.required("vendor_sku")
         qty = check.needed("quantity_available", _quantity, default=0)
         upc = check.value("upc", _upc) or ""
-        next_available = check.value("next_available_date", _day)
+        next_available = check.value("next_available_date", parse_date)
         as_of = check.value("as_of", _instant)
         if refusal := check.refusal():
             parsed.refusals.append(refusal)
