@@ -42,8 +42,9 @@ from sqlalchemy import select
 
 from orderflow.db.models import Notification
 from orderflow.demo import DemoOptions, run_demo
+from orderflow.demo.plans import VendorOrderPlan
 from orderflow.demo.scoring import WINDOWS, Key, backorder_promised, conditions, held, queue_key, rejected
-from orderflow.demo.world import VendorOrderPlan, World
+from orderflow.demo.world import World
 
 UNCREDENTIALED = ("dhl",)
 SETTLING_HOURS = 6

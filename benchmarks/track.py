@@ -71,7 +71,7 @@ from orderflow.db.bulk import chunked, table_of
 from orderflow.db.engine import make_engine, session_factory
 from orderflow.db.migrate import upgrade
 from orderflow.db.models import Shipment, VendorOrder
-from orderflow.orders.importing import import_orders
+from orderflow.storefronts.importing import import_orders
 from orderflow.testing.carriers import MAX_FEDEX_NUMBERS, CarrierName, FakeCarrier, Reply, Scan
 from orderflow.vendors.registry import sync_vendors
 

@@ -11,7 +11,7 @@ from orderflow.catalog import CatalogRow
 from orderflow.config import Settings, load_settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import VendorOrder
-from orderflow.orders.importing import import_orders
+from orderflow.storefronts.importing import import_orders
 from tests.orderflow_fixtures import stock_catalog
 
 HEADER = (Path(__file__).parent / "samples" / "shopify_orders_export.csv").read_text(

@@ -15,9 +15,10 @@ import pytest
 
 from orderflow.carriers import usps
 from orderflow.carriers.dhl import _estimated_delivery
-from orderflow.carriers.http import parse_estimate, parse_timestamp
+from orderflow.carriers.http import parse_estimate
 from orderflow.carriers.numbers import validate
 from orderflow.carriers.status import FetchOutcome
+from orderflow.parsing.times import parse_offset, parse_time
 
 NOW = datetime(2024, 11, 22, 21, 0, tzinfo=UTC)
 
@@ -46,7 +47,8 @@ class TestPromisedDays:
         ("2024-11-22T13:58:00-7:00", ""), ("2024-11-22T13:58:00", "-7:00"), ("2024-11-22T13:58:00-07:00", "")])
     def test_usps_offsets_in_every_written_form(self, text: str, offset: str) -> None:
         """-7:00, as in USPS's own examples, reads like -07:00, in the time or as a separate offset."""
-        assert parse_timestamp(text, offset=offset) == datetime(2024, 11, 22, 20, 58, tzinfo=UTC)
+        assert parse_time(text, naive=parse_offset(offset) if offset else UTC) == datetime(2024, 11, 22, 20, 58,
+                                                                                            tzinfo=UTC)
 
 
 class TestNamedCarrierWins:

@@ -15,12 +15,10 @@ from hypothesis import strategies as st
 
 from orderflow.carriers import dhl, fedex, ups, usps
 from orderflow.carriers.http import (
-    MalformedReply,
     Request,
     Token,
     parse_compact,
     parse_estimate,
-    parse_timestamp,
     retry_after_seconds,
 )
 from orderflow.carriers.status import (
@@ -34,6 +32,7 @@ from orderflow.carriers.status import (
     summarize,
 )
 from orderflow.errors import RemoteRejected, RemoteUnavailable
+from orderflow.parsing.times import parse_offset, parse_time
 
 PAYLOADS = Path(__file__).parent / "carrier_payloads"
 NOW = datetime(2024, 4, 26, 20, 0, tzinfo=UTC)
@@ -182,11 +181,11 @@ class TestTimestamps:
     ])
     def test_iso_times_become_aware_utc(self, text: str, expected: datetime) -> None:
         """Offsets, Z, spaces and nanoseconds are read; a time without an offset is read as UTC."""
-        assert parse_timestamp(text) == expected
+        assert parse_time(text) == expected
 
     def test_separate_offset_applies_to_a_local_time(self) -> None:
         """USPS's local eventTimestamp plus GMTOffset gives the true instant."""
-        assert parse_timestamp("2024-11-20T01:11:00", offset="-05:00") == utc(2024, 11, 20, 6, 11)
+        assert parse_time("2024-11-20T01:11:00", naive=parse_offset("-05:00")) == utc(2024, 11, 20, 6, 11)
 
     def test_compact_ups_date_and_unpadded_time(self) -> None:
         """UPS YYYYMMDD with an unpadded gmtTime such as 74700 is 07:47:00."""
@@ -200,10 +199,10 @@ class TestTimestamps:
         """A parcel promised for a day is not late before that day ends."""
         assert parse_estimate("2024-11-20") == utc(2024, 11, 20, 23, 59, 59)
 
-    def test_garbage_is_a_malformed_reply(self) -> None:
+    def test_garbage_is_refused(self) -> None:
         """Unreadable times are reported, not guessed."""
-        with pytest.raises(MalformedReply, match="sometime Tuesday"):
-            parse_timestamp("sometime Tuesday")
+        with pytest.raises(ValueError, match="sometime Tuesday"):
+            parse_time("sometime Tuesday")
 
 
 class TestRetryAfter:
@@ -424,7 +423,7 @@ class TestUpsParsing:
         """A body with wrong types is carrier_error naming the problem."""
         result = track(ups, "malformed.json")
         assert result.outcome is FetchOutcome.CARRIER_ERROR
-        assert "trackResponse.shipment: expected a list, got dict" in result.message
+        assert "trackResponse.shipment: expected a list, got an object" in result.message
 
     def test_proxy_html_page(self) -> None:
         """An HTML page instead of JSON is carrier_error."""
@@ -685,7 +684,7 @@ class TestUspsParsing:
         """A timestamp that is a list is carrier_error naming the field."""
         result = track(usps, "malformed.json")
         assert result.outcome is FetchOutcome.CARRIER_ERROR
-        assert "eventTimestamp: expected text, got list" in result.message
+        assert "eventTimestamp: expected text, got a list" in result.message
 
 
 # --- DHL ----------------------------------------------------------------------------------------------
@@ -773,7 +772,7 @@ class TestDhlParsing:
     def test_malformed_body(self) -> None:
         """A status that is text instead of an object is carrier_error naming the field."""
         result = track(dhl, "malformed.json")
-        assert (result.outcome, "shipment.status: expected an object, got str" in result.message) == (
+        assert (result.outcome, "shipment.status: expected an object, got text" in result.message) == (
             FetchOutcome.CARRIER_ERROR, True)
 
     def test_truncated_body(self) -> None:

@@ -20,7 +20,7 @@ from orderflow.cli.main import app
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import OrderLine, VendorOrderLine
-from orderflow.orders.importing import import_orders
+from orderflow.storefronts.importing import import_orders
 from tests.dispatch_fixtures import HEADER, vendor_block, write_settings
 from tests.orderflow_fixtures import stock_catalog
 

@@ -21,7 +21,7 @@ from orderflow.cli.orders import IMPORT_FORMATS, ORDER_STATES
 from orderflow.cli.tracking import CARRIER_CODES
 from orderflow.db.models import OrderState, VendorOrderState
 from orderflow.errors import ExitCode
-from orderflow.orders.formats import ORDER_FORMATS
+from orderflow.storefronts.formats import ORDER_FORMATS
 from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.support.cli import orderflow
 from tests.support.stand_in_rules import MON

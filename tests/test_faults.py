@@ -92,7 +92,7 @@ from orderflow.db.models import (
     VendorOrder,
 )
 from orderflow.errors import ExitCode
-from orderflow.orders.importing import import_orders
+from orderflow.storefronts.importing import import_orders
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.testing.http_server import Answer, Cut, LocalHttpServer
 from orderflow.testing.printful import FakePrintful
@@ -397,7 +397,7 @@ timeout_seconds = 0.3
 # --- HTTP: the storefront's order API ------------------------------------------------------------------------
 
 class Storefront(LocalHttpServer):
-    """The shop's order API (see orderflow.orders.http_source): two pages of two orders each.
+    """The shop's order API (see orderflow.storefronts.http_source): two pages of two orders each.
 
     ``fault`` (one of FAULTS, or None) breaks the second page only, so a test can see the first one kept.
     """

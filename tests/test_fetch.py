@@ -18,8 +18,8 @@ from orderflow.config import Settings, VendorSettings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, InventoryLevel, Shipment
 from orderflow.errors import ExitCode, InputError
-from orderflow.orders.importing import import_orders
 from orderflow.orders.view import find_order, order_story
+from orderflow.storefronts.importing import import_orders
 from orderflow.testing.printful import FakePrintful
 from orderflow.testing.sshd import SshServer
 from orderflow.vendors.channels import file_transport

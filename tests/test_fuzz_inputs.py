@@ -33,11 +33,11 @@ from orderflow.carriers.http import Token
 from orderflow.carriers.status import TrackingResult
 from orderflow.config import Settings, VendorSettings, load_settings
 from orderflow.errors import ConfigError, InputError, Refusal, RemoteError
-from orderflow.orders.formats import iter_orders
-from orderflow.orders.json_orders import iter_json_orders
-from orderflow.orders.mapped_csv import ColumnMapping, iter_mapped_csv
 from orderflow.orders.records import IncomingOrder
-from orderflow.orders.shopify import iter_shopify_csv
+from orderflow.storefronts.formats import iter_orders
+from orderflow.storefronts.json_orders import iter_json_orders
+from orderflow.storefronts.mapped_csv import ColumnMapping, iter_mapped_csv
+from orderflow.storefronts.shopify import iter_shopify_csv
 from orderflow.vendors.fetch import parse_vendor_file
 from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
 from orderflow.vendors.formats.x12 import parse_x12
@@ -773,12 +773,12 @@ class TestFoundByFuzzing:
     def test_json_nested_too_deep_is_not_json_even_in_a_vendor_apis_answer(self) -> None:
         """Nesting past Python's stack is a ValueError like any non-JSON; a JSON vendor API's reply of it
         reads as an empty answer instead of a RecursionError that stopped dispatch."""
-        from orderflow import jsontext
+        from orderflow.parsing.json_shapes import loads
         from orderflow.vendors.channels import _json_body
 
         deep = b"[" * 100_000
         with pytest.raises(ValueError, match="nested too deeply"):
-            jsontext.loads(deep)
+            loads(deep)
         assert _json_body(deep) == {}
 
     @pytest.mark.parametrize("count", ["\u00b2", "\u0661\u0661", "1" * 5000])

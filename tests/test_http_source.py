@@ -22,7 +22,7 @@ from orderflow.config import LimitSettings, Settings, SourceSettings, VendorSett
 from orderflow.db.engine import session_factory
 from orderflow.db.models import CatalogItem, JobRun, Order, SourceCursor, VendorOrder
 from orderflow.errors import ExitCode, RemoteRejected, RemoteUnavailable
-from orderflow.orders.http_source import import_http_source
+from orderflow.storefronts.http_source import import_http_source
 from orderflow.vendors.registry import sync_vendors
 
 NOW = datetime(2026, 11, 3, 19, 30, tzinfo=UTC)

@@ -8,8 +8,9 @@ import io
 import pytest
 
 from orderflow.errors import ConfigError
-from orderflow.orders.mapped_csv import ColumnMapping, iter_mapped_csv, sniffed_delimiter
 from orderflow.orders.records import IncomingOrder
+from orderflow.parsing.csv_rows import sniffed_delimiter
+from orderflow.storefronts.mapped_csv import ColumnMapping, iter_mapped_csv
 
 MAPPING = ColumnMapping(order_number="Order", placed_at="Date", sku="SKU", qty="Qty", price="Price",
                         ship_address1="Street")

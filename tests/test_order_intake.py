@@ -18,8 +18,8 @@ from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, Order, OrderLine, VendorOrder, VendorOrderLine
 from orderflow.errors import ExitCode
-from orderflow.orders.importing import import_orders
 from orderflow.orders.view import find_order, list_orders, order_story
+from orderflow.storefronts.importing import import_orders
 from tests.orderflow_fixtures import SAMPLES, shop_settings, stock_catalog
 
 SAMPLE = SAMPLES / "shopify_orders_export.csv"

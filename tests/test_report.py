@@ -49,8 +49,9 @@ from orderflow.jobs import WorkResult
 from orderflow.reports.business_days import business_days_between
 from orderflow.reports.cells import csv_bytes, fraction, money, percent
 from orderflow.reports.charts import CHART_FILES
-from orderflow.reports.daily import FILES, daily_report, write_files
+from orderflow.reports.daily import daily_report, write_files
 from orderflow.reports.period import trends_report
+from orderflow.reports.report_day import FILES
 from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors

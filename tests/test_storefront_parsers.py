@@ -20,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.formats import detect_format, iter_orders
-from orderflow.orders.json_orders import iter_json_orders
-from orderflow.orders.mapped_csv import ColumnMapping, iter_mapped_csv
 from orderflow.orders.records import Address, IncomingLine, IncomingOrder
-from orderflow.orders.shopify import iter_shopify_csv
+from orderflow.storefronts.formats import detect_format, iter_orders
+from orderflow.storefronts.json_orders import iter_json_orders
+from orderflow.storefronts.mapped_csv import ColumnMapping, iter_mapped_csv
+from orderflow.storefronts.shopify import iter_shopify_csv
 
 SAMPLE_EXPORT = (
     "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,Cu"

@@ -18,7 +18,6 @@ from orderflow.clock import Clock
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, Order, OrderLine, Shipment, VendorOrder, VendorOrderLine
-from orderflow.orders.importing import import_orders
 from orderflow.rules.vendor_rules import (
     cancel_not_confirmed,
     dispatch_failed,
@@ -32,6 +31,7 @@ from orderflow.rules.vendor_rules import (
     vendor_on_hold,
     vendor_rejected,
 )
+from orderflow.storefronts.importing import import_orders
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.fetch import fetch
 from orderflow.vendors.records import (

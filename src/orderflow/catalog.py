@@ -23,12 +23,11 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import CatalogItem
 from orderflow.errors import ExitCode, InputError, Refusal
 from orderflow.jobs import WorkResult
+from orderflow.parsing.values import parse_flag
 from orderflow.vendors.registry import sync_vendors
 
 REQUIRED = ("sku", "vendor", "vendor_sku")
 OPTIONAL = ("upc", "description", "on_demand", "vendor_variant_id", "product", "variant")
-_TRUE = {"1", "true", "yes", "y", "t"}
-_FALSE = {"", "0", "false", "no", "n", "f"}
 
 
 @dataclass(frozen=True)
@@ -100,12 +99,13 @@ def _catalog_row(values: dict[str, str], vendors: set[str]) -> tuple[CatalogRow 
     if upc is not None and not re.fullmatch(r"\d{6,14}", upc):
         return None, ("upc", f"not a UPC/EAN of 6 to 14 digits: {upc!r}"
                       + (" (a spreadsheet turned it into scientific notation)" if "E+" in upc.upper() else ""))
-    flag = values.get("on_demand", "").lower()
-    if flag not in _TRUE | _FALSE:
-        return None, ("on_demand", f"expected true or false, got {values['on_demand']!r}")
+    try:
+        on_demand = parse_flag(values.get("on_demand", ""))
+    except ValueError as exc:
+        return None, ("on_demand", str(exc))
     return CatalogRow(
         sku=values["sku"], vendor=vendor, vendor_sku=values["vendor_sku"], upc=upc,
-        description=values.get("description") or None, on_demand=flag in _TRUE,
+        description=values.get("description") or None, on_demand=on_demand,
         vendor_variant_id=values.get("vendor_variant_id") or None,
         product=values.get("product") or None, variant=values.get("variant") or None,
     ), None
@@ -168,9 +168,9 @@ def suggest_catalog_rows(*, session: Session, path: Path) -> list[dict[str, str 
     cover yet, most ordered first: rows for ``catalog import`` once ``sku``, ``vendor`` and ``vendor_sku`` are
     filled in. A line name splits into product and variant at its last " - " (Shopify's ``Lineitem name``);
     the catalog matches the two joined again, so a title that itself holds " - " is matched all the same."""
-    from orderflow.orders.formats import iter_orders
     from orderflow.orders.records import IncomingOrder, name_key
     from orderflow.orders.routing import Catalog
+    from orderflow.storefronts.formats import iter_orders
 
     covered = Catalog.load(session).skus_by_name
     wanted: dict[str, dict[str, str | int]] = {}

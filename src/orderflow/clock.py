@@ -13,17 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from time import monotonic as _monotonic
 
 from orderflow.errors import ConfigError
+from orderflow.parsing.times import parse_time
 
 
 def parse_instant(text: str, *, what: str = "--now") -> datetime:
     """Parse an ISO-8601 instant; a naive value is taken as UTC. ``Z`` is accepted."""
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_time(text)
     except ValueError as exc:
         raise ConfigError(f"{what}: not an ISO-8601 time: {text!r}") from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

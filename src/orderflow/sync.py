@@ -101,7 +101,7 @@ def worst(codes: Iterable[ExitCode]) -> ExitCode:
 
 
 def _import(*, engine: Engine, settings: Settings, clock: Clock) -> WorkResult:
-    from orderflow.orders.importing import import_orders
+    from orderflow.storefronts.importing import import_orders
 
     return import_orders(engine=engine, settings=settings, now=clock.now(), paths=[])
 

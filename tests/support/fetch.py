@@ -13,7 +13,7 @@ from orderflow.clock import Clock
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import VendorOrder
-from orderflow.orders.importing import import_orders
+from orderflow.storefronts.importing import import_orders
 from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.orderflow_fixtures import SAMPLES, stock_catalog
 

@@ -23,20 +23,17 @@ from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
     Request,
-    as_object,
     error_detail,
     failed,
     found,
     join_place,
     latest_of,
-    object_at,
-    objects_at,
     parse_estimate,
-    parse_timestamp,
     read_track_reply,
-    text_at,
 )
 from orderflow.carriers.status import FetchOutcome, PackageStatus, TrackingEvent, TrackingResult
+from orderflow.parsing.json_shapes import as_object, object_at, objects_at, text_at
+from orderflow.parsing.times import parse_time
 
 TRACK_PATH = "/track/shipments"
 API_KEY_HEADER = "DHL-API-Key"
@@ -96,7 +93,7 @@ def _read_shipment(number: str, shipment: Mapping[str, Any]) -> TrackingResult:
         current=status_of(code) if code else None, raw_status_code=code,
         message=next((text for text in texts if text), ""),
         estimated_delivery=_estimated_delivery(shipment),
-        delivered_at=parse_timestamp(delivered) if delivered else None, reason_texts=texts)
+        delivered_at=parse_time(delivered) if delivered else None, reason_texts=texts)
 
 
 def _read_event(event: Mapping[str, Any]) -> TrackingEvent:
@@ -104,7 +101,7 @@ def _read_event(event: Mapping[str, Any]) -> TrackingEvent:
     code = text_at(event, "statusCode", where)
     address = object_at(object_at(event, "location", where), "address", "location")
     return TrackingEvent(
-        at=parse_timestamp(text_at(event, "timestamp", where)), status=status_of(code), code=code,
+        at=parse_time(text_at(event, "timestamp", where)), status=status_of(code), code=code,
         description=text_at(event, "description", where) or text_at(event, "status", where),
         location=join_place(*(text_at(address, key, "address")
                               for key in ("addressLocality", "postalCode", "countryCode"))))

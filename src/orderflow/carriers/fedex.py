@@ -25,25 +25,18 @@ from typing import Any
 from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
-    MalformedReply,
     Request,
     Token,
-    as_list,
-    as_object,
     error_detail,
     failed,
     form_token_request,
     found,
     join_place,
     latest_of,
-    object_at,
-    objects_at,
     parse_estimate,
-    parse_timestamp,
     read_token_reply,
     read_track_reply,
     seconds_until_utc_midnight,
-    text_at,
 )
 from orderflow.carriers.status import (
     FetchOutcome,
@@ -52,6 +45,8 @@ from orderflow.carriers.status import (
     TrackingResult,
     reason_from_text,
 )
+from orderflow.parsing.json_shapes import ShapeError, as_list, as_object, object_at, objects_at, text_at
+from orderflow.parsing.times import parse_time
 
 OAUTH_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"
@@ -171,7 +166,7 @@ def _request_failure(reply: Mapping[str, Any], numbers: list[str]) -> list[Track
     """A request-level ``{transactionId, errors}``; the reference files 400 ``TRACKING.*`` as invalid."""
     code, message = error_detail(reply)
     if not code:
-        raise MalformedReply("neither output nor errors in the reply")
+        raise ShapeError("reply", "neither output nor errors")
     invalid = code.startswith(REQUEST_ERROR_PREFIX)
     return failed(numbers, FetchOutcome.INVALID_NUMBER if invalid else FetchOutcome.CARRIER_ERROR,
                   message or code, code=code)
@@ -183,7 +178,7 @@ def _read_number(entry: Mapping[str, Any]) -> TrackingResult:
         as_list(entry.get("trackResults"), f"{number}.trackResults")  # required, unlike most lists
         candidates = [_read_track_result(number, result) for result in objects_at(entry, "trackResults", number)]
         if not candidates:
-            raise MalformedReply(f"{number}: trackResults is empty")
+            raise ShapeError(f"{number}.trackResults", "an empty list")
     except ValueError as exc:  # one unreadable number must not hide the others in the batch
         return failed([number], FetchOutcome.CARRIER_ERROR, f"unreadable result: {exc}")[0]
     return latest_of(candidates)
@@ -211,7 +206,7 @@ def _read_track_result(number: str, result: Mapping[str, Any]) -> TrackingResult
         current=status_of(code, derived, texts) if code or derived else None,
         raw_status_code=code or derived, message=text_at(latest, "description", "latestStatusDetail"),
         estimated_delivery=_estimated_delivery(result, times),
-        delivered_at=parse_timestamp(times["ACTUAL_DELIVERY"]) if times.get("ACTUAL_DELIVERY") else None,
+        delivered_at=parse_time(times["ACTUAL_DELIVERY"]) if times.get("ACTUAL_DELIVERY") else None,
         reason_texts=texts)
 
 
@@ -234,7 +229,7 @@ def _read_scan(scan: Mapping[str, Any]) -> TrackingEvent:
     exception = text_at(scan, "exceptionDescription", where)
     place = object_at(scan, "scanLocation", where)
     return TrackingEvent(
-        at=parse_timestamp(text_at(scan, "date", where)),
+        at=parse_time(text_at(scan, "date", where)),
         status=status_of(kind, text_at(scan, "derivedStatusCode", where), [exception]),
         code=f"{kind}:{exception_code}" if exception_code else kind,
         description=f"{description}: {exception}" if exception else description,

@@ -8,7 +8,11 @@ only code that does IO) sends it, and the connector parses the status code, body
     ('GET', '/track/shipments')
 
 Reading a reply never raises: a body that is not what the carrier documents becomes a ``carrier_error``
-result with a message saying what was wrong, so one odd answer never aborts a cron run.
+result with a message saying what was wrong, so one odd answer never aborts a cron run. Bodies are read with
+:mod:`orderflow.parsing.json_shapes` and times with :func:`orderflow.parsing.times.parse_time`. A carrier time
+without an offset takes the offset the carrier gives apart (USPS ``GMTOffset``), else it is read as UTC: a
+documented choice, since the error is at most a carrier's local offset (hours), which the day-scale lateness
+rules tolerate, and it keeps the value deterministic.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orderflow import jsontext
 from orderflow.carriers.status import (
     PROBLEM_STATUSES,
     FetchOutcome,
@@ -32,6 +35,8 @@ from orderflow.carriers.status import (
     summarize,
 )
 from orderflow.errors import RemoteRejected, RemoteUnavailable
+from orderflow.parsing.json_shapes import as_object, loads, text_at
+from orderflow.parsing.times import combine_utc, parse_compact_clock, parse_compact_date, parse_offset, parse_time
 from orderflow.retries import retry_after_seconds
 
 FORM_CONTENT = "application/x-www-form-urlencoded"
@@ -72,96 +77,22 @@ class Token:
         return now < self.expires_at - margin
 
 
-class MalformedReply(ValueError):
-    """A carrier body that is not shaped the way the carrier documents it."""
-
-
-# --- JSON, read defensively -----------------------------------------------------------------------------
-
-def load_json(body: bytes) -> Any:
-    try:
-        return jsontext.loads(body)
-    except ValueError as exc:  # bytes that are not UTF-8 and nesting too deep included
-        raise MalformedReply(f"the reply is not JSON ({exc})") from exc
-
-
-def _kind(value: object) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def as_object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise MalformedReply(f"{where}: expected an object, got {_kind(value)}")
-    return value
-
-
-def as_list(value: object, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise MalformedReply(f"{where}: expected a list, got {_kind(value)}")
-    return value
-
-
-def object_at(document: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    """``document[key]`` as an object; a missing or null key reads as ``{}``."""
-    value = document.get(key)
-    return {} if value is None else as_object(value, f"{where}.{key}")
-
-
-def list_at(document: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    """``document[key]`` as a list; a missing or null key reads as ``[]``."""
-    value = document.get(key)
-    return [] if value is None else as_list(value, f"{where}.{key}")
-
-
-def objects_at(document: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
-    """``document[key]`` as a list of objects; a missing or null key reads as ``[]``."""
-    return [as_object(item, f"{where}.{key}[{index}]") for index, item in enumerate(list_at(document, key, where))]
-
-
-def text_at(document: Mapping[str, Any], key: str, where: str) -> str:
-    """``document[key]`` as stripped text; missing or null reads as ``""``; numbers are accepted as text."""
-    value = document.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise MalformedReply(f"{where}.{key}: expected text, got {_kind(value)}")
-
-
 def join_place(*parts: str) -> str:
     """``"HERNANDO, FL, 34442"`` from its non-empty parts."""
     return ", ".join(part for part in parts if part)
 
 
-# --- Timestamps -------------------------------------------------------------------------------------------
-
-_EXCESS_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def parse_timestamp(text: str, *, offset: str = "") -> datetime:
-    """An ISO-8601 carrier time as aware UTC, read leniently.
-
-    Accepts ``Z``, a space instead of ``T``, and fractions down to nanoseconds (cut to microseconds). A time
-    without an offset takes ``offset`` when the carrier gives one separately (USPS ``GMTOffset``); with
-    neither it is read as UTC. That is a documented choice: the error is at most a carrier's local offset
-    (hours), which the day-scale lateness rules tolerate, and it keeps the value deterministic.
-
-    >>> parse_timestamp("2024-11-22T13:58:00", offset="-05:00").isoformat()
-    '2024-11-22T18:58:00+00:00'
-    """
-    cleaned = _EXCESS_FRACTION.sub(r"\1", text.strip().replace(" ", "T"))
-    cleaned = _padded_offset(re.sub(r"[zZ]$", "+00:00", cleaned))
+def _json_of(body: bytes) -> tuple[object, str]:
+    """The reply's JSON document, or ``None`` and why the body is not JSON."""
     try:
-        value = datetime.fromisoformat(cleaned)
-        if value.tzinfo is None and offset:
-            value = value.replace(tzinfo=_offset(offset))
-    except ValueError as exc:
-        raise MalformedReply(f"not a timestamp: {text!r}") from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return _in_utc(value, text)
+        return loads(body), ""
+    except ValueError as exc:  # bytes that are not UTF-8 and nesting too deep included
+        return None, f"the reply is not JSON ({exc})"
+
+
+# --- Times -------------------------------------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?([zZ]|[+-]\d{1,2}:?\d{2})?")
 
 
 def parse_compact(date: str, time: str = "", *, offset: str = "") -> datetime:
@@ -170,24 +101,8 @@ def parse_compact(date: str, time: str = "", *, offset: str = "") -> datetime:
     >>> parse_compact("20210210", "071356", offset="-05:00").isoformat()
     '2021-02-10T12:13:56+00:00'
     """
-    digits = time.replace(":", "").strip().zfill(6)
-    try:
-        value = datetime.strptime(f"{date.strip()}{digits}", "%Y%m%d%H%M%S").replace(
-            tzinfo=_offset(offset) if offset else UTC)
-    except ValueError as exc:
-        raise MalformedReply(f"not a date and time: {date!r} {time!r}") from exc
-    return _in_utc(value, f"{date} {time}")
-
-
-def _in_utc(value: datetime, text: str) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:  # year 1 with a positive offset, year 9999 with a negative one
-        raise MalformedReply(f"a time out of range: {text!r}") from exc
-
-
-_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?([zZ]|[+-]\d{1,2}:?\d{2})?")
-_SHORT_OFFSET = re.compile(r"([+-])(\d)(:\d{2})$")
+    clock = parse_compact_clock(time.replace(":", "").strip().zfill(6))
+    return combine_utc(parse_compact_date(date), clock, parse_offset(offset) if offset else UTC)
 
 
 def parse_estimate(text: str) -> datetime:
@@ -204,19 +119,7 @@ def parse_estimate(text: str) -> datetime:
     """
     stripped = text.strip()
     day = _DATE_ONLY.fullmatch(stripped)
-    return parse_timestamp(f"{day.group(1)}T23:59:59{day.group(2) or ''}" if day else stripped)
-
-
-def _padded_offset(text: str) -> str:
-    """``-7:00`` (USPS writes single-digit hours) as ``-07:00``, which the ISO reader takes."""
-    return _SHORT_OFFSET.sub(r"\g<1>0\2\3", text)
-
-
-def _offset(text: str) -> Any:
-    try:
-        return datetime.strptime(_padded_offset(text.strip().replace("Z", "+00:00")), "%z").tzinfo
-    except ValueError as exc:
-        raise MalformedReply(f"not a UTC offset: {text!r}") from exc
+    return parse_time(f"{day.group(1)}T23:59:59{day.group(2) or ''}" if day else stripped)
 
 
 # --- Headers ------------------------------------------------------------------------------------------------
@@ -277,10 +180,7 @@ def read_token_reply(status_code: int, body: bytes, *, carrier: str, now: dateti
     A refused token request fails the whole poll for that carrier, so it raises instead of returning
     per-number results. Messages quote the carrier's error text only, never the body (it holds the token).
     """
-    try:
-        document: object = load_json(body)
-    except MalformedReply:
-        document = None
+    document, _problem = _json_of(body)
     if not 200 <= status_code < 300:
         code, text = error_detail(document)
         message = f"{carrier} token request failed (HTTP {status_code}): {text or code or 'no message'}"
@@ -292,7 +192,7 @@ def read_token_reply(status_code: int, body: bytes, *, carrier: str, now: dateti
         access_token = text_at(reply, "access_token", "token reply")
         lifetime = float(text_at(reply, "expires_in", "token reply"))
         scope = text_at(reply, "scope", "token reply")
-    except ValueError as exc:  # MalformedReply included: float() of "" or junk lands here too
+    except ValueError as exc:  # a ShapeError included: float() of "" or junk lands here too
         raise RemoteUnavailable(f"{carrier} token reply unreadable: {exc}") from exc
     # NaN, infinity and 1e300 parse as floats but are no lifetime (and would overflow the expiry time).
     if not access_token or not 0 < lifetime <= LONGEST_TOKEN_LIFETIME.total_seconds():
@@ -375,11 +275,7 @@ def read_track_reply(status_code: int, body: bytes, *, requested: Sequence[str],
     ``carrier_error`` naming the problem: the parser's promise is that no exception escapes.
     """
     numbers = list(requested)
-    try:
-        document: object = load_json(body)
-        problem = ""
-    except MalformedReply as exc:
-        document, problem = None, str(exc)
+    document, problem = _json_of(body)
     code, text = error_detail(document)
     code = code or str(status_code)
     if status_code == 429:
@@ -394,7 +290,7 @@ def read_track_reply(status_code: int, body: bytes, *, requested: Sequence[str],
     try:
         results = read_body(status_code, document, numbers)
     except (LookupError, TypeError, ValueError, AttributeError) as exc:
-        # MalformedReply is a ValueError; the others are a net for shapes nobody documented.
+        # A ShapeError or a bad time is a ValueError; the others are a net for shapes nobody documented.
         return failed(numbers, FetchOutcome.CARRIER_ERROR, f"HTTP {status_code}: unreadable reply: {exc}",
                       code=str(status_code))
     return aligned(results, numbers)

@@ -25,25 +25,20 @@ from urllib.parse import quote
 from orderflow.carriers.connector import Connector
 from orderflow.carriers.http import (
     JSON_CONTENT,
-    MalformedReply,
     Request,
     Token,
-    as_object,
     basic_authorization,
     error_detail,
     failed,
     form_token_request,
     found,
     join_place,
-    list_at,
-    object_at,
-    objects_at,
     parse_compact,
     read_token_reply,
     read_track_reply,
-    text_at,
 )
 from orderflow.carriers.status import FetchOutcome, PackageStatus, TrackingEvent, TrackingResult
+from orderflow.parsing.json_shapes import ShapeError, as_object, list_at, object_at, objects_at, text_at
 
 OAUTH_PATH = "/security/v1/oauth/token"
 TRACK_PATH = "/api/track/v1/details/{number}"
@@ -134,7 +129,7 @@ def _read_body(status_code: int, document: Any, numbers: list[str]) -> list[Trac
         return _failure(status_code, reply, numbers)
     shipments = list_at(object_at(reply, "trackResponse", "reply"), "shipment", "trackResponse")
     if not shipments:
-        raise MalformedReply("trackResponse.shipment is empty")
+        raise ShapeError("trackResponse.shipment", "an empty list")
     # One number per call: the result is keyed by the number asked for, whatever spelling UPS echoes.
     return [_read_shipment(as_object(shipments[0], "shipment[0]"), numbers[0])]
 
@@ -142,7 +137,7 @@ def _read_body(status_code: int, document: Any, numbers: list[str]) -> list[Trac
 def _failure(status_code: int, reply: Mapping[str, Any], numbers: list[str]) -> list[TrackingResult]:
     code, message = error_detail(reply)
     if not code and not message:
-        raise MalformedReply("neither trackResponse nor response.errors in the reply")
+        raise ShapeError("reply", "neither trackResponse nor response.errors")
     if code in INVALID_NUMBER_ERRORS:
         outcome = FetchOutcome.INVALID_NUMBER
     elif code in NOT_FOUND_WARNINGS or status_code == 404:
@@ -161,7 +156,7 @@ def _read_shipment(shipment: Mapping[str, Any], number: str) -> TrackingResult:
         return _read_package(number, as_object(packages[0], f"{where}.package[0]"))
     warnings = list_at(shipment, "warnings", where)
     if not warnings:
-        raise MalformedReply(f"{where}: neither package nor warnings")
+        raise ShapeError(where, "neither package nor warnings")
     warning = as_object(warnings[0], f"{where}.warnings[0]")
     code = text_at(warning, "code", "warning")
     outcome = FetchOutcome.NOT_FOUND if code in NOT_FOUND_WARNINGS else FetchOutcome.CARRIER_ERROR

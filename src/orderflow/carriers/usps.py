@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -27,18 +27,14 @@ from orderflow.carriers.http import (
     JSON_CONTENT,
     Request,
     Token,
-    as_object,
     error_detail,
     failed,
     form_token_request,
     found,
     join_place,
-    objects_at,
     parse_estimate,
-    parse_timestamp,
     read_token_reply,
     read_track_reply,
-    text_at,
 )
 from orderflow.carriers.status import (
     FetchOutcome,
@@ -48,6 +44,8 @@ from orderflow.carriers.status import (
     newest_first,
 )
 from orderflow.errors import RemoteRejected
+from orderflow.parsing.json_shapes import as_object, objects_at, text_at
+from orderflow.parsing.times import parse_offset, parse_time
 
 OAUTH_PATH = "/oauth2/v3/token"
 TRACK_PATH = "/tracking/v3/tracking/{number}"
@@ -170,8 +168,9 @@ def _read_event(event: Mapping[str, Any]) -> TrackingEvent:
     where = "trackingEvent"
     code = text_at(event, "eventCode", where)
     utc = text_at(event, "GMTTimestamp", where)
-    at = parse_timestamp(utc) if utc else parse_timestamp(
-        text_at(event, "eventTimestamp", where), offset=text_at(event, "GMTOffset", where))
+    offset = text_at(event, "GMTOffset", where)
+    at = parse_time(utc) if utc else parse_time(text_at(event, "eventTimestamp", where),
+                                                 naive=parse_offset(offset) if offset else UTC)
     return TrackingEvent(
         at=at, status=status_of(code), code=code, description=text_at(event, "eventType", where),
         location=join_place(*(text_at(event, key, where)

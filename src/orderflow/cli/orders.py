@@ -13,7 +13,7 @@ ORDER_STATES = ("open", "cancelled", "fulfilled_elsewhere", "shipped", "delivere
                 "sending", "sent", "accepted", "rejected", "on_hold", "partially_shipped", "needs_reconcile")
 """What ``orders --state`` takes: an order state, ``unroutable``, or a vendor order state (a test ties them)."""
 IMPORT_FORMATS = ("shopify_csv", "mapped_csv", "json")
-"""What ``import --format`` takes (``orderflow.orders.formats.ORDER_FORMATS``; a test ties them)."""
+"""What ``import --format`` takes (``orderflow.storefronts.formats.ORDER_FORMATS``; a test ties them)."""
 
 
 def import_orders(
@@ -32,7 +32,7 @@ def import_orders(
     Re-importing the same orders changes nothing. Refused rows are named by file, line and column; every
     other order is stored. Exit code 4 when anything was refused.
     """
-    from orderflow.orders.importing import import_orders as run_import
+    from orderflow.storefronts.importing import import_orders as run_import
 
     state = app_context(ctx)
     run_as_job(ctx, "import", lambda: run_import(

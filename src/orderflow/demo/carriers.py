@@ -15,17 +15,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
 from orderflow.calendars import shop_calendar
 from orderflow.carriers.catalogue import CARRIERS as CATALOGUE
 from orderflow.carriers.numbers import validate
 from orderflow.carriers.status import PackageStatus as S
 from orderflow.testing.carriers import CarrierName, FakeCarrier, Scan
-
-if TYPE_CHECKING:
-    from orderflow.demo.scoring import Outage
 
 CARRIERS: tuple[CarrierName, ...] = tuple(cast("CarrierName", carrier.code) for carrier in CATALOGUE)
 """Every carrier orderflow knows, each simulated by its fake (``testing.carriers``)."""
@@ -40,6 +38,16 @@ DELIVERY_HOUR = time(17, 0)
 _PATTERNS = {"ups": "1Z4R8W6703{serial:07d}", "fedex": "7946{serial:07d}", "usps": "940011189922385{serial:06d}",
              "dhl": "33{serial:07d}"}
 _HUBS = {"ups": "Louisville KY US", "fedex": "Memphis TN US", "usps": "Kansas City MO US", "dhl": "Cincinnati OH US"}
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A carrier's tracking API answering nothing but errors from ``starts`` to ``ends``."""
+
+    carrier: str
+    starts: datetime
+    ends: datetime
+
 
 CarrierFate = Literal["delivered", "delivered_late", "delayed", "exception", "returned", "stalled"]
 

@@ -13,7 +13,8 @@ import io
 from collections.abc import Mapping, Sequence
 
 from orderflow.config import CarrierSettings, Settings
-from orderflow.demo.world import CATALOG, PO_PREFIX, SHOP_ZONE, VENDORS, OrderPlan, VendorProfile
+from orderflow.demo.plans import OrderPlan, VendorProfile
+from orderflow.demo.world import CATALOG, PO_PREFIX, SHOP_ZONE, VENDORS
 
 MARKER = ".orderflow-demo"
 """The file that says a folder is a demo's, so a second run may replace it (and never anything else)."""

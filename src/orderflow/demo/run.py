@@ -45,9 +45,10 @@ from orderflow.demo.files import (
     shopify_export,
     vendor_folder,
 )
+from orderflow.demo.plans import FIRST_DAY, OrderPlan
 from orderflow.demo.scoring import Score, expectations, score_queue
 from orderflow.demo.vendors import FileVendor, PrintfulVendor, SimulatedTime, vendor_sides
-from orderflow.demo.world import FIRST_DAY, SHOP_ZONE, SHOWN_RULES, VENDORS, OrderPlan, World
+from orderflow.demo.world import SHOP_ZONE, SHOWN_RULES, VENDORS, World
 from orderflow.errors import ConfigError, ExitCode
 from orderflow.jobs import WorkResult
 from orderflow.setup_check import check_setup, create_folders

@@ -24,20 +24,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orderflow.carriers.status import PackageStatus as S
-from orderflow.demo.carriers import CARRIER_CALENDAR
+from orderflow.demo.carriers import CARRIER_CALENDAR, Outage
+from orderflow.demo.plans import FIRST_DAY, RESTOCK_AFTER, OrderPlan, ParcelPlan, VendorOrderPlan
+from orderflow.orders.lateness import NOT_SCANNED_AFTER_BUSINESS_DAYS
 from orderflow.rules.tracking_rules import (
     DELIVERY_GRACE_BUSINESS_DAYS,
-    NOT_SCANNED_AFTER_BUSINESS_DAYS,
     OUT_FOR_DELIVERY_STALL_BUSINESS_DAYS,
     STALL_BUSINESS_DAYS,
 )
 from orderflow.testing.carriers import REPORTED_AS
-
-if TYPE_CHECKING:
-    from orderflow.demo.world import OrderPlan, ParcelPlan, VendorOrderPlan
 
 Key = tuple[str, str]
 Verdict = bool | None
@@ -58,15 +56,6 @@ PARCEL_RULES = frozenset({"tracking_invalid", "tracking_not_scanned", "carrier_e
                           "stalled_in_transit", "customer_not_notified"})
 FEED_RECOVERS = timedelta(hours=2)
 """After an outage the feed rule needs two good poll runs before it stops finding the carrier unhealthy."""
-
-
-@dataclass(frozen=True)
-class Outage:
-    """A carrier's tracking API answering nothing but errors from ``starts`` to ``ends``."""
-
-    carrier: str
-    starts: datetime
-    ends: datetime
 
 
 # --- conditions at one instant -----------------------------------------------------------------------------------
@@ -118,9 +107,6 @@ def _late(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str] = frozen
 
 def backorder_promised(plan: VendorOrderPlan, t: datetime) -> bool:
     """The vendor acknowledged its backorder with a date whose grace (noon on its next working day) is ahead."""
-    from orderflow.demo.vendors import RESTOCK_AFTER  # the vendors' side imports the plans: not at module level
-    from orderflow.demo.world import FIRST_DAY
-
     if plan.answered_at is None or plan.answered_at > t:
         return False
     calendar = plan.vendor.business

@@ -19,16 +19,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from orderflow.demo.world import CATALOG, FIRST_DAY, SHOP_ZONE, VendorOrderPlan, VendorProfile
+from orderflow.demo.plans import FIRST_DAY, RESTOCK_AFTER, VendorOrderPlan, VendorProfile
+from orderflow.demo.world import CATALOG, SHOP_ZONE
 from orderflow.testing.printful import FakePrintful
 from orderflow.vendors.formats.x12 import parse_x12
 
 SHOP_X12_ID = "THREADBARE"
-RESTOCK_AFTER = timedelta(days=16)
 _X12_ZONES = {"America/New_York": "ET", "America/Chicago": "CT", "America/Denver": "MT", "America/Los_Angeles": "PT"}
 
 

@@ -1,1 +1,4 @@
-"""Orders from the storefront: intake sources and parsers, and routing to vendors."""
+"""The order domain: orders as records, routing to vendors, the lifecycle roll-up, and the order view.
+
+Vendors and carriers build on it; storefront intake (:mod:`orderflow.storefronts`) fills it.
+"""

@@ -61,6 +61,7 @@ from orderflow.db.models import (
 
 S = VendorOrderState
 LIVE_ORDER_STATES = (OrderState.OPEN, OrderState.SHIPPED)
+"""Orders still to be fulfilled by us: a cancelled one, or one fulfilled elsewhere, needs no vendor alerts."""
 NOT_OURS_TO_SHIP = (LineState.CANCELLED, LineState.FULFILLED_ELSEWHERE)
 ENDED_WITH_NOTHING_LEFT = (S.SHIPPED, S.DELIVERED, S.REJECTED)
 DELIVERED = "delivered"

@@ -33,8 +33,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,90 +58,26 @@ from orderflow.db.models import (
 )
 from orderflow.errors import ConfigError, InputError
 from orderflow.jobs import WorkResult
+from orderflow.orders.lateness import LATE_STATES
+from orderflow.orders.lifecycle import LIVE_ORDER_STATES
 from orderflow.reports.business_days import vendor_business_days, with_ship_by
-from orderflow.reports.cells import csv_bytes, local_dates, local_times, money, one_decimal, read_frame, read_in
+from orderflow.reports.cells import local_dates, local_times, money, one_decimal, read_frame, read_in
 from orderflow.reports.charts import CHART_FILES, charts_available, draw_charts
 from orderflow.reports.queue_then import queue_as_of
+from orderflow.reports.report_day import FILES, DailyReport, ReportDay
 from orderflow.reports.scorecard import format_scorecard, lines_then, vendor_scorecard
-from orderflow.reports.summary import Chart, Summary, VendorStanding, summarize
-from orderflow.reports.trends import Bounds, daily_series
+from orderflow.reports.summary import Chart, VendorStanding, summarize
+from orderflow.reports.trends import daily_series
 from orderflow.rules.queue import JSON_FIELDS
-from orderflow.rules.vendor_rules import LATE_STATES, LIVE_ORDER_STATES
 
 if TYPE_CHECKING:
     from orderflow.mail import Mailer
 
 STAMP = "report.json"
-FILES = ("open_notifications.csv", "shipped.csv", "late_vendor_orders.csv", "in_transit_aging.csv",
-         "vendor_scorecard.csv")
 TREND_DAYS = 14
 """Days of figures behind each report: the day, the one before, the week before it, and the charts' fortnight."""
 IN_TRANSIT_STATUSES = tuple(status for status in PackageStatus if status not in TERMINAL_STATUSES)
 _TIMES_IN_QUEUE = ("opened_at", "last_seen_at", "snoozed_until", "resolved_at", "pushed_at")
-
-
-@dataclass(frozen=True)
-class ReportDay:
-    """The shop's day a report is for: its local date, its bounds in UTC, and the instant it is judged at."""
-
-    day: date
-    zone: ZoneInfo
-    starts: datetime
-    ends: datetime
-    as_of: datetime
-    """The end of the day (its last microsecond), or now when the day is not over yet."""
-
-    @classmethod
-    def of(cls, settings: Settings, now: datetime, day: date | None = None) -> ReportDay:
-        """``day``, by default yesterday in the shop's zone (cron sends the report the next morning); a day that
-        has not begun yet is refused."""
-        zone = ZoneInfo(settings.timezone)
-        today = now.astimezone(zone).date()
-        day = day or today - timedelta(days=1)
-        if day > today:
-            raise InputError(f"--date {day.isoformat()} has not begun yet in {settings.timezone} (today is "
-                             f"{today.isoformat()})")
-        return cls.of_zone(zone, day, now)
-
-    def earlier(self, days: int) -> ReportDay:
-        """The day ``days`` before this one, judged at its end."""
-        return ReportDay.of_zone(self.zone, self.day - timedelta(days=days), self.ends)
-
-    @classmethod
-    def of_zone(cls, zone: ZoneInfo, day: date, now: datetime) -> ReportDay:
-        starts = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-        ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-        return cls(day=day, zone=zone, starts=starts, ends=ends, as_of=min(now, ends - timedelta(microseconds=1)))
-
-    @property
-    def bounds(self) -> Bounds:
-        return Bounds(day=self.day, starts=self.starts, as_of=self.as_of)
-
-    def run_of(self, days: int) -> list[Bounds]:
-        """``days`` days ending with this one, oldest first, each judged at its end (this one at its instant)."""
-        return [self.earlier(back).bounds for back in range(days - 1, 0, -1)] + [self.bounds]
-
-
-@dataclass
-class DailyReport:
-    """The report's tables, ready for people (text cells), and the summary the email leads with."""
-
-    day: ReportDay
-    tables: dict[str, pd.DataFrame]
-    summary: Summary
-    charts: dict[str, bytes] = field(default_factory=dict)
-    """PNG files by name; none when matplotlib is not installed."""
-    files: dict[str, bytes] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.files = {name: csv_bytes(self.tables[name]) for name in FILES}
-
-    def counts(self) -> dict[str, int]:
-        return {"open_notifications": len(self.tables["open_notifications.csv"]),
-                "shipped": len(self.tables["shipped.csv"]),
-                "late_vendor_orders": len(self.tables["late_vendor_orders.csv"]),
-                "in_transit": len(self.tables["in_transit_aging.csv"]),
-                "vendors": len(self.tables["vendor_scorecard.csv"])}
 
 
 def daily_report(*, engine: Engine, settings: Settings, now: datetime, day: date | None = None,

@@ -26,7 +26,8 @@ from orderflow.errors import InputError
 from orderflow.jobs import WorkResult
 from orderflow.reports.cells import csv_bytes, fraction, money
 from orderflow.reports.charts import NOT_INSTALLED, charts_available, draw_charts
-from orderflow.reports.daily import ReportDay, in_transit_aging, snapshot, write_files
+from orderflow.reports.daily import in_transit_aging, snapshot, write_files
+from orderflow.reports.report_day import ReportDay
 from orderflow.reports.trends import DayFigures, daily_series
 from orderflow.rules.vocabulary import SEVERITY_ORDER
 

@@ -29,8 +29,7 @@ from sqlalchemy import Connection, or_, select
 
 from orderflow.db.models import Notification, NotificationEvent, NotificationState, Silence
 from orderflow.reports.cells import read_in
-from orderflow.rules.engine import LIVE, SILENCE_MARK, matchers_hold
-from orderflow.rules.queue import Listed, _silence_values, as_document, sort_key
+from orderflow.rules.queue import LIVE, SILENCE_MARK, Listed, as_document, matchers_hold, silence_values, sort_key
 
 IN_QUEUE = (NotificationState.OPEN, NotificationState.ACKNOWLEDGED)
 _OPENINGS = (None, NotificationState.PENDING, NotificationState.RESOLVED)
@@ -74,7 +73,7 @@ class QueueHistory:
             if not history or history[-1]["to_state"] not in IN_QUEUE:
                 continue
             then = _as_it_was(row, history, as_of)
-            values = _silence_values(cast(Notification, then))
+            values = silence_values(cast(Notification, then))
             if then.suppressed_by is None and not any(matchers_hold(matchers, values) for matchers in silences):
                 listed.append(cast(Listed, then))
         return [as_document(row) for row in sorted(listed, key=sort_key("type"))]

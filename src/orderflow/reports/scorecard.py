@@ -42,9 +42,9 @@ from orderflow.db.models import (
     VendorOrderLine,
     VendorOrderState,
 )
+from orderflow.orders.lateness import NOT_SCANNED_AFTER_BUSINESS_DAYS
 from orderflow.reports.business_days import vendor_business_days, with_ship_by
 from orderflow.reports.cells import fraction, one_decimal, read_frame, read_in
-from orderflow.rules.tracking_rules import NOT_SCANNED_AFTER_BUSINESS_DAYS
 
 COLUMNS = ("vendor", "name", "orders_due", "on_time_ship_rate", "vendor_orders", "rejection_rate",
            "top_rejection_reasons", "acknowledged_median_hours", "out_of_stock_lines",

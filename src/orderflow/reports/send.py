@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -27,10 +27,8 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import OutboxMessage
 from orderflow.errors import ConfigError, ExitCode, RemoteError, RemoteUnavailable
 from orderflow.mail import Attachment, Mailer, RecipientsRefused, build_message, stable_message_id
+from orderflow.reports.report_day import DailyReport
 from orderflow.reports.summary import render, report_templates, subject
-
-if TYPE_CHECKING:
-    from orderflow.reports.daily import DailyReport
 
 KIND = "report_email"
 

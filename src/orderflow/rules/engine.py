@@ -24,7 +24,7 @@ Rules only read; this module is the only writer of notifications besides staff c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,6 +52,7 @@ from orderflow.rules.catalogue import (
     SAME_PROBLEM,
 )
 from orderflow.rules.findings import Finding, Rule, RuleContext, Subject
+from orderflow.rules.queue import LIVE, SILENCE_MARK, matchers_hold, silence_mark
 from orderflow.rules.vocabulary import SEVERITY_ORDER
 
 CLEAR_FOR = timedelta(hours=4)
@@ -59,8 +60,6 @@ REOPEN_WINDOW_BUSINESS_DAYS = 3
 MANUAL_RESOLVE_HOLDS_BUSINESS_DAYS = 1
 ACTOR = "rules"
 
-SILENCE_MARK = "silence #"
-LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
 
 
 @dataclass
@@ -177,16 +176,6 @@ def silence_matches(silence: Silence, finding: Finding) -> bool:
         "rule": finding.rule, "vendor": finding.subject.vendor_code, "carrier": finding.subject.carrier,
         "order": finding.subject.order_number, "vendor_order": finding.subject.vendor_order_id,
         "severity": finding.severity, "subject": finding.subject.id})
-
-
-def matchers_hold(matchers: Mapping[str, str], values: Mapping[str, str | None]) -> bool:
-    """Whether every ``key=value`` of a silence holds for these values (case does not matter)."""
-    return all(str(values.get(key) or "").lower() == str(wanted).lower() for key, wanted in matchers.items())
-
-
-def silence_mark(silence: Silence) -> str:
-    """What a notification hidden by ``silence`` says in its ``suppressed_by``."""
-    return f"{SILENCE_MARK}{silence.id}: {silence.comment}"
 
 
 @dataclass

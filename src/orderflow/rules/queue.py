@@ -6,6 +6,7 @@ recorded with who did it and why, so ``orderflow notifications why ID`` tells th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,10 +27,17 @@ from orderflow.rules.listing import (
 )
 from orderflow.rules.vocabulary import SILENCE_KEYS
 
+LIVE = (NotificationState.PENDING, NotificationState.OPEN, NotificationState.ACKNOWLEDGED, NotificationState.SNOOZED)
+"""The states of a notification still in play (not resolved)."""
+SILENCE_MARK = "silence #"
+"""How ``suppressed_by`` starts when a silence hides a notification (an inhibiting rule writes its own name)."""
+
 # The queue as it is read comes from orderflow.rules.listing, which does not load the ORM models, and is still
 # importable from here; what staff do with it is below.
 __all__ = [
     "JSON_FIELDS",
+    "LIVE",
+    "SILENCE_MARK",
     "Listed",
     "QueueFilter",
     "StaffOutcome",
@@ -191,15 +199,24 @@ def history(session: Session, notification_id: int) -> tuple[Notification, list[
 
 # --- silences ----------------------------------------------------------------------------------------------
 
-def _silence_values(notification: Notification) -> dict[str, str | None]:
+def matchers_hold(matchers: Mapping[str, str], values: Mapping[str, str | None]) -> bool:
+    """Whether every ``key=value`` of a silence holds for these values (case does not matter)."""
+    return all(str(values.get(key) or "").lower() == str(wanted).lower() for key, wanted in matchers.items())
+
+
+def silence_mark(silence: Silence) -> str:
+    """What a notification hidden by ``silence`` says in its ``suppressed_by``."""
+    return f"{SILENCE_MARK}{silence.id}: {silence.comment}"
+
+
+def silence_values(notification: Notification) -> dict[str, str | None]:
+    """What a silence's matchers are held against: the notification's rule, vendor, carrier, ids, severity."""
     return {"rule": notification.rule, "vendor": notification.vendor_code, "carrier": notification.carrier,
             "order": notification.order_number, "vendor_order": notification.vendor_order_id,
             "severity": notification.severity, "subject": notification.subject_id}
 
 
 def _live_notifications(session: Session) -> list[Notification]:
-    from orderflow.rules.engine import LIVE
-
     return list(session.scalars(select(Notification).where(Notification.state.in_(LIVE))))
 
 
@@ -207,8 +224,6 @@ def add_silence(session: Session, *, matchers: dict[str, str], until: datetime, 
                 now: datetime) -> tuple[Silence, int]:
     """Hide matching notifications until ``until`` (still tracked, shown with --all, never pushed), from now
     on: live notifications it matches are hidden at once. Returns the silence and how many it hid."""
-    from orderflow.rules.engine import matchers_hold, silence_mark
-
     if not comment.strip():
         raise InputError("a silence needs --comment saying why")
     if not matchers:
@@ -224,7 +239,7 @@ def add_silence(session: Session, *, matchers: dict[str, str], until: datetime, 
     session.flush()
     hidden = 0
     for notification in _live_notifications(session):
-        if notification.suppressed_by is None and matchers_hold(matchers, _silence_values(notification)):
+        if notification.suppressed_by is None and matchers_hold(matchers, silence_values(notification)):
             notification.suppressed_by = silence_mark(silence)
             hidden += 1
     return silence, hidden
@@ -233,8 +248,6 @@ def add_silence(session: Session, *, matchers: dict[str, str], until: datetime, 
 def end_silence(session: Session, silence_id: int, *, actor: str, now: datetime) -> tuple[Silence, int]:
     """End a silence now: what it hid is shown at once (unless another silence still matches it). Returns
     the silence and how many notifications it showed again."""
-    from orderflow.rules.engine import SILENCE_MARK, matchers_hold, silence_mark
-
     silence = session.get(Silence, silence_id)
     if silence is None:
         raise InputError(f"no silence {silence_id}")
@@ -247,7 +260,7 @@ def end_silence(session: Session, silence_id: int, *, actor: str, now: datetime)
     for notification in _live_notifications(session):
         if not (notification.suppressed_by or "").startswith(f"{SILENCE_MARK}{silence.id}:"):
             continue
-        still = next((s for s in others if matchers_hold(s.matchers, _silence_values(notification))), None)
+        still = next((s for s in others if matchers_hold(s.matchers, silence_values(notification))), None)
         notification.suppressed_by = None if still is None else silence_mark(still)
         shown += still is None
     return silence, shown

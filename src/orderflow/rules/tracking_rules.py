@@ -52,9 +52,9 @@ from orderflow.db.models import (
     VendorOrder,
     VendorOrderState,
 )
+from orderflow.orders.lateness import NOT_SCANNED_AFTER_BUSINESS_DAYS
 from orderflow.rules.findings import Finding, Hides, RuleContext, RuleEntry, SameProblem, Subject, rule_severity
 
-NOT_SCANNED_AFTER_BUSINESS_DAYS = 2.0
 CARRIER_INVALID_POLLS = 2
 CARRIER_INVALID_APART = timedelta(hours=6)
 FEED_FAILED_SHARE = 0.30

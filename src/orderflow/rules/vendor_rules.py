@@ -38,13 +38,13 @@ from orderflow.db.models import (
     LineState,
     Order,
     OrderLine,
-    OrderState,
     Shipment,
     VendorOrder,
     VendorOrderLine,
     VendorOrderState,
 )
-from orderflow.orders.lifecycle import units_to_ship
+from orderflow.orders.lateness import LATE_STATES
+from orderflow.orders.lifecycle import LIVE_ORDER_STATES, units_to_ship
 from orderflow.rules.findings import Finding, Hides, RuleContext, RuleEntry, Subject, rule_severity
 from orderflow.rules.history import VendorHistory, vendor_history
 from orderflow.rules.tracking_rules import carriers_we_cannot_ask, lateness_labels
@@ -84,16 +84,11 @@ it is never held back longer than this."""
 SHIPPED_AFTER_CANCEL_WINDOW = timedelta(days=14)
 
 S = VendorOrderState
-LIVE_ORDER_STATES = (OrderState.OPEN, OrderState.SHIPPED)
-"""Orders still to be fulfilled by us: a cancelled one, or one fulfilled elsewhere, needs no vendor alerts."""
 OPEN_VENDOR_ORDER_STATES = (S.PENDING, S.SENDING, S.SENT, S.ACCEPTED, S.ON_HOLD, S.PARTIALLY_SHIPPED, S.SHIPPED,
                             S.NEEDS_RECONCILE)
 REJECTION_STATES = (S.SENDING, S.SENT, S.ACCEPTED, S.REJECTED, S.ON_HOLD, S.PARTIALLY_SHIPPED, S.SHIPPED,
                     S.NEEDS_RECONCILE)
 STOCK_STATES = (S.PENDING, S.SENDING, S.SENT, S.ACCEPTED, S.ON_HOLD, S.PARTIALLY_SHIPPED, S.NEEDS_RECONCILE)
-# The vendor has the order and nothing else explains a delay: before it is sent the delay is ours
-# (dispatch_failed), and on hold it waits for us (vendor_on_hold).
-LATE_STATES = (S.SENT, S.ACCEPTED, S.PARTIALLY_SHIPPED, S.SHIPPED)
 SHIPPING_STATES = (S.PARTIALLY_SHIPPED, S.SHIPPED)
 DONE_LINE_STATES = (LineState.REJECTED, LineState.CANCELLED, LineState.SHIPPED, LineState.DELIVERED)
 ORDER_LEVEL_CODE = "order"

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
-from orderflow import jsontext
 from orderflow.config import Settings, VendorSettings, secret
 from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
+from orderflow.parsing import json_shapes
 from orderflow.retries import retry_after_seconds
 from orderflow.vendors.formats.catalogue import FORMATS
 from orderflow.vendors.formats.purchase_order_files import po_document
@@ -161,7 +161,7 @@ class JsonApiChannel:
 
 def _json_body(content: bytes) -> dict[str, Any]:
     try:
-        body = jsontext.loads(content or b"{}")
+        body = json_shapes.loads(content or b"{}")
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -22,17 +22,30 @@ with ``GET /orders/@{external_id}`` (:func:`parse_order_status`) and a webhook (
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
-from orderflow import jsontext
 from orderflow.errors import InputError, OutcomeUnknown, RemoteUnavailable
+from orderflow.parsing.json_shapes import (
+    ShapeError,
+    as_object,
+    as_text,
+    kind,
+    list_at,
+    loads,
+    objects_at,
+    path_to,
+    text_at,
+)
+from orderflow.parsing.text import shown
+from orderflow.parsing.times import NOON, parse_time
 from orderflow.retries import retry_after_seconds
 from orderflow.vendors.records import (
     Parcel,
@@ -217,15 +230,22 @@ def parse_order_response(status_code: int, body: bytes, headers: Mapping[str, st
 
 def _success(document: object, *, lookup: bool, status_code: int) -> PrintfulAnswer:
     result = document.get("result") if isinstance(document, dict) else None
-    if not isinstance(result, dict) or _text(result.get("id")) == "":
+    try:
+        printful_id = text_at(result, "id", "result") if isinstance(result, dict) else ""
+    except ShapeError as exc:
+        return PrintfulAnswer("unavailable", reason=f"HTTP {status_code}: {exc}")
+    if not isinstance(result, dict) or printful_id == "":
         return PrintfulAnswer("unavailable", reason=f"HTTP {status_code}: the reply has no order in 'result'")
-    return PrintfulAnswer("found" if lookup else "created", printful_id=_text(result.get("id")),
-                          status=_text(result.get("status")) or None, order=result)
+    # The order exists once Printful gave it an id: a status word it does not spell as text is no status,
+    # not a reason to send the order again.
+    status = result.get("status")
+    return PrintfulAnswer("found" if lookup else "created", printful_id=printful_id,
+                          status=status.strip() or None if isinstance(status, str) else None, order=result)
 
 
 def _load(body: bytes) -> object:
     try:
-        return jsontext.loads(body)
+        return loads(body)
     except ValueError:
         # Not UTF-8, not JSON, or nested deeper than the parser's stack: not a body Printful writes.
         return None
@@ -307,52 +327,69 @@ def parse_order_status(order: Mapping[str, Any], *, source_ref: str) -> Printful
 
     One :class:`ShipNotice` per shipment, its lines mapped back through ``order.items[].external_id``;
     ``source_ref`` names where the order came from and is kept on each notice with the shipment id.
-    An order without our ``external_id`` is refused (:class:`InputError` naming ``source_ref``).
+    An order without our ``external_id``, or with a value not shaped as Printful documents it, is refused
+    (:class:`InputError` naming ``source_ref`` and the value's path).
     """
-    return _order_state(order, shipments=_objects(order.get("shipments"), "shipments", source_ref),
-                        status=None, reason="", source_ref=source_ref)
+    with _refused_unless_shaped(source_ref):
+        shipments = [(f"shipments[{index}]", shipment)
+                     for index, shipment in enumerate(objects_at(order, "shipments", ""))]
+        return _order_state(order, "", shipments=shipments, status=None, reason="", source_ref=source_ref)
 
 
-def _order_state(order: Mapping[str, Any], *, shipments: list[dict[str, Any]], status: str | None,
-                 reason: str, source_ref: str) -> PrintfulOrderState:
-    vendor_order_id = _text(order.get("external_id"))
+@contextmanager
+def _refused_unless_shaped(source: str) -> Iterator[None]:
+    try:
+        yield
+    except ShapeError as exc:
+        raise InputError(exc.problem, file=source, field=exc.path or None) from None
+
+
+def _order_state(order: Mapping[str, Any], path: str, *, shipments: list[tuple[str, dict[str, Any]]],
+                 status: str | None, reason: str, source_ref: str) -> PrintfulOrderState:
+    vendor_order_id = text_at(order, "external_id", path)
     if not vendor_order_id:
-        raise InputError("the Printful order has no external_id", file=source_ref, field="external_id")
-    items = {_text(item.get("id")): item for item in _objects(order.get("items"), "items", source_ref)}
+        raise InputError("the Printful order has no external_id", file=source_ref,
+                         field=path_to(path, "external_id"))
+    items_path = path_to(path, "items")
+    items = {text_at(item, "id", path_to(items_path, index)): (path_to(items_path, index), item)
+             for index, item in enumerate(objects_at(order, "items", path))}
     warnings: list[str] = []
-    notices = tuple(_ship_notice(shipment, items, vendor_order_id=vendor_order_id, source_ref=source_ref,
-                                 warnings=warnings) for shipment in shipments)
-    return PrintfulOrderState(vendor_order_id=vendor_order_id, printful_id=_text(order.get("id")),
-                              status=status or _text(order.get("status")), reason=reason, ship_notices=notices,
-                              updated_at=_unix(order.get("updated")), warnings=tuple(warnings))
+    notices = tuple(_ship_notice(shipment, where, items, vendor_order_id=vendor_order_id, source_ref=source_ref,
+                                 warnings=warnings) for where, shipment in shipments)
+    return PrintfulOrderState(vendor_order_id=vendor_order_id, printful_id=text_at(order, "id", path),
+                              status=status or text_at(order, "status", path), reason=reason,
+                              ship_notices=notices, updated_at=_unix(order.get("updated")),
+                              warnings=tuple(warnings))
 
 
-def _ship_notice(shipment: Mapping[str, Any], items: Mapping[str, Mapping[str, Any]], *, vendor_order_id: str,
-                 source_ref: str, warnings: list[str]) -> ShipNotice:
-    shipment_id = _text(shipment.get("id"))
+def _ship_notice(shipment: Mapping[str, Any], path: str, items: Mapping[str, tuple[str, Mapping[str, Any]]], *,
+                 vendor_order_id: str, source_ref: str, warnings: list[str]) -> ShipNotice:
+    shipment_id = text_at(shipment, "id", path)
     lines = []
-    for entry in _objects(shipment.get("items"), f"shipment {shipment_id} items", source_ref):
-        item_id = _text(entry.get("item_id"))
-        item = items.get(item_id)
+    for index, entry in enumerate(objects_at(shipment, "items", path)):
+        where = path_to(path_to(path, "items"), index)
+        item_id = text_at(entry, "item_id", where)
+        item_path, item = items.get(item_id, ("", None))
         if item is None:
             warnings.append(f"shipment {shipment_id}: item {item_id} is not on order {vendor_order_id}")
-        quantity = _count(entry.get("quantity"), f"shipment {shipment_id} item {item_id} quantity", source_ref)
-        lines.append(ShippedLine(line=line_of_item(_text(item.get("external_id"))) if item else None,
-                                 vendor_sku=_item_sku(item) if item else "", qty=quantity))
-    carrier = _text(shipment.get("carrier")) or None
-    shipped_at = _unix(shipment.get("shipped_at")) or _unix(shipment.get("created")) or _day(shipment.get("ship_date"))
+        quantity = _count(entry.get("quantity"), path_to(where, "quantity"))
+        lines.append(ShippedLine(line=line_of_item(text_at(item, "external_id", item_path)) if item else None,
+                                 vendor_sku=_item_sku(item, item_path) if item else "", qty=quantity))
+    carrier = text_at(shipment, "carrier", path) or None
+    shipped_at = (_unix(shipment.get("shipped_at")) or _unix(shipment.get("created"))
+                  or _day(text_at(shipment, "ship_date", path)))
     return ShipNotice(vendor_order_id=vendor_order_id, shipped_at=shipped_at, carrier=carrier,
-                      service=_text(shipment.get("service")) or None,
-                      parcels=(Parcel(tracking_number=_text(shipment.get("tracking_number")), carrier=carrier,
+                      service=text_at(shipment, "service", path) or None,
+                      parcels=(Parcel(tracking_number=text_at(shipment, "tracking_number", path), carrier=carrier,
                                       lines=tuple(lines)),),
                       source_ref=f"{source_ref}:shipment:{shipment_id}")
 
 
-def _item_sku(item: Mapping[str, Any]) -> str:
+def _item_sku(item: Mapping[str, Any], path: str) -> str:
     """The item's product as we named it: our vendor SKU, else the sync or catalog variant id."""
     for key in ("external_variant_id", "sync_variant_id", "variant_id"):
-        if _text(item.get(key)):
-            return _text(item.get(key))
+        if text_at(item, key, path):
+            return text_at(item, key, path)
     return ""
 
 
@@ -370,90 +407,64 @@ def parse_webhook(data: bytes, *, file: str) -> PrintfulEvent:
     ``order_canceled`` and ``order_remove_hold`` give the order state with Printful's reason;
     ``stock_updated`` gives a zero :class:`StockLevel` for each variant out of stock or discontinued (Printful
     lists only those). Other types, and orders not created by orderflow, are ignored with a note. A body that
-    is not a webhook raises :class:`InputError` naming ``file``.
+    is not a webhook, or has a value not shaped as Printful documents it, raises :class:`InputError` naming
+    ``file`` (and the value's path).
     """
     envelope = _load(data)
     if not isinstance(envelope, dict):
         raise InputError("not a Printful webhook: the body is not a JSON object", file=file)
-    kind = _text(envelope.get("type"))
-    created = _unix(envelope.get("created"))
+    with _refused_unless_shaped(file):
+        return _webhook(envelope, file=file)
+
+
+def _webhook(envelope: dict[str, Any], *, file: str) -> PrintfulEvent:
+    kind = text_at(envelope, "type", "")
+    created, sent = _unix(envelope.get("created")), text_at(envelope, "created", "")
     payload = envelope.get("data")
     if not kind or not isinstance(payload, dict):
         raise InputError("not a Printful webhook: 'type' or 'data' is missing", file=file, field="type")
     if kind == "package_shipped":
-        shipment = _object(payload.get("shipment"), "data.shipment", file)
-        return _order_event(kind, f"package_shipped:{_text(shipment.get('id'))}", created, payload, file=file,
-                            shipments=[shipment], status=None)
+        shipment = as_object(payload.get("shipment"), "data.shipment")
+        return _order_event(kind, f"package_shipped:{text_at(shipment, 'id', 'data.shipment')}", created, payload,
+                            file=file, shipments=[("data.shipment", shipment)], status=None)
     if kind in _ORDER_EVENTS:
-        order_id = _text(_object(payload.get("order"), "data.order", file).get("id"))
-        return _order_event(kind, f"{kind}:{order_id}:{_text(envelope.get('created'))}", created, payload,
-                            file=file, shipments=[], status=_ORDER_EVENTS[kind])
+        order_id = text_at(as_object(payload.get("order"), "data.order"), "id", "data.order")
+        return _order_event(kind, f"{kind}:{order_id}:{sent}", created, payload, file=file, shipments=[],
+                            status=_ORDER_EVENTS[kind])
     if kind == "stock_updated":
-        return _stock_event(payload, created, key=f"{kind}:{_text(payload.get('product_id'))}:"
-                                                  f"{_text(envelope.get('created'))}", file=file)
-    return PrintfulEvent(type=kind, dedupe_key=f"{kind}:{_text(envelope.get('created'))}", created=created,
+        return _stock_event(payload, created, key=f"{kind}:{text_at(payload, 'product_id', 'data')}:{sent}")
+    return PrintfulEvent(type=kind, dedupe_key=f"{kind}:{sent}", created=created,
                          note=f"ignored: orderflow does not use Printful '{kind}' events")
 
 
 def _order_event(kind: str, key: str, created: datetime | None, payload: Mapping[str, Any], *, file: str,
-                 shipments: list[dict[str, Any]], status: str | None) -> PrintfulEvent:
-    order = _object(payload.get("order"), "data.order", file)
-    if not _text(order.get("external_id")):
+                 shipments: list[tuple[str, dict[str, Any]]], status: str | None) -> PrintfulEvent:
+    order = as_object(payload.get("order"), "data.order")
+    if not text_at(order, "external_id", "data.order"):
         return PrintfulEvent(type=kind, dedupe_key=key, created=created,
-                             note=f"ignored: Printful order {_text(order.get('id'))} has no external_id "
+                             note=f"ignored: Printful order {text_at(order, 'id', 'data.order')} has no external_id "
                                   "(not sent by orderflow)")
-    state = _order_state(order, shipments=shipments, status=status, reason=_text(payload.get("reason")),
-                         source_ref=file)
+    state = _order_state(order, "data.order", shipments=shipments, status=status,
+                         reason=text_at(payload, "reason", "data"), source_ref=file)
     return PrintfulEvent(type=kind, dedupe_key=key, created=created, order=state)
 
 
-def _stock_event(payload: Mapping[str, Any], created: datetime | None, *, key: str, file: str) -> PrintfulEvent:
-    variant_stock = _object(payload.get("variant_stock"), "data.variant_stock", file)
-    stock = tuple(StockLevel(vendor_sku=_text(variant_id), upc="", qty=0, as_of=created, next_available=None)
+def _stock_event(payload: Mapping[str, Any], created: datetime | None, *, key: str) -> PrintfulEvent:
+    variant_stock = as_object(payload.get("variant_stock"), "data.variant_stock")
+    stock = tuple(StockLevel(vendor_sku=as_text(variant_id, f"data.variant_stock.{availability}[{index}]"), upc="",
+                             qty=0, as_of=created, next_available=None)
                   for availability in ("out", "discontinued")
-                  for variant_id in _list(variant_stock.get(availability), f"data.variant_stock.{availability}",
-                                          file))
+                  for index, variant_id in enumerate(list_at(variant_stock, availability, "data.variant_stock")))
     return PrintfulEvent(type="stock_updated", dedupe_key=key, created=created, stock=stock)
 
 
 # --- Reading JSON values -------------------------------------------------------------------------------------
 
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _count(value: object, where: str, source: str) -> int:
+def _count(value: object, path: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _COUNT_LIMIT:
         return value
-    raise InputError(f"{where}: expected a whole number from 0 to {_COUNT_LIMIT - 1}, got {_shown(value)}",
-                     file=source)
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:40] + "..."
-
-
-def _object(value: object, where: str, source: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: expected an object", file=source, field=where)
-    return value
-
-
-def _list(value: object, where: str, source: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InputError(f"{where}: expected a list", file=source, field=where)
-    return value
-
-
-def _objects(value: object, where: str, source: str) -> list[dict[str, Any]]:
-    return [_object(entry, f"{where}[{index}]", source) for index, entry in enumerate(_list(value, where, source))]
+    written = "" if value is None else f" {shown(str(value))}"
+    raise ShapeError(path, f"expected a whole number from 0 to {_COUNT_LIMIT - 1}, got {kind(value)}{written}")
 
 
 def _unix(value: object) -> datetime | None:
@@ -466,9 +477,10 @@ def _unix(value: object) -> datetime | None:
     return None
 
 
-def _day(value: object) -> datetime | None:
-    """A ``ship_date`` (``2026-03-16``) as midnight UTC, used only when no shipping time was given."""
+def _day(text: str) -> datetime | None:
+    """A ``ship_date`` (``2026-03-16``), used only when no shipping time was given: at noon UTC, as every
+    vendor's date alone is (:data:`~orderflow.parsing.times.NOON`); ``None`` when it is no date."""
     try:
-        return datetime.combine(date.fromisoformat(_text(value)), time(), tzinfo=UTC)
+        return parse_time(text, date_at=NOON) if text else None
     except ValueError:
         return None

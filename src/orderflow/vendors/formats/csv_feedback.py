@@ -31,8 +31,8 @@ which carton holds what, and a warning says so. A ship notice holds one service 
 its rows differ the first service and the earliest date are kept, with a warning. Files with a vendor SKU or
 line number column need a quantity shipped column; files without either give parcels with no lines.
 
-Acknowledgements: one :class:`Acknowledgement` per PO number. Line statuses are read from words or X12 ACK01
-codes (``accepted``/``IA``, ``rejected``/``IR``/``R2``, ``backordered``/``backorder``/``IB``,
+Acknowledgements: one :class:`Acknowledgement` per PO number. Line statuses are read from words or any X12 ACK01
+code, read as in an 855 (``accepted``/``IA``, ``rejected``/``IR``/``R2``, ``backordered``/``backorder``/``IB``,
 ``changed``/``IQ``/``IP``/``IC``); an unknown status is read as ``changed`` so a person reviews it, with a
 warning. A row without a line number and SKU is a verdict on the whole order and gives no line. The order's
 status: all accepted gives ``accepted``, all rejected ``rejected``, anything else ``accepted_with_changes``.
@@ -49,11 +49,15 @@ import io
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Literal, TypeVar
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.mapped_csv import CsvHeader, CsvRow, named, read_csv_rows, shown, strip_spreadsheet_quote
+from orderflow.parsing.csv_rows import CsvHeader, CsvRow, read_csv_rows
+from orderflow.parsing.text import named, shown
+from orderflow.parsing.times import NOON, parse_date, parse_time
+from orderflow.parsing.values import strip_spreadsheet_quote
+from orderflow.vendors.formats.ack_codes import LINE_ACK_CODES
 from orderflow.vendors.records import (
     Acknowledgement,
     AckStatus,
@@ -108,19 +112,17 @@ _OPTIONAL: dict[FeedbackKind, tuple[str, ...]] = {
 }
 
 _LINE_STATUSES: dict[str, LineAckStatus] = {
-    **dict.fromkeys(("accepted", "accept", "confirmed", "ia", "ac", "ar"), "accepted"),
-    **dict.fromkeys(("rejected", "reject", "declined", "cancelled", "canceled",
-                     "ir", "r1", "r2", "r3", "r4", "id"), "rejected"),
-    **dict.fromkeys(("backordered", "backorder", "bo", "ib", "bp"), "backordered"),
-    **dict.fromkeys(("changed", "acceptedwithchanges", "iq", "ip", "ic", "is", "dr", "ih"), "changed"),
+    **dict.fromkeys(("accepted", "accept", "confirmed"), "accepted"),
+    **dict.fromkeys(("rejected", "reject", "declined", "cancelled", "canceled"), "rejected"),
+    **dict.fromkeys(("backordered", "backorder", "bo"), "backordered"),
+    **dict.fromkeys(("changed", "acceptedwithchanges"), "changed"),
+    **{code.casefold(): status for code, (status, _meaning) in LINE_ACK_CODES.items()},
 }
+"""A status word, or an X12 ACK01 code as the 855 reader takes it, -> the line's status."""
 _IN_STOCK_STATUSES = frozenset({"", "active", "instock", "available", "ok"})
 
 _WHOLE = re.compile(r"[+-]?[0-9]{1,9}")
 _SCIENTIFIC = re.compile(r"[0-9.,]+[eE][+-]?[0-9]+")
-# A date alone is placed at noon UTC, as the X12 reader does: that instant is the same calendar day in every
-# US and European time zone, so a ship date never shows as the day before in the shop's reports.
-_DATE_ONLY_TIME = time(12, 0)
 _HEADERS_SHOWN = 12
 
 
@@ -309,30 +311,10 @@ def _line_number(text: str) -> int:
     return int(text)
 
 
-def _day(text: str) -> date:
-    """An ISO 8601 date; a date with a time gives the day as written."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date like 2026-03-14: {shown(text)}") from None
-
-
 def _instant(text: str) -> datetime:
     """An ISO 8601 time in UTC; a date alone is noon UTC of that day, a time without an offset is UTC."""
-    try:
-        return datetime.combine(date.fromisoformat(text), _DATE_ONLY_TIME, tzinfo=UTC)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValueError(f"not an ISO 8601 date or time like 2026-03-14 or 2026-03-14T16:30:00Z: "
-                         f"{shown(text)}") from None
+    return parse_time(text, date_at=NOON,
+                      expected="an ISO 8601 date or time like 2026-03-14 or 2026-03-14T16:30:00Z")
 
 
 def _upc(text: str) -> str:
@@ -457,7 +439,7 @@ def _read_acks(rows: list[CsvRow], layout: _Layout, parsed: ParsedVendorFile) ->
         code = check.required("status")
         line = check.value("line_number", _line_number)
         qty = check.value("quantity", _quantity)
-        expected = check.value("expected_date", _day)
+        expected = check.value("expected_date", parse_date)
         if refusal := check.refusal(po_number):
             parsed.refusals.append(refusal)
             continue
@@ -505,7 +487,7 @@ def _read_inventory(rows: list[CsvRow], layout: _Layout, parsed: ParsedVendorFil
         vendor_sku = check.required("vendor_sku")
         qty = check.needed("quantity_available", _quantity, default=0)
         upc = check.value("upc", _upc) or ""
-        next_available = check.value("next_available_date", _day)
+        next_available = check.value("next_available_date", parse_date)
         as_of = check.value("as_of", _instant)
         if refusal := check.refusal():
             parsed.refusals.append(refusal)

@@ -31,14 +31,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.mapped_csv import named
 from orderflow.orders.records import Address
+from orderflow.parsing.text import named
+from orderflow.parsing.times import NOON, combine_utc, parse_compact_clock, parse_compact_date
+from orderflow.parsing.values import ascii_digits
+from orderflow.vendors.formats.ack_codes import LINE_ACK_CODES
 from orderflow.vendors.records import (
     Acknowledgement,
     AckStatus,
@@ -58,10 +61,6 @@ _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST"})
 _TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _BLANKS = " \t\r\n"
-
-# A date without a time is placed at noon UTC: that instant falls on the same calendar day in every
-# US and European time zone, so a ship date never shows as the day before in the shop's reports.
-_DATE_ONLY_TIME = time(12, 0)
 
 _TIME_ZONES: dict[str, tzinfo] = {
     "UT": UTC, "GM": UTC,
@@ -91,36 +90,6 @@ _ORDER_ACKS: dict[str, tuple[AckStatus, str]] = {
     "RO": ("rejected", "Rejected with counter offer"),
     "RV": ("rejected", "Rejected - validation errors"),
     "ZZ": ("acknowledged", "Mutually defined"),
-}
-
-# ACK01 (X12 element 668): the vendor's verdict on one line, every code of the 4010 list. A line on hold or
-# with a price or date still pending is "changed", so a person looks at it.
-_LINE_ACKS: dict[str, tuple[LineAckStatus, str]] = {
-    "AC": ("accepted", "Item accepted and shipped"),
-    "AR": ("accepted", "Item accepted and released for shipment"),
-    "BP": ("backordered", "Item accepted, partial shipment, balance backordered"),
-    "DR": ("changed", "Item accepted, date rescheduled"),
-    "IA": ("accepted", "Item accepted"),
-    "IB": ("backordered", "Item backordered"),
-    "IC": ("changed", "Item accepted, changes made"),
-    "ID": ("rejected", "Item deleted"),
-    "IE": ("changed", "Item accepted, price pending"),
-    "IF": ("changed", "Item on hold, incomplete description"),
-    "IH": ("changed", "Item on hold"),
-    "IP": ("changed", "Item accepted, price changed"),
-    "IQ": ("changed", "Item accepted, quantity changed"),
-    "IR": ("rejected", "Item rejected"),
-    "IS": ("changed", "Item accepted, substitution made"),
-    "IW": ("changed", "Item on hold, waiver required"),
-    "R1": ("rejected", "Item rejected, not a contract item"),
-    "R2": ("rejected", "Item rejected, invalid item product number"),
-    "R3": ("rejected", "Item rejected, invalid unit of issue"),
-    "R4": ("rejected", "Item rejected, contract item not available"),
-    "R5": ("rejected", "Item rejected, reorder item as a just in time order"),
-    "R6": ("rejected", "Item rejected, reorder item as an extended delivery order"),
-    "R7": ("rejected", "Item rejected, reorder item as a drop shipment"),
-    "R8": ("rejected", "Item rejected, reorder item as a Marine Corps order"),
-    "SP": ("changed", "Item accepted, schedule date pending"),
 }
 
 # Item ids by whose number they are (X12 element 235); the first qualifier of each kind present wins, in the
@@ -446,17 +415,12 @@ def _same_control(left: str, right: str) -> bool:
     if left == right:
         return True
     # Compared as digits, not int(): an element of thousands of digits is past int()'s limit on text.
-    return _digits(left) and _digits(right) and left.lstrip("0") == right.lstrip("0")
+    return ascii_digits(left) and ascii_digits(right) and left.lstrip("0") == right.lstrip("0")
 
 
 def _as_int(text: str) -> int | None:
     """A count or line number; ``None`` for anything but up to nine ASCII digits (leading zeros aside)."""
-    return int(text) if _digits(text) and len(text.lstrip("0")) <= _COUNT_DIGITS else None
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only: ``str.isdigit`` also passes ``'²'`` and ``'١٢'``, which ``int()`` refuses or misreads."""
-    return text.isascii() and text.isdigit()
+    return int(text) if ascii_digits(text) and len(text.lstrip("0")) <= _COUNT_DIGITS else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -651,30 +615,30 @@ def _date_or_none(segment: Segment, position: int) -> date | None:
     if not text:
         return None
     try:
-        if len(text) != 8 or not _digits(text):
-            raise ValueError(text)
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        raise _SegmentError(segment, position, f"{text!r} is not a CCYYMMDD date") from None
+        return parse_compact_date(text)
+    except ValueError as exc:
+        raise _SegmentError(segment, position, str(exc)) from None
 
 
 def _instant_or_none(segment: Segment, date_position: int, time_position: int,
                      zone_position: int | None = None) -> datetime | None:
-    """Date, optional HHMM[SS] time and optional X12 time-zone code, as an aware UTC datetime."""
+    """Date, optional HHMM[SS] time and optional X12 time-zone code, as an aware UTC datetime; a date alone is
+    placed at noon UTC (:data:`~orderflow.parsing.times.NOON`)."""
     day = _date_or_none(segment, date_position)
     if day is None:
         return None
     text = segment.get(time_position)
     if not text:
-        return datetime.combine(day, _DATE_ONLY_TIME, tzinfo=UTC)
+        return combine_utc(day, NOON, UTC)
     try:
-        if len(text) not in (4, 6, 7, 8) or not _digits(text):
-            raise ValueError(text)
-        clock_time = time(int(text[:2]), int(text[2:4]), int(text[4:6] or 0))
-    except ValueError:
-        raise _SegmentError(segment, time_position, f"{text!r} is not an HHMM time") from None
+        clock_time = parse_compact_clock(text)
+    except ValueError as exc:
+        raise _SegmentError(segment, time_position, str(exc)) from None
     zone = _TIME_ZONES.get(segment.get(zone_position), UTC) if zone_position else UTC
-    return datetime.combine(day, clock_time, tzinfo=zone).astimezone(UTC)
+    try:
+        return combine_utc(day, clock_time, zone)
+    except ValueError as exc:
+        raise _SegmentError(segment, time_position, str(exc)) from None
 
 
 def _check_totals(reading: _SetReading, summary: Sequence[Segment], *, counts: Sequence[int],
@@ -730,10 +694,10 @@ def _line_acks(loop: list[Segment], *, order_status: AckStatus) -> list[LineAck]
     line_acks = []
     for ack in acks:
         code = ack.get(1)
-        if code not in _LINE_ACKS:
+        if code not in LINE_ACK_CODES:
             raise _SegmentError(ack, 1, f"unknown line status {code!r} (ACK01); the file is kept, and the order "
                                         "waits for an answer orderflow can read")
-        status, meaning = _LINE_ACKS[code]
+        status, meaning = LINE_ACK_CODES[code]
         quantity = _whole_or_none(ack, 2)
         line_acks.append(LineAck(
             line=line, vendor_sku=ids.vendor_sku, qty=ordered if quantity is None else quantity, status=status,

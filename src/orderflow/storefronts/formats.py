@@ -8,7 +8,7 @@
     iter_orders(Path("wholesale.csv"), source="wholesale", fmt="mapped_csv", mapping=mapping)
 
 Formats: ``shopify_csv`` (a Shopify order export), ``json`` (WooCommerce or generic order JSON) and
-``mapped_csv`` (any CSV, read through a :class:`~orderflow.orders.mapped_csv.ColumnMapping`). Without ``fmt``
+``mapped_csv`` (any CSV, read through a :class:`~orderflow.storefronts.mapped_csv.ColumnMapping`). Without ``fmt``
 the format is told from the file's first bytes: JSON starts with ``{`` or ``[`` (or the file is named
 ``*.json``), a Shopify export has Shopify's header. ``mapped_csv`` is never guessed: it is used when asked for,
 or when a mapping is given and the file is neither of the others.
@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from orderflow.errors import ConfigError, InputError, Refusal
-from orderflow.orders.json_orders import iter_json_orders
-from orderflow.orders.mapped_csv import ColumnMapping, iter_mapped_csv
 from orderflow.orders.records import IncomingOrder
-from orderflow.orders.shopify import iter_shopify_csv
+from orderflow.storefronts.json_orders import iter_json_orders
+from orderflow.storefronts.mapped_csv import ColumnMapping, iter_mapped_csv
+from orderflow.storefronts.shopify import iter_shopify_csv
 
 ORDER_FORMATS = ("shopify_csv", "mapped_csv", "json")
 HEAD_BYTES = 64 * 1024

@@ -42,21 +42,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from orderflow import jsontext
 from orderflow.errors import InputError, Refusal
-from orderflow.orders.mapped_csv import (
-    PLACEHOLDER_TIME,
-    FieldCheck,
-    parse_currency,
-    parse_money,
-    parse_quantity,
-    shown,
-)
 from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
+from orderflow.parsing.json_shapes import ShapeError, loads, object_at, path_to, text_at
+from orderflow.parsing.times import parse_time
+from orderflow.parsing.values import parse_currency, parse_money, parse_quantity
+from orderflow.storefronts.mapped_csv import PLACEHOLDER_TIME, FieldCheck
 
 T = TypeVar("T")
 
@@ -97,7 +92,7 @@ def iter_json_orders(data: bytes, *, source: str, file: str) -> Iterator[Incomin
 
 def _load(data: bytes, *, file: str) -> Any:
     try:
-        return jsontext.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+        return loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno) from exc
     except ValueError as exc:
@@ -128,12 +123,6 @@ def _built(build: _Build, order: Any, *, path: str, source: str, file: str) -> I
 # --- reading typed fields out of JSON objects, refusing by path ---------------------------------------------
 
 
-def _at(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
 @dataclass
 class _Fields:
     """Reads fields of JSON objects and refuses bad ones by their JSON path."""
@@ -141,88 +130,52 @@ class _Fields:
     check: FieldCheck
 
     def text(self, parent: dict[str, Any], key: str, path: str) -> str:
-        value = parent.get(key)
-        if value is None:
+        try:
+            return text_at(parent, key, path)
+        except ShapeError as exc:
+            self.check.refuse(line=None, field=exc.path, reason=exc.problem)
             return ""
-        if isinstance(value, str):
-            return value.strip()
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        self.check.refuse(line=None, field=_at(path, key), reason=f"expected text, got {_kind(value)}")
-        return ""
 
     def obj(self, parent: dict[str, Any], key: str, path: str) -> dict[str, Any]:
-        value = parent.get(key)
-        if isinstance(value, dict):
-            return value
-        if value is not None:
-            self.check.refuse(line=None, field=_at(path, key), reason=f"expected an object, got {_kind(value)}")
-        return {}
+        try:
+            return object_at(parent, key, path)
+        except ShapeError as exc:
+            self.check.refuse(line=None, field=exc.path, reason=exc.problem)
+            return {}
 
     def items(self, parent: dict[str, Any], key: str, path: str) -> list[tuple[str, dict[str, Any]]]:
         """The objects in a required, non-empty list, each with its path."""
-        value = parent.get(key)
+        value, where = parent.get(key), path_to(path, key)
         if not isinstance(value, list) or not value:
-            self.check.refuse(line=None, field=_at(path, key), reason="expected a non-empty list of line items")
+            self.check.refuse(line=None, field=where, reason="expected a non-empty list of line items")
             return []
         found = []
         for index, item in enumerate(value):
             if isinstance(item, dict):
-                found.append((_at(_at(path, key), index), item))
+                found.append((path_to(where, index), item))
             else:
-                self.check.refuse(line=None, field=_at(_at(path, key), index), reason="not a line item object")
+                self.check.refuse(line=None, field=path_to(where, index), reason="not a line item object")
         return found
 
     def required(self, parse: Callable[[str], T], parent: dict[str, Any], key: str, path: str,
                  default: T) -> T:
-        text = self._number_or_text(parent, key, path)
-        return self.check.required(parse, text, line=None, field=_at(path, key), default=default)
+        # Numbers are read through their exact JSON digits, so quantities and money follow one set of rules.
+        text = self.text(parent, key, path)
+        return self.check.required(parse, text, line=None, field=path_to(path, key), default=default)
 
     def optional(self, parse: Callable[[str], T], parent: dict[str, Any], key: str, path: str) -> T | None:
-        text = self._number_or_text(parent, key, path)
-        return self.check.optional(parse, text, line=None, field=_at(path, key))
-
-    def _number_or_text(self, parent: dict[str, Any], key: str, path: str) -> str:
-        # Numbers are read through their exact JSON digits, so quantities and money follow one set of rules.
-        value = parent.get(key)
-        if isinstance(value, Decimal | int) and not isinstance(value, bool):
-            return str(value)
-        return self.text(parent, key, path)
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", bool: "true/false", Decimal: "a number"}
-    return names.get(type(value), type(value).__name__)
+        text = self.text(parent, key, path)
+        return self.check.optional(parse, text, line=None, field=path_to(path, key))
 
 
 def parse_offset_time(text: str) -> datetime:
     """``'2026-03-12T09:41:02-04:00'`` -> UTC; a time without a UTC offset is refused."""
-    moment = _iso(text)
-    if moment is None or moment.tzinfo is None:
-        raise ValueError(f"not an ISO 8601 time with a UTC offset: {shown(text)}")
-    return _utc(moment, text)
+    return parse_time(text, naive=None, expected="an ISO 8601 time with a UTC offset")
 
 
 def parse_gmt_time(text: str) -> datetime:
     """``'2026-03-12T13:41:02'`` (WooCommerce ``*_gmt``, no offset written) -> that instant in UTC."""
-    moment = _iso(text)
-    if moment is None:
-        raise ValueError(f"not an ISO 8601 time: {shown(text)}")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else _utc(moment, text)
-
-
-def _iso(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
-def _utc(moment: datetime, text: str) -> datetime:
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"a time out of range: {shown(text)}") from None
+    return parse_time(text)
 
 
 def _plain(value: Any) -> Any:
@@ -243,10 +196,10 @@ def _generic_order(fields: _Fields, order: dict[str, Any], path: str, source: st
     number = normalize_order_number(fields.text(order, "order_number", path))
     fields.check.order = number
     if not number:
-        fields.check.refuse(line=None, field=_at(path, "order_number"), reason="empty")
+        fields.check.refuse(line=None, field=path_to(path, "order_number"), reason="empty")
     customer = fields.obj(order, "customer", path)
     shipping = fields.obj(order, "shipping", path)
-    shipping_path = _at(path, "shipping")
+    shipping_path = path_to(path, "shipping")
     lines = tuple(
         IncomingLine(
             line=position,
@@ -262,8 +215,8 @@ def _generic_order(fields: _Fields, order: dict[str, Any], path: str, source: st
         source=source,
         order_number=number,
         placed_at=fields.required(parse_offset_time, order, "placed_at", path, default=PLACEHOLDER_TIME),
-        customer_name=fields.text(customer, "name", _at(path, "customer")),
-        customer_email=fields.text(customer, "email", _at(path, "customer")),
+        customer_name=fields.text(customer, "name", path_to(path, "customer")),
+        customer_email=fields.text(customer, "email", path_to(path, "customer")),
         shipping=Address(**{key: fields.text(shipping, key, shipping_path) for key in _ADDRESS_KEYS}),
         lines=lines,
         currency=fields.optional(parse_currency, order, "currency", path) or "USD",
@@ -283,7 +236,7 @@ def _woo_order(fields: _Fields, order: dict[str, Any], path: str, source: str) -
     number = normalize_order_number(fields.text(order, "number", path))
     fields.check.order = number
     if not number:
-        fields.check.refuse(line=None, field=_at(path, "number"), reason="empty")
+        fields.check.refuse(line=None, field=path_to(path, "number"), reason="empty")
     status = fields.text(order, "status", path).lower()
     billing = fields.obj(order, "billing", path)
     shipping = fields.obj(order, "shipping", path)
@@ -302,9 +255,9 @@ def _woo_order(fields: _Fields, order: dict[str, Any], path: str, source: str) -
         source=source,
         order_number=number,
         placed_at=placed_at,
-        customer_name=_person(fields, billing, _at(path, "billing")) or _person(
-            fields, shipping, _at(path, "shipping")),
-        customer_email=fields.text(billing, "email", _at(path, "billing")),
+        customer_name=_person(fields, billing, path_to(path, "billing")) or _person(
+            fields, shipping, path_to(path, "shipping")),
+        customer_email=fields.text(billing, "email", path_to(path, "billing")),
         shipping=_woo_address(fields, shipping, billing, path),
         lines=lines,
         currency=fields.optional(parse_currency, order, "currency", path) or "USD",
@@ -326,7 +279,7 @@ def _woo_cancelled_at(fields: _Fields, order: dict[str, Any], path: str, *, stat
 
 
 def _woo_address(fields: _Fields, shipping: dict[str, Any], billing: dict[str, Any], path: str) -> Address:
-    where = _at(path, "shipping")
+    where = path_to(path, "shipping")
     return Address(
         name=_person(fields, shipping, where),
         company=fields.text(shipping, "company", where),
@@ -337,7 +290,7 @@ def _woo_address(fields: _Fields, shipping: dict[str, Any], billing: dict[str, A
         zip=fields.text(shipping, "postcode", where),
         country=fields.text(shipping, "country", where),
         # Shipping phone arrived in WooCommerce 5.6; older stores keep the only phone on billing.
-        phone=fields.text(shipping, "phone", where) or fields.text(billing, "phone", _at(path, "billing")),
+        phone=fields.text(shipping, "phone", where) or fields.text(billing, "phone", path_to(path, "billing")),
     )
 
 
@@ -349,5 +302,5 @@ def _person(fields: _Fields, party: dict[str, Any], path: str) -> str:
 def _sku(fields: _Fields, item: dict[str, Any], key: str, path: str) -> str:
     sku = fields.text(item, key, path)
     if not sku:
-        fields.check.refuse(line=None, field=_at(path, key), reason="empty: a line needs a SKU to reach a vendor")
+        fields.check.refuse(line=None, field=path_to(path, key), reason="empty: a line needs a SKU to reach a vendor")
     return sku

@@ -28,11 +28,11 @@ from orderflow.db.ledger import ledger_entry
 from orderflow.db.models import IngestedFile
 from orderflow.errors import ConfigError, InputError, Refusal
 from orderflow.jobs import time_is_up
-from orderflow.orders.formats import detect_file_format, iter_orders
-from orderflow.orders.intake import ImportResult, upsert_orders
-from orderflow.orders.mapped_csv import ColumnMapping
 from orderflow.orders.records import IncomingOrder
 from orderflow.orders.routing import Catalog
+from orderflow.storefronts.formats import detect_file_format, iter_orders
+from orderflow.storefronts.intake import ImportResult, upsert_orders
+from orderflow.storefronts.mapped_csv import ColumnMapping
 
 DEFAULT_SOURCE_FOR_FORMAT = {"shopify_csv": "shopify", "json": "json", "mapped_csv": "csv"}
 """The source name orders from a file get when no --source is given."""

@@ -32,29 +32,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
 
 from orderflow.errors import InputError, Refusal
-from orderflow.orders.mapped_csv import (
+from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
+from orderflow.parsing.csv_rows import CsvHeader, CsvRow, CsvSource, header_key_exact, read_csv_rows
+from orderflow.parsing.times import parse_time
+from orderflow.parsing.values import parse_currency, parse_money, parse_quantity, strip_spreadsheet_quote
+from orderflow.storefronts.mapped_csv import (
     PLACEHOLDER_TIME,
-    CsvHeader,
-    CsvRow,
-    CsvSource,
     FieldCheck,
     OrderRows,
     check_order_numbers,
     group_order_rows,
-    header_key_exact,
-    parse_currency,
-    parse_money,
-    parse_quantity,
-    read_csv_rows,
-    shown,
-    strip_spreadsheet_quote,
 )
-from orderflow.orders.records import Address, IncomingLine, IncomingOrder, normalize_order_number
 
 REQUIRED_COLUMNS = ("Name", "Created at", "Lineitem quantity", "Lineitem price", "Lineitem sku")
 
@@ -62,18 +55,10 @@ REQUIRED_COLUMNS = ("Name", "Created at", "Lineitem quantity", "Lineitem price",
 def parse_shopify_time(text: str) -> datetime:
     """``'2026-03-12 09:41:02 -0400'`` -> ``datetime(2026, 3, 12, 13, 41, 2, tzinfo=UTC)``.
 
-    Python reads Shopify's export format as ISO 8601, so ISO times with an offset are accepted too.
+    Shopify's export format is ISO 8601 with a space before the offset, so ISO times with an offset are
+    accepted too; a time without one is refused.
     """
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValueError(f"not a time like 2026-03-12 09:41:02 -0400: {shown(text)}")
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"a time out of range: {shown(text)}") from None
+    return parse_time(text, naive=None, expected="a time like 2026-03-12 09:41:02 -0400")
 
 
 def iter_shopify_csv(stream: CsvSource, *, source: str, file: str) -> Iterator[IncomingOrder | Refusal]:

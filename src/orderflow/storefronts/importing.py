@@ -11,8 +11,8 @@ from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.errors import ExitCode, OrderflowError, RemoteError, refusal_lines
 from orderflow.jobs import WorkResult, time_is_up
-from orderflow.orders.intake import ImportResult
-from orderflow.orders.sources import import_inbox, import_paths
+from orderflow.storefronts.intake import ImportResult
+from orderflow.storefronts.sources import import_inbox, import_paths
 from orderflow.vendors.registry import sync_vendors
 
 
@@ -47,7 +47,7 @@ def import_source(*, engine: Engine, name: str, settings: Settings, now: datetim
                   retry_refused: bool = False) -> ImportResult:
     configured = settings.source(name)
     if configured.kind == "http":
-        from orderflow.orders.http_source import import_http_source
+        from orderflow.storefronts.http_source import import_http_source
 
         return import_http_source(engine=engine, name=name, settings=settings, now=now)
     return import_inbox(engine=engine, name=name, settings=settings, now=now, retry_refused=retry_refused)

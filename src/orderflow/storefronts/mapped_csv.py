@@ -1,5 +1,5 @@
-"""Orders from any storefront CSV read through a :class:`ColumnMapping`; and the CSV reading shared by both
-CSV parsers (this one and the Shopify export).
+"""Orders from any storefront CSV read through a :class:`ColumnMapping`; and the order-by-order field checks
+and row grouping both storefront CSV parsers (this one and the Shopify export) share.
 
 A mapping says which column holds what. Only ``order_number``, ``placed_at``, ``sku``, ``qty`` and ``price``
 are required; every other column is optional (an empty string means "this file has no such column")::
@@ -34,103 +34,27 @@ How a file is read:
 
 from __future__ import annotations
 
-import csv
-import os
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import chain, compress
-from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orderflow.errors import ConfigError, InputError, Refusal
 from orderflow.orders.records import Address, IncomingLine, IncomingOrder, item_name, normalize_order_number
+from orderflow.parsing.csv_rows import SNIFF, CsvHeader, CsvRow, CsvSource, header_key_loose, read_csv_rows
+from orderflow.parsing.text import named
+from orderflow.parsing.times import parse_local_time
+from orderflow.parsing.values import parse_currency, parse_money, parse_quantity
 
 T = TypeVar("T")
 
-CsvSource = IO[bytes] | str | os.PathLike[str]
-"""A CSV to read: an open binary stream (left open) or a path (opened and closed here)."""
-
-_BOM = b"\xef\xbb\xbf"
-# A physical line longer than this is not a storefront export (and must not be read into memory whole).
-_MAX_LINE_BYTES = 1 << 20
-_QUANTITY = re.compile(r"[0-9]{1,7}")
-_MONEY = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,10})?")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-SNIFF = "auto"
-"""The delimiter setting that has the separator read from the file's header row."""
-_DELIMITERS = ",;\t|"
-_MAX_QUANTITY = 1_000_000
-_SHOWN_CHARS = 40
 PLACEHOLDER_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """Stands in for a time that failed to parse; the order carrying it is always refused, never yielded."""
 
 
-# --- field values: text in, value out, ValueError with a reason a person can act on -----------------------
-
-
-def shown(text: str) -> str:
-    """The text as a refusal quotes it: in quotes, cut short so one bad cell cannot flood a log line."""
-    return repr(text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "...")
-
-
-def named(text: str) -> str:
-    """An id (order or PO number) as a message names it: as it is when short and printable, else :func:`shown`.
-
-    A line break in a cell must not split a refusal over two log lines.
-    """
-    return text if text.isprintable() and len(text) <= _SHOWN_CHARS else shown(text)
-
-
-def parse_quantity(text: str) -> int:
-    """``'2'`` -> ``2``; anything but a positive whole number is refused."""
-    value = text.strip()
-    if not _QUANTITY.fullmatch(value) or not 0 < int(value) <= _MAX_QUANTITY:
-        raise ValueError(f"not a positive whole number: {shown(text)}")
-    return int(value)
-
-
-def parse_money(text: str) -> Decimal:
-    """``'24.00'`` -> ``Decimal('24.00')``: plain non-negative decimals only (no ``$``, exponent or NaN)."""
-    value = text.strip()
-    if not _MONEY.fullmatch(value):
-        raise ValueError(f"not an amount like 24.00: {shown(text)}")
-    return Decimal(value)
-
-
-def parse_currency(text: str) -> str:
-    """``'usd'`` -> ``'USD'``: a three-letter ISO 4217 code."""
-    value = text.strip().upper()
-    if not _CURRENCY.fullmatch(value):
-        raise ValueError(f"not a three-letter currency code: {shown(text)}")
-    return value
-
-
-def parse_local_time(text: str, *, date_format: str, zone: tzinfo) -> datetime:
-    """A time in ``date_format`` (or ``"iso"``); without a UTC offset it is taken in ``zone``. Returns UTC."""
-    value = text.strip()
-    try:
-        moment = _read_time(value, date_format)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        expected = "an ISO 8601 time" if date_format == "iso" else f"a time in the format {date_format}"
-        raise ValueError(f"not {expected}: {shown(text)}") from None
-
-
-def _read_time(value: str, date_format: str) -> datetime:
-    if date_format == "iso":
-        return datetime.fromisoformat(value)
-    return datetime.strptime(value, date_format)  # noqa: DTZ007 - the caller gives a naive result its zone
-
-
-def strip_spreadsheet_quote(text: str) -> str:
-    """``"'04101"`` -> ``'04101'``: spreadsheets prefix one ``'`` to keep leading zeros."""
-    return text.strip().removeprefix("'")
+# --- field values, checked order by order -------------------------------------------------------------------
 
 
 @dataclass
@@ -173,174 +97,6 @@ class FieldCheck:
         except ValueError as exc:
             self.refuse(line=line, field=field, reason=str(exc))
             return None
-
-
-# --- CSV rows as a stream, with physical line numbers -------------------------------------------------------
-
-
-def header_key_exact(name: str) -> str:
-    """Column names compared as written (surrounding spaces aside): Shopify's headers are fixed."""
-    return name.strip()
-
-
-def header_key_loose(name: str) -> str:
-    """Column names compared ignoring case, spaces, ``_`` and ``.``: ``Ship Zip`` = ``ship_zip``."""
-    return re.sub(r"[\s_.]+", "", name).casefold()
-
-
-@dataclass(frozen=True)
-class CsvHeader:
-    """The header row: which cell holds which column (the first, if a name repeats)."""
-
-    names: tuple[str, ...]
-    key: Callable[[str], str]
-    index: dict[str, int]
-    # Columns asked for by name, resolved once: a big import asks millions of times.
-    _resolved: dict[str, int | None] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def from_cells(cls, cells: Sequence[str], key: Callable[[str], str]) -> CsvHeader:
-        index: dict[str, int] = {}
-        for position, name in enumerate(cells):
-            index.setdefault(key(name), position)
-        return cls(names=tuple(cells), key=key, index=index)
-
-    def position(self, column: str) -> int | None:
-        """Which cell holds ``column``; ``None`` when the file has no such column."""
-        try:
-            return self._resolved[column]
-        except KeyError:
-            found = self._resolved[column] = self.index.get(self.key(column))
-            return found
-
-    def missing(self, columns: Sequence[str]) -> list[str]:
-        return [column for column in columns if self.position(column) is None]
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    """One data row. ``line`` is the physical line (1-based, header = 1) where the row starts."""
-
-    line: int
-    cells: Sequence[str]
-    header: CsvHeader
-
-    def get(self, column: str) -> str:
-        """The cell under ``column``; ``""`` when the file has no such column or the row stops short."""
-        position = self.header.position(column)
-        if position is None or position >= len(self.cells):
-            return ""
-        return self.cells[position]
-
-    def filled(self) -> dict[str, str]:
-        """The non-empty cells by column name: what an order keeps as its raw payload."""
-        return dict(compress(zip(self.header.names, self.cells, strict=False), self.cells))
-
-
-def read_csv_rows(source: CsvSource, *, file: str, check_header: Callable[[CsvHeader], None],
-                  key: Callable[[str], str] = header_key_loose, delimiter: str = ",") -> Iterator[CsvRow]:
-    """Stream the data rows of a CSV, after ``check_header`` accepted its header (it raises ``InputError``).
-
-    Whole-file problems (binary content, bytes that are not UTF-8, broken CSV) raise ``InputError``. A stream
-    that can seek (every file on disk) is checked for them end to end first, so such a file yields nothing at
-    all; a stream that cannot seek raises where the problem is met. Blank rows are skipped.
-    """
-    if isinstance(source, str | os.PathLike):
-        try:
-            with Path(source).open("rb") as stream:
-                yield from _checked_rows(stream, file=file, check_header=check_header, key=key,
-                                         delimiter=delimiter)
-        except OSError as exc:
-            raise InputError(f"cannot read the file: {exc.strerror or exc}", file=file) from exc
-    else:
-        yield from _checked_rows(source, file=file, check_header=check_header, key=key, delimiter=delimiter)
-
-
-def _checked_rows(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
-                  key: Callable[[str], str], delimiter: str) -> Iterator[CsvRow]:
-    if _seekable(stream):
-        start = stream.tell()
-        for _cells in _cells_after_header(stream, file=file, check_header=check_header, key=key,
-                                          delimiter=delimiter):
-            pass
-        stream.seek(start)
-    yield from _rows(stream, file=file, check_header=check_header, key=key, delimiter=delimiter)
-
-
-def _seekable(stream: IO[bytes]) -> bool:
-    try:
-        return stream.seekable()
-    except (OSError, ValueError):
-        return False
-
-
-def _rows(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
-          key: Callable[[str], str], delimiter: str) -> Iterator[CsvRow]:
-    header: CsvHeader | None = None
-    last_line = 1
-    for line, cells in _cells_after_header(stream, file=file, check_header=check_header, key=key,
-                                           delimiter=delimiter):
-        if header is None:
-            header = CsvHeader.from_cells(cells, key)
-        # A row starts on the line after the previous row ended; blank rows only move the count on.
-        elif any(map(str.strip, cells)):
-            yield CsvRow(line=last_line + 1, cells=cells, header=header)
-        last_line = line
-
-
-def _cells_after_header(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
-                        key: Callable[[str], str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """The header's cells once ``check_header`` accepted them, then every row's, each with its last line."""
-    # Strict: a stray quote would otherwise swallow the rows up to the next quote into one cell, and the
-    # orders on those rows would vanish without a refusal; an unclosed quote means a file cut off mid-cell.
-    lines = _text_lines(stream, file=file)
-    first = next(lines, None)
-    if delimiter == SNIFF:
-        delimiter = sniffed_delimiter(first or "")
-    reader = csv.reader(chain(() if first is None else (first,), lines), delimiter=delimiter, strict=True)
-    try:
-        header_cells = next(reader, None)
-        if header_cells is None:
-            raise InputError("the file is empty: no header row", file=file)
-        check_header(CsvHeader.from_cells(header_cells, key))
-        yield reader.line_num, header_cells
-        for cells in reader:
-            yield reader.line_num, cells
-    except csv.Error as exc:
-        raise InputError(f"not readable as CSV: {exc}", file=file, line=reader.line_num) from exc
-
-
-def sniffed_delimiter(header_line: str) -> str:
-    """The separator of a header row: the most frequent of comma, semicolon, tab and ``|`` outside quotes;
-    a comma when none appears, or on a tie."""
-    outside = re.sub(r'"[^"]*"', "", header_line)
-    best = max(_DELIMITERS, key=outside.count)
-    return best if outside.count(best) else ","
-
-
-def _text_lines(stream: IO[bytes], *, file: str) -> Iterator[str]:
-    """Decode line by line, so an undecodable byte is reported on its own physical line."""
-    number = 0
-    while True:
-        try:
-            raw = stream.readline(_MAX_LINE_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read the file: {exc}", file=file, line=number + 1) from exc
-        if not raw:
-            return
-        number += 1
-        if number == 1:
-            raw = raw.removeprefix(_BOM)
-        if len(raw) > _MAX_LINE_BYTES:
-            raise InputError(f"a line longer than {_MAX_LINE_BYTES} bytes: not an order export", file=file,
-                             line=number)
-        if b"\x00" in raw:
-            raise InputError("binary content (NUL bytes): not a UTF-8 CSV file", file=file, line=number)
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text (byte {exc.start + 1} of the line)", file=file,
-                             line=number) from exc
 
 
 # --- grouping rows into orders ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ The protocol, for a source configured with ``url``, ``auth_header``, ``token_env
   set, ``<auth_header>: <the secret>``; for ``Authorization`` a secret without a scheme is sent as
   ``Bearer <secret>`` (one such as ``Token abc`` is sent as it is).
 - Reply ``200``: ``{"orders": [...], "next_page_token": "..." | null}``, the generic order JSON of
-  :mod:`orderflow.orders.json_orders` with an ``updated_at`` (ISO 8601 with offset) on each order. Orders
+  :mod:`orderflow.storefronts.json_orders` with an ``updated_at`` (ISO 8601 with offset) on each order. Orders
   come oldest ``updated_at`` first, and ``updated_after`` is inclusive: an order updated exactly at the
   cursor is read again and stored as unchanged, so no order at a page boundary is missed. A null, absent or
   empty ``next_page_token`` ends the run.
@@ -44,17 +44,17 @@ import stamina
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderflow import jsontext
 from orderflow.config import Settings, SourceSettings, secret
 from orderflow.db.engine import session_factory
 from orderflow.db.models import SourceCursor
 from orderflow.errors import ConfigError, InputError, Refusal, RemoteRejected, RemoteUnavailable
 from orderflow.jobs import time_is_up
-from orderflow.orders.intake import ImportResult, upsert_orders
-from orderflow.orders.json_orders import iter_json_orders, parse_offset_time
 from orderflow.orders.routing import Catalog
-from orderflow.orders.sources import only_orders
+from orderflow.parsing import json_shapes
 from orderflow.retries import retry_after_seconds
+from orderflow.storefronts.intake import ImportResult, upsert_orders
+from orderflow.storefronts.json_orders import iter_json_orders, parse_offset_time
+from orderflow.storefronts.sources import only_orders
 
 ATTEMPTS = 4
 LONGEST_RETRY_AFTER_S = 60.0  # a longer wait is left to the next cron run rather than holding this one
@@ -170,7 +170,7 @@ def _auth_headers(name: str, source: SourceSettings) -> dict[str, str]:
 def _read_page(body: bytes, *, url: str) -> Page:
     """The paging facts of one reply; :class:`InputError` when it is not the page JSON at all."""
     try:
-        document: Any = jsontext.loads(body)
+        document: Any = json_shapes.loads(body)
     except ValueError as exc:
         raise InputError(f"not valid JSON: {exc}", file=url) from exc
     if not isinstance(document, dict) or not isinstance(document.get("orders"), list):
