@@ -56,7 +56,8 @@ from orderflow.db.models import (
 )
 from orderflow.demo.carriers import TrackingNumbers
 from orderflow.errors import ExitCode
-from orderflow.sync import STEPS, SYNC_COMMAND
+from orderflow.schedule import SYNC_COMMAND
+from orderflow.sync import STEPS
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer

@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from orderflow.carriers.catalogue import CODES as CARRIER_CODES
 from orderflow.errors import ConfigError
 from orderflow.vendors.formats.catalogue import FORMAT_NAMES, TRANSPORTS, formats_over
+from orderflow.vendors.formats.purchase_order_files import PO_CSV_COLUMNS
 
 # The choices are the records' names (carriers, vendor formats); pydantic lists them when a value is unknown.
 if TYPE_CHECKING:
@@ -38,12 +39,6 @@ else:
 
 DEFAULT_CONFIG_PATH = Path("orderflow.toml")
 DEFAULT_DATABASE_URL = "sqlite:///orderflow.db"
-PO_CSV_COLUMNS = (
-    "po_number", "order_number", "order_date", "requested_ship_date", "line_number", "sku", "vendor_sku", "upc",
-    "description", "quantity", "unit_price", "ship_name", "ship_company", "ship_address1", "ship_address2",
-    "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone", "customer_email",
-)
-"""The columns a CSV purchase order can have; ``csv_columns`` picks and orders them per vendor."""
 FORMATS_BY_TRANSPORT = {transport: formats_over(transport) for transport in TRANSPORTS}
 """Which formats each transport can carry, from the format records."""
 

@@ -32,8 +32,16 @@ from orderflow.config import Settings, secret
 from orderflow.errors import ExitCode, LockHeld, OrderflowError
 from orderflow.health import Signal, ping
 from orderflow.jobs import WorkResult, run_job
+from orderflow.schedule import (
+    DISPATCH,
+    FETCH,
+    IMPORT,
+    NOTIFY_CUSTOMERS,
+    RULES_RUN,
+    SYNC_COMMAND,
+    TRACK,
+)
 
-SYNC_COMMAND = "sync"
 SEVERITY: tuple[ExitCode, ...] = (
     ExitCode.OK,
     ExitCode.LOCK_HELD,  # a step another host is running is being done: no problem at all
@@ -137,14 +145,14 @@ def _run_rules(*, engine: Engine, settings: Settings, clock: Clock) -> WorkResul
 
 
 STEPS: tuple[Step, ...] = (
-    Step("import", _import),
-    Step("dispatch", _dispatch, exclusive=False),  # claims each vendor order: several hosts share the work
-    Step("fetch", _fetch),
-    Step("track", _track),
-    Step("customers notify", _notify_customers, exclusive=False),  # claims each notice, like dispatch
-    Step("rules run", _run_rules),  # last, so it judges what the steps before it just did
+    Step(IMPORT, _import),
+    Step(DISPATCH, _dispatch, exclusive=False),  # claims each vendor order: several hosts share the work
+    Step(FETCH, _fetch),
+    Step(TRACK, _track),
+    Step(NOTIFY_CUSTOMERS, _notify_customers, exclusive=False),  # claims each notice, like dispatch
+    Step(RULES_RUN, _run_rules),  # last, so it judges what the steps before it just did
 )
-"""The pipeline in order; the names are the commands' own (``job_missing`` watches each of them)."""
+"""The pipeline in order, named by :data:`orderflow.schedule.SYNC_STEP_NAMES` (``job_missing`` watches each)."""
 
 
 def run_sync(*, engine: Engine, settings: Settings, clock: Clock, steps: Sequence[Step] = STEPS,

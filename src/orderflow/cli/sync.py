@@ -22,7 +22,8 @@ def sync(ctx: typer.Context) -> None:
     refused, 6 partial failure, 5 a remote unavailable, 8 a remote that refused us, 3 configuration, 1 internal
     error. With [sync] health_url_env set, that monitor is pinged at the start, on success and on failure.
     """
-    from orderflow.sync import SYNC_COMMAND, run_sync
+    from orderflow.schedule import SYNC_COMMAND
+    from orderflow.sync import run_sync
 
     state = app_context(ctx)
     report = run_sync(engine=state.engine, settings=state.settings, clock=state.clock,

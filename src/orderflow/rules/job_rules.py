@@ -1,8 +1,9 @@
 """Rules about the cron jobs themselves: a scheduled command that failed, or that stopped running.
 
 Each rule reads the latest runs of each command (``job_runs``), never the whole history. A command's name is
-its job's name; the steps of ``sync`` are taken from :data:`orderflow.sync.STEPS`, so a step added to the
-pipeline is watched without a second list to keep in step.
+its job's name; the steps of ``sync`` are taken from :data:`orderflow.schedule.SYNC_STEP_NAMES`, the names
+``sync`` builds its steps from, so a step added to the pipeline is watched without a second list to keep in
+step.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from sqlalchemy.orm import Session
 from orderflow.db.models import JobOutcome, JobRun
 from orderflow.rules.findings import Finding, RuleContext, RuleEntry, Subject, rule_severity
 from orderflow.rules.tracking_rules import EVENT_DETAIL_LIMIT, _hours, _when, _zone
-from orderflow.sync import STEPS, SYNC_COMMAND
+from orderflow.schedule import RULES_RUN, SYNC_COMMAND, SYNC_STEP_NAMES
 
 REPORT_COMMAND = "report daily"
-RULES_RUN = "rules run"
-SYNC_STEPS = frozenset(step.name for step in STEPS)
+SYNC_STEPS = frozenset(SYNC_STEP_NAMES)
 """A shop that runs only ``sync`` runs these too: a successful sync is their heartbeat."""
-SCHEDULED_COMMANDS = (*(step.name for step in STEPS), REPORT_COMMAND, SYNC_COMMAND)
+SCHEDULED_COMMANDS = (*SYNC_STEP_NAMES, REPORT_COMMAND, SYNC_COMMAND)
 JOB_INTERVALS: dict[str, timedelta] = {
-    **{step.name: timedelta(hours=1) for step in STEPS if step.name != RULES_RUN},
+    **{name: timedelta(hours=1) for name in SYNC_STEP_NAMES if name != RULES_RUN},
     SYNC_COMMAND: timedelta(hours=1),
     REPORT_COMMAND: timedelta(hours=26),
 }

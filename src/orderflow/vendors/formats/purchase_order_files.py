@@ -1,7 +1,7 @@
 """Purchase orders as CSV and JSON documents (X12 lives in :mod:`orderflow.vendors.formats.x12`).
 
 CSV: one row per line with the order's fields repeated, columns chosen per vendor (``csv_columns``) from
-:data:`~orderflow.config.PO_CSV_COLUMNS`. JSON: one document per vendor order, the body the generic JSON
+:data:`PO_CSV_COLUMNS`. JSON: one document per vendor order, the body the generic JSON
 vendor API receives::
 
     {"id": "TB1042-ACME", "order_number": "1042", "order_date": "2026-03-12", "requested_ship_date": null,
@@ -19,9 +19,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from orderflow.config import PO_CSV_COLUMNS
 from orderflow.spreadsheets import defang
 from orderflow.vendors.records import PurchaseOrder, PurchaseOrderLine
+
+PO_CSV_COLUMNS = (
+    "po_number", "order_number", "order_date", "requested_ship_date", "line_number", "sku", "vendor_sku", "upc",
+    "description", "quantity", "unit_price", "ship_name", "ship_company", "ship_address1", "ship_address2",
+    "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone", "customer_email",
+)
+"""The columns a CSV purchase order can have; ``csv_columns`` picks and orders them per vendor."""
 
 
 def _csv_values(po: PurchaseOrder, line: PurchaseOrderLine) -> dict[str, Any]:
