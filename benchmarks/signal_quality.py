@@ -231,8 +231,8 @@ def _still_waiting(plan: VendorOrderPlan, end: datetime) -> bool:
     settled = end - timedelta(hours=SETTLING_HOURS)
     if plan.parcel is not None and plan.parcel.uploaded_at <= settled:
         return False
-    if plan.parcel is None and plan.backordered:
-        return False  # everything backordered: a broken promise is physical evidence, found at once
+    if plan.parcel is None and plan.backordered and plan.answered_at is not None and plan.answered_at <= settled:
+        return False  # everything backordered, as the vendor said: a broken promise is evidence, found at once
     return after_business_days(plan.vendor.business, plan.grace, UPLOAD_WAIT_AT_MOST) > settled
 
 

@@ -138,8 +138,8 @@ def _late_shown(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str] = 
         return False  # invalid tracking hides lateness
     if not _late(plan, t, unaskable):
         return None if _shipped_late_shown(plan, t, unaskable) else False
-    backorder_late = bool(plan.backordered) and not backorder_promised(plan, t)
-    if _reported(plan, t) is not None or backorder_late or plan.parcel is None:
+    stated = plan.answered_at is not None and plan.answered_at <= t  # the vendor said what it backordered
+    if _reported(plan, t) is not None or (plan.backordered and stated and not backorder_promised(plan, t)):
         return True
     waited = plan.vendor.business.business_days_between(plan.grace, t)
     if waited < NO_TRACKING_WAITS_AT_LEAST:

@@ -74,7 +74,7 @@ SILENT_FILE_FATES: Mapping[VendorFate, float] = {"on_time": 0.74, "late": 0.06, 
                                                  "never_scanned": 0.06, "typo": 0.02}
 STEERING: Mapping[str, tuple[tuple[VendorFate, CarrierFate], ...]] = {
     "vendor_rejected": (("rejected", "delivered"),),
-    "vendor_late": (("late", "delivered"),),
+    "vendor_late": (("late", "delivered"), ("never_scanned", "delivered")),
     "tracking_not_scanned": (("never_scanned", "delivered"),),
     "carrier_exception": (("on_time", "exception"),),
     "delivery_late": (("on_time", "delayed"), ("on_time", "stalled")),
