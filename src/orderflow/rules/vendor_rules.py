@@ -402,7 +402,7 @@ def vendor_late(context: RuleContext) -> list[Finding]:
     live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
     sent (dispatch_failed). Subject: the vendor order. Severity: warning; high once 2 more vendor business days
     have passed after the grace deadline (a late shipment already on its way stays a warning). Observational.
-    Evidence: what is missing and the deadline on the vendor's clock, "no tracking 3 business days after the
+    Evidence: what is missing and the deadline on the vendor's clock, "no tracking 3.0 business days after the
     grace deadline (ship by Wed 4 Nov 23:59 CST, ACME's time)", "label created Wed 4 Nov, never scanned (...)",
     or "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1 (...)"; labels ``due_at`` and
     ``late_business_days`` say how late, ``threshold`` which deadline was crossed and by how much.
