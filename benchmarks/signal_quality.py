@@ -23,6 +23,9 @@ by the grace deadline, whenever the tracking was uploaded):
 - the same for a naive rule, "no tracking by the ship-by date".
 
     .venv/bin/python benchmarks/signal_quality.py [--seeds 1,2,3] [--days 30] [--orders-per-day 12] [--keep DIR]
+        [--jobs N] [--no-tracking-wait DAYS]
+
+Each seed's month runs in its own process, all at once unless ``--jobs`` says fewer.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -266,21 +270,33 @@ def _naive(result: SeedScore, world: World) -> None:
             result.naive_right += any(really_late(plan, tick) for tick in world.ticks if tick > plan.grace)
 
 
-def run(seeds: Iterable[int], days: int, orders_per_day: int, keep: Path | None) -> list[SeedScore]:
-    scores = []
-    for seed in seeds:
-        folder = (keep or Path(tempfile.mkdtemp(prefix="orderflow-signal-"))) / f"seed-{seed}"
-        started = time.perf_counter()
-        run_demo(DemoOptions(directory=folder, days=days, orders_per_day=orders_per_day, seed=seed,
-                             customer_notices=False, uncredentialed=UNCREDENTIALED))
-        world = World(seed=seed, days=days, orders_per_day=orders_per_day)
-        scored = score(seed, world, folder / "orderflow.db")
-        scored.seconds = time.perf_counter() - started
-        scores.append(scored)
-        print(f"seed {seed}: {scored.vendor_orders} vendor orders in {scored.seconds:.0f} s; "
-              f"precision {scored.precision:.2f}, wrong by rule {dict(scored.wrong_by_rule)}, missed "
-              f"{scored.missed}", file=sys.stderr)
-    return scores
+def run(seeds: Iterable[int], days: int, orders_per_day: int, keep: Path | None, *, jobs: int = 1,
+        no_tracking_wait: float | None = None) -> list[SeedScore]:
+    """Each seed's month in its own process (``jobs`` at a time): the months share nothing but the code."""
+    work = [(seed, days, orders_per_day, keep, no_tracking_wait) for seed in seeds]
+    if jobs <= 1:
+        return [_month(*item) for item in work]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_month, *zip(*work, strict=True)))
+
+
+def _month(seed: int, days: int, orders_per_day: int, keep: Path | None,
+           no_tracking_wait: float | None) -> SeedScore:
+    if no_tracking_wait is not None:
+        from orderflow.rules import vendor_rules
+
+        vendor_rules.NO_TRACKING_WAITS_AT_LEAST = no_tracking_wait
+    folder = (keep or Path(tempfile.mkdtemp(prefix="orderflow-signal-"))) / f"seed-{seed}"
+    started = time.perf_counter()
+    run_demo(DemoOptions(directory=folder, days=days, orders_per_day=orders_per_day, seed=seed,
+                         customer_notices=False, uncredentialed=UNCREDENTIALED))
+    world = World(seed=seed, days=days, orders_per_day=orders_per_day)
+    scored = score(seed, world, folder / "orderflow.db")
+    scored.seconds = time.perf_counter() - started
+    print(f"seed {seed}: {scored.vendor_orders} vendor orders in {scored.seconds:.0f} s; "
+          f"precision {scored.precision:.2f}, wrong by rule {dict(scored.wrong_by_rule)}, missed "
+          f"{scored.missed}", file=sys.stderr, flush=True)
+    return scored
 
 
 def table(scores: list[SeedScore]) -> str:
@@ -350,13 +366,12 @@ def main() -> None:
     parser.add_argument("--no-tracking-wait", type=float, default=None,
                         help="business days after the grace deadline that 'no tracking' waits at least "
                              "(a what-if for the trade-off; default: orderflow's own)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="months simulated at once, one process each (default: one per seed)")
     options = parser.parse_args()
-    if options.no_tracking_wait is not None:
-        from orderflow.rules import vendor_rules
-
-        vendor_rules.NO_TRACKING_WAITS_AT_LEAST = options.no_tracking_wait
-    scores = run([int(seed) for seed in options.seeds.split(",")], options.days, options.orders_per_day,
-                 options.keep)
+    seeds = [int(seed) for seed in options.seeds.split(",")]
+    scores = run(seeds, options.days, options.orders_per_day, options.keep,
+                 jobs=options.jobs or len(seeds), no_tracking_wait=options.no_tracking_wait)
     print(table(scores))
     print()
     print("\n".join(goal_lines(scores)))
