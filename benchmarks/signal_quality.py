@@ -106,12 +106,15 @@ class SeedScore:
 
 def really_late(plan: VendorOrderPlan, t: datetime) -> bool:
     """The vendor's real lateness at ``t``: past the grace deadline with nothing the carrier has scanned,
-    whenever its tracking reached us, and whether or not orderflow can ask the carrier (units backordered to
-    a date still ahead excepted)."""
+    whenever its tracking reached us (units backordered to a date still ahead excepted). For a carrier nobody
+    can ask, the ship date the vendor gave is all anyone can know: a label that carrier never scanned is the
+    configuration's problem (``carrier_not_configured``), not a lateness anyone could see."""
     if t <= plan.grace or rejected(plan, t) or held(plan, t):
         return False
     parcel = plan.parcel
     scan = parcel.first_scan_at if parcel is not None else None
+    if parcel is not None and parcel.carrier in UNCREDENTIALED:
+        scan = parcel.labelled_at  # the ship date in the vendor's file
     backorder_late = bool(plan.backordered) and not backorder_promised(plan, t)
     if parcel is None:  # every line backordered: nothing else was to ship
         return backorder_late
