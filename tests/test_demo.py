@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from orderflow.carriers.numbers import validate
 from orderflow.cli.main import app
+from orderflow.demo.carriers import Outage
 from orderflow.demo.files import MARKER
 from orderflow.demo.run import prepare_directory
 from orderflow.demo.scoring import expectations, score_queue
@@ -195,6 +196,11 @@ def world() -> World:
     return World(seed=7, days=5, orders_per_day=12)
 
 
+@pytest.fixture(scope="module")
+def fortnight() -> World:
+    return World(seed=7, days=12, orders_per_day=12)
+
+
 class TestWorld:
     def test_tracking_numbers_are_real(self, world: World) -> None:
         """Every parcel has a number that passes its carrier's check digit; a typo'd upload fails it."""
@@ -205,9 +211,19 @@ class TestWorld:
         assert all(not validate(parcel.reported_number, parcel.carrier).valid for parcel in typos)
 
     def test_every_promised_problem_is_planned(self, world: World) -> None:
-        """The default week plans each promised problem at least twice, and a lateness that clears by itself."""
+        """The default week plans each promised problem at least twice."""
         assert all(count >= 2 for rule, count in world.shown.items() if rule in SHOWN_RULES), world.shown
-        assert any(world.cleared_lateness(plan) for plan in world.vendor_orders)
+
+    def test_tracking_is_uploaded_late_as_real_vendors_upload_it(self, fortnight: World) -> None:
+        """One to three of the vendor's business days after the grace deadline (a little more when that falls
+        out of office hours); a fortnight is long enough to see one come in."""
+        late = [plan for plan in fortnight.vendor_orders if plan.fate == "upload_late" and plan.parcel is not None]
+        assert late
+        for plan in late:
+            assert plan.parcel is not None
+            waited = plan.vendor.business.business_days_between(plan.grace, plan.parcel.uploaded_at)
+            assert 1.0 <= waited <= 3.7, (plan.vendor_order_id, waited)
+        assert any(fortnight.cleared_lateness(plan) for plan in fortnight.vendor_orders)
 
     def test_the_same_seed_gives_the_same_week(self, world: World) -> None:
         """Two worlds from one seed are the same, order for order and fate for fate."""
@@ -219,16 +235,29 @@ class TestWorld:
 
 
 class TestTruth:
-    def test_tracking_uploaded_late_is_late_only_until_it_arrives(self, world: World) -> None:
-        """Scanned on time, uploaded after the grace deadline: late meanwhile, not late once the upload is in."""
-        plan = next(plan for plan in world.vendor_orders if world.cleared_lateness(plan))
+    def test_tracking_uploaded_late_is_waited_for_not_called_late(self, fortnight: World) -> None:
+        """Scanned on time, uploaded after the grace deadline: the queue must not show lateness while "no
+        tracking" waits, nor once the upload is in."""
+        plan = next(plan for plan in fortnight.vendor_orders if fortnight.cleared_lateness(plan))
         assert plan.parcel is not None
-        order = [order for order in world.orders if order.number == plan.order_number]
+        order = [order for order in fortnight.orders if order.number == plan.order_number]
         key = ("vendor_late", plan.vendor_order_id)
-        before = plan.parcel.uploaded_at - timedelta(minutes=1)
-        assert plan.grace + timedelta(hours=1) < before
-        assert expectations(order, at=before, outages=()).get(key) is True
+        for hours in range(1, int((plan.parcel.uploaded_at - plan.grace) / timedelta(hours=1))):
+            assert expectations(order, at=plan.grace + timedelta(hours=hours), outages=()).get(key) is not True
         assert key not in expectations(order, at=plan.parcel.uploaded_at + timedelta(hours=12), outages=())
+
+    def test_a_feed_outage_is_a_problem_once_orderflow_has_a_parcel_to_ask_about(self, fortnight: World) -> None:
+        """Down before the first FedEx parcel is reported: nobody could see it, nothing is hurt. Down across that
+        report: a problem from then on."""
+        first = min(plan.parcel.uploaded_at for plan in fortnight.vendor_orders
+                    if plan.parcel is not None and plan.parcel.carrier == "fedex"
+                    and plan.parcel.reported_number == plan.parcel.tracking_number)
+        key = ("tracking_feed_unhealthy", "fedex")
+        unseen = (Outage("fedex", fortnight.start, first - timedelta(hours=1)),)
+        assert key not in expectations(fortnight.orders, at=first - timedelta(hours=1), outages=unseen)
+        seen = (Outage("fedex", fortnight.start, first + timedelta(hours=6)),)
+        assert key not in expectations(fortnight.orders, at=first - timedelta(minutes=1), outages=seen)
+        assert expectations(fortnight.orders, at=first + timedelta(hours=4), outages=seen)[key] is True
 
     def test_score_counts_right_wrong_and_missed(self) -> None:
         """Precision counts what the queue shows; recall what is real; unsure problems count for neither."""

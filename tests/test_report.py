@@ -265,11 +265,17 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def shop(engine: Engine, tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The hand-made shop, with email over STARTTLS and a login from the environment."""
+    """The hand-made shop, with email over STARTTLS and a login from the environment. It tracks its UPS parcels,
+    so a label UPS never scanned is no evidence of shipping."""
     monkeypatch.setenv("REPORT_SMTP_USER", "reports")
     monkeypatch.setenv("REPORT_SMTP_PASSWORD", "s3cret")
+    monkeypatch.setenv("REPORT_UPS_ID", "id")
+    monkeypatch.setenv("REPORT_UPS_SECRET", "secret")
     settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"),
                               vendor_block("BOLT", "csv", "local", path="bolt"), f"""
+[carriers.ups]
+client_id_env = "REPORT_UPS_ID"
+client_secret_env = "REPORT_UPS_SECRET"
 [email]
 host = "{smtp.host}"
 port = {smtp.port}

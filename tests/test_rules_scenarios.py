@@ -24,7 +24,16 @@ from orderflow.rules.run import run_rules
 from orderflow.testing.smtp import SmtpServer
 from tests.dispatch_fixtures import push_block, vendor_block
 from tests.support.parcels import add_event, add_parcel, add_poll_run, change_parcel, et
-from tests.support.vendor_shop import DUE_WEDNESDAY, GRACE, UPS_TRACKED, ack, line_ack, open_shop, tell
+from tests.support.vendor_shop import (
+    DUE_WEDNESDAY,
+    NO_TRACKING,
+    UPS_TRACKED,
+    WAITED,
+    ack,
+    line_ack,
+    open_shop,
+    tell,
+)
 
 
 @pytest.fixture
@@ -68,16 +77,17 @@ def subjects(smtp: SmtpServer) -> list[str]:
 class TestRejectionAfterLateness:
     def test_the_rejection_is_pushed_at_once_and_the_lateness_hidden_then_moot(
             self, engine: Engine, shop: Settings, smtp: SmtpServer) -> None:
-        """Late Thursday, rejected Friday: one critical email at once; the lateness is hidden, then moot."""
-        rules_run(engine, shop, GRACE + timedelta(hours=1))
+        """Late Tuesday (no tracking three business days past Thursday's grace), rejected Wednesday: one critical
+        email at once; the lateness is hidden, then moot."""
+        rules_run(engine, shop, WAITED + timedelta(hours=1))
         [late] = notifications(engine, "vendor_late")
-        assert (late.state, late.evidence) == ("open", "no tracking" + DUE_WEDNESDAY)
+        assert (late.state, late.evidence) == ("open", NO_TRACKING + DUE_WEDNESDAY)
         before = len(smtp.messages)
 
-        friday = datetime(2026, 11, 6, 14, 0, tzinfo=UTC)
-        tell(engine, friday, acks=(ack("TB5001-ACME", "rejected",
+        wednesday = datetime(2026, 11, 11, 14, 0, tzinfo=UTC)
+        tell(engine, wednesday, acks=(ack("TB5001-ACME", "rejected",
                                        line_ack(1, "rejected", "IR", "discontinued style")),))
-        rules_run(engine, shop, friday + timedelta(minutes=5))
+        rules_run(engine, shop, wednesday + timedelta(minutes=5))
         [rejected] = notifications(engine, "vendor_rejected")
         [late] = notifications(engine, "vendor_late")
         assert rejected.state == "open"
@@ -86,9 +96,9 @@ class TestRejectionAfterLateness:
         assert transitions(engine, late.id)[-1] == ("open", "resolved")
         told = subjects(smtp)[before:]
         assert sorted(told) == ["[orderflow] critical: vendor rejected (1)", "[orderflow] resolved: vendor late (1)"]
-        assert late.pushed_at is not None, "the lateness was in Thursday's digest, so its end is told"
+        assert late.pushed_at is not None, "the lateness was pushed on Tuesday, so its end is told"
 
-        rules_run(engine, shop, friday + timedelta(minutes=15))
+        rules_run(engine, shop, wednesday + timedelta(minutes=15))
         assert subjects(smtp)[before:] == told, "nothing is pushed twice"
 
 
@@ -96,7 +106,7 @@ class TestCronGapThenDoubleStart:
     def test_a_week_without_cron_then_two_runs_at_once_raise_one_notification(
             self, engine: Engine, shop: Settings, smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
         """No run from Monday to the next Tuesday; two runs start together: one vendor_late, high, pushed once."""
-        tuesday = "2026-11-10T15:00:00Z"
+        tuesday = "2026-11-10T18:00:00Z"  # 13:00 New York: "no tracking" has waited its three business days
         command = [sys.executable, "-m", "orderflow", "--config", str(tmp_path / "orderflow.toml"),
                    "--db", database_url, "--now", tuesday, "rules", "run"]
         started = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -106,7 +116,7 @@ class TestCronGapThenDoubleStart:
         assert subprocess.run(command, capture_output=True, check=False).returncode == ExitCode.OK
 
         [late] = notifications(engine, "vendor_late")
-        assert (late.state, late.severity, late.evidence) == ("open", "high", "no tracking" + DUE_WEDNESDAY)
+        assert (late.state, late.severity, late.evidence) == ("open", "high", NO_TRACKING + DUE_WEDNESDAY)
         assert late.labels["late_since"] == "2026-11-05T17:00:00+00:00", "the deadline comes from data"
         assert transitions(engine, late.id) == [(None, "open")]
         assert subjects(smtp).count("[orderflow] high: vendor late (1)") == 1

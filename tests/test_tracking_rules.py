@@ -140,6 +140,8 @@ class TestTrackingNotScanned:
         assert summary([finding]) == [("tracking_not_scanned", str(parcel), "warning",
                                        "ACME: label created Tue 3 Nov, no carrier scan after 2 business days")]
         assert (finding.factual, finding.subject.vendor_code) == (False, "ACME")
+        assert finding.labels["threshold"] == (
+            "no carrier scan for 2.1 business days since the ship date Tue 3 Nov 10:00 EST, threshold 2")
 
     def test_not_before_two_business_days(self, engine: Engine, shop: Settings) -> None:
         """Thursday 09:00 is not yet two business days after Tuesday 10:00."""
@@ -329,10 +331,13 @@ class TestStalledInTransit:
         add_event(engine, parcel, et(3, 8), "out_for_delivery", "Out for delivery", location="Portland ME US")
         assert run(stalled_in_transit, engine, shop, et(4, 7, 30)) == []
         change_parcel(engine, parcel, last_checked_at=et(4, 8, 15))
-        assert summary(run(stalled_in_transit, engine, shop, et(4, 8, 30))) == [(
+        [finding] = run(stalled_in_transit, engine, shop, et(4, 8, 30))
+        assert summary([finding]) == [(
             "stalled_in_transit", str(parcel), "warning",
             "UPS: out for delivery, no new event for 1 business day since Tue 3 Nov 08:00 (Out for delivery, "
             "Portland ME US)")]
+        assert finding.labels["threshold"] == (
+            "no new carrier event for 1.0 business days since the last one Tue 3 Nov 08:00 EST, threshold 1")
 
     def test_never_scanned_delivered_or_returning_parcels_do_not_stall(self, engine: Engine, shop: Settings) -> None:
         """A label never scanned is not a stall; delivered is done; a return has its own rule."""
@@ -407,7 +412,9 @@ class TestDeliveryLate:
                             estimated_delivery=et(3, 20), last_checked_at=et(4, 8, 30))
         [finding] = run(delivery_late, engine, shop, et(4, 9))
         assert summary([finding]) == [("delivery_late", order_id(engine, "9001"), "high",
-                                       f"UPS {UPS_NUMBER} expected Tue 3 Nov, not delivered")]
+                                       f"UPS {UPS_NUMBER} expected Tue 3 Nov, not delivered by Wed 4 Nov 08:00 EST")]
+        assert finding.labels["threshold"] == ("past the delivery deadline Wed 4 Nov 08:00 EST (the carrier's "
+                                               "estimate and 0.5 business days) by 0.0 business days")
         subject = finding.subject
         assert (subject.type, subject.order_number, subject.shipment_id, subject.carrier, finding.factual) == (
             "order", "9001", parcel, "ups", False)
@@ -434,7 +441,7 @@ class TestDeliveryLate:
         assert run(delivery_late, engine, shop, et(8, 12)) == []
         change_parcel(engine, parcel, last_checked_at=et(9, 8, 30))
         assert [f.evidence for f in run(delivery_late, engine, shop, et(9, 9))] == [
-            f"UPS {UPS_NUMBER} expected Fri 6 Nov, not delivered"]
+            f"UPS {UPS_NUMBER} expected Fri 6 Nov, not delivered by Mon 9 Nov 08:00 EST"]
 
     def test_one_finding_per_order_naming_only_the_late_parcels(self, engine: Engine, shop: Settings) -> None:
         """Order 9002: two vendors' parcels late give one finding; order 9001's parcel is not yet due."""
@@ -447,7 +454,8 @@ class TestDeliveryLate:
         [finding] = run(delivery_late, engine, shop, et(4, 10))
         assert summary([finding]) == [(
             "delivery_late", order_id(engine, "9002"), "high",
-            f"UPS {NEW_UPS_NUMBER} expected Tue 3 Nov; FedEx {FEDEX_NUMBER} expected Tue 3 Nov, not delivered")]
+            f"UPS {NEW_UPS_NUMBER} expected Tue 3 Nov, not delivered by Wed 4 Nov 08:00 EST; FedEx {FEDEX_NUMBER} "
+            "expected Tue 3 Nov, not delivered by Wed 4 Nov 08:00 EST")]
         assert (finding.subject.vendor_code, finding.subject.shipment_id, finding.subject.carrier) == (None, None, None)
 
 

@@ -42,13 +42,15 @@ NUMBERS = ("1Z4R8W670312345676", "1Z4R8W670312345694", "1Z999AA10123456784", "1Z
            "1Z5R89390357567135")
 
 
-def shop_with_history(engine: Engine, tmp_path: Path, *, acked_after: timedelta = timedelta(hours=6)) -> Settings:
-    """ACME's five past orders, acknowledged ``acked_after`` sending and shipped as the docstring says."""
+def shop_with_history(engine: Engine, tmp_path: Path, *, acked_after: timedelta = timedelta(hours=6),
+                      uploaded: datetime = UPLOADED) -> Settings:
+    """ACME's five past orders, acknowledged ``acked_after`` sending and shipped as the docstring says (their
+    tracking uploaded at ``uploaded``)."""
     settings = open_shop(engine, tmp_path, {number: ["SKU-ACME"] for number in (*HISTORY, "5006")},
                          carriers=UPS_TRACKED)
     for number, tracking in zip(HISTORY, NUMBERS, strict=True):
         tell(engine, MON + acked_after, acks=(ack(f"TB{number}-ACME", "accepted"),))
-        tell(engine, UPLOADED, ship_notices=(notice(f"TB{number}-ACME", tracking, (1,), SCANNED),))
+        tell(engine, uploaded, ship_notices=(notice(f"TB{number}-ACME", tracking, (1,), SCANNED),))
         scanned(engine, tracking, SCANNED)
     return settings
 
@@ -75,16 +77,29 @@ def test_history_outside_the_window_or_too_thin_is_no_history(engine: Engine, tm
     assert history_of(engine, settings, GRACE)[:2] == (None, None)
 
 
-def test_no_tracking_waits_out_the_vendors_upload_lag_and_says_so(engine: Engine, tmp_path: Path) -> None:
-    """ACME's tracking has come a business day after the scan: 5006, due Wednesday, without tracking is quiet
-    past Thursday's grace until a business day after its ship-by, Friday 00:00, then late, saying why."""
+def test_no_tracking_waits_three_business_days_when_the_vendors_lag_is_shorter(engine: Engine,
+                                                                                tmp_path: Path) -> None:
+    """ACME's tracking has come a business day after the scan, within the three business days past the grace
+    deadline that "no tracking" waits anyway: 5006 is quiet until Tuesday noon, then late."""
     settings = shop_with_history(engine, tmp_path)
-    assert summary(vendor_late, engine, settings, GRACE + MINUTE) == []
-    friday = datetime(2026, 11, 6, 5, 0, tzinfo=UTC)  # Fri 6 Nov 00:00 New York
+    tuesday_noon = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
+    assert summary(vendor_late, engine, settings, tuesday_noon - MINUTE) == []
+    assert summary(vendor_late, engine, settings, tuesday_noon + MINUTE) == [
+        ("vendor_late", "TB5006-ACME", "high",
+         "no tracking 3.0 business days after the grace deadline" + DUE_WEDNESDAY)]
+
+
+def test_no_tracking_waits_out_a_longer_upload_lag_and_says_so(engine: Engine, tmp_path: Path) -> None:
+    """ACME's tracking has come five business days after the scan (Mon 2 Nov to Mon 9 Nov): 5006, due
+    Wednesday, is quiet until five business days after its ship-by (Veterans Day, Wed 11 Nov, is none), the
+    end of Thursday 12 Nov, then late, saying why."""
+    settings = shop_with_history(engine, tmp_path, uploaded=SCANNED + timedelta(days=7))
+    friday = datetime(2026, 11, 13, 5, 0, tzinfo=UTC)  # Fri 13 Nov 00:00 New York
+    assert summary(vendor_late, engine, settings, datetime(2026, 11, 10, 17, 1, tzinfo=UTC)) == []
     assert summary(vendor_late, engine, settings, friday - MINUTE) == []
     assert summary(vendor_late, engine, settings, friday + MINUTE) == [
-        ("vendor_late", "TB5006-ACME", "warning",
-         "no tracking yet; ACME's tracking has come up to 1.0 business days after the first scan" + DUE_WEDNESDAY)]
+        ("vendor_late", "TB5006-ACME", "high",
+         "no tracking yet; ACME's tracking has come up to 5.0 business days after the first scan" + DUE_WEDNESDAY)]
 
 
 def test_physical_evidence_of_lateness_does_not_wait(engine: Engine, tmp_path: Path) -> None:

@@ -47,10 +47,12 @@ from tests.support.vendor_shop import (
     GRACE,
     MINUTE,
     MON,
+    NO_TRACKING,
     PARCEL_1,
     PARCEL_2,
     PARCEL_3,
     UPS_TRACKED,
+    WAITED,
     ack,
     change,
     evaluate,
@@ -75,10 +77,11 @@ class TestRuleSettings:
         assert summary(dispatch_failed, engine, settings, MON + timedelta(hours=3)) == []
 
     def test_a_severity_override_replaces_the_default(self, engine: Engine, tmp_path: Path) -> None:
-        """``[rules.vendor_late] severity = "high"`` reports lateness as high from the first minute."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, ACME, '[rules.vendor_late]\nseverity = "high"\n')
-        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "high", "no tracking" + DUE_WEDNESDAY)]
+        """``[rules.vendor_late] severity = "critical"`` reports lateness as critical, not high."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, ACME,
+                             '[rules.vendor_late]\nseverity = "critical"\n')
+        assert summary(vendor_late, engine, settings, WAITED + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "critical", NO_TRACKING + DUE_WEDNESDAY)]
 
 
 class TestVendorRejected:
@@ -400,17 +403,21 @@ class TestNotAcknowledged:
 class TestVendorLate:
     FRIDAY = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
 
-    def test_no_tracking_after_the_grace_deadline(self, engine: Engine, tmp_path: Path) -> None:
-        """Ship by Wednesday, grace until Thursday noon: quiet at 11:59, then an observational warning naming the
-        deadline on ACME's clock, half a business day past it."""
+    def test_no_tracking_waits_three_business_days_past_the_grace_deadline(self, engine: Engine,
+                                                                          tmp_path: Path) -> None:
+        """Ship by Wednesday, grace until Thursday noon: with no word from ACME at all, quiet until Tuesday noon
+        (tracking uploaded late may yet come), then an observational high naming the deadline on ACME's clock,
+        how late, and the threshold crossed."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
-        assert summary(vendor_late, engine, settings, GRACE - MINUTE) == []
-        [finding] = evaluate(vendor_late, engine, settings, GRACE + MINUTE)
+        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == []
+        assert summary(vendor_late, engine, settings, WAITED - MINUTE) == []
+        [finding] = evaluate(vendor_late, engine, settings, WAITED + MINUTE)
         assert (finding.rule, finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
-            "vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY, False)
-        assert finding.labels == {"ship_by": "2026-11-05T04:59:59.999999+00:00",
-                                  "late_since": "2026-11-05T17:00:00+00:00",
-                                  "due_at": "2026-11-05T04:59:59.999999+00:00", "late_business_days": "0.5"}
+            "vendor_late", "TB5001-ACME", "high", NO_TRACKING + DUE_WEDNESDAY, False)
+        assert finding.labels == {
+            "ship_by": "2026-11-05T04:59:59.999999+00:00", "late_since": "2026-11-05T17:00:00+00:00",
+            "due_at": "2026-11-05T04:59:59.999999+00:00", "late_business_days": "3.5",
+            "threshold": "past the grace deadline (Thu 5 Nov 12:00 EST, ACME's time) by 3.0 business days"}
 
     def test_the_queue_says_how_late_without_making_it_new_evidence(self, engine: Engine, tmp_path: Path) -> None:
         """In the queue's JSON: due_at is the ship-by, late_business_days grows run by run, the evidence stays."""
@@ -419,23 +426,29 @@ class TestVendorLate:
 
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
         documents = []
-        for now in (GRACE + MINUTE, GRACE + timedelta(days=1)):  # Thursday 12:01, Friday 12:00
+        for now in (WAITED + MINUTE, WAITED + timedelta(days=2)):  # Tuesday 12:01, Thursday (Veterans Day between)
             with session_factory(engine)() as session, session.begin():
                 reconcile(session=session, settings=settings, now=now, rules=[("vendor_late", vendor_late)])
                 [document] = queue.queue_documents(session)
                 documents.append((document["evidence"], document["due_at"], document["late_business_days"]))
         assert documents == [
-            ("no tracking" + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 0.5),
-            ("no tracking" + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 1.5)]
+            (NO_TRACKING + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 3.5),
+            (NO_TRACKING + DUE_WEDNESDAY, "2026-11-05T04:59:59.999999+00:00", 4.5)]
 
     def test_high_after_two_more_vendor_business_days(self, engine: Engine, tmp_path: Path) -> None:
-        """Late since Thursday noon: still a warning Monday 11:59 (Friday and Monday), high at Monday 12:01."""
-        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
+        """A label never scanned, late since Thursday noon: a warning at once, still one Monday 11:59 (Friday
+        and Monday), high at Monday 12:01."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
+        wednesday = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+        tell(engine, wednesday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), wednesday),))
+        label = "label created Wed 4 Nov, never scanned" + DUE_WEDNESDAY
         monday_noon = datetime(2026, 11, 9, 17, 0, tzinfo=UTC)
+        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "warning", label)]
         assert summary(vendor_late, engine, settings, monday_noon - MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
+            ("vendor_late", "TB5001-ACME", "warning", label)]
         assert summary(vendor_late, engine, settings, monday_noon + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "high", "no tracking" + DUE_WEDNESDAY)]
+            ("vendor_late", "TB5001-ACME", "high", label)]
 
     def test_a_label_created_and_never_scanned_is_not_shipping(self, engine: Engine, tmp_path: Path) -> None:
         """Tracking uploaded Wednesday but never scanned: one finding that says so."""
@@ -521,16 +534,19 @@ class TestVendorLate:
                update(Order).where(Order.order_number == "5004").values(state="cancelled"),
                update(VendorOrder).where(VendorOrder.id == "TB5005-ACME").values(state="on_hold"),
                update(VendorOrder).where(VendorOrder.id == "TB5006-ACME").values(state="pending"))
-        assert summary(vendor_late, engine, settings, self.FRIDAY) == [
-            ("vendor_late", "TB5007-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
+        assert summary(vendor_late, engine, settings, WAITED + MINUTE) == [
+            ("vendor_late", "TB5007-ACME", "high", NO_TRACKING + DUE_WEDNESDAY)]
 
     def test_a_stored_ship_by_is_the_deadline(self, engine: Engine, tmp_path: Path) -> None:
-        """A vendor order due Friday is not late on Friday, though the order's own count would say Wednesday."""
+        """A vendor order due Friday is not late when the order's own count (Wednesday) would have it late: its
+        "no tracking" waits from Monday noon to Friday noon (Veterans Day, Wednesday, is no business day)."""
         settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]})
         change(engine, update(VendorOrder).values(ship_by=datetime(2026, 11, 7, 4, 59, tzinfo=UTC)))
-        assert summary(vendor_late, engine, settings, self.FRIDAY) == []
-        assert summary(vendor_late, engine, settings, datetime(2026, 11, 9, 17, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + " (ship by Fri 6 Nov 23:59 EST, ACME\'s time)")]
+        assert summary(vendor_late, engine, settings, WAITED + MINUTE) == []
+        friday_noon = datetime(2026, 11, 13, 17, 0, tzinfo=UTC)
+        assert summary(vendor_late, engine, settings, friday_noon - MINUTE) == []
+        assert summary(vendor_late, engine, settings, friday_noon + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "high", NO_TRACKING + " (ship by Fri 6 Nov 23:59 EST, ACME's time)")]
 
 
     def test_each_vendor_order_is_judged_on_its_own(self, engine: Engine, tmp_path: Path) -> None:
@@ -544,8 +560,81 @@ class TestVendorLate:
             vendor_order_id="TB5001-STITCH", shipped_at=MON, carrier="UPS", service=None, source_ref="856",
             parcels=(Parcel(PARCEL_1, "UPS", (ShippedLine(line=1, vendor_sku="STITCH-1", qty=2),)),)),))
         scanned(engine, PARCEL_1, MON + timedelta(days=1))
-        assert summary(vendor_late, engine, settings, GRACE + MINUTE) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking" + DUE_WEDNESDAY)]
+        assert summary(vendor_late, engine, settings, WAITED + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "high", NO_TRACKING + DUE_WEDNESDAY)]
+
+
+class TestShippedLate:
+    """A vendor order orderflow heard nothing of by its grace deadline is judged by its evidence when it comes."""
+
+    MONDAY = datetime(2026, 11, 9, 15, 0, tzinfo=UTC)  # Mon 9 Nov 10:00 New York: the tracking file arrives
+    FRIDAY_AFTERNOON = datetime(2026, 11, 6, 20, 0, tzinfo=UTC)  # Fri 6 Nov 15:00 New York: after the grace
+
+    def test_a_parcel_that_left_after_the_deadline_is_late_when_its_tracking_comes(self, engine: Engine,
+                                                                                  tmp_path: Path) -> None:
+        """Nothing by Thursday noon, so "no tracking" waits; Monday the tracking comes, first scanned Friday
+        15:00: shipped late, 1.6 business days past the ship-by, shown for a business day after it came."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
+        assert summary(vendor_late, engine, settings, self.MONDAY - MINUTE) == []
+        tell(engine, self.MONDAY, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), self.FRIDAY_AFTERNOON),))
+        scanned(engine, PARCEL_1, self.FRIDAY_AFTERNOON)
+        [finding] = evaluate(vendor_late, engine, settings, self.MONDAY + MINUTE)
+        assert (finding.subject.id, finding.severity, finding.evidence, finding.factual) == (
+            "TB5001-ACME", "warning",
+            f"shipped late: first scan of {PARCEL_1} Fri 6 Nov 15:00, 1.6 business days past its ship-by"
+            + DUE_WEDNESDAY, False)
+        assert (finding.labels["threshold"], finding.labels["late_business_days"]) == (
+            "past the grace deadline (Thu 5 Nov 12:00 EST, ACME's time) by 1.1 business days when it left", "1.6")
+        assert summary(vendor_late, engine, settings, self.MONDAY + timedelta(days=1) - MINUTE) != []
+        assert summary(vendor_late, engine, settings, self.MONDAY + timedelta(days=1) + MINUTE) == []
+
+    def test_tracking_uploaded_late_for_a_parcel_that_left_on_time_is_never_late(self, engine: Engine,
+                                                                                tmp_path: Path) -> None:
+        """The same file on Monday for a parcel first scanned Wednesday: nothing then, nothing after the wait."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
+        tell(engine, self.MONDAY, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), MON),))
+        scanned(engine, PARCEL_1, datetime(2026, 11, 4, 20, 0, tzinfo=UTC))
+        assert summary(vendor_late, engine, settings, self.MONDAY + MINUTE) == []
+        assert summary(vendor_late, engine, settings, WAITED + MINUTE) == []
+
+    def test_a_carrier_nobody_can_ask_is_judged_on_the_vendors_ship_date(self, engine: Engine,
+                                                                        tmp_path: Path) -> None:
+        """No [carriers.ups] section: ACME's own ship date is the evidence. Friday 15:00 is late; a file that
+        says Wednesday (the tracking only uploaded late) is not."""
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"], "5002": ["SKU-ACME"]})
+        tell(engine, self.MONDAY, ship_notices=(
+            notice("TB5001-ACME", PARCEL_1, (1,), self.FRIDAY_AFTERNOON),
+            notice("TB5002-ACME", PARCEL_2, (1,), datetime(2026, 11, 4, 20, 0, tzinfo=UTC))))
+        assert summary(vendor_late, engine, settings, self.MONDAY + MINUTE) == [
+            ("vendor_late", "TB5001-ACME", "warning",
+             "shipped late: ACME says it shipped Fri 6 Nov 15:00 (UPS cannot be asked), 1.6 business days past "
+             "its ship-by" + DUE_WEDNESDAY)]
+
+    def test_a_vendor_that_said_nothing_after_the_wait_is_late_then_shipped_late(self, engine: Engine,
+                                                                              tmp_path: Path) -> None:
+        """Through the engine: no tracking by Tuesday noon opens one notification; the tracking that comes
+        Wednesday, first scanned Tuesday evening, turns its evidence into "shipped late", one alert for one
+        problem, which resolves once it has been shown."""
+        from orderflow.rules import queue
+        from orderflow.rules.engine import evaluate as reconcile
+
+        settings = open_shop(engine, tmp_path, {"5001": ["SKU-ACME"]}, carriers=UPS_TRACKED)
+        thursday = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)  # Thu 12 Nov 10:00 (Wednesday is Veterans Day)
+        tuesday_evening = datetime(2026, 11, 10, 23, 0, tzinfo=UTC)
+        seen = []
+        friday = thursday + timedelta(days=1)
+        for now in (WAITED + MINUTE, thursday + MINUTE, friday + MINUTE, friday + timedelta(hours=4, minutes=2)):
+            if now > thursday:
+                tell(engine, thursday, ship_notices=(notice("TB5001-ACME", PARCEL_1, (1,), tuesday_evening),))
+                scanned(engine, PARCEL_1, tuesday_evening)
+            with session_factory(engine)() as session, session.begin():
+                reconcile(session=session, settings=settings, now=now, rules=[("vendor_late", vendor_late)])
+                seen.append([(doc["id"], doc["evidence"]) for doc in queue.queue_documents(session)])
+        [[(first, evidence)], [(again, shipped)], [(clearing, _)], after] = seen
+        assert (first, evidence) == (again, NO_TRACKING + DUE_WEDNESDAY)
+        assert (clearing, shipped) == (first, f"shipped late: first scan of {PARCEL_1} Tue 10 Nov 18:00, 3.8 business "
+                                              "days past its ship-by" + DUE_WEDNESDAY)
+        assert after == []
 
 
 class TestShippedAfterCancel:
@@ -617,18 +706,23 @@ class TestVendorLateCalendar:
     def test_friday_after_cutoff_is_not_late_on_tuesday_across_the_dst_change(self, engine: Engine,
                                                                              tmp_path: Path) -> None:
         """Fri 30 Oct 15:00 CDT is after the 14:00 cut-off: day 0 is Monday, ship by Wednesday, grace Thursday
-        12:00 CST (18:00 UTC, not 17:00: the clocks went back on Sunday)."""
+        12:00 CST (18:00 UTC, not 17:00: the clocks went back on Sunday); with no tracking, late three business
+        days on, Tuesday 12:00 CST."""
         settings = self.placed(engine, tmp_path, datetime(2026, 10, 30, 20, 0, tzinfo=UTC))
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 3, 15, 0, tzinfo=UTC)) == []
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 4, 18, 30, tzinfo=UTC)) == []
-        assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 17, 30, tzinfo=UTC)) == []
-        assert summary(vendor_late, engine, settings, datetime(2026, 11, 5, 18, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking (ship by Wed 4 Nov 23:59 CST, ACME's time)")]
+        assert summary(vendor_late, engine, settings, datetime(2026, 11, 10, 17, 30, tzinfo=UTC)) == []
+        [finding] = evaluate(vendor_late, engine, settings, datetime(2026, 11, 10, 18, 1, tzinfo=UTC))
+        assert (finding.evidence, finding.labels["late_since"]) == (
+            NO_TRACKING + " (ship by Wed 4 Nov 23:59 CST, ACME's time)", "2026-11-05T18:00:00+00:00")
 
     def test_a_holiday_is_not_a_handling_day(self, engine: Engine, tmp_path: Path) -> None:
-        """Placed Wed 25 Nov 10:00 CST: Thanksgiving is skipped, so it is due Monday and late after Tuesday noon."""
+        """Placed Wed 25 Nov 10:00 CST: Thanksgiving is skipped, so it is due Monday, its grace ends Tuesday noon
+        and with no tracking it is late three business days on, Friday noon."""
         settings = self.placed(engine, tmp_path, datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
         assert summary(vendor_late, engine, settings, datetime(2026, 11, 30, 18, 30, tzinfo=UTC)) == []
-        assert summary(vendor_late, engine, settings, datetime(2026, 12, 1, 18, 1, tzinfo=UTC)) == [
-            ("vendor_late", "TB5001-ACME", "warning", "no tracking (ship by Mon 30 Nov 23:59 CST, ACME's time)")]
+        assert summary(vendor_late, engine, settings, datetime(2026, 12, 4, 17, 59, tzinfo=UTC)) == []
+        [finding] = evaluate(vendor_late, engine, settings, datetime(2026, 12, 4, 18, 1, tzinfo=UTC))
+        assert (finding.evidence, finding.labels["late_since"]) == (
+            NO_TRACKING + " (ship by Mon 30 Nov 23:59 CST, ACME's time)", "2026-12-01T18:00:00+00:00")
 

@@ -214,3 +214,23 @@ def shop_calendar(timezone: str) -> BusinessCalendar:
     """The shop's business days, which the carriers keep too: Monday to Friday in the shop's zone, without US
     public holidays. Notification ages, reopen windows, and the carriers' days in the tracking rules."""
     return BusinessCalendar.from_settings(CalendarSettings(timezone=timezone, holidays="US"))
+
+
+def after_business_days(calendar: BusinessCalendar, start: datetime, days: float) -> datetime:
+    """The instant ``days`` of ``calendar``'s working days after ``start``, counted as
+    :meth:`~orderflow.calendars.BusinessCalendar.business_days_between` counts them (weekends and holidays
+    pass for nothing); ``start`` itself for 0."""
+    if days <= 0:
+        return start
+    zone, remaining = calendar.zone, days
+    day = start.astimezone(zone).date()
+    while True:
+        begins = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+        ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        if calendar.is_working_day(day) and ends > start:
+            cursor = max(start, begins)
+            share = (ends - cursor) / (ends - begins)
+            if remaining <= share:
+                return cursor + (ends - begins) * remaining
+            remaining -= share
+        day += timedelta(days=1)

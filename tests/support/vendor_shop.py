@@ -40,6 +40,10 @@ PARCEL_1, PARCEL_2, PARCEL_3 = "1Z4R8W670312345676", "1Z4R8W670312345694", "1Z99
 Summary = tuple[str, str, str, str]
 DUE_WEDNESDAY = " (ship by Wed 4 Nov 23:59 EST, ACME's time)"
 """How lateness evidence names the fixture orders' deadline, on ACME's clock."""
+WAITED = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
+"""Tue 10 Nov 12:00 New York: three business days past the grace deadline, when "no tracking" has waited long
+enough for tracking uploaded late."""
+NO_TRACKING = "no tracking 3.0 business days after the grace deadline"
 
 
 UPS_TRACKED = '[carriers.ups]\nclient_id_env = "TEST_UPS_ID"\nclient_secret_env = "TEST_UPS_SECRET"\n'

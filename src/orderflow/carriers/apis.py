@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from orderflow.carriers.catalogue import CARRIERS, Carrier
 from orderflow.carriers.connector import Connector, Credentials
-from orderflow.config import CarrierSettings, secret
+from orderflow.config import CarrierSettings, Settings, secret
 
 __all__ = ["API", "CarrierApi", "Credentials", "credentials"]
 
@@ -49,3 +49,19 @@ def credentials(code: str, settings: CarrierSettings) -> Credentials:
 
     return Credentials(client_id=read("client_id_env"), client_secret=read("client_secret_env"),
                        api_key=read("api_key_env"))
+
+
+def carriers_we_cannot_ask(settings: Settings) -> dict[str, str]:
+    """Carrier code -> why orderflow cannot ask it, for every carrier it knows that is not usable here."""
+    unusable = {}
+    for code, api in API.items():
+        configured = settings.carriers.get(code)
+        if configured is None:
+            unusable[code] = f"no [carriers.{code}] section"
+        elif not configured.enabled:
+            unusable[code] = f"[carriers.{code}] is switched off (enabled = false)"
+        elif not (configured.client_id_env and configured.client_secret_env if api.token_request
+                  else configured.api_key_env):
+            keys = "client_id_env and client_secret_env" if api.token_request else "api_key_env"
+            unusable[code] = f"[carriers.{code}] has no credentials ({keys})"
+    return unusable

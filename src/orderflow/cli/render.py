@@ -319,11 +319,13 @@ def _two_lines(text: Text, width: int, out: Console) -> list[Text]:
 
 
 def print_history(notification: Any, events: Sequence[Any], *, times: Times) -> None:
-    """``why``: the notification named as staff know it, then every transition with when, who and why."""
-    subject = (notification.vendor_order_id or notification.tracking_number or notification.order_number
-               or f"{notification.subject_type} {notification.subject_id}")
+    """``why``: the notification named as staff know it (order number, vendor order id, tracking number), the
+    threshold its rule found crossed, then every transition with when, who and why."""
     lines = [f"#{notification.id} {notification.rule} ({notification.severity}, {notification.state}) on "
-             f"{subject}: {notification.evidence}"]
+             f"{staff_names(notification)}: {notification.evidence}"]
+    crossed = threshold(notification, times)
+    if crossed:
+        lines.append(f"threshold crossed: {crossed}")
     if notification.acked_by and notification.state == "acknowledged":
         lines.append(f"acknowledged by {notification.acked_by}")
     if notification.suppressed_by:
@@ -331,3 +333,37 @@ def print_history(notification: Any, events: Sequence[Any], *, times: Times) -> 
     lines += [f"{times.at(event.at)}  {event.from_state or '-':>12} -> {event.to_state:<12} "
               f"{event.actor}: {event.reason}" for event in events]
     print_lines(lines)
+
+
+SUBJECTS_BY_DATABASE_ID = frozenset({"order", "order_line", "shipment"})
+"""Subjects whose id is a database row number, which staff never see: they are named by what they belong to."""
+
+
+def staff_names(notification: Any) -> str:
+    """``order 1042, vendor order TB1042-ACME, tracking 1Z...``: what staff call the subject and what it
+    belongs to, never a database id; a carrier, job, vendor or file by its own name."""
+    names = []
+    if notification.order_number:
+        names.append(f"order {notification.order_number}")
+    if notification.vendor_order_id:
+        line = f" line {notification.subject_id.rsplit(':', 1)[-1]}" \
+            if notification.subject_type == "vendor_order_line" else ""
+        names.append(f"vendor order {notification.vendor_order_id}{line}")
+    if notification.tracking_number:
+        names.append(f"tracking {notification.tracking_number}")
+    if not names and notification.subject_type not in SUBJECTS_BY_DATABASE_ID:
+        names.append(f"{notification.subject_type.replace('_', ' ')} {notification.subject_id}")
+    return ", ".join(names) or notification.subject_type.replace("_", " ")
+
+
+def threshold(notification: Any, times: Times) -> str:
+    """Which threshold the rule found crossed and by how much, as of its last run: the rule's own words, or
+    for a notification from before it gave them, its deadline and lateness."""
+    labels = notification.labels or {}
+    seen = f" (as of {times.at(notification.last_seen_at)})" if notification.last_seen_at else ""
+    if labels.get("threshold"):
+        return f"{labels['threshold']}{seen}"
+    if labels.get("due_at") and labels.get("late_business_days"):
+        due = datetime.fromisoformat(str(labels["due_at"]))
+        return f"past its deadline {times.at(due)} by {labels['late_business_days']} business days{seen}"
+    return ""

@@ -335,8 +335,9 @@ def _judge(result: DemoResult, engine: Engine, world: World) -> None:
 
 
 def _story(world: World, verdicts: Mapping[tuple[str, str], bool | None]) -> str | None:
-    """An order worth reading: tracking that came days late but proves the vendor shipped on time (the lateness
-    raised meanwhile cleared by itself), beside parts with problems of their own; more vendors, more to read."""
+    """An order worth reading: tracking that came days late but proves the vendor shipped on time (orderflow
+    waited for it instead of raising lateness), beside parts with problems of their own; more vendors, more to
+    read."""
     problems: dict[str, set[str]] = {}
     for (rule, subject), verdict in verdicts.items():
         if verdict:

@@ -35,11 +35,13 @@ from orderflow.rules.tracking_rules import (
     OUT_FOR_DELIVERY_STALL_BUSINESS_DAYS,
     STALL_BUSINESS_DAYS,
 )
+from orderflow.rules.vendor_rules import NO_TRACKING_WAITS_AT_LEAST, SHIPPED_LATE_SHOWN, UPLOAD_WAIT_AT_MOST
 from orderflow.testing.carriers import REPORTED_AS
 
 Key = tuple[str, str]
 Verdict = bool | None
-Condition = Callable[[datetime], bool]
+Condition = Callable[[datetime], bool | None]
+"""Whether a problem is real at an instant; ``None``: the queue may or may not show it then (too close to call)."""
 
 # rule -> (hours it must have been true to be queued for sure, hours it must have been false to be gone for sure).
 # To be queued a problem must have been seen: rules run every hour; a parcel with a label only is polled every
@@ -114,8 +116,38 @@ def backorder_promised(plan: VendorOrderPlan, t: datetime) -> bool:
     return t <= calendar.grace_deadline(promised)
 
 
-def _late_shown(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str] = frozenset()) -> bool:
-    return _late(plan, t, unaskable) and not _invalid(plan, t)  # invalid tracking hides lateness
+def _late_shown(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str] = frozenset()) -> bool | None:
+    """Lateness as the queue shows it: physical evidence at the grace deadline; "no tracking" after its wait
+    (unsure while the vendor's learned upload lag may still hold it back); a late shipment heard of only after
+    the grace deadline for a while after its evidence came (unsure: when a poll sees the scan)."""
+    if _invalid(plan, t):
+        return False  # invalid tracking hides lateness
+    if not _late(plan, t, unaskable):
+        return None if _shipped_late_shown(plan, t, unaskable) else False
+    stated = plan.answered_at is not None and plan.answered_at <= t  # the vendor said what it backordered
+    if _reported(plan, t) is not None or (plan.backordered and stated and not backorder_promised(plan, t)):
+        return True
+    waited = plan.vendor.business.business_days_between(plan.grace, t)
+    if waited < NO_TRACKING_WAITS_AT_LEAST:
+        return False
+    return True if waited >= UPLOAD_WAIT_AT_MOST else None
+
+
+def _shipped_late_shown(plan: VendorOrderPlan, t: datetime, unaskable: frozenset[str]) -> bool:
+    """Heard of after the grace deadline, left after it, and the evidence came lately (``vendor_late`` says
+    "shipped late" for a business day after it)."""
+    parcel = _reported(plan, t)
+    if parcel is None or parcel.uploaded_at <= plan.grace:
+        return False
+    left = parcel.labelled_at if parcel.carrier in unaskable else parcel.first_scan_at
+    if left is None or left <= plan.grace or left > t:
+        return False
+    known = max(left, parcel.uploaded_at)
+    return plan.vendor.business.business_days_between(known, t) <= SHIPPED_LATE_SHOWN + CLEARING_DAYS
+
+
+CLEARING_DAYS = 0.5
+"""Allowance past the shown business day for the next poll and the rules' clearing."""
 
 
 def _not_scanned(plan: VendorOrderPlan, t: datetime) -> bool:
@@ -174,8 +206,25 @@ def _out_of_stock(plan: VendorOrderPlan, t: datetime) -> bool:
     return plan.answered_at is None or plan.answered_at > t or backorder_promised(plan, t)
 
 
-def _feed_down(outage: Outage, t: datetime) -> bool:
-    return outage.starts <= t < outage.ends + FEED_RECOVERS
+def _feed_down(outage: Outage, watched_from: datetime | None, t: datetime) -> bool:
+    """The carrier's feed is down for the shop from when orderflow had a parcel of it to follow during the
+    outage: an outage while it had none to ask about hurts nothing, and nobody could see it."""
+    return watched_from is not None and watched_from <= t < outage.ends + FEED_RECOVERS
+
+
+def _watched_from(outage: Outage, orders: Iterable[OrderPlan]) -> datetime | None:
+    """The first moment of the outage at which orderflow followed a parcel of that carrier (reported with a
+    valid number and not yet delivered), if any."""
+    moments = []
+    for order in orders:
+        for plan in order.vendor_orders:
+            parcel = plan.parcel
+            if parcel is None or parcel.carrier != outage.carrier or parcel.reported_number != parcel.tracking_number:
+                continue
+            since = max(outage.starts, parcel.uploaded_at)
+            if since < min(outage.ends, parcel.delivered_at or outage.ends):
+                moments.append(since)
+    return min(moments, default=None)
 
 
 PARCEL_CONDITIONS: Mapping[str, Callable[[VendorOrderPlan, datetime], bool]] = {
@@ -189,6 +238,7 @@ def conditions(orders: Iterable[OrderPlan], outages: Sequence[Outage],
     """Each problem the simulation can tell, by key, with its condition over time. Parcels of a carrier in
     ``unaskable`` (configured without credentials) have no tracking problems anyone could see: that carrier's
     one problem is its configuration."""
+    orders = list(orders)
     for order in orders:
         yield ("delivery_late", order.number), partial(_delivery_late, order, unaskable=unaskable)
         for plan in order.vendor_orders:
@@ -202,7 +252,7 @@ def conditions(orders: Iterable[OrderPlan], outages: Sequence[Outage],
                 for rule, condition in PARCEL_CONDITIONS.items():
                     yield (rule, plan.parcel.tracking_number), partial(condition, plan)
     for outage in outages:
-        yield ("tracking_feed_unhealthy", outage.carrier), partial(_feed_down, outage)
+        yield ("tracking_feed_unhealthy", outage.carrier), partial(_feed_down, outage, _watched_from(outage, orders))
 
 
 def expectations(orders: Iterable[OrderPlan], *, at: datetime, outages: Sequence[Outage]) -> dict[Key, Verdict]:
@@ -214,9 +264,9 @@ def expectations(orders: Iterable[OrderPlan], *, at: datetime, outages: Sequence
     for key, condition in conditions(orders, outages):
         lag, clear = WINDOWS[key[0]]
         values = [condition(at - timedelta(hours=hours)) for hours in range(clear + 1)]
-        if all(values[:lag + 1]):
+        if all(value is True for value in values[:lag + 1]):
             verdicts[key] = True
-        elif any(values):
+        elif any(value is not False for value in values):
             verdicts[key] = None
     return verdicts
 

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from orderflow.calendars import after_business_days
 from orderflow.config import CalendarSettings
 from orderflow.demo.carriers import CarrierFate, Outage, TrackingNumbers, journey
 from orderflow.demo.plans import (
@@ -51,12 +52,15 @@ SHOWN_RULES = ("vendor_rejected", "out_of_stock", "vendor_late", "tracking_not_s
                "delivery_late")
 """The problems every demo run must show in its final queue."""
 CLEARED_LATENESS = "cleared_lateness"
-"""Not a rule but a story the demo tells: tracking uploaded days late for a parcel scanned on time, so the
-lateness orderflow raised meanwhile clears by itself once the evidence arrives."""
+"""Not a rule but a story the demo tells: tracking uploaded days late for a parcel scanned on time, which
+orderflow waits for rather than raise a lateness the evidence would then disprove."""
 SHOWN_AT_LEAST = 2
 STEER_CHANCE = 0.5
 """How often an order that could show a problem shown only once so far is steered into it (a problem not shown
 at all yet is always tried first); the other orders' fates are drawn by weight."""
+UPLOAD_LATE_BY = (1.0, 3.0)
+"""Tracking uploaded late comes this many of the vendor's business days after the grace deadline, as real
+vendors' late uploads do."""
 TIMINGS = 4
 """How many timings of one fate are tried for one that is settled at the end."""
 
@@ -64,7 +68,7 @@ CARRIER_FATES: Mapping[CarrierFate, float] = {"delivered": 0.80, "delivered_late
                                               "exception": 0.05, "returned": 0.02, "stalled": 0.04}
 STEERING: Mapping[str, tuple[tuple[VendorFate, CarrierFate], ...]] = {
     "vendor_rejected": (("rejected", "delivered"),),
-    "vendor_late": (("late", "delivered"),),
+    "vendor_late": (("late", "delivered"), ("never_scanned", "delivered")),
     "tracking_not_scanned": (("never_scanned", "delivered"),),
     "carrier_exception": (("on_time", "exception"),),
     "delivery_late": (("on_time", "delayed"), ("on_time", "stalled")),
@@ -311,8 +315,8 @@ class World:
             labelled_at = self._ship_time(vendor, ready, ship_by)
         pickup_at = max(self._on(vendor, labelled_at.astimezone(vendor.zone).date(), rng.uniform(18, 20.5)),
                         labelled_at + timedelta(hours=1))
-        if vendor_fate == "upload_late":
-            uploaded_at = self._working(vendor, grace + timedelta(hours=rng.uniform(1, 20)))
+        if vendor_fate == "upload_late":  # one to three of its business days after staff began to expect it
+            uploaded_at = self._working(vendor, after_business_days(calendar, grace, rng.uniform(*UPLOAD_LATE_BY)))
         elif vendor.exchange == "printful":
             uploaded_at = labelled_at  # Printful's shipment is the label
         else:
@@ -363,7 +367,7 @@ class World:
 
     def cleared_lateness(self, plan: VendorOrderPlan) -> bool:
         """Scanned by its ship-by, but its tracking came after the grace deadline, early enough before the end
-        for orderflow to have raised the lateness and cleared it again."""
+        for the wait on "no tracking" to be over and judged."""
         parcel = plan.parcel
         return plan.fate == "upload_late" and parcel is not None and parcel.first_scan_at is not None and \
             parcel.first_scan_at <= plan.ship_by and plan.grace < parcel.uploaded_at <= self.end - timedelta(hours=12)

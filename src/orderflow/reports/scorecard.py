@@ -8,7 +8,9 @@ the window), with:
 - ``acknowledged_median_hours``: median hours from sending to its acknowledgement;
 - ``orders_due`` and ``on_time_ship_rate``: of the vendor orders that are due (ship-by passed, or scanned
   already; neither it nor its order cancelled, not rejected whole), the share whose first carrier scan (or
-  delivery) came by the ship-by. A label is not a scan, and the vendor's own ship date is not evidence;
+  delivery) came by the ship-by. A label is not a scan, and the vendor's own ship date is not evidence, except
+  for a parcel of a carrier orderflow cannot ask (no section, no credentials, freight): that counts on the
+  vendor's word, as ``vendor_late`` counts it;
 - ``rejection_rate`` and ``top_rejection_reasons``: vendor orders with any rejection (whole or some lines), and
   the three most common reasons with how many vendor orders each (``out of stock (3); discontinued (1)``);
 - ``out_of_stock_lines``: lines the vendor backordered;
@@ -16,7 +18,7 @@ the window), with:
 - ``median_tracking_upload_lag_hours``: how long after the first scan the vendor's tracking reached us (0 when
   the tracking came first, as it should);
 - ``tracking_not_scanned``: valid numbers with no carrier scan 2 of the vendor's business days after its ship
-  date (as the ``tracking_not_scanned`` rule counts them);
+  date (as the ``tracking_not_scanned`` rule counts them; not those of a carrier orderflow cannot ask);
 - ``carrier_exceptions``: parcels the carrier reported an exception or a failed delivery attempt for.
 """
 
@@ -30,6 +32,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, select
 
+from orderflow.carriers.apis import carriers_we_cannot_ask
+from orderflow.carriers.numbers import FREIGHT
 from orderflow.carriers.status import PackageStatus
 from orderflow.config import Settings
 from orderflow.db.models import (
@@ -74,8 +78,8 @@ def vendor_scorecard(connection: Connection, *, settings: Settings, as_of: datet
     parcels = read_frame(connection, select(
         Shipment.id.label("shipment"), Shipment.vendor_order_id.label("vendor_order"),
         VendorOrder.vendor_code.label("vendor"),
-        Shipment.tracking_valid, Shipment.status, Shipment.first_scan_at, Shipment.delivered_at, Shipment.shipped_at,
-        Shipment.reported_at)
+        Shipment.carrier, Shipment.tracking_valid, Shipment.status, Shipment.first_scan_at, Shipment.delivered_at,
+        Shipment.shipped_at, Shipment.reported_at)
         .join(VendorOrder, VendorOrder.id == Shipment.vendor_order_id)
         .join(Order, Order.id == VendorOrder.order_id).where(*window, Shipment.reported_at <= as_of))
     # By the window's parcel ids (the events' index leads with them): a join lets SQLite, which keeps no
@@ -150,16 +154,27 @@ def _window(starts: datetime, as_of: datetime) -> tuple[ColumnElement[bool], ...
             VendorOrder.sent_at <= as_of)
 
 
-def _first_evidence(parcels: pd.DataFrame, as_of: datetime) -> pd.Series[Any]:
-    """Each vendor order's first physical evidence of shipping: a carrier scan, or a delivery, by ``as_of``."""
+def _first_evidence(parcels: pd.DataFrame, settings: Settings, as_of: datetime) -> pd.Series[Any]:
+    """Each vendor order's first evidence of shipping by ``as_of``: a carrier scan, or a delivery; for a valid
+    parcel of a carrier orderflow cannot ask (no section, no credentials, freight), the vendor's word, as
+    ``vendor_late`` takes it: the ship date it gave, else when it reported the parcel."""
     scans = parcels[["first_scan_at", "delivered_at"]].min(axis=1)
+    unaskable = parcels["carrier"].isin(unaskable_carriers(settings)) & parcels["tracking_valid"].astype(bool) \
+        & scans.isna()
+    word = parcels["shipped_at"].where(parcels["shipped_at"].notna(), parcels["reported_at"])
+    scans = scans.where(~unaskable, word)
     scans = scans[scans <= as_of]
     return scans.groupby(parcels.loc[scans.index, "vendor_order"]).min()
 
 
+def unaskable_carriers(settings: Settings) -> set[str]:
+    """Carriers whose parcels count on the vendor's word: those orderflow cannot ask, and freight."""
+    return set(carriers_we_cannot_ask(settings)) | {FREIGHT}
+
+
 def _on_time(card: pd.DataFrame, orders: pd.DataFrame, parcels: pd.DataFrame, settings: Settings,
              as_of: datetime) -> None:
-    first_scans = _first_evidence(parcels, as_of).reindex(orders["vendor_order"])
+    first_scans = _first_evidence(parcels, settings, as_of).reindex(orders["vendor_order"])
     orders = orders.assign(first_scan=pd.to_datetime(pd.Series(first_scans.to_numpy(), index=orders.index), utc=True))
     wanted = (~orders["state"].isin((VendorOrderState.CANCELLED, VendorOrderState.REJECTED))
               & ~orders["order_state"].isin((OrderState.CANCELLED, OrderState.FULFILLED_ELSEWHERE)))
@@ -205,8 +220,10 @@ def _text(value: Any) -> str:
 
 
 def _not_scanned(parcels: pd.DataFrame, settings: Settings, as_of: datetime) -> pd.Series[Any]:
-    """Valid, uncancelled parcels with no scan or delivery by ``as_of``, 2 business days after the ship date."""
+    """Valid, uncancelled parcels with no scan or delivery by ``as_of``, 2 business days after the ship date; not
+    those of a carrier orderflow cannot ask (nobody looked for their scans)."""
     waiting = parcels[parcels["tracking_valid"].astype(bool) & (parcels["status"] != PackageStatus.CANCELLED)
+                      & ~parcels["carrier"].isin(unaskable_carriers(settings))
                       & ~(parcels["first_scan_at"] <= as_of) & ~(parcels["delivered_at"] <= as_of)].copy()
     waiting["ship_date"] = waiting["shipped_at"].where(waiting["shipped_at"].notna(), waiting["reported_at"])
     overdue = vendor_business_days(settings, waiting, "ship_date", as_of) >= NOT_SCANNED_AFTER_BUSINESS_DAYS

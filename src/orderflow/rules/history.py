@@ -9,8 +9,8 @@ window of :data:`HISTORY_DAYS` days, each measured in the vendor's own business 
   number came before the scan, as it usually does).
 
 Each is a median, a 90th percentile and the longest, with how many samples they rest on. ``orderflow vendors``
-shows them; ``vendor_late`` waits out a vendor's longest recent upload lag before "no tracking" becomes a
-notification.
+shows them; ``vendor_late`` waits out a vendor's longest recent upload lag, when it is longer than the wait
+every vendor gets, before "no tracking" becomes a notification.
 
     >>> vendor_history(session, settings, now)["ACME"].upload_lag  # doctest: +SKIP
     Spread(median=0.0, p90=1.2, samples=41, longest=1.6)

@@ -37,11 +37,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from orderflow.calendars import BusinessCalendar, shop_calendar
+from orderflow.calendars import BusinessCalendar, after_business_days, shop_calendar
+from orderflow.carriers.apis import carriers_we_cannot_ask
 from orderflow.carriers.catalogue import BY_CODE
 from orderflow.carriers.status import NOT_PHYSICAL, PackageStatus
 from orderflow.carriers.tracking import CARRIER_FAILURES
-from orderflow.config import Settings
 from orderflow.db.models import (
     CarrierPollRun,
     Order,
@@ -125,8 +125,18 @@ def tracking_not_scanned(context: RuleContext) -> list[Finding]:
     replaced = _superseded(context.session, unscanned)
     return [Finding("tracking_not_scanned", parcel.subject, severity,
                     f"{parcel.vendor_code}: label created {_day(_ship_date(parcel.shipment), zone)}, no carrier "
-                    f"scan after {_business_days(NOT_SCANNED_AFTER_BUSINESS_DAYS)}", factual=False)
+                    f"scan after {_business_days(NOT_SCANNED_AFTER_BUSINESS_DAYS)}", factual=False,
+                    labels={"threshold": _quiet_threshold(
+                        "no carrier scan", calendar, _ship_date(parcel.shipment), NOT_SCANNED_AFTER_BUSINESS_DAYS,
+                        now=context.now, zone=zone, since_what="the ship date")})
             for parcel in unscanned if parcel.shipment.id not in replaced]
+
+
+def _quiet_threshold(what: str, calendar: BusinessCalendar, since: datetime, limit: float, *, now: datetime,
+                     zone: ZoneInfo, since_what: str) -> str:
+    """``no carrier scan for 2.4 business days since the ship date Tue 3 Nov 14:00 EST, threshold 2``."""
+    quiet = calendar.business_days_between(since, now)
+    return f"{what} for {quiet:.1f} business days since {since_what} {_zoned(since, zone)}, threshold {limit:g}"
 
 
 def _ship_date(shipment: Shipment) -> datetime:
@@ -209,24 +219,6 @@ def carrier_not_configured(context: RuleContext) -> list[Finding]:
     return findings
 
 
-def carriers_we_cannot_ask(settings: Settings) -> dict[str, str]:
-    """Carrier code -> why orderflow cannot ask it, for every carrier it knows that is not usable here."""
-    from orderflow.carriers.apis import API  # the connectors only when a rule needs them
-
-    unusable = {}
-    for code, api in API.items():
-        configured = settings.carriers.get(code)
-        if configured is None:
-            unusable[code] = f"no [carriers.{code}] section"
-        elif not configured.enabled:
-            unusable[code] = f"[carriers.{code}] is switched off (enabled = false)"
-        elif not (configured.client_id_env and configured.client_secret_env if api.token_request
-                  else configured.api_key_env):
-            keys = "client_id_env and client_secret_env" if api.token_request else "api_key_env"
-            unusable[code] = f"[carriers.{code}] has no credentials ({keys})"
-    return unusable
-
-
 # --- parcels on their way ---------------------------------------------------------------------------------
 
 def stalled_in_transit(context: RuleContext) -> list[Finding]:
@@ -250,7 +242,10 @@ def stalled_in_transit(context: RuleContext) -> list[Finding]:
         evidence = (f"{_carrier_name(shipment.carrier)}: {_words(shipment.status)}, no new event for "
                     f"{_business_days(_stall_limit(shipment))} since {_when(_last_news(shipment), zone)}"
                     f"{_event_in_brackets(latest.get(shipment.id))}")
-        findings.append(Finding("stalled_in_transit", parcel.subject, severity, evidence, factual=False))
+        threshold = _quiet_threshold("no new carrier event", calendar, _last_news(shipment), _stall_limit(shipment),
+                                     now=context.now, zone=zone, since_what="the last one")
+        findings.append(Finding("stalled_in_transit", parcel.subject, severity, evidence, factual=False,
+                                labels={"threshold": threshold}))
     return findings
 
 
@@ -320,8 +315,13 @@ def delivery_late(context: RuleContext) -> list[Finding]:
     findings = []
     for late in late_by_order.values():
         due = min(parcel.shipment.estimated_delivery for parcel in late if parcel.shipment.estimated_delivery)
-        findings.append(Finding("delivery_late", _order_subject(late), severity, _late_evidence(late, zone),
-                                factual=False, labels=lateness_labels(due, calendar, context.now)))
+        deadline = after_business_days(calendar, due, DELIVERY_GRACE_BUSINESS_DAYS)
+        threshold = (f"past the delivery deadline {_zoned(deadline, zone)} (the carrier's estimate and "
+                     f"{_business_days(DELIVERY_GRACE_BUSINESS_DAYS)}) by "
+                     f"{calendar.business_days_between(deadline, context.now):.1f} business days")
+        findings.append(Finding("delivery_late", _order_subject(late), severity,
+                                _late_evidence(late, calendar, zone), factual=False,
+                                labels=lateness_labels(due, calendar, context.now) | {"threshold": threshold}))
     return findings
 
 
@@ -347,10 +347,19 @@ def _order_subject(late: Sequence[_Parcel]) -> Subject:
                    carrier=shared([p.shipment.carrier for p in late]))
 
 
-def _late_evidence(late: Sequence[_Parcel], zone: ZoneInfo) -> str:
+def _late_evidence(late: Sequence[_Parcel], calendar: BusinessCalendar, zone: ZoneInfo) -> str:
+    """``UPS 1Z... expected Tue 3 Nov, not delivered by Tue 3 Nov 12:00 EST``: each parcel's estimate and the
+    deadline it missed (the estimate and half a carrier business day), in the shop's zone, labelled."""
     parcels = [f"{_carrier_name(p.shipment.carrier)} {p.shipment.tracking_number} expected "
-               f"{_day(p.shipment.estimated_delivery, zone)}" for p in late if p.shipment.estimated_delivery]
-    return "; ".join(parcels) + ", not delivered"
+               f"{_day(estimate, zone)}, not delivered by "
+               f"{_zoned(after_business_days(calendar, estimate, DELIVERY_GRACE_BUSINESS_DAYS), zone)}"
+               for p in late if (estimate := p.shipment.estimated_delivery) is not None]
+    return "; ".join(parcels)
+
+
+def _zoned(moment: datetime, zone: ZoneInfo) -> str:
+    """``Tue 3 Nov 12:00 EST``: a deadline with its zone's label."""
+    return f"{_when(moment, zone)} {moment.astimezone(zone).tzname()}"
 
 
 def customer_not_notified(context: RuleContext) -> list[Finding]:

@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
-from orderflow.calendars import BusinessCalendar
+from orderflow.calendars import BusinessCalendar, after_business_days
+from orderflow.carriers.apis import carriers_we_cannot_ask
 from orderflow.carriers.numbers import FREIGHT
 from orderflow.config import CalendarSettings
 from orderflow.db.bulk import chunked
@@ -47,7 +48,7 @@ from orderflow.orders.lateness import LATE_STATES
 from orderflow.orders.lifecycle import LIVE_ORDER_STATES, units_to_ship
 from orderflow.rules.findings import Finding, Hides, RuleContext, RuleEntry, Subject, rule_severity
 from orderflow.rules.history import VendorHistory, vendor_history
-from orderflow.rules.tracking_rules import carriers_we_cannot_ask, lateness_labels
+from orderflow.rules.tracking_rules import lateness_labels
 from orderflow.rules.vocabulary import Severity
 
 # Thresholds (the defaults of issue 7).
@@ -74,13 +75,20 @@ NOT_ACKNOWLEDGED = "not_acknowledged"
 VENDOR_LATE = "vendor_late"
 SHIPPED_AFTER_CANCEL = "shipped_after_cancel"
 NO_TRACKING = "no tracking"
-NO_TRACKING_WAITS_AT_LEAST = 0.0
-"""Business days after the ship-by that "no tracking" waits before any history is learned. At 0 a vendor's
-first late uploads are alarmed until its history has seen one; ``benchmarks/signal_quality.py --no-tracking-wait``
-measures what a longer wait saves and what it costs in detection delay."""
-UPLOAD_WAIT_AT_MOST = 2.0
-"""Business days past the ship-by: however late a vendor has uploaded tracking, lateness without a word from
-it is never held back longer than this."""
+NO_TRACKING_WAITS_AT_LEAST = 3.0
+"""Business days after the grace deadline that lateness with no word at all from the vendor ("no tracking")
+waits before it is a notification, whatever the vendor's history. Tracking uploaded late commonly comes one to
+three business days after the deadline, and until it comes a parcel that left on time looks exactly like one
+that has not left. A late shipment is still reported the moment its tracking arrives ("shipped late"), so the
+wait costs detection delay, never recall; ``benchmarks/signal_quality.py --no-tracking-wait`` measures it."""
+UPLOAD_WAIT_AT_MOST = 5.0
+"""Business days after the grace deadline: however late a vendor has uploaded tracking before, lateness without
+a word from it is never held back longer than this."""
+SHIPPED_LATE_SHOWN = 1.0
+"""Business days (the vendor's) that a late shipment orderflow heard of only after the grace deadline stays
+found after the evidence arrived, saying how late it left."""
+SHIPPED_LATE_LOOKS_BACK = timedelta(days=10)
+"""Parcels reported this long ago or less are looked at for a late shipment; older ones are past showing."""
 SHIPPED_AFTER_CANCEL_WINDOW = timedelta(days=14)
 
 S = VendorOrderState
@@ -327,7 +335,10 @@ def not_acknowledged(context: RuleContext) -> list[Finding]:
             sent = _when(context, vendor_order.sent_at) if vendor_order.sent_at else "earlier"
             evidence = (f"sent {sent}, no acknowledgement from {vendor_code} "
                         f"(due {_when(context, vendor_order.ack_due_at)})")
-            labels = lateness_labels(vendor_order.ack_due_at, _calendar(context, vendor_code), context.now) \
+            calendar = _calendar(context, vendor_code)
+            labels = lateness_labels(vendor_order.ack_due_at, calendar, context.now) | {"threshold": (
+                f"past the acknowledgement due ({vendor_time(vendor_order.ack_due_at, calendar, vendor_code)}) by "
+                f"{_business_days(calendar.business_days_between(vendor_order.ack_due_at, context.now))}")} \
                 if vendor_order.ack_due_at else {}
             findings.append(Finding(NOT_ACKNOWLEDGED, _vendor_order_subject(vendor_order, number), severity,
                                     evidence, labels=labels))
@@ -359,30 +370,38 @@ def _silent_vendor(context: RuleContext, vendor_code: str) -> str | None:
 
 
 def vendor_late(context: RuleContext) -> list[Finding]:
-    """A vendor order past its grace deadline with units that have no physical evidence of shipping.
+    """A vendor order past its grace deadline with units that have no physical evidence of shipping, or one
+    that shipped after it.
 
     The deadline is the vendor's: ``ship_by`` (stored, or counted from the order's time on the vendor's
     calendar: time zone, cut-off, weekends, holidays) and its grace, noon on the next working day. Evidence of
     shipping is a carrier scan (``first_scan_at``) or delivery, at any time up to now: a parcel scanned before
     the deadline whose tracking was uploaded late is not late. A label created, a number the carrier does not
     know, or an invalid number is not evidence; a parcel of a carrier orderflow cannot ask (no section, no
-    credentials) counts as shipped on the vendor's word. Rejected and cancelled lines need no shipping; a parcel whose
-    contents the vendor did not list counts for every line. Units the vendor backordered are held until the
-    date it promised (noon on its next working day after it): before that ``out_of_stock`` is the one alert
-    (it stays while no date is given); after it they are late, "ACM-G500 was backordered until Mon 7 Dec;
-    still not shipped". Lateness without any evidence ("no tracking": no parcel reported at all) also waits
-    out the vendor's longest upload lag of its recent parcels (:mod:`orderflow.rules.history`), counted from
-    the ship-by and at most 2 business days, and then says so: "no tracking yet; ACME's tracking has come up
-    to 1.2 business days after the first scan". Physical evidence (a label never scanned, a partial shipment,
-    a broken backorder promise) fires at the grace deadline.
+    credentials, freight) counts as shipped on the vendor's word, on the ship date it gave (else when it
+    reported the parcel). Rejected and cancelled lines need no shipping; a parcel whose contents the vendor did
+    not list counts for every line. Units the vendor backordered are held until the date it promised (noon on
+    its next working day after it): before that ``out_of_stock`` is the one alert (it stays while no date is
+    given); after it they are late, "ACM-G500 was backordered until Mon 7 Dec; still not shipped".
+
+    Physical evidence of lateness (a label never scanned, a partial shipment, a broken backorder promise) fires
+    at the grace deadline. Lateness without any word from the vendor ("no tracking") waits
+    :data:`NO_TRACKING_WAITS_AT_LEAST` business days past the grace deadline, or the vendor's longest upload lag
+    of its recent parcels (:mod:`orderflow.rules.history`) counted from the ship-by when that is later, at most
+    :data:`UPLOAD_WAIT_AT_MOST`: a parcel that left on time may yet be uploaded, as tracking uploaded late
+    commonly is. A vendor order orderflow heard nothing of by the grace deadline is judged by its evidence when
+    that arrives: if it left after the deadline, "shipped late: first scan Wed 18 Nov 19:10, 1.3 business days
+    past its ship-by" is found for :data:`SHIPPED_LATE_SHOWN` business day after the evidence came, so that
+    waiting costs detection delay and never a late shipment.
 
     Fires for a vendor order the vendor has (``sent``, ``accepted``, ``partially_shipped``, ``shipped``) on a
     live order. Never for one cancelled, rejected as a whole, delivered, on hold (vendor_on_hold) or not yet
     sent (dispatch_failed). Subject: the vendor order. Severity: warning; high once 2 more vendor business days
-    have passed after the grace deadline. Observational. Evidence: what is missing and the deadline on the
-    vendor's clock, "no tracking (ship by Wed 4 Nov 23:59 CST, ACME's time)", "label created Wed 4 Nov, never
-    scanned (...)", or "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1 (...)"; labels ``due_at`` and
-    ``late_business_days`` say how late.
+    have passed after the grace deadline (a late shipment already on its way stays a warning). Observational.
+    Evidence: what is missing and the deadline on the vendor's clock, "no tracking 3.0 business days after the
+    grace deadline (ship by Wed 4 Nov 23:59 CST, ACME's time)", "label created Wed 4 Nov, never scanned (...)",
+    or "2 of 3 lines unshipped: line 2 ACME-1, line 3 ACME-1 (...)"; labels ``due_at`` and
+    ``late_business_days`` say how late, ``threshold`` which deadline was crossed and by how much.
     """
     if rule_severity(context, VENDOR_LATE, "warning") is None:
         return []
@@ -404,32 +423,81 @@ def vendor_late(context: RuleContext) -> list[Finding]:
                  .options(selectinload(VendorOrder.lines),
                           selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))
         for vendor_order, number in context.session.execute(query):
-            found = _lateness_evidence(context, vendor_order, unaskable)
-            if found is None:
-                continue
-            evidence, promised = found
             deadline, grace = overdue[vendor_order.id]
             calendar = _calendar(context, vendor_order.vendor_code)
+            found = _lateness_evidence(context, vendor_order, unaskable)
+            if found is None:
+                late = _shipped_late(context, vendor_order, number, unaskable, deadline=deadline, grace=grace)
+                if late is not None:
+                    findings.append(late)
+                continue
+            evidence, promised = found
             if evidence == NO_TRACKING:
                 if history is None:
                     history = vendor_history(context.session, context.settings, context.now)
-                wait, learned = _upload_wait(history.get(vendor_order.vendor_code))
-                if calendar.business_days_between(deadline, context.now) < wait:
-                    continue  # a parcel scanned by the deadline may yet be uploaded, as this vendor's have been
-                if learned:
-                    evidence = (f"no tracking yet; {vendor_order.vendor_code}'s tracking has come up to "
-                                f"{learned:.1f} business days after the first scan")
+                waits_until, learned = _no_tracking_waits(calendar, deadline, grace,
+                                                          history.get(vendor_order.vendor_code))
+                if context.now < waits_until:
+                    continue  # a parcel that left on time may yet be uploaded, as tracking uploaded late is
+                evidence = (f"no tracking yet; {vendor_order.vendor_code}'s tracking has come up to {learned:.1f} "
+                            f"business days after the first scan" if learned is not None else
+                            f"no tracking {_business_days(NO_TRACKING_WAITS_AT_LEAST)} after the grace deadline")
             late_for = calendar.business_days_between(grace, context.now)
             default: Severity = "high" if late_for >= LATE_ESCALATES_AFTER_BUSINESS_DAYS else "warning"
             severity = rule_severity(context, VENDOR_LATE, default)
             assert severity is not None  # checked above: the rule is enabled
             if promised is None:  # a broken promise names its own date
                 evidence += f" (ship by {vendor_time(deadline, calendar, vendor_order.vendor_code)})"
+            crossed = promised or grace
+            threshold = (f"past the {'promised date' if promised else 'grace deadline'} "
+                         f"({vendor_time(crossed, calendar, vendor_order.vendor_code)}) by "
+                         f"{_business_days(max(calendar.business_days_between(crossed, context.now), 0.0))}")
             findings.append(Finding(VENDOR_LATE, _vendor_order_subject(vendor_order, number), severity, evidence,
                                     factual=False,
-                                    labels={"ship_by": deadline.isoformat(), "late_since": grace.isoformat()}
+                                    labels={"ship_by": deadline.isoformat(), "late_since": grace.isoformat(),
+                                            "threshold": threshold}
                                     | lateness_labels(promised or deadline, calendar, context.now)))
     return findings
+
+
+def _shipped_late(context: RuleContext, vendor_order: VendorOrder, number: str, unaskable: frozenset[str], *,
+                  deadline: datetime, grace: datetime) -> Finding | None:
+    """A vendor order orderflow heard nothing of by its grace deadline whose evidence, now in, shows it left
+    after the deadline: found for :data:`SHIPPED_LATE_SHOWN` business day after that evidence arrived.
+
+    When a parcel was reported by the grace deadline, its lateness was shown on physical evidence from the
+    deadline on and ends with the scan; when none was, the wait on "no tracking" may have kept it unshown."""
+    reported = [parcel.reported_at for parcel in vendor_order.shipments if parcel.reported_at <= context.now]
+    if not reported or min(reported) <= grace:
+        return None
+    left = _left_at(context, vendor_order, unaskable)
+    if left is None:
+        return None
+    moment, parcel = left
+    if moment <= grace:
+        return None
+    calendar = _calendar(context, vendor_order.vendor_code)
+    known = max(moment, parcel.reported_at)
+    if calendar.business_days_between(known, context.now) > SHIPPED_LATE_SHOWN:
+        return None
+    if parcel.carrier in unaskable:
+        carrier = parcel.carrier_named or parcel.carrier or "the carrier"
+        how = (f"{vendor_order.vendor_code} says it shipped {_when(context, moment)}" if parcel.shipped_at
+               else f"{vendor_order.vendor_code} reported {parcel.tracking_number} {_when(context, moment)}")
+        how += f" ({carrier} cannot be asked)"
+    else:
+        how = f"first scan of {parcel.tracking_number} {_when(context, moment)}"
+    past = _business_days(max(calendar.business_days_between(deadline, moment), 0.0))
+    evidence = (f"shipped late: {how}, {past} past its ship-by "
+                f"(ship by {vendor_time(deadline, calendar, vendor_order.vendor_code)})")
+    threshold = (f"past the grace deadline ({vendor_time(grace, calendar, vendor_order.vendor_code)}) by "
+                 f"{_business_days(calendar.business_days_between(grace, moment))} when it left")
+    severity = rule_severity(context, VENDOR_LATE, "warning")
+    assert severity is not None  # the caller checked the rule is enabled
+    return Finding(VENDOR_LATE, _vendor_order_subject(vendor_order, number), severity,
+                   evidence, factual=False,
+                   labels={"ship_by": deadline.isoformat(), "late_since": grace.isoformat(), "threshold": threshold}
+                   | lateness_labels(deadline, calendar, moment))
 
 
 def shipped_after_cancel(context: RuleContext) -> list[Finding]:
@@ -487,7 +555,8 @@ def _vendor_orders_on_live_orders(states: Sequence[VendorOrderState]) -> Select[
 
 
 def _late_candidates(context: RuleContext) -> Select[str, str, datetime | None, datetime]:
-    """Vendor orders that could be late: some unit not counted shipped, or some parcel not yet scanned.
+    """Vendor orders that could be late: some unit not counted shipped, some parcel not yet scanned, or a parcel
+    reported lately (it may have left late).
 
     Their deadlines need the vendor's calendar, so they are judged in Python; this keeps that set to open work.
     """
@@ -498,10 +567,14 @@ def _late_candidates(context: RuleContext) -> Select[str, str, datetime | None, 
         Shipment.vendor_order_id == VendorOrder.id,
         or_(Shipment.first_scan_at.is_(None), Shipment.first_scan_at > context.now),
         or_(Shipment.delivered_at.is_(None), Shipment.delivered_at > context.now))
+    # A late shipment heard of lately is shown for a while after its evidence came (_shipped_late).
+    lately_reported = exists().where(
+        Shipment.vendor_order_id == VendorOrder.id, Shipment.reported_at <= context.now,
+        Shipment.reported_at > context.now - SHIPPED_LATE_LOOKS_BACK)
     return (select(VendorOrder.id, VendorOrder.vendor_code, VendorOrder.ship_by, Order.placed_at)
             .join(Order, Order.id == VendorOrder.order_id)
             .where(VendorOrder.state.in_(LATE_STATES), Order.state.in_(LIVE_ORDER_STATES),
-                   or_(unshipped_line, unscanned_parcel)))
+                   or_(unshipped_line, unscanned_parcel, lately_reported)))
 
 
 def _refused_files(context: RuleContext, origin_prefix: str) -> list[IngestedFile]:
@@ -636,16 +709,53 @@ def _parcel_evidence(context: RuleContext, parcel: Shipment) -> str:
 
 # --- calendars and time ------------------------------------------------------------------------------------------
 
-def _upload_wait(history: VendorHistory | None) -> tuple[float, float]:
-    """How long after its ship-by a vendor order with no tracking is given: the vendor's longest upload lag
-    of its recent parcels, at most :data:`UPLOAD_WAIT_AT_MOST` business days (0 without enough history),
-    and that lag as learned.
+def _left_at(context: RuleContext, vendor_order: VendorOrder,
+             unaskable: frozenset[str]) -> tuple[datetime, Shipment] | None:
+    """When the last unit that had to ship got its evidence of shipping, and the parcel that gave it; ``None``
+    while some unit has none. Evidence is the carrier's first scan or delivery, or for a carrier orderflow cannot
+    ask the vendor's own ship date (else when it reported the parcel). Units backordered are left out: their
+    promise is judged on its own."""
+    needed = {line.id: units for line in vendor_order.lines
+              if (units := units_to_ship(line)) > 0 and line.qty_backordered <= 0}
+    if not needed:
+        return None
+    evidence: list[tuple[datetime, Shipment]] = []
+    for parcel in vendor_order.shipments:
+        if _scanned(parcel, context.now):
+            evidence.append((min(moment for moment in (parcel.first_scan_at, parcel.delivered_at)
+                                 if moment is not None), parcel))
+        elif parcel.tracking_valid and parcel.carrier in unaskable and parcel.reported_at <= context.now:
+            evidence.append((parcel.shipped_at or parcel.reported_at, parcel))
+    proven: Counter[int] = Counter()
+    for moment, parcel in sorted(evidence, key=lambda item: (item[0], item[1].id)):
+        if not parcel.lines:
+            return moment, parcel  # its contents unlisted, it counts for every line
+        for part in parcel.lines:
+            proven[part.vendor_order_line_id] += part.qty
+        if all(proven[line_id] >= units for line_id, units in needed.items()):
+            return moment, parcel
+    return None
 
-    A parcel scanned by the ship-by and uploaded that late arrives by then, so the wait spares every late
-    upload the vendor's history has seen the like of; the 90th percentile would spare only the first few,
-    when one parcel in ten is uploaded late."""
-    learned = 0.0 if history is None or history.upload_lag is None else history.upload_lag.longest
-    return min(max(learned, NO_TRACKING_WAITS_AT_LEAST), UPLOAD_WAIT_AT_MOST), min(learned, UPLOAD_WAIT_AT_MOST)
+
+def _no_tracking_waits(calendar: BusinessCalendar, deadline: datetime, grace: datetime,
+                       history: VendorHistory | None) -> tuple[datetime, float | None]:
+    """Until when a vendor order with no tracking is given, and the vendor's longest recent upload lag when that
+    is what it is given (``None`` when the default wait is longer).
+
+    :data:`NO_TRACKING_WAITS_AT_LEAST` business days after the grace deadline, or the vendor's longest upload
+    lag of its recent parcels counted from the ship-by when that ends later (a parcel scanned by the ship-by
+    and uploaded that late arrives by then), at most :data:`UPLOAD_WAIT_AT_MOST` after the grace deadline. The
+    longest, not the 90th percentile: with one parcel in ten uploaded late, that is a timely upload's lag."""
+    default = after_business_days(calendar, grace, NO_TRACKING_WAITS_AT_LEAST)
+    learned = None if history is None or history.upload_lag is None else history.upload_lag.longest
+    by_history = after_business_days(calendar, deadline, learned) if learned is not None else default
+    until = min(max(default, by_history), after_business_days(calendar, grace, UPLOAD_WAIT_AT_MOST))
+    return until, learned if by_history > default else None
+
+
+def _business_days(days: float) -> str:
+    """``1.3 business days``."""
+    return f"{days:.1f} business day{'' if round(days, 1) == 1 else 's'}"
 
 
 def _promise_broken(context: RuleContext, vendor_code: str, line: VendorOrderLine) -> bool:
