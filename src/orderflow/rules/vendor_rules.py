@@ -51,7 +51,7 @@ from orderflow.rules.history import VendorHistory, vendor_history
 from orderflow.rules.tracking_rules import lateness_labels
 from orderflow.rules.vocabulary import Severity
 
-# Thresholds (the defaults of issue 7).
+# Thresholds.
 DISPATCH_MAX_ATTEMPTS = 3
 DISPATCH_MAX_WAIT = timedelta(hours=2)
 UNROUTABLE_AFTER = timedelta(minutes=15)
