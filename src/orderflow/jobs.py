@@ -17,7 +17,6 @@ starting work, and each request's own timeout bounds the rest.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -55,7 +54,7 @@ class Deadline:
     """
 
     seconds: float
-    monotonic: Callable[[], float] = time.monotonic
+    monotonic: Callable[[], float]
     reached: bool = field(default=False, init=False)
     """Whether the work found it passed and so left something for the next run."""
 
@@ -112,7 +111,7 @@ def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], Wo
     ``deadline_seconds``: how long, on ``clock.monotonic``, the work may go on taking new units (see the module
     docstring); none, no limit.
     """
-    deadline = None if deadline_seconds is None else Deadline(deadline_seconds, monotonic=clock.monotonic)
+    deadline = None if deadline_seconds is None else Deadline(deadline_seconds, clock.monotonic)
     try:
         with under_deadline(deadline):
             return _run_locked(command, engine=engine, clock=clock, work=work, exclusive=exclusive,
