@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy import Engine
 
-    from orderflow.config import VendorSettings
     from orderflow.vendors.printful import PrintfulOrderState
     from orderflow.vendors.records import ParsedVendorFile, PurchaseOrder
 
@@ -43,10 +44,39 @@ class VendorFile:
     printful: PrintfulOrderState | None = None
 
 
+class X12Identity(Protocol):
+    """The interchange ids an X12 vendor's purchase orders carry."""
+
+    @property
+    def sender_id(self) -> str: ...
+    @property
+    def sender_qualifier(self) -> str: ...
+    @property
+    def receiver_id(self) -> str: ...
+    @property
+    def receiver_qualifier(self) -> str: ...
+    @property
+    def usage(self) -> Literal["P", "T"]: ...
+
+
+class FormatVendor(Protocol):
+    """What a format needs to know of its vendor (a ``[[vendors]]`` entry has all of it). The settings check a
+    vendor's format against these records, so the records name no settings class of their own."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def csv_columns(self) -> tuple[str, ...] | None: ...
+    @property
+    def feedback_columns(self) -> Mapping[str, str]: ...
+    @property
+    def x12(self) -> X12Identity: ...
+
+
 Render = Callable[["PurchaseOrder"], bytes]
-RendererFor = Callable[["VendorSettings", "Engine", Callable[[], datetime]], Render]
+RendererFor = Callable[[FormatVendor, "Engine", Callable[[], datetime]], Render]
 """(vendor, engine, now) -> the function that writes one purchase order for that vendor."""
-Reader = Callable[[bytes, str, "VendorSettings"], VendorFile]
+Reader = Callable[[bytes, str, FormatVendor], VendorFile]
 """(content, file name as shown, vendor) -> the file read, or :class:`~orderflow.errors.InputError`."""
 
 
@@ -93,19 +123,19 @@ def content_shape(data: bytes) -> str:
     return "JSON" if _is_json(data) else "X12 EDI" if _is_x12(data) else "text"
 
 
-def _csv_renderer(vendor: VendorSettings, _engine: Engine, _now: Callable[[], datetime]) -> Render:
+def _csv_renderer(vendor: FormatVendor, _engine: Engine, _now: Callable[[], datetime]) -> Render:
     from orderflow.vendors.formats.purchase_order_files import render_csv
 
     return lambda po: render_csv(po, vendor.csv_columns)
 
 
-def _json_renderer(_vendor: VendorSettings, _engine: Engine, _now: Callable[[], datetime]) -> Render:
+def _json_renderer(_vendor: FormatVendor, _engine: Engine, _now: Callable[[], datetime]) -> Render:
     from orderflow.vendors.formats.purchase_order_files import render_json
 
     return render_json
 
 
-def _x12_renderer(vendor: VendorSettings, engine: Engine, now: Callable[[], datetime]) -> Render:
+def _x12_renderer(vendor: FormatVendor, engine: Engine, now: Callable[[], datetime]) -> Render:
     from orderflow.vendors.control_numbers import next_control_number
     from orderflow.vendors.formats.x12 import render_850
 
@@ -119,19 +149,19 @@ def _x12_renderer(vendor: VendorSettings, engine: Engine, now: Callable[[], date
     return render_x12
 
 
-def _read_csv(data: bytes, file: str, vendor: VendorSettings) -> VendorFile:
+def _read_csv(data: bytes, file: str, vendor: FormatVendor) -> VendorFile:
     from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
 
     return VendorFile("csv", parse_vendor_csv(data, file=file, columns=vendor.feedback_columns or None))
 
 
-def _read_x12(data: bytes, file: str, _vendor: VendorSettings) -> VendorFile:
+def _read_x12(data: bytes, file: str, _vendor: FormatVendor) -> VendorFile:
     from orderflow.vendors.formats.x12 import parse_x12
 
     return VendorFile("x12", parse_x12(data, file=file))
 
 
-def _read_printful_webhook(data: bytes, file: str, _vendor: VendorSettings) -> VendorFile:
+def _read_printful_webhook(data: bytes, file: str, _vendor: FormatVendor) -> VendorFile:
     from orderflow.vendors.printful import parse_webhook
     from orderflow.vendors.records import ParsedVendorFile
 
