@@ -6,8 +6,6 @@ is not configured, a SKU twice in one file, or a malformed value is refused with
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import CatalogItem
 from orderflow.errors import ExitCode, InputError, Refusal
 from orderflow.jobs import WorkResult
+from orderflow.parsing.csv_rows import CsvHeader, read_csv_rows
 from orderflow.parsing.values import parse_flag
 from orderflow.vendors.registry import sync_vendors
 
@@ -53,38 +52,30 @@ class CatalogImport:
 
 
 def read_catalog_csv(path: Path, *, vendor_codes: Iterable[str]) -> tuple[list[CatalogRow], list[Refusal]]:
-    """Read a catalog CSV. Returns the good rows and a refusal per bad row; a file that is not a catalog raises."""
+    """Read a catalog CSV. Returns the good rows and a refusal per bad row; a file that is not a catalog (or
+    not readable as CSV at all) raises, naming the file and line."""
     name = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=name) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    headers = {(header or "").strip().lower(): header for header in reader.fieldnames or []}
-    missing = [column for column in REQUIRED if column not in headers]
-    if missing:
-        raise InputError(f"not a catalog file: missing column(s) {', '.join(missing)}", file=name)
+
+    def check_header(header: CsvHeader) -> None:
+        missing = header.missing(REQUIRED)
+        if missing:
+            raise InputError(f"not a catalog file: missing column(s) {', '.join(missing)}", file=name)
+
     known = {code.upper() for code in vendor_codes}
     rows: list[CatalogRow] = []
     refusals: list[Refusal] = []
     first_line_of: dict[str, int] = {}
-    try:
-        for raw in reader:
-            line = reader.line_num
-            values = {key: (raw.get(headers[key]) or "").strip() for key in (*REQUIRED, *OPTIONAL) if key in headers}
-            row, problem = _catalog_row(values, known)
-            if problem is not None:
-                refusals.append(Refusal(file=name, line=line, field=problem[0], reason=problem[1]))
-            elif row is not None and row.sku in first_line_of:
-                refusals.append(Refusal(file=name, line=line, field="sku",
-                                        reason=f"{row.sku} appears again (first on line {first_line_of[row.sku]})"))
-            elif row is not None:
-                first_line_of[row.sku] = line
-                rows.append(row)
-    except csv.Error as exc:
-        raise InputError(f"broken CSV: {exc}", file=name, line=reader.line_num) from None
+    for raw in read_csv_rows(path, file=name, check_header=check_header):
+        values = {key: raw.get(key).strip() for key in (*REQUIRED, *OPTIONAL)}
+        row, problem = _catalog_row(values, known)
+        if problem is not None:
+            refusals.append(Refusal(file=name, line=raw.line, field=problem[0], reason=problem[1]))
+        elif row is not None and row.sku in first_line_of:
+            refusals.append(Refusal(file=name, line=raw.line, field="sku",
+                                    reason=f"{row.sku} appears again (first on line {first_line_of[row.sku]})"))
+        elif row is not None:
+            first_line_of[row.sku] = raw.line
+            rows.append(row)
     return rows, refusals
 
 
