@@ -205,6 +205,13 @@ class TestLoadSettings:
         with pytest.raises(ConfigError, match="needs known_hosts or host_key_fingerprint"):
             load_settings(path)
 
+    @pytest.mark.parametrize(("name", "hint"), [("vendor_lat", "did you mean 'vendor_late'"),
+                                                ("everything", "known: cancel_not_confirmed, ")])
+    def test_a_rule_setting_must_name_a_rule(self, tmp_path: Path, name: str, hint: str) -> None:
+        """A misspelt ``[rules.NAME]`` would switch nothing off and say nothing, so it is refused at load."""
+        with pytest.raises(ConfigError, match=f"rules: no rule is named '{name}' \\({hint}"):
+            load_settings(write(tmp_path, f"[rules.{name}]\nenabled = false\n"))
+
     def test_unknown_vendor_lookup(self) -> None:
         """Asking for a vendor that is not configured names the ones that are."""
         with pytest.raises(ConfigError, match=r"vendor 'NOPE' is not configured \(known: ACME\)"):

@@ -15,6 +15,7 @@ import os
 import re
 import tomllib
 from datetime import date, time
+from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from orderflow.carriers.catalogue import CODES as CARRIER_CODES
 from orderflow.errors import ConfigError
+from orderflow.rules.vocabulary import TYPE_ORDER as RULE_NAMES
 from orderflow.vendors.formats.catalogue import FORMAT_NAMES, TRANSPORTS, formats_over
 from orderflow.vendors.formats.purchase_order_files import PO_CSV_COLUMNS
 
@@ -376,6 +378,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML arrives as init arguments; environment variables override it.
         return (env_settings, init_settings)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, rules: dict[str, RuleSettings]) -> dict[str, RuleSettings]:
+        # A misspelt [rules.NAME] would otherwise switch nothing off and say nothing.
+        for name in rules:
+            if name not in RULE_NAMES:
+                near = get_close_matches(name, RULE_NAMES, n=1)
+                hint = f"did you mean {near[0]!r}?" if near else f"known: {', '.join(sorted(RULE_NAMES))}"
+                raise ValueError(f"no rule is named {name!r} ({hint})")
+        return rules
 
     def vendor(self, code: str) -> VendorSettings:
         for vendor in self.vendors:
