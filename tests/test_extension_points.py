@@ -20,10 +20,11 @@ from pydantic import ValidationError
 from orderflow.carriers import numbers
 from orderflow.carriers.apis import API
 from orderflow.carriers.catalogue import CARRIERS, CODES, Carrier
-from orderflow.cli.tracking import CARRIER_CODES
+from orderflow.cli.tracking import CARRIER_CODES, TRACK_HELP
 from orderflow.config import FORMATS_BY_TRANSPORT, Settings, VendorSettings
 from orderflow.demo import carriers as demo_carriers
 from orderflow.demo import scoring, world
+from orderflow.parsing.text import in_words
 from orderflow.rules import catalogue, engine, listing, vocabulary
 from orderflow.rules.findings import Hides, RuleEntry, SameProblem
 from orderflow.rules.job_rules import JOB_INTERVALS, SCHEDULED_COMMANDS, SYNC_STEPS
@@ -142,6 +143,11 @@ class TestCarriers:
         assert set(fake_carriers.REPORTED_AS) <= set(CODES)
         assert {vendor.carrier for vendor in world.VENDORS} <= set(CODES)
         assert all(numbers.normalize_carrier(vendor.carrier_named) == vendor.carrier for vendor in world.VENDORS)
+
+    def test_the_track_help_names_every_carrier(self) -> None:
+        assert TRACK_HELP.startswith("Check the parcels that are due a check with UPS, FedEx, USPS and DHL,")
+        assert all(carrier.name in TRACK_HELP for carrier in CARRIERS)
+        assert in_words(["UPS"]) == "UPS"
 
     def test_the_settings_take_exactly_the_known_carriers(self) -> None:
         assert set(Settings(carriers={code: {} for code in CODES}).carriers) == set(CODES)  # type: ignore[misc]

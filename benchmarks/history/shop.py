@@ -15,6 +15,7 @@ from typing import Any
 from import_orders import CITIES, FIRST_NAMES, LAST_NAMES, PRODUCTS, VENDORS
 
 from orderflow.calendars import VendorCalendars
+from orderflow.carriers.catalogue import BY_CODE
 from orderflow.carriers.numbers import validate
 from orderflow.config import VendorSettings
 from orderflow.customers.notify import EMAIL as NOTICE_EMAIL
@@ -40,7 +41,7 @@ STOCKED = [code for code, (_, kind) in VENDORS.items() if kind == "stocked"]
 OUT_OF_STOCK_SKU = ("ACME", "ACME-HCT-RED-XL")
 CARRIERS = ("ups", "fedex", "usps", "dhl")
 CARRIER_WEIGHTS = (40, 30, 25, 5)
-CARRIER_NAMES = {"ups": "UPS", "fedex": "FedEx", "usps": "USPS", "dhl": "DHL"}
+CARRIER_NAMES = {carrier: BY_CODE[carrier].name for carrier in CARRIERS}
 SERVICES = {"ups": "Ground", "fedex": "Home Delivery", "usps": "Ground Advantage", "dhl": "Express Worldwide"}
 PLACES = ["Chicago IL US", "Columbus OH US", "Albany NY US", "Memphis TN US", "Louisville KY US", "Reno NV US",
           "Atlanta GA US", "Dallas TX US", "Portland ME US", "Denver CO US"]

@@ -21,6 +21,8 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from orderflow.parsing.text import in_words
+
 if TYPE_CHECKING:
     from orderflow.carriers.connector import Connector
 
@@ -80,3 +82,5 @@ CARRIERS: tuple[Carrier, ...] = (
 
 BY_CODE: dict[str, Carrier] = {carrier.code: carrier for carrier in CARRIERS}
 CODES: tuple[str, ...] = tuple(BY_CODE)
+NAMES_IN_WORDS = in_words(carrier.name for carrier in CARRIERS)
+"""The carriers as help text names them: "UPS, FedEx, USPS and DHL"."""

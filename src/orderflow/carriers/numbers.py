@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -46,6 +46,7 @@ from urllib.parse import quote
 from orderflow.carriers.catalogue import CARRIERS as CATALOGUE
 from orderflow.carriers.catalogue import CODES
 from orderflow.errors import OrderflowError
+from orderflow.parsing.text import in_words
 
 __all__ = [
     "CARRIERS",
@@ -568,7 +569,7 @@ def _named_verdict(
         return Verdict(number, named, False, _failure_reason(own_failures), candidates)
     reason = f"matches no {_CARRIER_NAMES[named]} format"
     if matches:
-        weak = _join_names(dict.fromkeys(match.tracking_number_type for match in matches))
+        weak = in_words(dict.fromkeys(match.tracking_number_type for match in matches))
         reason += f"; it fits only {weak}, which has no check digit to confirm it"
     elif examinations:
         reason += f"; {_failure_reason(examinations)}"
@@ -615,16 +616,10 @@ def _failure_reason(examinations: Sequence[_Examination]) -> str:
     bad_check_digit = [e.format.name for e in examinations if not e.check_digit_ok]
     if bad_check_digit:
         plural = "formats" if len(set(bad_check_digit)) > 1 else "format"
-        sentences.append(f"check digit fails for {_join_names(dict.fromkeys(bad_check_digit))} {plural}")
+        sentences.append(f"check digit fails for {in_words(dict.fromkeys(bad_check_digit))} {plural}")
     sentences.extend(
         f"{e.unknown_value} is not known for {e.format.name} format"
         for e in examinations
         if e.check_digit_ok and e.unknown_value
     )
     return "; ".join(sentences)
-
-
-def _join_names(names: Iterable[str]) -> str:
-    """Names as a sentence lists them: "A", "A and B", "A, B and C"."""
-    listed = list(names)
-    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"

@@ -1,6 +1,9 @@
-"""How outside text is quoted in a message: short, on one line, never able to flood a log."""
+"""How text goes into a message: outside text quoted short, on one line, never able to flood a log; a list of
+names as a sentence says it."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 _SHOWN_CHARS = 40
 
@@ -16,3 +19,9 @@ def named(text: str) -> str:
     A line break in a cell must not split a refusal over two log lines.
     """
     return text if text.isprintable() and len(text) <= _SHOWN_CHARS else shown(text)
+
+
+def in_words(names: Iterable[str]) -> str:
+    """Names as a sentence lists them: "A", "A and B", "A, B and C"."""
+    listed = list(names)
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
