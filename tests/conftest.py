@@ -30,7 +30,7 @@ from tests.support.servers import (
 )
 
 if TYPE_CHECKING:
-    from tests.pipeline_world import PipelineWorld
+    from tests.support.pipeline_world import PipelineWorld
 
 
 @pytest.fixture
@@ -103,9 +103,9 @@ def _no_retry_waits() -> Iterator[None]:
 @pytest.fixture
 def world(database_url: str, tmp_path: Path, sshd: SshServer,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[PipelineWorld]:
-    """The whole pipeline's world (tests/pipeline_world.py) on the test database: sync's crash, soak and
+    """The whole pipeline's world (tests/support/pipeline_world.py) on the test database: sync's crash, soak and
     concurrency tests."""
-    from tests.pipeline_world import pipeline_world
+    from tests.support.pipeline_world import pipeline_world
 
     with pipeline_world(tmp_path, database_url, sshd=sshd, monkeypatch=monkeypatch) as built:
         yield built

@@ -21,8 +21,8 @@ from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import OrderLine, VendorOrderLine
 from orderflow.storefronts.importing import import_orders
-from tests.dispatch_fixtures import HEADER, vendor_block, write_settings
-from tests.orderflow_fixtures import stock_catalog
+from tests.support.sample_shop import stock_catalog
+from tests.support.shop_with_vendors import HEADER, vendor_block, write_settings
 
 NOW = datetime(2026, 11, 2, 15, 4, tzinfo=UTC)
 SKULESS_LINES = (("6001", "Logo Tee - Black / L", 2), ("6001", "Logo Hoodie - Navy / XL", 1),

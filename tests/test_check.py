@@ -23,7 +23,7 @@ from orderflow.testing.http_server import Answer, LocalHttpServer
 from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
-from tests.dispatch_fixtures import vendor_block
+from tests.support.shop_with_vendors import vendor_block
 
 runner = CliRunner()
 SECRETS = {"CHECK_PF_TOKEN": "pf-token", "CHECK_API_TOKEN": "api-token", "CHECK_UPS_ID": "id",
@@ -256,7 +256,7 @@ def _fedex_parcel(engine: Engine, config: Path) -> None:
     from datetime import UTC, datetime
 
     from orderflow.config import load_settings
-    from tests.dispatch_fixtures import place_orders, vendor_orders
+    from tests.support.shop_with_vendors import place_orders, vendor_orders
 
     settings = load_settings(config)
     now = datetime(2026, 11, 3, 15, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orderflow.cli.main import app
-from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.x12_partner_files import LTL_FREIGHT, PARTNER_FILES, SHIPMENT_ONLY_ITEMS, PartnerFile
+from tests.support.shop_with_vendors import vendor_block, write_settings
+from tests.support.x12_partner_files import LTL_FREIGHT, PARTNER_FILES, SHIPMENT_ONLY_ITEMS, PartnerFile
 
 runner = CliRunner()
 

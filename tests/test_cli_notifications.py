@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from orderflow.db.engine import session_factory
 from orderflow.errors import ExitCode
 from orderflow.rules.engine import evaluate
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.support.cli import orderflow
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 from tests.support.stand_in_rules import ALL, MON, World, late, rejected
 
 NOW = "2026-11-02T16:00:00Z"

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, func, select
 from orderflow.db.locks import command_lock
 from orderflow.db.models import JobRun
 from orderflow.errors import ExitCode
-from tests.orderflow_fixtures import SAMPLES, shop_settings
 from tests.support.cli import orderflow
+from tests.support.sample_shop import SAMPLES, shop_settings
 
 CATALOG = """sku,vendor,vendor_sku,upc,on_demand
 TB-HCT-BLK-L,ACME,ACM-G500-BLK-L,086753090017,

@@ -22,8 +22,8 @@ from orderflow.cli.tracking import CARRIER_CODES
 from orderflow.db.models import OrderState, VendorOrderState
 from orderflow.errors import ExitCode
 from orderflow.storefronts.formats import ORDER_FORMATS
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.support.cli import orderflow
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 from tests.support.stand_in_rules import MON
 
 NOW = "2026-11-04T16:00:00Z"

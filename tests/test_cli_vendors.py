@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 from orderflow.clock import Clock
 from orderflow.errors import ExitCode
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
-from tests.orderflow_fixtures import SAMPLES
 from tests.support.cli import orderflow
+from tests.support.sample_shop import SAMPLES
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 NOW = "2026-11-03T15:00:00Z"
 

@@ -2,7 +2,7 @@
 
 On PostgreSQL, eight processes start together at the same ``--now``, round after round (the vendors
 answering in between) until the vendors have nothing left to answer; then the whole shop is verified with
-:meth:`tests.pipeline_world.PipelineWorld.verify`. Work items are claimed with ``FOR UPDATE SKIP LOCKED``
+:meth:`tests.support.pipeline_world.PipelineWorld.verify`. Work items are claimed with ``FOR UPDATE SKIP LOCKED``
 and each job takes its advisory lock, so the processes share the work or step aside (exit code 7), never
 collide. On SQLite two processes at once: one waits for the other's write or steps aside; ``database is
 locked`` never reaches the user.
@@ -17,7 +17,7 @@ import pytest
 
 from orderflow.errors import ExitCode
 from orderflow.testing.sshd import SshServer
-from tests.pipeline_world import FINE, Finished, PipelineWorld, pipeline_world
+from tests.support.pipeline_world import FINE, Finished, PipelineWorld, pipeline_world
 
 HOSTS = 8
 MIXED = ("sync", "sync", "dispatch", "dispatch", "import", "fetch", "customers notify", "rules run")

@@ -3,7 +3,7 @@
 Each point in :data:`orderflow.crashpoints.POINTS` is reached by a real ``orderflow`` process with
 ``ORDERFLOW_CRASH_AT`` set, which dies there by SIGKILL (return code -9: a point that moved away fails the
 test). A clean re-run follows, the vendors answering in between, and the whole shop is checked with
-:meth:`tests.pipeline_world.PipelineWorld.verify`.
+:meth:`tests.support.pipeline_world.PipelineWorld.verify`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from orderflow.db.engine import session_factory
 from orderflow.db.locks import command_lock
 from orderflow.db.migrate import head
 from orderflow.db.models import JobRun, VendorOrder
-from tests.dispatch_fixtures import write_settings
-from tests.pipeline_world import START, PipelineWorld
+from tests.support.pipeline_world import START, PipelineWorld
+from tests.support.shop_with_vendors import write_settings
 
 SYNC_POINTS = sorted(set(POINTS) - {"migrate.mid_step"})
 AFTER_THE_VENDORS_ANSWER = {"fetch.after_ingest_commit", "customers.after_send"}

@@ -34,9 +34,9 @@ from orderflow.rules.findings import RuleContext
 from orderflow.rules.tracking_rules import customer_not_notified
 from orderflow.testing.http_server import Answer, LocalHttpServer
 from orderflow.testing.smtp import SmtpServer
-from tests.dispatch_fixtures import place_orders
 from tests.support.customers import shop, text_of
 from tests.support.servers import create_schema
+from tests.support.shop_with_vendors import place_orders
 
 MON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 TUE = MON + timedelta(days=1)

@@ -19,7 +19,7 @@ from orderflow.testing.sshd import SshServer
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.formats.x12 import parse_x12
 from orderflow.vendors.overview import vendor_overview
-from tests.dispatch_fixtures import place_orders, vendor_block, vendor_orders, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, vendor_orders, write_settings
 
 
 class TestFileVendors:

@@ -17,7 +17,7 @@ from orderflow.config import Settings
 from orderflow.errors import ExitCode
 from orderflow.testing.printful import FakePrintful
 from orderflow.vendors.dispatch import dispatch
-from tests.dispatch_fixtures import place_orders, vendor_block, vendor_orders, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, vendor_orders, write_settings
 
 TOKEN = "pf-test-token"
 

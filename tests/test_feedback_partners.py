@@ -24,9 +24,9 @@ from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.feedback import Feedback, FeedbackResult
 from orderflow.vendors.formats.csv_feedback import parse_vendor_csv
 from orderflow.vendors.records import Parcel, ShipNotice, ShippedLine, StockLevel
-from tests.dispatch_fixtures import place_orders
 from tests.support.customers import shop as customer_shop
 from tests.support.customers import text_of
+from tests.support.shop_with_vendors import place_orders
 from tests.support.vendor_shop import (
     MON,
     PARCEL_1,

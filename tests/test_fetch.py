@@ -27,10 +27,10 @@ from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.fetch import FetchIO, fetch, parse_vendor_file
 from orderflow.vendors.overview import vendor_overview
 from orderflow.vendors.transports.base import FileTransport
-from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.orderflow_fixtures import SAMPLES, stock_catalog
 from tests.support.cli import orderflow
 from tests.support.fetch import LOCAL_ACME, drop, shop
+from tests.support.sample_shop import SAMPLES, stock_catalog
+from tests.support.shop_with_vendors import vendor_block, write_settings
 
 
 def acme_order(engine: Engine) -> dict:  # type: ignore[type-arg]

@@ -18,9 +18,9 @@ from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import VendorFileLook
 from orderflow.vendors.fetch import fetch
-from tests.dispatch_fixtures import vendor_block
-from tests.orderflow_fixtures import SAMPLES
 from tests.support.fetch import shop
+from tests.support.sample_shop import SAMPLES
+from tests.support.shop_with_vendors import vendor_block
 
 SETTLING_ACME = vendor_block("ACME", "x12", "local", path="acme", settle_seconds=30)
 ASN = (SAMPLES / "x12_856_ship_notice.edi").read_bytes()

@@ -1,7 +1,7 @@
 """Bad input, fuzzed: damaged copies of real files never crash a parser, and a partly bad file keeps its good records.
 
 Every parser that reads what the outside world sends is given the reference samples with bytes flipped, lines
-dropped, fields swapped and nasty values planted (see ``tests/fuzz_strategies.py``). The promise checked:
+dropped, fields swapped and nasty values planted (see ``tests/support/fuzz_strategies.py``). The promise checked:
 
 - the parser returns its records and refusals, or raises :class:`~orderflow.errors.InputError` (a configuration
   :class:`~orderflow.errors.ConfigError`; a carrier token :class:`~orderflow.errors.RemoteError`) on one line
@@ -50,7 +50,7 @@ from orderflow.vendors.printful import (
     parse_webhook,
 )
 from orderflow.vendors.records import ParsedVendorFile, ShipNotice
-from tests.fuzz_strategies import (
+from tests.support.fuzz_strategies import (
     csv_bytes,
     csv_rows,
     json_bytes,

@@ -22,8 +22,8 @@ from orderflow.sync import Step, run_sync
 from orderflow.vendors.channels import file_transport
 from orderflow.vendors.fetch import FetchIO, fetch
 from orderflow.vendors.transports.base import FileTransport
-from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.orderflow_fixtures import SAMPLE_CATALOG, stock_catalog
+from tests.support.sample_shop import SAMPLE_CATALOG, stock_catalog
+from tests.support.shop_with_vendors import vendor_block, write_settings
 
 NOW = datetime(2026, 11, 9, 15, 0, tzinfo=UTC)
 OLD = datetime(2026, 11, 1, 12, 0, tzinfo=UTC).timestamp()  # vendor files written well before we look

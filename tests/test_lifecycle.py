@@ -23,8 +23,8 @@ from orderflow.orders.lifecycle import RollUp, roll_up
 from orderflow.rules.vendor_rules import cancel_not_confirmed, vendor_late, vendor_rejected
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.vendors.records import LineAck, Parcel, ShipNotice, ShippedLine
-from tests.dispatch_fixtures import vendor_block
 from tests.support.carriers import carrier_toml
+from tests.support.shop_with_vendors import vendor_block
 from tests.support.vendor_shop import (
     FRI,
     MON,

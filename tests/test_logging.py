@@ -18,7 +18,7 @@ from orderflow.cli.main import app
 from orderflow.db.locks import command_lock
 from orderflow.errors import ExitCode
 from orderflow.sync import STEPS
-from tests.dispatch_fixtures import vendor_block, write_settings
+from tests.support.shop_with_vendors import vendor_block, write_settings
 from tests.support.sync import NOW, closed_port
 
 runner = CliRunner()

@@ -20,7 +20,7 @@ from orderflow.db.models import IngestedFile, Order, OrderLine, VendorOrder, Ven
 from orderflow.errors import ExitCode
 from orderflow.orders.view import find_order, list_orders, order_story
 from orderflow.storefronts.importing import import_orders
-from tests.orderflow_fixtures import SAMPLES, shop_settings, stock_catalog
+from tests.support.sample_shop import SAMPLES, shop_settings, stock_catalog
 
 SAMPLE = SAMPLES / "shopify_orders_export.csv"
 HEADER = SAMPLE.read_text(encoding="utf-8-sig").splitlines()[0]

@@ -24,8 +24,8 @@ from orderflow.cli import render
 from orderflow.db.engine import session_factory
 from orderflow.db.models import Order, OrderLine, Shipment, TrackingEvent, VendorOrder, VendorOrderLine
 from orderflow.outside_text import inert, is_inert
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.support.cli import orderflow
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 MON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 NOW = "2026-11-04T16:00:00Z"

@@ -1,6 +1,6 @@
 """Poison inputs through ``orderflow sync``: hostile and broken items among good ones, run after run.
 
-The pipeline world (tests/pipeline_world.py) gets its usual good orders and vendor answers, and beside them: an
+The pipeline world (tests/support/pipeline_world.py) gets its usual good orders and vendor answers, and beside them: an
 order whose customer name carries CR/LF and a Bcc header, an order with no country, a vendor tracking file for
 purchase orders nobody sent, a vendor file cut in half under a name with a line break, and a symbolic link to a
 file outside the vendor's folder. Every good item must reach its end state (the world's verifier), every bad
@@ -20,8 +20,8 @@ from sqlalchemy import select
 from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile
 from orderflow.errors import ExitCode
-from tests.dispatch_fixtures import HEADER
-from tests.pipeline_world import SOURCE, TRACKING_HEADER, PipelineWorld, write_atomically
+from tests.support.pipeline_world import SOURCE, TRACKING_HEADER, PipelineWorld, write_atomically
+from tests.support.shop_with_vendors import HEADER
 
 RUNS = 4
 ENDINGS = (ExitCode.OK, ExitCode.INPUT_REFUSED, ExitCode.PARTIAL_FAILURE)

@@ -25,7 +25,7 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import Order, VendorOrder
 from orderflow.vendors.dispatch import dispatch
 from orderflow.vendors.formats.x12 import parse_x12
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 CHICAGO, NEW_YORK = ZoneInfo("America/Chicago"), ZoneInfo("America/New_York")
 FRIDAY_EVENING = datetime(2026, 11, 6, 21, 29, tzinfo=NEW_YORK)

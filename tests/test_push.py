@@ -20,7 +20,7 @@ from orderflow.rules.findings import Finding
 from orderflow.rules.push import deliver, plan_pushes
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.webhook import FakeWebhook
-from tests.dispatch_fixtures import place_orders, push_block, vendor_block, write_settings
+from tests.support.shop_with_vendors import place_orders, push_block, vendor_block, write_settings
 from tests.support.stand_in_rules import ALL, MON, World, late, rejected
 
 

@@ -55,8 +55,8 @@ from orderflow.reports.report_day import FILES
 from orderflow.reports.summary import Summary, VendorStanding, render, report_templates, summarize
 from orderflow.testing.smtp import SmtpServer
 from orderflow.vendors.registry import sync_vendors
-from tests.dispatch_fixtures import vendor_block, write_settings
 from tests.support.cli import orderflow
+from tests.support.shop_with_vendors import vendor_block, write_settings
 
 SHOP = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)  # Thursday 07:00 in New York: the report is for Wednesday 4 Nov

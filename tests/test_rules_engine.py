@@ -15,7 +15,7 @@ from orderflow.db.models import Notification, NotificationEvent, Order
 from orderflow.rules import queue
 from orderflow.rules.engine import RunResult, evaluate
 from orderflow.rules.findings import Finding, RuleContext, Subject
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 from tests.support.stand_in_rules import ALL, MON, World, late, rejected
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from orderflow.clock import Clock
-from tests.orderflow_fixtures import SAMPLES
 from tests.support.cli import orderflow
 from tests.support.fetch import LOCAL_ACME, drop, shop
+from tests.support.sample_shop import SAMPLES
 
 NOW = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)  # Monday after the sample 855 arrived
 

@@ -22,8 +22,8 @@ from orderflow.db.models import Notification, NotificationEvent
 from orderflow.errors import ExitCode
 from orderflow.rules.run import run_rules
 from orderflow.testing.smtp import SmtpServer
-from tests.dispatch_fixtures import push_block, vendor_block
 from tests.support.parcels import add_event, add_parcel, add_poll_run, change_parcel, et
+from tests.support.shop_with_vendors import push_block, vendor_block
 from tests.support.vendor_shop import (
     DUE_WEDNESDAY,
     NO_TRACKING,

@@ -33,7 +33,7 @@ from orderflow.testing.http_server import Answer, LocalHttpServer
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
-from tests.dispatch_fixtures import HEADER, place_orders, vendor_block, write_settings
+from tests.support.shop_with_vendors import HEADER, place_orders, vendor_block, write_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW_DT = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)

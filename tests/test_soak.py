@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.pipeline_world import FINE, PipelineWorld
+from tests.support.pipeline_world import FINE, PipelineWorld
 
 SHORT, FULL = 6, 200
 KILLED = -9

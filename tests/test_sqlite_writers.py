@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from orderflow.db.engine import make_engine, reader, session_factory
 from orderflow.db.models import JobRun, Notification
-from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.orderflow_fixtures import SAMPLES, stock_catalog
+from tests.support.sample_shop import SAMPLES, stock_catalog
 from tests.support.servers import create_schema
+from tests.support.shop_with_vendors import vendor_block, write_settings
 
 NOW = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
 STOCK_ROWS = 100_000

@@ -28,9 +28,9 @@ from orderflow.rules.run import run_rules
 from orderflow.sync import SEVERITY, STEPS, Step, run_sync, worst
 from orderflow.testing.carriers import FakeCarrier, Scan
 from orderflow.testing.http_server import Answer, LocalHttpServer
-from tests.dispatch_fixtures import vendor_block, vendor_orders, write_settings
-from tests.orderflow_fixtures import stock_catalog
-from tests.pipeline_world import shopify_export
+from tests.support.pipeline_world import shopify_export
+from tests.support.sample_shop import stock_catalog
+from tests.support.shop_with_vendors import vendor_block, vendor_orders, write_settings
 from tests.support.sync import NOW, closed_port
 
 UPS_NUMBER = "1Z5R89390357567127"

@@ -17,8 +17,8 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import CarrierPollRun, Shipment, TrackingEvent
 from orderflow.errors import ExitCode
 from orderflow.testing.carriers import FakeCarrier, Scan
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.support.carriers import carrier_toml
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 NUMBERS = {"ups": "1Z5R89390357567127", "fedex": "986578788855", "usps": "9400111206206406260787",

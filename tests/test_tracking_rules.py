@@ -35,8 +35,8 @@ from orderflow.rules.tracking_rules import (
     tracking_invalid,
     tracking_not_scanned,
 )
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
 from tests.support.parcels import T0, UPS_NUMBER, add_event, add_parcel, add_poll_run, change_parcel, et
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 NEW_UPS_NUMBER = "1Z5R89390357567135"
 FEDEX_NUMBER = "986578788855"

@@ -40,7 +40,7 @@ from orderflow.vendors.records import (
     ShippedLine,
     StockLevel,
 )
-from tests.dispatch_fixtures import HEADER, vendor_block, write_settings
+from tests.support.shop_with_vendors import HEADER, vendor_block, write_settings
 from tests.support.vendor_shop import (
     ACME,
     DUE_WEDNESDAY,

@@ -19,7 +19,7 @@ from orderflow.db.models import VendorOrder
 from orderflow.reports.scorecard import vendor_scorecard
 from orderflow.vendors.feedback import Feedback
 from orderflow.vendors.records import Parcel, ShipNotice, ShippedLine
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 MON = datetime(2026, 11, 2, 15, 4, tzinfo=UTC)
 REPORTED = datetime(2026, 11, 9, 15, 0, tzinfo=UTC)

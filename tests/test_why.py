@@ -26,7 +26,7 @@ from orderflow.rules.tracking_rules import tracking_not_scanned
 from orderflow.rules.vendor_rules import vendor_late
 from orderflow.vendors.feedback import Feedback
 from orderflow.vendors.records import Parcel, ShipNotice, ShippedLine
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 MON = datetime(2026, 11, 2, 15, 4, tzinfo=UTC)
 TUESDAY_NOON = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)  # three business days past Thursday's grace

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from orderflow.vendors.formats.x12 import parse_x12
 from orderflow.vendors.records import ParsedVendorFile
-from tests.x12_partner_files import PARTNER_FILES, PartnerFile, interchange
+from tests.support.x12_partner_files import PARTNER_FILES, PartnerFile, interchange
 
 
 class TestPartnerFiles:

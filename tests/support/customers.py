@@ -7,7 +7,7 @@ from pathlib import Path
 
 from orderflow.config import Settings
 from orderflow.testing.smtp import SmtpServer
-from tests.dispatch_fixtures import vendor_block, write_settings
+from tests.support.shop_with_vendors import vendor_block, write_settings
 
 
 def shop(folder: Path, smtp: SmtpServer, customers: str = "") -> Settings:

@@ -14,8 +14,8 @@ from orderflow.config import Settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import VendorOrder
 from orderflow.storefronts.importing import import_orders
-from tests.dispatch_fixtures import vendor_block, write_settings
-from tests.orderflow_fixtures import SAMPLES, stock_catalog
+from tests.support.sample_shop import SAMPLES, stock_catalog
+from tests.support.shop_with_vendors import vendor_block, write_settings
 
 OLD = datetime(2026, 3, 14, 12, 0, tzinfo=UTC).timestamp()  # vendor files written well before we look
 

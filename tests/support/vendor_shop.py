@@ -29,7 +29,7 @@ from orderflow.vendors.records import (
     ShippedLine,
     StockLevel,
 )
-from tests.dispatch_fixtures import place_orders, vendor_block, write_settings
+from tests.support.shop_with_vendors import place_orders, vendor_block, write_settings
 
 MON = datetime(2026, 11, 2, 15, 4, tzinfo=UTC)  # Mon 2 Nov 10:04 New York: when the fixture orders were placed
 # ACME works New York hours with 2 handling days: ship by Wed 4 Nov, grace until Thu 5 Nov 12:00 New York.

@@ -12,7 +12,7 @@ from orderflow.config import Settings, load_settings
 from orderflow.db.engine import session_factory
 from orderflow.vendors.registry import sync_vendors
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parent.parent / "samples"
 
 SHOP_TOML = """
 po_prefix = "TB"

@@ -63,9 +63,9 @@ from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
-from tests.dispatch_fixtures import HEADER, vendor_block, write_settings
-from tests.orderflow_fixtures import stock_catalog
+from tests.support.sample_shop import stock_catalog
 from tests.support.servers import create_schema
+from tests.support.shop_with_vendors import HEADER, vendor_block, write_settings
 
 START = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
 """A Tuesday, 09:00 in New York: every vendor at work."""

@@ -12,9 +12,9 @@ from orderflow.config import Settings, load_settings
 from orderflow.db.engine import session_factory
 from orderflow.db.models import VendorOrder
 from orderflow.storefronts.importing import import_orders
-from tests.orderflow_fixtures import stock_catalog
+from tests.support.sample_shop import stock_catalog
 
-HEADER = (Path(__file__).parent / "samples" / "shopify_orders_export.csv").read_text(
+HEADER = (Path(__file__).parent.parent / "samples" / "shopify_orders_export.csv").read_text(
     encoding="utf-8-sig").splitlines()[0]
 
 
