@@ -71,7 +71,9 @@ class Feedback:
     result: FeedbackResult = field(default_factory=FeedbackResult)
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
-    _vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    """The vendor orders read so far, by id (``None``: there is none); files applied in one transaction share it,
+    so a vendor order is read once for all of them."""
     _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
     _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -80,23 +82,23 @@ class Feedback:
 
     def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
         key = vendor_order_id.strip()
-        if key not in self._vendor_orders:
-            self._load_vendor_orders([key])
-        vendor_order = self._vendor_orders[key]
+        if key not in self.vendor_orders:
+            self.load_vendor_orders([key])
+        vendor_order = self.vendor_orders[key]
         if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
         self.touched.add(vendor_order.id)
         return vendor_order
 
-    def _load_vendor_orders(self, ids: Iterable[str]) -> None:
+    def load_vendor_orders(self, ids: Iterable[str]) -> None:
         """Read the named vendor orders with their lines and parcels, a few hundred a query (a file of 100,000
         rows names many orders, or one missing order on every row); a missing one is remembered as ``None``."""
-        wanted = sorted(set(ids) - self._vendor_orders.keys())
+        wanted = sorted(set(ids) - self.vendor_orders.keys())
         for start in range(0, len(wanted), LOAD_BATCH):
             chunk = wanted[start:start + LOAD_BATCH]
-            self._vendor_orders |= dict.fromkeys(chunk)
-            self._vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
+            self.vendor_orders |= dict.fromkeys(chunk)
+            self.vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
                 select(VendorOrder).where(VendorOrder.id.in_(chunk))
                 .options(selectinload(VendorOrder.lines),
                          selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))}
@@ -414,9 +416,16 @@ class Feedback:
 
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        self.apply_records(acks=acks, ship_notices=ship_notices, stock=stock)
+        self.roll_up()
+        return self.result
+
+    def apply_records(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
+                      stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        """The records alone, their orders not yet rolled up: :meth:`roll_up` (or ``roll_up`` of
+        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction."""
         acks, ship_notices = list(acks), list(ship_notices)
-        self._load_vendor_orders([ack.vendor_order_id.strip() for ack in acks] +
-                                 [notice.vendor_order_id.strip() for notice in ship_notices])
+        self.load_vendor_orders(vendor_order_ids(acks, ship_notices))
         for ack in acks:
             self.acknowledgement(ack)
         for notice in ship_notices:
@@ -425,7 +434,14 @@ class Feedback:
             self.stock_level(level)
         self._write_stock()
         self.session.flush()
-        # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
-        roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
         return self.result
 
+    def roll_up(self) -> None:
+        # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
+        roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
+
+
+def vendor_order_ids(acks: Iterable[Acknowledgement], ship_notices: Iterable[ShipNotice]) -> set[str]:
+    """The vendor orders these records name."""
+    return {ack.vendor_order_id.strip() for ack in acks} | \
+        {notice.vendor_order_id.strip() for notice in ship_notices}
