@@ -244,10 +244,11 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
     if fresh:
         with session_factory(engine)() as session, session.begin():
             known = ledger_entries(session, origin=origin, digests=[arrival.digest for arrival in fresh])
-            vendor_orders: dict[str, VendorOrder | None] = {}
-            Feedback(session=session, vendor_code=vendor.code, now=now, file="",
-                     vendor_orders=vendor_orders).load_vendor_orders(
-                set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
+            # What every file of the batch will look up, read for all of them at once.
+            shared = Feedback(session=session, vendor_code=vendor.code, now=now, file="")
+            shared.load_vendor_orders(set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
+            shared.load_parcel_owners(notice for arrival in fresh if isinstance(arrival.read, VendorFile)
+                                      for notice in arrival.read.parsed.ship_notices)
             waiting: set[str] = set()  # vendor orders applied to, their orders not yet rolled up
             for arrival in fresh:
                 if waiting & _vendor_orders_named(arrival.read):
@@ -258,7 +259,7 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
                 try:
                     with session.begin_nested():
                         outcome, applied = _apply(session, vendor, arrival, origin=origin, now=now, known=known,
-                                                  vendor_orders=vendor_orders, limits=limits)
+                                                  shared=shared, limits=limits)
                 except Exception as exc:
                     failure = exc
                     break
@@ -302,9 +303,9 @@ class _Applied:
 
 
 def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origin: str, now: datetime,
-           known: dict[str, IngestedFile], vendor_orders: dict[str, VendorOrder | None],
-           limits: LimitSettings) -> tuple[Outcome, _Applied | None]:
-    """Apply and ledger one file inside the batch's transaction: what it comes to, and what applying it did."""
+           known: dict[str, IngestedFile], shared: Feedback, limits: LimitSettings) -> tuple[Outcome, _Applied | None]:
+    """Apply and ledger one file inside the batch's transaction: what it comes to, and what applying it did.
+    ``shared``: the vendor orders and parcels the batch's files read, for this file to look up in."""
     remote = arrival.remote
     file = f"{vendor.code}:{remote.name}"
     ledger = ledger_entry(session, origin=origin, path=remote.name, size=remote.size, digest=arrival.digest,
@@ -320,7 +321,8 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         arrival.read = error
         return "refused", None
     parsed = read.parsed
-    feedback = Feedback(session=session, vendor_code=vendor.code, now=now, file=file, vendor_orders=vendor_orders)
+    feedback = Feedback(session=session, vendor_code=vendor.code, now=now, file=file,
+                        vendor_orders=shared.vendor_orders, parcel_owners=shared.parcel_owners)
     applied = _Applied(feedback.apply_records(acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock),
                        feedback.touched)
     if read.printful is not None:
