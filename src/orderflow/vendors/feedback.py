@@ -221,7 +221,6 @@ class Feedback:
                 self._attach_lines(vendor_order, shipment, (), notice.source_ref)
         self._count_shipped(vendor_order, notice)
         self._settle(vendor_order)
-        self.session.flush()
 
     def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel,
                 elsewhere: dict[str, str]) -> None:
@@ -434,7 +433,8 @@ class Feedback:
     def apply_records(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
                       stock: Iterable[StockLevel] = ()) -> FeedbackResult:
         """The records alone, their orders not yet rolled up: :meth:`roll_up` (or ``roll_up`` of
-        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction."""
+        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction. The changes reach
+        the database at the session's next flush (any query, or the commit): one flush for all of them."""
         acks, ship_notices = list(acks), list(ship_notices)
         self.load_vendor_orders(vendor_order_ids(acks, ship_notices))
         for ack in acks:
@@ -444,7 +444,6 @@ class Feedback:
         for level in stock:
             self.stock_level(level)
         self._write_stock()
-        self.session.flush()
         return self.result
 
     def roll_up(self) -> None:
