@@ -31,13 +31,7 @@ from orderflow.db.bulk import chunked
 from orderflow.db.models import IngestedFile
 
 
-def taken(session: Session, *, origin: str, digest: str) -> bool:
-    """Whether this content was applied before (a refusal does not count)."""
-    return session.scalar(select(IngestedFile.id).where(
-        IngestedFile.origin == origin, IngestedFile.sha256 == digest, IngestedFile.error.is_(None))) is not None
-
-
-def taken_of(session: Session, *, origin: str, digests: Iterable[str]) -> set[str]:
+def taken(session: Session, *, origin: str, digests: Iterable[str]) -> set[str]:
     """Which of these contents were applied before (a refusal does not count), a few hundred a query."""
     found: set[str] = set()
     for chunk in chunked(sorted(set(digests))):

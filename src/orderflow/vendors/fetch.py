@@ -30,7 +30,7 @@ from orderflow.clock import Clock
 from orderflow.config import LimitSettings, Settings, VendorSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import reader, session_factory
-from orderflow.db.ledger import ledger_entries, ledger_entry, taken_of
+from orderflow.db.ledger import ledger_entries, ledger_entry, taken
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
 from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected, refusal_lines
 from orderflow.jobs import WorkResult, time_is_up
@@ -230,7 +230,7 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
     now = clock.now()
     origin = f"vendor:{vendor.code}"
     with session_factory(reader(engine))() as session:
-        applied_before = taken_of(session, origin=origin, digests=[each.digest for each in batch if not each.unread])
+        applied_before = taken(session, origin=origin, digests=[each.digest for each in batch if not each.unread])
     for arrival in batch:
         if arrival.digest in applied_before:
             arrival.outcome = "copy"
