@@ -71,7 +71,12 @@ class Feedback:
     result: FeedbackResult = field(default_factory=FeedbackResult)
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
-    _vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    """The vendor orders read so far, by id (``None``: there is none); files applied in one transaction share it,
+    so a vendor order is read once for all of them."""
+    parcel_owners: dict[str, str | None] = field(default_factory=dict)
+    """Tracking numbers looked up so far, with the vendor order whose parcel has each (``None``: no parcel yet),
+    kept up to date as parcels are added; shared like ``vendor_orders``."""
     _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
     _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -80,26 +85,35 @@ class Feedback:
 
     def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
         key = vendor_order_id.strip()
-        if key not in self._vendor_orders:
-            self._load_vendor_orders([key])
-        vendor_order = self._vendor_orders[key]
+        if key not in self.vendor_orders:
+            self.load_vendor_orders([key])
+        vendor_order = self.vendor_orders[key]
         if vendor_order is None or vendor_order.vendor_code != self.vendor_code:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
         self.touched.add(vendor_order.id)
         return vendor_order
 
-    def _load_vendor_orders(self, ids: Iterable[str]) -> None:
+    def load_vendor_orders(self, ids: Iterable[str]) -> None:
         """Read the named vendor orders with their lines and parcels, a few hundred a query (a file of 100,000
         rows names many orders, or one missing order on every row); a missing one is remembered as ``None``."""
-        wanted = sorted(set(ids) - self._vendor_orders.keys())
+        wanted = sorted(set(ids) - self.vendor_orders.keys())
         for start in range(0, len(wanted), LOAD_BATCH):
             chunk = wanted[start:start + LOAD_BATCH]
-            self._vendor_orders |= dict.fromkeys(chunk)
-            self._vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
+            self.vendor_orders |= dict.fromkeys(chunk)
+            self.vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
                 select(VendorOrder).where(VendorOrder.id.in_(chunk))
                 .options(selectinload(VendorOrder.lines),
                          selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))}
+
+    def load_parcel_owners(self, notices: Iterable[ShipNotice]) -> None:
+        """Look up the tracking numbers of these notices' parcels (a few hundred a query) that are not known yet."""
+        wanted = sorted(set().union(*map(_numbers_of, notices)) - self.parcel_owners.keys())
+        for start in range(0, len(wanted), LOAD_BATCH):
+            chunk = wanted[start:start + LOAD_BATCH]
+            self.parcel_owners |= dict.fromkeys(chunk)
+            self.parcel_owners |= {row.tracking_number: row.vendor_order_id for row in self.session.execute(
+                select(Shipment.tracking_number, Shipment.vendor_order_id).where(Shipment.tracking_number.in_(chunk)))}
 
     def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
                 upc: str = "") -> VendorOrderLine | None:
@@ -185,13 +199,10 @@ class Feedback:
         vendor_order = self.vendor_order(notice.vendor_order_id, notice.source_ref)
         if vendor_order is None:
             return
-        numbers = {number for parcel in notice.parcels if (number := normalize_number(parcel.tracking_number))}
-        if notice.freight and (freight_number := normalize_number(notice.pro_number or notice.bill_of_lading)):
-            numbers.add(freight_number)
         mine = {shipment.tracking_number for shipment in vendor_order.shipments}
-        elsewhere = {row.tracking_number: row.vendor_order_id for row in self.session.execute(
-            select(Shipment.tracking_number, Shipment.vendor_order_id)
-            .where(Shipment.tracking_number.in_(numbers - mine)))} if numbers - mine else {}
+        self.load_parcel_owners([notice])
+        elsewhere = {number: owner for number in _numbers_of(notice) - mine
+                     if (owner := self.parcel_owners[number]) is not None and owner != vendor_order.id}
         with self.session.no_autoflush:
             inferred = [shipment for shipment in vendor_order.shipments if shipment.lines_inferred]
             if inferred and (notice.freight_lines or any(parcel.lines for parcel in notice.parcels)):
@@ -210,7 +221,6 @@ class Feedback:
                 self._attach_lines(vendor_order, shipment, (), notice.source_ref)
         self._count_shipped(vendor_order, notice)
         self._settle(vendor_order)
-        self.session.flush()
 
     def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel,
                 elsewhere: dict[str, str]) -> None:
@@ -235,6 +245,7 @@ class Feedback:
                 reported_at=self.now, status="label_created", next_check_at=self.now if verdict.valid else None,
                 created_at=self.now, updated_at=self.now, lines=[])
             vendor_order.shipments.append(shipment)
+            self.parcel_owners[number] = vendor_order.id
             self.result.shipments_added += 1
         self._attach_lines(vendor_order, shipment, parcel.lines, notice.source_ref)
 
@@ -303,6 +314,7 @@ class Feedback:
                 service=notice.service, shipped_at=notice.shipped_at, reported_at=self.now, status="label_created",
                 next_check_at=None, created_at=self.now, updated_at=self.now, lines=[])
             vendor_order.shipments.append(shipment)
+            self.parcel_owners[number] = vendor_order.id
             self.result.shipments_added += 1
         self._attach_lines(vendor_order, shipment, notice.freight_lines, notice.source_ref)
 
@@ -316,9 +328,9 @@ class Feedback:
             for part in shipment.lines:
                 totals[part.vendor_order_line_id] = totals.get(part.vendor_order_line_id, 0) + part.qty
         in_notice = {(shipped.line, shipped.vendor_sku) for parcel in notice.parcels for shipped in parcel.lines}
+        named = {id(line) for number, sku in in_notice if (line := self.line_of(vendor_order, number, sku))}
         for line in vendor_order.lines:
-            named = any(self.line_of(vendor_order, number, sku) is line for number, sku in in_notice)
-            if named and totals.get(line.id, 0) > line.qty:
+            if id(line) in named and totals.get(line.id, 0) > line.qty:
                 self.result.problems.append(
                     f"{self.file}: {vendor_order.id} line {line.line_no} ({line.vendor_sku}): the parcels ship "
                     f"{totals[line.id]} of the {line.qty} ordered; counted as {line.qty}")
@@ -414,9 +426,17 @@ class Feedback:
 
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        self.apply_records(acks=acks, ship_notices=ship_notices, stock=stock)
+        self.roll_up()
+        return self.result
+
+    def apply_records(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
+                      stock: Iterable[StockLevel] = ()) -> FeedbackResult:
+        """The records alone, their orders not yet rolled up: :meth:`roll_up` (or ``roll_up`` of
+        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction. The changes reach
+        the database at the session's next flush (any query, or the commit): one flush for all of them."""
         acks, ship_notices = list(acks), list(ship_notices)
-        self._load_vendor_orders([ack.vendor_order_id.strip() for ack in acks] +
-                                 [notice.vendor_order_id.strip() for notice in ship_notices])
+        self.load_vendor_orders(vendor_order_ids(acks, ship_notices))
         for ack in acks:
             self.acknowledgement(ack)
         for notice in ship_notices:
@@ -424,8 +444,22 @@ class Feedback:
         for level in stock:
             self.stock_level(level)
         self._write_stock()
-        self.session.flush()
-        # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
-        roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
         return self.result
 
+    def roll_up(self) -> None:
+        # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
+        roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
+
+
+def _numbers_of(notice: ShipNotice) -> set[str]:
+    """The tracking numbers (a freight shipment's PRO or bill of lading) a notice names, as we store them."""
+    numbers = {number for parcel in notice.parcels if (number := normalize_number(parcel.tracking_number))}
+    if notice.freight and (freight_number := normalize_number(notice.pro_number or notice.bill_of_lading)):
+        numbers.add(freight_number)
+    return numbers
+
+
+def vendor_order_ids(acks: Iterable[Acknowledgement], ship_notices: Iterable[ShipNotice]) -> set[str]:
+    """The vendor orders these records name."""
+    return {ack.vendor_order_id.strip() for ack in acks} | \
+        {notice.vendor_order_id.strip() for notice in ship_notices}

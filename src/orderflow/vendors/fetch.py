@@ -3,11 +3,12 @@
 Files (local folders, SFTP): every file in the vendor's outbound folder that has stopped growing is read,
 fingerprinted (vendor + SHA-256), parsed by the vendor's configured format (X12 855/856/846, CSV
 acks/tracking/inventory, Printful webhook JSON; a file of another shape is refused, saying what it is) and
-applied in ONE transaction together with its ledger row; only after that commit is it moved to ``archive/``
-(or deleted). A crash before the commit leaves the file to be read again; a crash after it leaves a ledgered
-file that the next run only moves. The same content under another name is a no-op. A file that cannot be read
-at all goes to ``rejected/`` with its reason in the ledger; a file with some bad records keeps the good ones and
-names the bad ones.
+applied together with its ledger row: a batch of files shares one transaction, each file under a savepoint of
+its own, so a file whose applying fails rolls back alone. Only after that commit are the files moved to
+``archive/`` (or deleted). A crash before the commit leaves the batch's files to be read again; a crash after
+it leaves ledgered files that the next run only moves. The same content under another name is a no-op. A file
+that cannot be read at all goes to ``rejected/`` with its reason in the ledger; a file with some bad records
+keeps the good ones and names the bad ones.
 
 APIs (Printful): open vendor orders are looked up by our id, least recently looked first, up to
 ``poll_limit`` per run, and their status and parcels applied the same way.
@@ -16,25 +17,27 @@ APIs (Printful): open vendor orders are looked up by our id, least recently look
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.clock import Clock
 from orderflow.config import LimitSettings, Settings, VendorSettings
 from orderflow.crashpoints import crash_point
 from orderflow.db.engine import reader, session_factory
-from orderflow.db.ledger import ledger_entry, taken
+from orderflow.db.ledger import ledger_entries, ledger_entry, taken
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
 from orderflow.errors import ConfigError, ExitCode, InputError, OrderflowError, Refusal, RemoteRejected, refusal_lines
 from orderflow.jobs import WorkResult, time_is_up
+from orderflow.orders.lifecycle import roll_up
 from orderflow.tokens import safe_token
 from orderflow.vendors.channels import default_http_client, file_transport, printful_client, vendor_line
-from orderflow.vendors.feedback import Feedback, FeedbackResult
+from orderflow.vendors.feedback import Feedback, FeedbackResult, vendor_order_ids
 from orderflow.vendors.formats.catalogue import FORMATS, VendorFile, content_shape, printful_feedback
 from orderflow.vendors.records import ParsedVendorFile
 from orderflow.vendors.transports.base import FileTransport, RemoteFile
@@ -46,6 +49,11 @@ if TYPE_CHECKING:
 
 POLLED_STATES = (VendorOrderState.SENT, VendorOrderState.ACCEPTED, VendorOrderState.ON_HOLD,
                  VendorOrderState.PARTIALLY_SHIPPED)
+BATCH_FILES = 50
+"""Files applied in one transaction (each under a savepoint of its own): a transaction per file cost more than
+the file's own changes. Few enough that, on SQLite, another writer waits a moment, not its busy timeout."""
+BATCH_BYTES = 1 << 20
+"""And about this many bytes of them: a big file goes alone, or with few others."""
 
 
 @dataclass
@@ -154,81 +162,217 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
                 limits: LimitSettings, tally: FetchTally) -> None:
     if tally.retry_refused:
         tally.restored += len(transport.restore_rejected())
-    for remote in _settled(engine, vendor, list(transport.list_inbound()), clock, tally):
+    ready = _settled(engine, vendor, list(transport.list_inbound()), clock, tally)
+    for batch in _downloads(vendor, transport, ready, limits=limits, tally=tally):
+        failure = _ingest(engine=engine, vendor=vendor, batch=batch, clock=clock, limits=limits, tally=tally)
+        crash_point("fetch.after_ingest_commit")
+        for arrival in batch:
+            if arrival.outcome is not None:
+                _put_away(engine, vendor, transport, arrival, now=clock.now(), tally=tally)
+        if failure is not None:
+            raise failure
+
+
+Outcome = Literal["applied", "copy", "refused"]
+
+
+@dataclass
+class _Arrival:
+    """One file taken from the vendor's folder, on its way through one batch."""
+
+    remote: RemoteFile
+    data: bytes
+    digest: str
+    unread: bool = False
+    """Over ``limits.file_bytes``: refused without being read (its digest is of its name, size and time)."""
+    read: VendorFile | InputError | None = None
+    outcome: Outcome | None = None
+    """What its batch's commit made of it; ``None``: nothing, it stays where it is."""
+
+
+def _downloads(vendor: VendorSettings, transport: FileTransport, ready: list[RemoteFile], *, limits: LimitSettings,
+               tally: FetchTally) -> Iterator[list[_Arrival]]:
+    """The settled files, read in batches of up to :data:`BATCH_FILES` (and about :data:`BATCH_BYTES`). The
+    deadline is asked before each file: once it has passed, what was read is still given as a last batch."""
+    batch: list[_Arrival] = []
+    size = 0
+    for remote in ready:
         if time_is_up():
             break
+        if batch and (len(batch) >= BATCH_FILES or size + remote.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
         if remote.size > limits.file_bytes:
-            refused_whole = _refuse_unread(engine, vendor, remote, limits=limits, now=clock.now(), tally=tally)
-            data = b""
-        else:
-            try:
-                data = transport.read(remote.name)
-            except RemoteRejected as exc:  # this file only (gone meanwhile, not ours to read): the others go on
-                tally.files_left += 1
-                tally.problems.append(str(exc))
-                continue
-            if len(data) != remote.size:
-                continue  # it grew while we read it: next run
-            refused_whole = _ingest(engine=engine, vendor=vendor, name=remote.name, data=data, clock=clock,
-                                    limits=limits, tally=tally)
-        crash_point("fetch.after_ingest_commit")
+            unread = f"unread:{remote.name}:{remote.size}:{remote.modified_at.isoformat()}"
+            batch.append(_Arrival(remote, b"", hashlib.sha256(unread.encode()).hexdigest(), unread=True))
+            continue
         try:
-            if vendor.format == "x12" and vendor.x12.send_997 and not refused_whole:
-                _acknowledge_x12(engine, vendor, transport, name=remote.name, data=data, now=clock.now())
-            if refused_whole:
-                transport.reject(remote.name)
-            elif vendor.after_ingest == "delete":
-                transport.delete(remote.name)
-            else:
-                transport.archive(remote.name)
-        except OrderflowError as exc:
-            # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
+            data = transport.read(remote.name)
+        except RemoteRejected as exc:  # this file only (gone meanwhile, not ours to read): the others go on
             tally.files_left += 1
-            tally.problems.append(f"{exc} ({vendor.code}:{remote.name} is taken in; putting it away is left "
-                                  "for the next run)")
+            tally.problems.append(str(exc))
+            continue
+        if len(data) != remote.size:
+            continue  # it grew while we read it: next run
+        batch.append(_Arrival(remote, data, hashlib.sha256(data).hexdigest()))
+        size += len(data)
+    if batch:
+        yield batch
 
 
-def _ingest(*, engine: Engine, vendor: VendorSettings, name: str, data: bytes, clock: Clock,
-            limits: LimitSettings, tally: FetchTally) -> bool:
-    """Read, then apply and ledger one file in one transaction. Returns whether it was refused whole."""
+def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], clock: Clock, limits: LimitSettings,
+            tally: FetchTally) -> BaseException | None:
+    """Apply and ledger a batch of files in one transaction, each file under its own savepoint: a file's ledger
+    row and its changes are committed together or not at all. Sets each file's outcome once committed.
+
+    A file whose applying raises rolls back alone; the files before it are committed and the error is returned
+    for the caller to raise once those are put away (the files after it are left for the next run)."""
     now = clock.now()
-    file = f"{vendor.code}:{name}"
-    origin, digest = f"vendor:{vendor.code}", hashlib.sha256(data).hexdigest()
+    origin = f"vendor:{vendor.code}"
     with session_factory(reader(engine))() as session:
-        if taken(session, origin=origin, digest=digest):
+        applied_before = taken(session, origin=origin, digests=[each.digest for each in batch if not each.unread])
+    for arrival in batch:
+        if arrival.digest in applied_before:
+            arrival.outcome = "copy"
+        elif not arrival.unread:
+            # Read before the write transaction begins: on SQLite it holds every other writer (an import, an
+            # ack) off.
+            arrival.read = _read(arrival, vendor, limits)
+    fresh = [arrival for arrival in batch if arrival.outcome is None]
+    failure: BaseException | None = None
+    results: list[tuple[_Arrival, Outcome, _Applied | None]] = []
+    if fresh:
+        with session_factory(engine)() as session, session.begin():
+            known = ledger_entries(session, origin=origin, digests=[arrival.digest for arrival in fresh])
+            # What every file of the batch will look up, read for all of them at once.
+            shared = Feedback(session=session, vendor_code=vendor.code, now=now, file="")
+            shared.load_vendor_orders(set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
+            shared.load_parcel_owners(notice for arrival in fresh if isinstance(arrival.read, VendorFile)
+                                      for notice in arrival.read.parsed.ship_notices)
+            waiting: set[str] = set()  # vendor orders applied to, their orders not yet rolled up
+            for arrival in fresh:
+                if waiting & _vendor_orders_named(arrival.read):
+                    # A file about a vendor order an earlier file of the batch reached sees it rolled up first,
+                    # as it would in a transaction of its own.
+                    roll_up(session=session, vendor_order_ids=waiting, now=now)
+                    waiting = set()
+                try:
+                    with session.begin_nested():
+                        outcome, applied = _apply(session, vendor, arrival, origin=origin, now=now, known=known,
+                                                  shared=shared, limits=limits)
+                except Exception as exc:
+                    failure = exc
+                    break
+                results.append((arrival, outcome, applied))
+                if applied is not None:
+                    waiting |= applied.touched
+            roll_up(session=session, vendor_order_ids=waiting, now=now)
+        # Committed: now, and only now, is each file taken.
+        for arrival, outcome, _ in results:
+            arrival.outcome = outcome
+    for arrival in batch:
+        if arrival.outcome == "copy" and arrival.digest in applied_before:
             tally.duplicates += 1
-            return False
-    # Read before the write transaction begins: on SQLite it holds every other writer (an import, an ack) off.
+    for arrival, _, applied in results:
+        _count(arrival, applied, tally)
+    return failure
+
+
+def _read(arrival: _Arrival, vendor: VendorSettings, limits: LimitSettings) -> VendorFile | InputError:
+    file = f"{vendor.code}:{arrival.remote.name}"
     try:
-        read: VendorFile | InputError = _within_limits(parse_vendor_file(data, file=file, vendor=vendor), file,
-                                                       limits)
+        return _within_limits(parse_vendor_file(arrival.data, file=file, vendor=vendor), file, limits)
     except InputError as exc:
-        read = exc
-    with session_factory(engine)() as session, session.begin():
-        ledger = ledger_entry(session, origin=origin, path=name, size=len(data), digest=digest, kind="unknown",
-                              now=now)
-        if ledger is None:
-            tally.duplicates += 1
-            return False
-        tally.files += 1
-        if isinstance(read, InputError):
-            _refused(ledger, read, tally)
-            return True
-        parsed = read.parsed
-        applied = Feedback(session=session, vendor_code=vendor.code, now=now, file=file).apply(
-            acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock)
-        if read.printful is not None:
-            vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
-            if vendor_order is not None and vendor_order.vendor_code == vendor.code:
-                _apply_hold_and_cancel(vendor_order, read.printful, now, tally)
-        records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
-        ledger.rows_ok = max(0, records - len(applied.refusals))  # one record may be refused for several reasons
-        applied.refusals = parsed.refusals + applied.refusals
-        ledger.kind = read.kind
-        ledger.rows_refused = len(applied.refusals)
-        ledger.refusals = [_refusal_json(refusal) for refusal in applied.refusals[:limits.refusals_listed]]
-        tally.feedback.add(applied)
-    return False
+        return exc
+
+
+def _vendor_orders_named(read: VendorFile | InputError | None) -> set[str]:
+    if not isinstance(read, VendorFile):
+        return set()
+    named = vendor_order_ids(read.parsed.acks, read.parsed.ship_notices)
+    return named | {read.printful.vendor_order_id} if read.printful is not None else named
+
+
+@dataclass
+class _Applied:
+    """What applying one file did, counted once its batch is committed."""
+
+    feedback: FeedbackResult
+    touched: set[str]
+    problems: list[str] = field(default_factory=list)
+
+
+def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origin: str, now: datetime,
+           known: dict[str, IngestedFile], shared: Feedback, limits: LimitSettings) -> tuple[Outcome, _Applied | None]:
+    """Apply and ledger one file inside the batch's transaction: what it comes to, and what applying it did.
+    ``shared``: the vendor orders and parcels the batch's files read, for this file to look up in."""
+    remote = arrival.remote
+    file = f"{vendor.code}:{remote.name}"
+    ledger = ledger_entry(session, origin=origin, path=remote.name, size=remote.size, digest=arrival.digest,
+                          kind="unknown", now=now, known=known)
+    if ledger is None:  # the same content twice in one batch
+        return "copy", None
+    read = arrival.read
+    if not isinstance(read, VendorFile):
+        error = read if isinstance(read, InputError) else InputError(
+            f"{remote.size} bytes, more than limits.file_bytes ({limits.file_bytes}) allows; ask the vendor to "
+            "split it, or raise the limit", file=file)
+        _refused(ledger, error)
+        arrival.read = error
+        return "refused", None
+    parsed = read.parsed
+    feedback = Feedback(session=session, vendor_code=vendor.code, now=now, file=file,
+                        vendor_orders=shared.vendor_orders, parcel_owners=shared.parcel_owners)
+    applied = _Applied(feedback.apply_records(acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock),
+                       feedback.touched)
+    if read.printful is not None:
+        # Rolled up before a hold or cancellation is applied, as the webhook's records always were.
+        feedback.roll_up()
+        applied.touched = set()
+        vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
+        if vendor_order is not None and vendor_order.vendor_code == vendor.code:
+            _apply_hold_and_cancel(vendor_order, read.printful, now, applied.problems)
+    records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
+    ledger.rows_ok = max(0, records - len(applied.feedback.refusals))  # one record may be refused for several
+    applied.feedback.refusals = parsed.refusals + applied.feedback.refusals
+    ledger.kind = read.kind
+    ledger.rows_refused = len(applied.feedback.refusals)
+    ledger.refusals = [_refusal_json(refusal) for refusal in applied.feedback.refusals[:limits.refusals_listed]]
+    session.flush()
+    return "applied", applied
+
+
+def _count(arrival: _Arrival, applied: _Applied | None, tally: FetchTally) -> None:
+    if arrival.outcome == "copy":  # the same content twice in one batch
+        tally.duplicates += 1
+        return
+    tally.files += 1
+    if arrival.outcome == "refused":
+        tally.files_refused += 1
+        tally.problems.append(str(arrival.read))
+    if applied is not None:
+        tally.feedback.add(applied.feedback)
+        tally.problems += applied.problems
+
+
+def _put_away(engine: Engine, vendor: VendorSettings, transport: FileTransport, arrival: _Arrival, *,
+              now: datetime, tally: FetchTally) -> None:
+    """Move a file its batch committed out of the vendor's folder (997 first, for an X12 vendor that wants one)."""
+    name = arrival.remote.name
+    try:
+        if vendor.format == "x12" and vendor.x12.send_997 and arrival.outcome != "refused":
+            _acknowledge_x12(engine, vendor, transport, name=name, data=arrival.data, now=now)
+        if arrival.outcome == "refused":
+            transport.reject(name)
+        elif vendor.after_ingest == "delete":
+            transport.delete(name)
+        else:
+            transport.archive(name)
+    except OrderflowError as exc:
+        # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
+        tally.files_left += 1
+        tally.problems.append(f"{exc} ({vendor.code}:{name} is taken in; putting it away is left for the next "
+                              "run)")
 
 
 def _within_limits(read: VendorFile, file: str, limits: LimitSettings) -> VendorFile:
@@ -240,28 +384,9 @@ def _within_limits(read: VendorFile, file: str, limits: LimitSettings) -> Vendor
     return read
 
 
-def _refuse_unread(engine: Engine, vendor: VendorSettings, remote: RemoteFile, *, limits: LimitSettings,
-                   now: datetime, tally: FetchTally) -> bool:
-    """A file over ``limits.file_bytes`` is refused without being read; its ledger row is keyed by its name, size
-    and time (the content is never hashed), so the same file is one refusal. Returns whether it was refused."""
-    error = InputError(f"{remote.size} bytes, more than limits.file_bytes ({limits.file_bytes}) allows; ask the "
-                       "vendor to split it, or raise the limit", file=f"{vendor.code}:{remote.name}")
-    unread = f"unread:{remote.name}:{remote.size}:{remote.modified_at.isoformat()}"
-    with session_factory(engine)() as session, session.begin():
-        ledger = ledger_entry(session, origin=f"vendor:{vendor.code}", path=remote.name, size=remote.size,
-                              digest=hashlib.sha256(unread.encode()).hexdigest(), kind="unknown", now=now)
-        if ledger is None:
-            return False
-        tally.files += 1
-        _refused(ledger, error, tally)
-    return True
-
-
-def _refused(ledger: IngestedFile, error: InputError, tally: FetchTally) -> None:
+def _refused(ledger: IngestedFile, error: InputError) -> None:
     ledger.kind, ledger.error, ledger.rows_refused = "refused", str(error), 1
     ledger.refusals = [_refusal_json(error.refusal)]
-    tally.files_refused += 1
-    tally.problems.append(str(error))
 
 
 def _acknowledge_x12(engine: Engine, vendor: VendorSettings, transport: FileTransport, *, name: str, data: bytes,
@@ -344,11 +469,11 @@ def _apply_printful_state(engine: Engine, vendor: VendorSettings, state: Printfu
         if vendor_order is None:
             return
         vendor_order.last_polled_at = now
-        _apply_hold_and_cancel(vendor_order, state, now, tally)
+        _apply_hold_and_cancel(vendor_order, state, now, tally.problems)
 
 
 def _apply_hold_and_cancel(vendor_order: VendorOrder, state: PrintfulOrderState, now: datetime,
-                           tally: FetchTally) -> None:
+                           problems: list[str]) -> None:
     """States an acknowledgement cannot say: on hold (with the reason), and cancelled at the vendor."""
     if state.vendor_order_state == "on_hold" and vendor_order.state in (VendorOrderState.SENT,
                                                                           VendorOrderState.ACCEPTED):
@@ -358,7 +483,7 @@ def _apply_hold_and_cancel(vendor_order: VendorOrder, state: PrintfulOrderState,
         vendor_order.state, vendor_order.hold_reason, vendor_order.updated_at = VendorOrderState.ACCEPTED, None, now
     elif state.vendor_order_state == "cancelled" and vendor_order.state != VendorOrderState.CANCELLED:
         if vendor_order.cancel_requested_at is None:
-            tally.problems.append(f"{vendor_order.id}: cancelled at Printful without our request")
+            problems.append(f"{vendor_order.id}: cancelled at Printful without our request")
         vendor_order.cancel_confirmed_at = now
         vendor_order.state, vendor_order.updated_at = VendorOrderState.CANCELLED, now
         for line in vendor_order.lines:
