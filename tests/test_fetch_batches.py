@@ -14,9 +14,9 @@ from orderflow.db.engine import session_factory
 from orderflow.db.models import IngestedFile, Shipment, ShipmentLine
 from orderflow.errors import ExitCode
 from orderflow.vendors.fetch import BATCH_FILES, fetch
-from tests.dispatch_fixtures import vendor_block
 from tests.support.cli import orderflow
 from tests.support.fetch import drop, shop
+from tests.support.shop_with_vendors import vendor_block
 
 CSV_ACME = vendor_block("ACME", "csv", "local", path="acme", settle_seconds=0)
 HEADER = b"PO Number,Line,Item Code,Qty,Carrier,Tracking Number,Ship Date\n"

@@ -88,7 +88,7 @@ def fetch(
 ) -> None:
     """Bring back what vendors say: acknowledgements, rejections, parcels and tracking numbers, stock levels.
 
-    Each vendor file is taken exactly once (by content), applied in one transaction, and only then archived;
+    Each vendor file is taken exactly once (by content), applied whole or not at all, and only then archived;
     a file that cannot be read at all is moved to rejected/ (exit code 4); a vendor that cannot be reached is
     retried later and the others carry on (exit code 6). A refused file is not taken: once its cause is fixed,
     --retry-refused (or moving it back by hand) has it read again.
