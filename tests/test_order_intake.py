@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -407,3 +408,37 @@ class TestOrderList:
         # Placed Thu 12 Mar 09:41 New York; Acme (default calendar: New York, 14:00 cut-off, 2 handling days)
         # ships by the end of Monday 16 Mar, New York time.
         assert order["vendor_orders"][0]["ship_by"] == datetime(2026, 3, 17, 3, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_content_hash_is_the_one_earlier_versions_stored() -> None:
+    """Stored hashes stay valid: the hash is still SHA-256 of the JSON of the order's fields without ``raw``."""
+    import dataclasses
+    import hashlib
+
+    from orderflow.orders.records import Address, IncomingLine, IncomingOrder
+    from orderflow.storefronts.formats import iter_orders
+    from orderflow.storefronts.intake import content_hash
+
+    def as_stored_before(order: IncomingOrder) -> str:
+        fields = dataclasses.asdict(order)
+        del fields["raw"]
+        return hashlib.sha256(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()
+
+    odd = IncomingOrder(
+        source="wholesale", order_number="A-7 \"b\"", placed_at=datetime(2026, 3, 1, 9, 30, 0, 12, tzinfo=UTC),
+        customer_name="Zoë Ørsted\u2028\U0001f600", customer_email="", shipping=Address(address1="1\\Main\tSt"),
+        lines=(IncomingLine(line=1, sku="", qty=3, price=Decimal("1E+2"), fulfilled_at_storefront=True),
+               IncomingLine(line=2, sku="X", qty=1, price=Decimal("-0.50"), name="\x00\x1f")),
+        total=None, cancelled_at=datetime(2026, 3, 2, tzinfo=timezone(timedelta(hours=-4))), raw={"a": 1})
+    empty = dataclasses.replace(odd, lines=(), total=Decimal("0"), cancelled_at=None)
+    # Values of other types than a parser gives still hash as before (the text is written another way).
+    typed_otherwise: list[Any] = [
+        dataclasses.replace(odd, lines=(dataclasses.replace(odd.lines[0], qty=True, price=2.5),)),
+        dataclasses.replace(odd, lines=(dataclasses.replace(odd.lines[1], line=1.0, fulfilled_at_storefront=1),)),
+        dataclasses.replace(odd, customer_name=None, currency=7, total=12.5),
+        dataclasses.replace(odd, placed_at="2026-03-01", shipping={"b": 1, "a": Decimal("2")}),
+    ]
+    orders = [item for item in iter_orders(SAMPLE, source="shopify") if isinstance(item, IncomingOrder)]
+    assert orders
+    for order in [*orders, odd, empty, *typed_otherwise]:
+        assert content_hash(order) == as_stored_before(order)

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -35,7 +36,7 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.errors import Refusal
-from orderflow.orders.records import IncomingLine, IncomingOrder
+from orderflow.orders.records import Address, IncomingLine, IncomingOrder
 from orderflow.orders.routing import Catalog, LineToRoute, RoutingResult, line_routing, route_new_lines
 
 HashedOrder = tuple[IncomingOrder, str]
@@ -81,33 +82,83 @@ class ImportResult:
 
 
 def content_hash(order: IncomingOrder) -> str:
-    """A fingerprint of everything we act on; the raw payload is left out so cosmetic changes do not count."""
-    fields = {name: value for name, value in _record_fields(order).items() if name != "raw"}
-    return hashlib.sha256(json.dumps(fields, default=_hashed_value, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of everything we act on; the raw payload is left out so cosmetic changes do not count.
+
+    It is the SHA-256 of ``json.dumps(fields, default=str, sort_keys=True)`` over the order's fields without
+    ``raw`` (a record nested in it written as its fields): what earlier versions stored, so a re-import of an
+    order stored by them still finds it unchanged. The text is written by :func:`_json` rather than by
+    ``json.dumps``, whose call back into Python for every time, amount and record cost more than the rest of
+    the hash.
+    """
+    return hashlib.sha256(_order_json(order).encode()).hexdigest()
+
+
+def _order_json(order: IncomingOrder) -> str:
+    """The hashed text of an order, written field by field for the types orders hold; :func:`_record_json`
+    (slower, for any value) when a field holds another type, so the text is the same either way."""
+    ship = order.shipping
+    if type(order.placed_at) is not datetime or type(ship) is not Address:
+        return _record_json(order, skip="raw")
+    try:
+        return (
+            f'{{"cancelled_at": {_json(order.cancelled_at)}, "currency": {_quoted(order.currency)}, '
+            f'"customer_email": {_quoted(order.customer_email)}, "customer_name": {_quoted(order.customer_name)}, '
+            f'"external_id": {_quoted(order.external_id)}, "financial_status": {_quoted(order.financial_status)}, '
+            f'"fulfillment_status": {_quoted(order.fulfillment_status)}, '
+            f'"lines": [{", ".join(map(_line_json, order.lines))}], "order_number": {_quoted(order.order_number)}, '
+            f'"placed_at": {_quoted(str(order.placed_at))}, "shipping": {{"address1": {_quoted(ship.address1)}, '
+            f'"address2": {_quoted(ship.address2)}, "city": {_quoted(ship.city)}, "company": {_quoted(ship.company)}, '
+            f'"country": {_quoted(ship.country)}, "name": {_quoted(ship.name)}, "phone": {_quoted(ship.phone)}, '
+            f'"province": {_quoted(ship.province)}, "zip": {_quoted(ship.zip)}}}, "source": {_quoted(order.source)}, '
+            f'"total": {_json(order.total)}}}'
+        )
+    except TypeError:  # a text field holding something else
+        return _record_json(order, skip="raw")
+
+
+def _line_json(line: IncomingLine) -> str:
+    if type(line) is not IncomingLine or type(line.line) is not int or type(line.qty) is not int \
+            or type(line.price) is not Decimal or type(line.fulfilled_at_storefront) is not bool:
+        return _record_json(line)
+    return (f'{{"fulfilled_at_storefront": {"true" if line.fulfilled_at_storefront else "false"}, '
+            f'"line": {line.line}, "name": {_quoted(line.name)}, "price": {_quoted(str(line.price))}, '
+            f'"qty": {line.qty}, "sku": {_quoted(line.sku)}, "storefront_vendor": {_quoted(line.storefront_vendor)}}}')
+
+
+_quoted = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.dumps writes it
+_PLAIN_TEXT = frozenset({Decimal, datetime})  # what json.dumps(default=str) writes as its str()
+
+
+def _json(value: Any) -> str:
+    """``json.dumps(value, default=_hashed_value, sort_keys=True)``, with what orders hold most (nothing, a time,
+    an amount, a record) written directly."""
+    if value is None:
+        return "null"
+    if type(value) in _PLAIN_TEXT:
+        return _quoted(str(value))
+    if _field_names(type(value)) is not None:
+        return _record_json(value)
+    return json.dumps(value, default=_hashed_value, sort_keys=True)
+
+
+def _record_json(record: Any, *, skip: str = "") -> str:
+    """A record as the JSON object of its fields, keys sorted."""
+    names = _sorted_field_names(type(record))
+    return "{" + ", ".join([f"{_quoted(name)}: {_json(getattr(record, name))}" for name in names
+                            if name != skip]) + "}"
 
 
 def _hashed_value(value: Any) -> Any:
-    """How the hash writes what JSON cannot: a record as its fields, anything else (time, money) as ``str``.
-
-    This writes exactly what ``json.dumps(dataclasses.asdict(order), default=str)`` wrote, so stored hashes
-    stay valid, without ``asdict``'s deep copies of the raw rows, which cost more than the rest of an import.
-    """
-    if _field_names(type(value)) is None:
+    """How ``json.dumps`` writes what JSON cannot, for the values :func:`_json` leaves to it: a record as its
+    fields, anything else (time, money) as ``str``."""
+    names = _field_names(type(value))
+    if names is None:
         return str(value)
-    return _record_fields(value)
-
-
-def _record_fields(record: Any) -> dict[str, Any]:
-    """A dataclass instance's fields by name, read, never copied: the hash only looks at them."""
-    names = _field_names(type(record)) or ()
-    # A record's attribute dictionary holds exactly its fields, unless something was added beside them.
-    fields: dict[str, Any] | None = getattr(record, "__dict__", None)
-    if fields is not None and len(fields) == len(names):
-        return fields
-    return {name: getattr(record, name) for name in names}
+    return {name: getattr(value, name) for name in names}
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+_SORTED_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(kind: type) -> tuple[str, ...] | None:
@@ -117,6 +168,14 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
     except KeyError:
         names = tuple(each.name for each in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
         _FIELD_NAMES[kind] = names
+        return names
+
+
+def _sorted_field_names(kind: type) -> tuple[str, ...]:
+    try:
+        return _SORTED_FIELD_NAMES[kind]
+    except KeyError:
+        names = _SORTED_FIELD_NAMES[kind] = tuple(sorted(_field_names(kind) or ()))
         return names
 
 
