@@ -105,6 +105,22 @@ class TestSampleExport:
         assert again.counts["unchanged"] == 3
         assert (count(stocked, Order), count(stocked, VendorOrder), count(stocked, VendorOrderLine)) == (3, 3, 6)
 
+    def test_an_order_number_another_source_holds_is_refused(self, stocked: Engine, shop: Settings, clock: Clock,
+                                                             tmp_path: Path) -> None:
+        """The same number from a second source would share vendor order ids: refused, the rest stored, and the
+        first source's own re-import is still unchanged."""
+        run_import(stocked, shop, clock, SAMPLE)
+        other = shopify_csv(tmp_path / "wholesale.csv", order_rows("1042", ["TB-HCT-BLK-L"])
+                            + order_rows("2001", ["TB-HCT-BLK-L"]))
+        result = run_import(stocked, shop, clock, other, source="wholesale")
+        assert result.exit_code is ExitCode.INPUT_REFUSED
+        assert (result.counts["stored"], result.counts["refused"]) == (1, 1)
+        assert [(refusal.field, refusal.reason) for refusal in result.detail.refusals] == [(
+            "order_number", "order 1042 already exists from source 'shopify'; vendor order ids would clash "
+                            "(give one source a po_prefix of its own)")]
+        assert run_import(stocked, shop, clock, SAMPLE).counts["unchanged"] == 3
+        assert count(stocked, Order) == 4
+
     def test_an_order_fulfilled_at_the_storefront_is_never_sent(self, stocked: Engine, shop: Settings,
                                                                   clock: Clock) -> None:
         """#1041 was fulfilled before it reached us: stored, but no vendor order (it would ship twice)."""

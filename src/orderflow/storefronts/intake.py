@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -202,6 +202,12 @@ def initial_order_state(order: IncomingOrder) -> OrderState:
     return OrderState.OPEN
 
 
+# New orders and their lines go in with one executemany each (see insert_many), then their ids are read back
+# by their keys: the ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
+_ORDERS = table_of(Order)
+_ORDER_LINES = table_of(OrderLine)
+
+
 def upsert_orders(*, session: Session, orders: Iterable[IncomingOrder], catalog: Catalog, po_prefix: str,
                   now: datetime, file: str = "<input>", batch_size: int = 500) -> ImportResult:
     """Store new orders, update changed ones, route their lines. The caller owns the transaction."""
@@ -224,19 +230,30 @@ def _named_lines_resolved(order: IncomingOrder, catalog: Catalog) -> IncomingOrd
 def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Catalog, po_prefix: str,
                   now: datetime, file: str, result: ImportResult) -> None:
     batch = _last_version_of_each(batch)
-    known = _known_orders(session, batch)
+    stored = _stored_under_numbers(session, batch)
     fresh: list[HashedOrder] = []
+    changed: dict[int, HashedOrder] = {}  # by the stored order's id
     for order in batch:
         digest = content_hash(order)  # once per order: it is compared, then stored
-        existing = known.get((order.source, order.order_number))
-        if existing is None:
-            fresh.append((order, digest))
-        elif existing.content_hash == digest:
-            result.unchanged += 1
+        same_number = stored.get(order.order_number, [])
+        mine = next((row for row in same_number if row.source == order.source), None)
+        if mine is not None:
+            if mine.content_hash == digest:
+                result.unchanged += 1
+            else:
+                changed[mine.id] = (order, digest)
+        elif same_number:  # two sources with one order number would share vendor order ids
+            result.refusals.append(Refusal(
+                file=file, line=None, field="order_number",
+                reason=f"order {order.order_number} already exists from source {same_number[0].source!r}; "
+                       "vendor order ids would clash (give one source a po_prefix of its own)"))
         else:
+            fresh.append((order, digest))
+    if changed:  # only orders that changed are loaded whole, with one query
+        for existing in session.scalars(select(Order).where(Order.id.in_(list(changed)))):
+            order, digest = changed[existing.id]
             _apply_update(session=session, stored=existing, order=order, digest=digest, catalog=catalog,
                           po_prefix=po_prefix, now=now, result=result)
-    fresh = _refuse_number_clashes(session, fresh, file=file, result=result)
     if fresh:
         _insert_new(session=session, orders=fresh, catalog=catalog, po_prefix=po_prefix, now=now, result=result)
     session.flush()
@@ -250,34 +267,20 @@ def _last_version_of_each(batch: list[IncomingOrder]) -> list[IncomingOrder]:
     return list(latest.values())
 
 
-def _known_orders(session: Session, batch: list[IncomingOrder]) -> dict[tuple[str, str], Order]:
-    known: dict[tuple[str, str], Order] = {}
-    for source in {order.source for order in batch}:
-        numbers = [order.order_number for order in batch if order.source == source]
-        for order in session.scalars(select(Order).where(Order.source == source, Order.order_number.in_(numbers))):
-            known[(order.source, order.order_number)] = order
-    return known
+class _Stored(NamedTuple):
+    id: int
+    source: str
+    content_hash: str
 
 
-def _refuse_number_clashes(session: Session, fresh: list[HashedOrder], *, file: str,
-                           result: ImportResult) -> list[HashedOrder]:
-    """Two sources with one order number would share vendor order ids; the newcomer is refused."""
-    if not fresh:
-        return fresh
-    numbers = [order.order_number for order, _ in fresh]
-    taken: dict[str, str] = dict(
-        session.execute(select(Order.order_number, Order.source).where(Order.order_number.in_(numbers))).all())
-    kept = []
-    for order, digest in fresh:
-        other = taken.get(order.order_number)
-        if other is not None and other != order.source:
-            result.refusals.append(Refusal(
-                file=file, line=None, field="order_number",
-                reason=f"order {order.order_number} already exists from source {other!r}; "
-                       "vendor order ids would clash (give one source a po_prefix of its own)"))
-        else:
-            kept.append((order, digest))
-    return kept
+def _stored_under_numbers(session: Session, batch: list[IncomingOrder]) -> dict[str, list[_Stored]]:
+    """The stored orders under the batch's order numbers, from any source: a light row each, no model object."""
+    stored: dict[str, list[_Stored]] = {}
+    for order_id, source, number, digest in session.execute(
+            select(_ORDERS.c.id, _ORDERS.c.source, _ORDERS.c.order_number, _ORDERS.c.content_hash)
+            .where(_ORDERS.c.order_number.in_([order.order_number for order in batch]))):
+        stored.setdefault(number, []).append(_Stored(order_id, source, digest))
+    return stored
 
 
 def _order_fields(order: IncomingOrder, now: datetime, digest: str) -> dict[str, Any]:
@@ -292,12 +295,6 @@ def _order_fields(order: IncomingOrder, now: datetime, digest: str) -> dict[str,
         "fulfillment_status": order.fulfillment_status, "cancelled_at": order.cancelled_at,
         "content_hash": digest, "raw": order.raw, "updated_at": now,
     }
-
-
-# New orders and their lines go in with one executemany each (see insert_many), then their ids are read back
-# by their keys: the ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
-_ORDERS = table_of(Order)
-_ORDER_LINES = table_of(OrderLine)
 
 
 def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog, po_prefix: str,
