@@ -307,7 +307,7 @@ def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog
     insert_many(session, _ORDERS, order_rows)
     id_of = _order_ids(session, [order for order, _ in orders])
     line_rows: list[dict[str, Any]] = []
-    pending: list[tuple[str, dict[str, Any]]] = []  # (order number, row) of the lines to route
+    pending: list[tuple[IncomingOrder, dict[str, Any]]] = []  # (order, row) of the lines to route
     for order, _ in orders:
         order_id = id_of[(order.source, order.order_number)]
         for line in order.lines:
@@ -315,7 +315,7 @@ def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog
             row = _new_line_row(order_id, line, state, catalog, now)
             line_rows.append(row)
             if state == LineState.PENDING:
-                pending.append((order.order_number, row))
+                pending.append((order, row))
     result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
                                        catalog=catalog, po_prefix=po_prefix, now=now))
     result.stored += len(orders)
@@ -344,21 +344,24 @@ def _new_line_row(order_id: int, line: IncomingLine, state: LineState, catalog: 
 
 
 def _inserted_lines(session: Session, line_rows: list[dict[str, Any]],
-                    pending: list[tuple[str, dict[str, Any]]]) -> list[LineToRoute]:
+                    pending: list[tuple[IncomingOrder, dict[str, Any]]]) -> list[LineToRoute]:
     """Insert the order lines; the pending ones come back with their ids, ready to route."""
     if not line_rows:
         return []
     insert_many(session, _ORDER_LINES, line_rows)
+    # Read back by the range of their orders' ids (two parameters, not one per order): lines of other orders
+    # in that range come too, and are simply never looked up.
+    order_ids = [row["order_id"] for row in line_rows]
     line_id_of: dict[tuple[int, int], int] = {
         (order_id, line_no): line_id for line_id, order_id, line_no in session.execute(
             select(_ORDER_LINES.c.id, _ORDER_LINES.c.order_id, _ORDER_LINES.c.line_no)
-            .where(_ORDER_LINES.c.order_id.in_(sorted({row["order_id"] for row in line_rows}))))
+            .where(_ORDER_LINES.c.order_id.between(min(order_ids), max(order_ids))))
     }
     return [
-        LineToRoute(order_id=row["order_id"], order_number=number,
+        LineToRoute(order_id=row["order_id"], order_number=order.order_number,
                     line_id=line_id_of[(row["order_id"], row["line_no"])], line_no=row["line_no"], sku=row["sku"],
-                    qty=row["qty"])
-        for number, row in pending
+                    qty=row["qty"], placed_at=order.placed_at)
+        for order, row in pending
     ]
 
 
@@ -427,11 +430,11 @@ def _replace_lines(*, session: Session, stored: Order, order: IncomingOrder, cat
     session.flush()
     session.expire(stored, ["lines", "vendor_orders"])
     line_rows: list[dict[str, Any]] = []
-    pending: list[tuple[str, dict[str, Any]]] = []
+    pending: list[tuple[IncomingOrder, dict[str, Any]]] = []
     for line in order.lines:
         state = initial_line_state(order, line)
         line_rows.append(_new_line_row(stored.id, line, state, catalog, now))
         if state == LineState.PENDING:
-            pending.append((stored.order_number, line_rows[-1]))
+            pending.append((order, line_rows[-1]))
     result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
                                        catalog=catalog, po_prefix=po_prefix, now=now))
