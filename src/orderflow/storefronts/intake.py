@@ -249,10 +249,11 @@ def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Cata
                        "vendor order ids would clash (give one source a po_prefix of its own)"))
         else:
             fresh.append((order, digest))
-    if changed:  # only orders that changed are loaded whole, with one query
-        for existing in session.scalars(select(Order).where(Order.id.in_(list(changed)))):
-            order, digest = changed[existing.id]
-            _apply_update(session=session, stored=existing, order=order, digest=digest, catalog=catalog,
+    if changed:  # only orders that changed are loaded whole, with one query, and updated in file order
+        loaded = {existing.id: existing
+                  for existing in session.scalars(select(Order).where(Order.id.in_(list(changed))))}
+        for order_id, (order, digest) in changed.items():
+            _apply_update(session=session, stored=loaded[order_id], order=order, digest=digest, catalog=catalog,
                           po_prefix=po_prefix, now=now, result=result)
     if fresh:
         _insert_new(session=session, orders=fresh, catalog=catalog, po_prefix=po_prefix, now=now, result=result)
