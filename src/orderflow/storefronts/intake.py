@@ -279,7 +279,7 @@ def _stored_under_numbers(session: Session, batch: list[IncomingOrder]) -> dict[
     stored: dict[str, list[_Stored]] = {}
     for order_id, source, number, digest in session.execute(
             select(_ORDERS.c.id, _ORDERS.c.source, _ORDERS.c.order_number, _ORDERS.c.content_hash)
-            .where(_ORDERS.c.order_number.in_([order.order_number for order in batch]))):
+            .where(_ORDERS.c.order_number.in_([order.order_number for order in batch]))).all():
         stored.setdefault(number, []).append(_Stored(order_id, source, digest))
     return stored
 
@@ -329,7 +329,7 @@ def _order_ids(session: Session, orders: list[IncomingOrder]) -> dict[tuple[str,
         numbers = [order.order_number for order in orders if order.source == source]
         ids.update(((source, number), order_id) for order_id, number in session.execute(
             select(_ORDERS.c.id, _ORDERS.c.order_number)
-            .where(_ORDERS.c.source == source, _ORDERS.c.order_number.in_(numbers))))
+            .where(_ORDERS.c.source == source, _ORDERS.c.order_number.in_(numbers))).all())
     return ids
 
 
@@ -356,7 +356,7 @@ def _inserted_lines(session: Session, line_rows: list[dict[str, Any]],
     line_id_of: dict[tuple[int, int], int] = {
         (order_id, line_no): line_id for line_id, order_id, line_no in session.execute(
             select(_ORDER_LINES.c.id, _ORDER_LINES.c.order_id, _ORDER_LINES.c.line_no)
-            .where(_ORDER_LINES.c.order_id.between(min(order_ids), max(order_ids))))
+            .where(_ORDER_LINES.c.order_id.between(min(order_ids), max(order_ids)))).all()
     }
     return [
         LineToRoute(order_id=row["order_id"], order_number=order.order_number,
