@@ -17,10 +17,20 @@ for that one child (the ``ru_maxrss`` of ``getrusage``, per process rather than 
 children). Prints medians, lines per second, the ratio orderflow/floor (goal: at least 0.5) and orderflow's
 peak memory (goal: under 400 MB), then checks that the orderflow database holds exactly what was generated.
 
-Where the time goes (cProfile of one quick import, 10,000 orders, on a busy machine, 2026-12-06): it is
-spread over every step, with no single cause: reading the export (CSV rows, grouping them into orders,
-Shopify's fields) 9.3 s of 24.7 s, inserting 10.7 s (of which each order's JSON column 1.4 s and SQLite's
-``executemany`` 2.9 s), routing the new lines 3.5 s, content hashes 2.7 s, start-up imports ~2 s.
+Where the time goes (cProfile counting CPU time, one quick import of 10,000 orders on a busy machine,
+2026-12-07; the profiler inflates Python-heavy steps, so read the shares): 10.4 s in all. Reading the export 3.3
+s: the CSV rows 0.95 s (the shared row reader checks the whole file before the first row, then reads it again),
+Shopify's fields 1.7 s (each row's raw cells 0.2 s of it). Storing 4.9 s: the inserts of the four tables 2.3 s
+(the orders 1.0 s with their JSON column 0.3 s; SQLite's ``executemany`` 0.8 s over all four, the rest
+converting values column by column), routing 1.5 s (the vendor orders' and their lines' inserts 0.8 s of it),
+building the rows 0.5 s, reading back the new ids 0.2 s, content hashes 0.65 s. Start-up imports 1.45 s
+(SQLAlchemy, the models, Typer, the settings), the same for an empty file. Unprofiled, the import takes 3.9 s of
+CPU against the floor's 0.29 s, and an import of an empty export already 0.8 s: the goal of 0.5 is out of reach
+while start-up, the CSV row reader and the bulk insert's conversions cost what they do.
+
+Before that day's changes the same profile gave 12.5 s (content hashes 1.3 s through ``json.dumps`` with a
+Python call back per value; Shopify's fields 2.5 s through a dict per row; every known order loaded as a model
+object; the orders' placing times asked again for routing), and the benchmark 4.6-4.7 s of CPU.
 
     .venv/bin/python benchmarks/import_orders.py [--orders 100000] [--quick] [--runs 3] [--keep DIR]
 """
