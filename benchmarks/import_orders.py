@@ -18,8 +18,8 @@ children). Prints medians, lines per second, the ratio orderflow/floor (goal: at
 peak memory (goal: under 400 MB), then checks that the orderflow database holds exactly what was generated.
 
 Where the time goes (cProfile counting CPU time, one quick import of 10,000 orders on a busy machine,
-2026-12-07; the profiler inflates Python-heavy steps, so read the shares): 10.4 s in all. Reading the export 3.3
-s: the CSV rows 0.95 s (the shared row reader checks the whole file before the first row, then reads it again),
+2026-12-07; the profiler inflates Python-heavy steps, so read the shares): 10.4 s in all. Reading the export
+3.3 s: the CSV rows 0.95 s (the shared row reader checks the whole file before the first row, then reads it again),
 Shopify's fields 1.7 s (each row's raw cells 0.2 s of it). Storing 4.9 s: the inserts of the four tables 2.3 s
 (the orders 1.0 s with their JSON column 0.3 s; SQLite's ``executemany`` 0.8 s over all four, the rest
 converting values column by column), routing 1.5 s (the vendor orders' and their lines' inserts 0.8 s of it),
