@@ -54,6 +54,7 @@ from pathlib import Path
 
 RATIO_GOAL = 0.5
 PEAK_MB_GOAL = 400.0
+FILE_BYTES_DEFAULT = 20_000_000  # limits.file_bytes unless set
 QUICK_ORDERS = 10_000
 NOW = "2026-11-03T14:00:00Z"
 SAMPLE_EXPORT = Path(__file__).resolve().parents[1] / "tests" / "samples" / "shopify_orders_export.csv"
@@ -199,13 +200,15 @@ def cents(amount: int) -> str:
     return f"{amount // 100}.{amount % 100:02d}"
 
 
-def write_shop(folder: Path) -> tuple[Path, Path]:
-    """The configuration (five vendors on local folders) and the catalog of the 20 SKUs."""
+def write_shop(folder: Path, export_bytes: int) -> tuple[Path, Path]:
+    """The configuration (five vendors on local folders; a file size limit the export fits in: a full-scale
+    export is bigger than the default one) and the catalog of the 20 SKUs."""
     config = folder / "orderflow.toml"
     vendors = "".join(
         f'\n[[vendors]]\ncode = "{code}"\nname = "{name}"\nkind = "{kind}"\npath = "vendors/{code.lower()}"\n'
         for code, (name, kind) in VENDORS.items())
-    config.write_text(f'po_prefix = "TB"\n{vendors}', encoding="utf-8")
+    limits = f"\n[limits]\nfile_bytes = {max(FILE_BYTES_DEFAULT, export_bytes)}\n"
+    config.write_text(f'po_prefix = "TB"\n{vendors}{limits}', encoding="utf-8")
     catalog = folder / "catalog.csv"
     with catalog.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
@@ -301,7 +304,7 @@ def benchmark(work: Path, orders: int, runs: int) -> int:
     expected = write_export(export, orders)
     print(f"generated {expected.orders} orders, {expected.lines} lines, "
           f"{export.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s: {export}")
-    config, catalog = write_shop(work)
+    config, catalog = write_shop(work, export.stat().st_size)
     results = {"orderflow": Measured("orderflow import"), "floor": Measured("csv + sqlite3.executemany")}
     ratios, cpu_ratios = [], []
     for run in range(1, runs + 1):
