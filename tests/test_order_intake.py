@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -103,6 +104,22 @@ class TestSampleExport:
         assert again.counts["stored"] == 0
         assert again.counts["unchanged"] == 3
         assert (count(stocked, Order), count(stocked, VendorOrder), count(stocked, VendorOrderLine)) == (3, 3, 6)
+
+    def test_an_order_number_another_source_holds_is_refused(self, stocked: Engine, shop: Settings, clock: Clock,
+                                                             tmp_path: Path) -> None:
+        """The same number from a second source would share vendor order ids: refused, the rest stored, and the
+        first source's own re-import is still unchanged."""
+        run_import(stocked, shop, clock, SAMPLE)
+        other = shopify_csv(tmp_path / "wholesale.csv", order_rows("1042", ["TB-HCT-BLK-L"])
+                            + order_rows("2001", ["TB-HCT-BLK-L"]))
+        result = run_import(stocked, shop, clock, other, source="wholesale")
+        assert result.exit_code is ExitCode.INPUT_REFUSED
+        assert (result.counts["stored"], result.counts["refused"]) == (1, 1)
+        assert [(refusal.field, refusal.reason) for refusal in result.detail.refusals] == [(
+            "order_number", "order 1042 already exists from source 'shopify'; vendor order ids would clash "
+                            "(give one source a po_prefix of its own)")]
+        assert run_import(stocked, shop, clock, SAMPLE).counts["unchanged"] == 3
+        assert count(stocked, Order) == 4
 
     def test_an_order_fulfilled_at_the_storefront_is_never_sent(self, stocked: Engine, shop: Settings,
                                                                   clock: Clock) -> None:
@@ -407,3 +424,37 @@ class TestOrderList:
         # Placed Thu 12 Mar 09:41 New York; Acme (default calendar: New York, 14:00 cut-off, 2 handling days)
         # ships by the end of Monday 16 Mar, New York time.
         assert order["vendor_orders"][0]["ship_by"] == datetime(2026, 3, 17, 3, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_content_hash_is_the_one_earlier_versions_stored() -> None:
+    """Stored hashes stay valid: the hash is still SHA-256 of the JSON of the order's fields without ``raw``."""
+    import dataclasses
+    import hashlib
+
+    from orderflow.orders.records import Address, IncomingLine, IncomingOrder
+    from orderflow.storefronts.formats import iter_orders
+    from orderflow.storefronts.intake import content_hash
+
+    def as_stored_before(order: IncomingOrder) -> str:
+        fields = dataclasses.asdict(order)
+        del fields["raw"]
+        return hashlib.sha256(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()
+
+    odd = IncomingOrder(
+        source="wholesale", order_number="A-7 \"b\"", placed_at=datetime(2026, 3, 1, 9, 30, 0, 12, tzinfo=UTC),
+        customer_name="Zoë Ørsted\u2028\U0001f600", customer_email="", shipping=Address(address1="1\\Main\tSt"),
+        lines=(IncomingLine(line=1, sku="", qty=3, price=Decimal("1E+2"), fulfilled_at_storefront=True),
+               IncomingLine(line=2, sku="X", qty=1, price=Decimal("-0.50"), name="\x00\x1f")),
+        total=None, cancelled_at=datetime(2026, 3, 2, tzinfo=timezone(timedelta(hours=-4))), raw={"a": 1})
+    empty = dataclasses.replace(odd, lines=(), total=Decimal("0"), cancelled_at=None)
+    # Values of other types than a parser gives still hash as before (the text is written another way).
+    typed_otherwise: list[Any] = [
+        dataclasses.replace(odd, lines=(dataclasses.replace(odd.lines[0], qty=True, price=2.5),)),
+        dataclasses.replace(odd, lines=(dataclasses.replace(odd.lines[1], line=1.0, fulfilled_at_storefront=1),)),
+        dataclasses.replace(odd, customer_name=None, currency=7, total=12.5),
+        dataclasses.replace(odd, placed_at="2026-03-01", shipping={"b": 1, "a": Decimal("2")}),
+    ]
+    orders = [item for item in iter_orders(SAMPLE, source="shopify") if isinstance(item, IncomingOrder)]
+    assert orders
+    for order in [*orders, odd, empty, *typed_otherwise]:
+        assert content_hash(order) == as_stored_before(order)

@@ -7,6 +7,7 @@ a multi-line ``Note Attributes`` cell, a zip written ``'04101`` and quoted comma
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -570,6 +571,20 @@ class TestMappedCsv:
         )
         assert isinstance(second, IncomingOrder)
         assert (second.order_number, second.placed_at) == ("W-8", datetime(2026, 3, 13, 17, 5, tzinfo=UTC))
+
+    def test_rows_without_an_order_number_are_refused_with_their_order(self) -> None:
+        """Grouped, a numberless row refuses the order it follows (or is refused alone, first in the file);
+        one row per order, each numberless row is refused on its own line."""
+        text = MAPPED_CSV.replace("W-7,12/03", " ,12/03").replace("W-7,,,", "W-6,12/03/2026 09:30,,") + (
+            "W-8,,,,TB-HCT-BLK-L,1,24.00,,\n" ",,,,TB-HCT-BLK-L,1,24.00,,\n" "  ,,,,TB-HCT-BLK-L,1,24.00,,\n")
+        grouped = mapped(text)
+        assert [item.order_number for item in grouped if isinstance(item, IncomingOrder)] == ["W-6"]
+        assert [(item.line, item.reason.partition(":")[0]) for item in grouped if isinstance(item, Refusal)] == [
+            (2, "order refused"), (6, "order W-8 refused"), (7, "order W-8 refused")]
+        assert {item.field for item in grouped if isinstance(item, Refusal)} == {"Order"}
+        one_per_row = mapped(text, dataclasses.replace(MAPPING, group_by_order=False))
+        assert [item.line for item in one_per_row if isinstance(item, Refusal) and "no order number" in item.reason] \
+            == [2, 6, 7]
 
     def test_bad_date_refuses_the_order(self) -> None:
         """A date in another format is refused with its line and mapped column."""

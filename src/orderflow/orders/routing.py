@@ -82,6 +82,8 @@ class LineToRoute:
     line_no: int
     sku: str
     qty: int
+    placed_at: datetime
+    """When its order was placed: a new vendor order's ship-by deadline counts from it."""
 
 
 @dataclass
@@ -118,12 +120,10 @@ def route_new_lines(*, session: Session, lines: list[LineToRoute], catalog: Cata
         else:
             by_vendor_order[vendor_order_id(po_prefix, line.order_number, route.vendor_code)].append((line, route))
     if by_vendor_order:
-        order_ids = sorted({routed[0][0].order_id for routed in by_vendor_order.values()})
-        placed_at = dict(session.execute(select(Order.id, Order.placed_at).where(Order.id.in_(order_ids))).all())
         insert_many(session, table_of(VendorOrder), [
             {"id": vo_id, "order_id": routed[0][0].order_id, "vendor_code": routed[0][1].vendor_code,
              "state": VendorOrderState.PENDING, "attempts": 0, "created_at": now, "updated_at": now,
-             "ship_by": catalog.ship_by(routed[0][1].vendor_code, placed_at[routed[0][0].order_id])}
+             "ship_by": catalog.ship_by(routed[0][1].vendor_code, routed[0][0].placed_at)}
             for vo_id, routed in by_vendor_order.items()
         ])
         insert_many(session, table_of(VendorOrderLine), [

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from orderflow.errors import ConfigError, InputError, Refusal
 from orderflow.orders.records import IncomingOrder
-from orderflow.storefronts.json_orders import iter_json_orders
 from orderflow.storefronts.mapped_csv import ColumnMapping, iter_mapped_csv
 from orderflow.storefronts.shopify import iter_shopify_csv
 
@@ -64,6 +63,8 @@ def iter_orders(path: Path, *, source: str, fmt: str | None = None,
     if chosen == "shopify_csv":
         yield from iter_shopify_csv(path, source=source, file=file)
     elif chosen == "json":
+        from orderflow.storefronts.json_orders import iter_json_orders  # an import of CSV exports needs none of it
+
         yield from iter_json_orders(_read(path, file=file), source=source, file=file)
     elif chosen == "mapped_csv":
         if mapping is None:

@@ -18,7 +18,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ from orderflow.db.models import (
     VendorOrderState,
 )
 from orderflow.errors import Refusal
-from orderflow.orders.records import IncomingLine, IncomingOrder
+from orderflow.orders.records import Address, IncomingLine, IncomingOrder
 from orderflow.orders.routing import Catalog, LineToRoute, RoutingResult, line_routing, route_new_lines
 
 HashedOrder = tuple[IncomingOrder, str]
@@ -81,33 +82,83 @@ class ImportResult:
 
 
 def content_hash(order: IncomingOrder) -> str:
-    """A fingerprint of everything we act on; the raw payload is left out so cosmetic changes do not count."""
-    fields = {name: value for name, value in _record_fields(order).items() if name != "raw"}
-    return hashlib.sha256(json.dumps(fields, default=_hashed_value, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of everything we act on; the raw payload is left out so cosmetic changes do not count.
+
+    It is the SHA-256 of ``json.dumps(fields, default=str, sort_keys=True)`` over the order's fields without
+    ``raw`` (a record nested in it written as its fields): what earlier versions stored, so a re-import of an
+    order stored by them still finds it unchanged. The text is written by :func:`_json` rather than by
+    ``json.dumps``, whose call back into Python for every time, amount and record cost more than the rest of
+    the hash.
+    """
+    return hashlib.sha256(_order_json(order).encode()).hexdigest()
+
+
+def _order_json(order: IncomingOrder) -> str:
+    """The hashed text of an order, written field by field for the types orders hold; :func:`_record_json`
+    (slower, for any value) when a field holds another type, so the text is the same either way."""
+    ship = order.shipping
+    if type(order.placed_at) is not datetime or type(ship) is not Address:
+        return _record_json(order, skip="raw")
+    try:
+        return (
+            f'{{"cancelled_at": {_json(order.cancelled_at)}, "currency": {_quoted(order.currency)}, '
+            f'"customer_email": {_quoted(order.customer_email)}, "customer_name": {_quoted(order.customer_name)}, '
+            f'"external_id": {_quoted(order.external_id)}, "financial_status": {_quoted(order.financial_status)}, '
+            f'"fulfillment_status": {_quoted(order.fulfillment_status)}, '
+            f'"lines": [{", ".join(map(_line_json, order.lines))}], "order_number": {_quoted(order.order_number)}, '
+            f'"placed_at": {_quoted(str(order.placed_at))}, "shipping": {{"address1": {_quoted(ship.address1)}, '
+            f'"address2": {_quoted(ship.address2)}, "city": {_quoted(ship.city)}, "company": {_quoted(ship.company)}, '
+            f'"country": {_quoted(ship.country)}, "name": {_quoted(ship.name)}, "phone": {_quoted(ship.phone)}, '
+            f'"province": {_quoted(ship.province)}, "zip": {_quoted(ship.zip)}}}, "source": {_quoted(order.source)}, '
+            f'"total": {_json(order.total)}}}'
+        )
+    except TypeError:  # a text field holding something else
+        return _record_json(order, skip="raw")
+
+
+def _line_json(line: IncomingLine) -> str:
+    if type(line) is not IncomingLine or type(line.line) is not int or type(line.qty) is not int \
+            or type(line.price) is not Decimal or type(line.fulfilled_at_storefront) is not bool:
+        return _record_json(line)
+    return (f'{{"fulfilled_at_storefront": {"true" if line.fulfilled_at_storefront else "false"}, '
+            f'"line": {line.line}, "name": {_quoted(line.name)}, "price": {_quoted(str(line.price))}, '
+            f'"qty": {line.qty}, "sku": {_quoted(line.sku)}, "storefront_vendor": {_quoted(line.storefront_vendor)}}}')
+
+
+_quoted = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.dumps writes it
+_PLAIN_TEXT = frozenset({Decimal, datetime})  # what json.dumps(default=str) writes as its str()
+
+
+def _json(value: Any) -> str:
+    """``json.dumps(value, default=_hashed_value, sort_keys=True)``, with what orders hold most (nothing, a time,
+    an amount, a record) written directly."""
+    if value is None:
+        return "null"
+    if type(value) in _PLAIN_TEXT:
+        return _quoted(str(value))
+    if _field_names(type(value)) is not None:
+        return _record_json(value)
+    return json.dumps(value, default=_hashed_value, sort_keys=True)
+
+
+def _record_json(record: Any, *, skip: str = "") -> str:
+    """A record as the JSON object of its fields, keys sorted."""
+    names = _sorted_field_names(type(record))
+    return "{" + ", ".join([f"{_quoted(name)}: {_json(getattr(record, name))}" for name in names
+                            if name != skip]) + "}"
 
 
 def _hashed_value(value: Any) -> Any:
-    """How the hash writes what JSON cannot: a record as its fields, anything else (time, money) as ``str``.
-
-    This writes exactly what ``json.dumps(dataclasses.asdict(order), default=str)`` wrote, so stored hashes
-    stay valid, without ``asdict``'s deep copies of the raw rows, which cost more than the rest of an import.
-    """
-    if _field_names(type(value)) is None:
+    """How ``json.dumps`` writes what JSON cannot, for the values :func:`_json` leaves to it: a record as its
+    fields, anything else (time, money) as ``str``."""
+    names = _field_names(type(value))
+    if names is None:
         return str(value)
-    return _record_fields(value)
-
-
-def _record_fields(record: Any) -> dict[str, Any]:
-    """A dataclass instance's fields by name, read, never copied: the hash only looks at them."""
-    names = _field_names(type(record)) or ()
-    # A record's attribute dictionary holds exactly its fields, unless something was added beside them.
-    fields: dict[str, Any] | None = getattr(record, "__dict__", None)
-    if fields is not None and len(fields) == len(names):
-        return fields
-    return {name: getattr(record, name) for name in names}
+    return {name: getattr(value, name) for name in names}
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+_SORTED_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(kind: type) -> tuple[str, ...] | None:
@@ -117,6 +168,14 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
     except KeyError:
         names = tuple(each.name for each in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
         _FIELD_NAMES[kind] = names
+        return names
+
+
+def _sorted_field_names(kind: type) -> tuple[str, ...]:
+    try:
+        return _SORTED_FIELD_NAMES[kind]
+    except KeyError:
+        names = _SORTED_FIELD_NAMES[kind] = tuple(sorted(_field_names(kind) or ()))
         return names
 
 
@@ -143,6 +202,12 @@ def initial_order_state(order: IncomingOrder) -> OrderState:
     return OrderState.OPEN
 
 
+# New orders and their lines go in with one executemany each (see insert_many), then their ids are read back
+# by their keys: the ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
+_ORDERS = table_of(Order)
+_ORDER_LINES = table_of(OrderLine)
+
+
 def upsert_orders(*, session: Session, orders: Iterable[IncomingOrder], catalog: Catalog, po_prefix: str,
                   now: datetime, file: str = "<input>", batch_size: int = 500) -> ImportResult:
     """Store new orders, update changed ones, route their lines. The caller owns the transaction."""
@@ -165,19 +230,31 @@ def _named_lines_resolved(order: IncomingOrder, catalog: Catalog) -> IncomingOrd
 def _upsert_batch(*, session: Session, batch: list[IncomingOrder], catalog: Catalog, po_prefix: str,
                   now: datetime, file: str, result: ImportResult) -> None:
     batch = _last_version_of_each(batch)
-    known = _known_orders(session, batch)
+    stored = _stored_under_numbers(session, batch)
     fresh: list[HashedOrder] = []
+    changed: dict[int, HashedOrder] = {}  # by the stored order's id
     for order in batch:
         digest = content_hash(order)  # once per order: it is compared, then stored
-        existing = known.get((order.source, order.order_number))
-        if existing is None:
-            fresh.append((order, digest))
-        elif existing.content_hash == digest:
-            result.unchanged += 1
+        same_number = stored.get(order.order_number, [])
+        mine = next((row for row in same_number if row.source == order.source), None)
+        if mine is not None:
+            if mine.content_hash == digest:
+                result.unchanged += 1
+            else:
+                changed[mine.id] = (order, digest)
+        elif same_number:  # two sources with one order number would share vendor order ids
+            result.refusals.append(Refusal(
+                file=file, line=None, field="order_number",
+                reason=f"order {order.order_number} already exists from source {same_number[0].source!r}; "
+                       "vendor order ids would clash (give one source a po_prefix of its own)"))
         else:
-            _apply_update(session=session, stored=existing, order=order, digest=digest, catalog=catalog,
+            fresh.append((order, digest))
+    if changed:  # only orders that changed are loaded whole, with one query, and updated in file order
+        loaded = {existing.id: existing
+                  for existing in session.scalars(select(Order).where(Order.id.in_(list(changed))))}
+        for order_id, (order, digest) in changed.items():
+            _apply_update(session=session, stored=loaded[order_id], order=order, digest=digest, catalog=catalog,
                           po_prefix=po_prefix, now=now, result=result)
-    fresh = _refuse_number_clashes(session, fresh, file=file, result=result)
     if fresh:
         _insert_new(session=session, orders=fresh, catalog=catalog, po_prefix=po_prefix, now=now, result=result)
     session.flush()
@@ -191,34 +268,20 @@ def _last_version_of_each(batch: list[IncomingOrder]) -> list[IncomingOrder]:
     return list(latest.values())
 
 
-def _known_orders(session: Session, batch: list[IncomingOrder]) -> dict[tuple[str, str], Order]:
-    known: dict[tuple[str, str], Order] = {}
-    for source in {order.source for order in batch}:
-        numbers = [order.order_number for order in batch if order.source == source]
-        for order in session.scalars(select(Order).where(Order.source == source, Order.order_number.in_(numbers))):
-            known[(order.source, order.order_number)] = order
-    return known
+class _Stored(NamedTuple):
+    id: int
+    source: str
+    content_hash: str
 
 
-def _refuse_number_clashes(session: Session, fresh: list[HashedOrder], *, file: str,
-                           result: ImportResult) -> list[HashedOrder]:
-    """Two sources with one order number would share vendor order ids; the newcomer is refused."""
-    if not fresh:
-        return fresh
-    numbers = [order.order_number for order, _ in fresh]
-    taken: dict[str, str] = dict(
-        session.execute(select(Order.order_number, Order.source).where(Order.order_number.in_(numbers))).all())
-    kept = []
-    for order, digest in fresh:
-        other = taken.get(order.order_number)
-        if other is not None and other != order.source:
-            result.refusals.append(Refusal(
-                file=file, line=None, field="order_number",
-                reason=f"order {order.order_number} already exists from source {other!r}; "
-                       "vendor order ids would clash (give one source a po_prefix of its own)"))
-        else:
-            kept.append((order, digest))
-    return kept
+def _stored_under_numbers(session: Session, batch: list[IncomingOrder]) -> dict[str, list[_Stored]]:
+    """The stored orders under the batch's order numbers, from any source: a light row each, no model object."""
+    stored: dict[str, list[_Stored]] = {}
+    for order_id, source, number, digest in session.execute(
+            select(_ORDERS.c.id, _ORDERS.c.source, _ORDERS.c.order_number, _ORDERS.c.content_hash)
+            .where(_ORDERS.c.order_number.in_([order.order_number for order in batch]))).all():
+        stored.setdefault(number, []).append(_Stored(order_id, source, digest))
+    return stored
 
 
 def _order_fields(order: IncomingOrder, now: datetime, digest: str) -> dict[str, Any]:
@@ -235,12 +298,6 @@ def _order_fields(order: IncomingOrder, now: datetime, digest: str) -> dict[str,
     }
 
 
-# New orders and their lines go in with one executemany each (see insert_many), then their ids are read back
-# by their keys: the ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
-_ORDERS = table_of(Order)
-_ORDER_LINES = table_of(OrderLine)
-
-
 def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog, po_prefix: str,
                 now: datetime, result: ImportResult) -> None:
     order_rows = [
@@ -251,7 +308,7 @@ def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog
     insert_many(session, _ORDERS, order_rows)
     id_of = _order_ids(session, [order for order, _ in orders])
     line_rows: list[dict[str, Any]] = []
-    pending: list[tuple[str, dict[str, Any]]] = []  # (order number, row) of the lines to route
+    pending: list[tuple[IncomingOrder, dict[str, Any]]] = []  # (order, row) of the lines to route
     for order, _ in orders:
         order_id = id_of[(order.source, order.order_number)]
         for line in order.lines:
@@ -259,7 +316,7 @@ def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog
             row = _new_line_row(order_id, line, state, catalog, now)
             line_rows.append(row)
             if state == LineState.PENDING:
-                pending.append((order.order_number, row))
+                pending.append((order, row))
     result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
                                        catalog=catalog, po_prefix=po_prefix, now=now))
     result.stored += len(orders)
@@ -272,7 +329,7 @@ def _order_ids(session: Session, orders: list[IncomingOrder]) -> dict[tuple[str,
         numbers = [order.order_number for order in orders if order.source == source]
         ids.update(((source, number), order_id) for order_id, number in session.execute(
             select(_ORDERS.c.id, _ORDERS.c.order_number)
-            .where(_ORDERS.c.source == source, _ORDERS.c.order_number.in_(numbers))))
+            .where(_ORDERS.c.source == source, _ORDERS.c.order_number.in_(numbers))).all())
     return ids
 
 
@@ -288,21 +345,24 @@ def _new_line_row(order_id: int, line: IncomingLine, state: LineState, catalog: 
 
 
 def _inserted_lines(session: Session, line_rows: list[dict[str, Any]],
-                    pending: list[tuple[str, dict[str, Any]]]) -> list[LineToRoute]:
+                    pending: list[tuple[IncomingOrder, dict[str, Any]]]) -> list[LineToRoute]:
     """Insert the order lines; the pending ones come back with their ids, ready to route."""
     if not line_rows:
         return []
     insert_many(session, _ORDER_LINES, line_rows)
+    # Read back by the range of their orders' ids (two parameters, not one per order): lines of other orders
+    # in that range come too, and are simply never looked up.
+    order_ids = [row["order_id"] for row in line_rows]
     line_id_of: dict[tuple[int, int], int] = {
         (order_id, line_no): line_id for line_id, order_id, line_no in session.execute(
             select(_ORDER_LINES.c.id, _ORDER_LINES.c.order_id, _ORDER_LINES.c.line_no)
-            .where(_ORDER_LINES.c.order_id.in_(sorted({row["order_id"] for row in line_rows}))))
+            .where(_ORDER_LINES.c.order_id.between(min(order_ids), max(order_ids)))).all()
     }
     return [
-        LineToRoute(order_id=row["order_id"], order_number=number,
+        LineToRoute(order_id=row["order_id"], order_number=order.order_number,
                     line_id=line_id_of[(row["order_id"], row["line_no"])], line_no=row["line_no"], sku=row["sku"],
-                    qty=row["qty"])
-        for number, row in pending
+                    qty=row["qty"], placed_at=order.placed_at)
+        for order, row in pending
     ]
 
 
@@ -371,11 +431,11 @@ def _replace_lines(*, session: Session, stored: Order, order: IncomingOrder, cat
     session.flush()
     session.expire(stored, ["lines", "vendor_orders"])
     line_rows: list[dict[str, Any]] = []
-    pending: list[tuple[str, dict[str, Any]]] = []
+    pending: list[tuple[IncomingOrder, dict[str, Any]]] = []
     for line in order.lines:
         state = initial_line_state(order, line)
         line_rows.append(_new_line_row(stored.id, line, state, catalog, now))
         if state == LineState.PENDING:
-            pending.append((stored.order_number, line_rows[-1]))
+            pending.append((order, line_rows[-1]))
     result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
                                        catalog=catalog, po_prefix=po_prefix, now=now))

@@ -109,6 +109,8 @@ class OrderRows:
     number: str
     rows: list[CsvRow]
     earlier_line: int | None = None
+    unnumbered: list[int] = field(default_factory=list)
+    """Where its rows without an order number begin (read once, while grouping)."""
 
 
 def group_order_rows(rows: Iterator[CsvRow], *, number_of: Callable[[CsvRow], str],
@@ -124,29 +126,32 @@ def group_order_rows(rows: Iterator[CsvRow], *, number_of: Callable[[CsvRow], st
         number = number_of(row)
         if current is not None and together and number in (current.number, ""):
             current.rows.append(row)
+            if not number:
+                current.unnumbered.append(row.line)
             continue
         if current is not None:
             yield current
             first_line_of.setdefault(current.number, current.rows[0].line)
         earlier_line = first_line_of.get(number) if number else None
-        current = OrderRows(number=number, rows=[row], earlier_line=earlier_line)
+        current = OrderRows(number=number, rows=[row], earlier_line=earlier_line,
+                            unnumbered=[] if number else [row.line])
     if current is not None:
         yield current
 
 
 def check_order_numbers(group: OrderRows, check: FieldCheck, *, column: str, together: bool = True) -> None:
-    """Refuse an order whose rows are not all together, or that has a row without an order number."""
+    """Refuse an order whose rows are not all together, or that has a row without an order number (``column``
+    is where the order numbers were read from, by the ``number_of`` given to :func:`group_order_rows`)."""
     if group.earlier_line is not None:
         where = "are not together" if together else "repeat"
         remedy = "sort the file by order number" if together else "one row per order was expected"
         check.refuse(line=group.rows[0].line, field=column,
                      reason=f"rows of this order {where}: it also appears at line {group.earlier_line}; "
                             f"{remedy}")
-    for row in group.rows:
-        if not normalize_order_number(row.get(column)):
-            check.refuse(line=row.line, field=column,
-                         reason="no order number: the row cannot be placed in an order, and may be a line "
-                                "of the order it follows")
+    for line in group.unnumbered:
+        check.refuse(line=line, field=column,
+                     reason="no order number: the row cannot be placed in an order, and may be a line of the "
+                            "order it follows")
 
 
 # --- the mapping --------------------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ def iter_shopify_csv(stream: CsvSource, *, source: str, file: str) -> Iterator[I
             yield from order
 
 
+# Read as tuples in this order (the order-level cells are unpacked by position, the address last).
 _ORDER_COLUMNS = (
     "Created at", "Cancelled at", "Total", "Currency", "Billing Name", "Shipping Name", "Email",
     "Financial Status", "Fulfillment Status", "Id", "Shipping Address1", "Shipping Street", "Shipping Company",
@@ -115,14 +116,14 @@ class _Columns:
         name, cells = self._name, row.cells
         return normalize_order_number(cells[name] if name is not None and name < len(cells) else "")
 
-    def of(self, row: CsvRow, columns: tuple[str, ...]) -> dict[str, str]:
-        """The cells under ``columns``, by name; ``""`` where the file or the row has none."""
+    def of(self, row: CsvRow, columns: tuple[str, ...]) -> tuple[str, ...]:
+        """The cells under ``columns``, in their order; ``""`` where the file or the row has none."""
         self._follow(row.header)
         fetch, width = self._readers[columns]
         cells = row.cells
         if fetch is not None and len(cells) >= width:
-            return dict(zip(columns, fetch(cells), strict=True))
-        return {column: row.get(column) for column in columns}
+            return fetch(cells)
+        return tuple(row.get(column) for column in columns)
 
     def _follow(self, header: CsvHeader) -> None:
         if header is self._header:
@@ -144,67 +145,68 @@ def _shopify_order(group: OrderRows, columns: _Columns, *, source: str, file: st
     check = FieldCheck(file=file, order=group.number)
     first_row = group.rows[0]
     first = columns.of(first_row, _ORDER_COLUMNS)
+    (created, cancelled, total_text, currency_text, billing_name, shipping_name, email, financial, fulfillment,
+     external_id) = first[:10]
     line = first_row.line
     check_order_numbers(group, check, column="Name")
-    placed_at = check.required(parse_shopify_time, first["Created at"], line=line, field="Created at",
-                               default=PLACEHOLDER_TIME)
-    cancelled_at = check.optional(parse_shopify_time, first["Cancelled at"], line=line, field="Cancelled at")
-    total = check.optional(_money, first["Total"], line=line, field="Total")
-    currency = check.optional(parse_currency, first["Currency"], line=line, field="Currency")
-    lines = tuple(_shopify_line(row, columns.of(row, _LINE_COLUMNS), position, check)
-                  for position, row in enumerate(group.rows, 1))
+    placed_at = check.required(parse_shopify_time, created, line=line, field="Created at", default=PLACEHOLDER_TIME)
+    cancelled_at = check.optional(parse_shopify_time, cancelled, line=line, field="Cancelled at")
+    total = check.optional(_money, total_text, line=line, field="Total")
+    currency = check.optional(parse_currency, currency_text, line=line, field="Currency")
+    lines = tuple([_shopify_line(row, columns.of(row, _LINE_COLUMNS), position, check)
+                   for position, row in enumerate(group.rows, 1)])
     if check.refusals:
         return check.refusals
     return IncomingOrder(
         source=source,
         order_number=group.number,
         placed_at=placed_at,
-        customer_name=first["Billing Name"].strip() or first["Shipping Name"].strip(),
-        customer_email=first["Email"].strip(),
-        shipping=_shipping_address(first),
+        customer_name=billing_name.strip() or shipping_name.strip(),
+        customer_email=email.strip(),
+        shipping=_shipping_address(shipping_name, first[10:]),
         lines=lines,
         currency=currency or "USD",
         total=total,
-        financial_status=first["Financial Status"].strip().lower(),
-        fulfillment_status=first["Fulfillment Status"].strip().lower(),
+        financial_status=financial.strip().lower(),
+        fulfillment_status=fulfillment.strip().lower(),
         cancelled_at=cancelled_at,
-        external_id=first["Id"].strip(),
+        external_id=external_id.strip(),
         raw={"rows": [row.filled() for row in group.rows]},
     )
 
 
-def _shopify_line(row: CsvRow, cells: dict[str, str], position: int, check: FieldCheck) -> IncomingLine:
-    sku = cells["Lineitem sku"].strip()
-    ships = cells["Lineitem requires shipping"].strip().lower() != "false"
+def _shopify_line(row: CsvRow, cells: tuple[str, ...], position: int, check: FieldCheck) -> IncomingLine:
+    sku_text, requires_shipping, qty_text, price_text, name_text, vendor, fulfillment = cells
+    sku, name = sku_text.strip(), name_text.strip()
     # A store that sells without SKUs routes by product and variant: the catalog maps "Lineitem name".
-    if not sku and not cells["Lineitem name"].strip() and ships:
+    if not sku and not name and requires_shipping.strip().lower() != "false":
         check.refuse(line=row.line, field="Lineitem sku",
                      reason="empty, and no Lineitem name either: a line to ship needs a SKU or a product name "
                             "to reach a vendor")
-    return IncomingLine(
-        line=position,
-        sku=sku,
-        qty=check.required(_quantity, cells["Lineitem quantity"], line=row.line, field="Lineitem quantity",
-                           default=0),
-        price=check.required(_money, cells["Lineitem price"], line=row.line, field="Lineitem price",
-                             default=Decimal(0)),
-        name=cells["Lineitem name"].strip(),
-        storefront_vendor=cells["Vendor"].strip(),
-        fulfilled_at_storefront=cells["Lineitem fulfillment status"].strip().lower() == "fulfilled",
-    )
+    try:  # what check.required gives for a good value; a bad one goes through it to be refused
+        qty = _quantity(qty_text)
+    except ValueError:
+        qty = check.required(_quantity, qty_text, line=row.line, field="Lineitem quantity", default=0)
+    try:
+        price = _money(price_text)
+    except ValueError:
+        price = check.required(_money, price_text, line=row.line, field="Lineitem price", default=Decimal(0))
+    return IncomingLine(line=position, sku=sku, qty=qty, price=price, name=name, storefront_vendor=vendor.strip(),
+                        fulfilled_at_storefront=fulfillment.strip().lower() == "fulfilled")
 
 
-def _shipping_address(first: dict[str, str]) -> Address:
+def _shipping_address(name: str, cells: tuple[str, ...]) -> Address:
+    """The address from the cells under ``_ORDER_COLUMNS`` after ``Id``, and the ``Shipping Name``."""
+    address1, street, company, address2, city, province, zip_code, country, phone = cells
     # Exports before Address1/Address2 existed carry only the joined Street.
-    address1 = first["Shipping Address1"].strip() or first["Shipping Street"].strip()
     return Address(
-        name=first["Shipping Name"].strip(),
-        company=first["Shipping Company"].strip(),
-        address1=address1,
-        address2=first["Shipping Address2"].strip(),
-        city=first["Shipping City"].strip(),
-        province=first["Shipping Province"].strip(),
-        zip=strip_spreadsheet_quote(first["Shipping Zip"]),
-        country=first["Shipping Country"].strip(),
-        phone=strip_spreadsheet_quote(first["Shipping Phone"]),
+        name=name.strip(),
+        company=company.strip(),
+        address1=address1.strip() or street.strip(),
+        address2=address2.strip(),
+        city=city.strip(),
+        province=province.strip(),
+        zip=strip_spreadsheet_quote(zip_code),
+        country=country.strip(),
+        phone=strip_spreadsheet_quote(phone),
     )
