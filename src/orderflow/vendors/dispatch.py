@@ -157,12 +157,27 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
                 ack_due_at: datetime | None, tally: DispatchTally, failures_in_a_row: int) -> str | int:
     """Send one claimed batch. Returns the error that stops this vendor, or the failures-in-a-row count.
 
-    Files go out under their fixed names, so their "sent" is recorded once for the batch (``sent_files``,
-    committed by the caller): a crash before that commit only means the same files are uploaded again,
-    replacing themselves. What an API answers is recorded order by order.
+    Files go out together first, many under way at once, under their fixed names, so their "sent" is
+    recorded once for the batch (``sent_files``, committed by the caller): a crash before that commit only
+    means the same files are uploaded again, replacing themselves. A file that did not make it goes again on
+    its own below, with retries, and its error is the one reported. What an API answers is recorded order by
+    order.
     """
-    for position, claim in enumerate(claims):
+    together = channel.send_many([documents[claim.vendor_order_id] for claim in claims]) \
+        if isinstance(channel, FileChannel) else {}
+    rest: list[Claim] = []
+    for claim in claims:
+        if not isinstance(outcome := together.get(claim.vendor_order_id), SendOutcome):
+            rest.append(claim)
+            continue
+        crash_point("dispatch.after_send")
+        failures_in_a_row = 0
+        tally.count(outcome)
+        sent_files.append(claim)
+    for position, claim in enumerate(rest):
         try:
+            if isinstance(unwritable := together.get(claim.vendor_order_id), InputError):
+                raise unwritable
             outcome = _send_with_retries(channel, documents[claim.vendor_order_id], claim)
         except OutcomeUnknown as exc:
             _record_unknown(engine, claim, holder=holder, now=clock.now(), error=str(exc))
@@ -177,7 +192,7 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
             tally.unsent.append((claim.vendor_order_id, error))
             continue  # the vendor is fine: neither its breaker nor the failures in a row count this one
         except RemoteRejected as exc:
-            _release(engine, claims[position:], holder=holder, now=clock.now(), error=str(exc),
+            _release(engine, rest[position:], holder=holder, now=clock.now(), error=str(exc),
                      checks_by_lookup=channel.checks_by_lookup)
             return str(exc)
         except RemoteUnavailable as exc:
@@ -186,7 +201,7 @@ def _send_batch(*, engine: Engine, vendor: VendorSettings, channel: Channel, clo
             tally.unsent.append((claim.vendor_order_id, str(exc)))
             failures_in_a_row += 1
             if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP_ON_VENDOR:
-                _release(engine, claims[position + 1:], holder=holder, now=clock.now(), error=None,
+                _release(engine, rest[position + 1:], holder=holder, now=clock.now(), error=None,
                          checks_by_lookup=channel.checks_by_lookup)
                 return str(exc)
             continue
@@ -286,17 +301,20 @@ def _release(engine: Engine, claims: list[Claim], *, holder: str, now: datetime,
 
     A claim whose earlier send may have arrived stays in needs_reconcile when the vendor must be asked first.
     """
-    for claim in claims:
-        unknown = claim.reconcile and checks_by_lookup
-        values: dict[str, object] = {
-            "state": VendorOrderState.NEEDS_RECONCILE if unknown else VendorOrderState.PENDING,
-            "claimed_by": None, "claimed_until": None, "updated_at": now}
-        if error is None:
-            values["attempts"] = VendorOrder.attempts - 1
-        else:
-            values |= {"last_error": error, "next_attempt_at": now + retry_delay(1)}
-        with session_factory(engine)() as session, session.begin():
-            session.execute(update(VendorOrder).where(_mine(claim, holder)).values(**values))
+    if not claims:
+        return
+    values: dict[str, object] = {"claimed_by": None, "claimed_until": None, "updated_at": now}
+    if error is None:
+        values["attempts"] = VendorOrder.attempts - 1
+    else:
+        values |= {"last_error": error, "next_attempt_at": now + retry_delay(1)}
+    with session_factory(engine)() as session, session.begin():
+        for unknown in (False, True):
+            ids = [claim.vendor_order_id for claim in claims if (claim.reconcile and checks_by_lookup) == unknown]
+            if ids:
+                session.execute(update(VendorOrder).where(
+                    VendorOrder.id.in_(ids), VendorOrder.claimed_by == holder,
+                ).values(state=VendorOrderState.NEEDS_RECONCILE if unknown else VendorOrderState.PENDING, **values))
 
 
 def _vendor_failed(engine: Engine, *, vendor: VendorSettings, key: str, now: datetime, error: str,
