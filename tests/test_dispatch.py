@@ -56,6 +56,30 @@ class TestFileVendors:
         assert (remote / "in" / "TB5003-STITCH.csv").read_bytes() == (
             b"po_number,line_number,vendor_sku,quantity,ship_zip\r\nTB5003-STITCH,1,STITCH-1,2,04101\r\n")
 
+    def test_a_file_refused_over_sftp_holds_back_no_file_sent_with_it(self, engine: Engine, clock: Clock,
+                                                                      tmp_path: Path, sshd: SshServer) -> None:
+        """The server refuses one purchase order's file (a folder squats on its temp name): the files sent in
+        the same batch, before and after it, are recorded sent once; the refused one waits with the reason."""
+        remote = tmp_path / "remote"
+        (remote / "to_vendor" / "TB5002-STITCH.csv.tmp").mkdir(parents=True)
+        settings = write_settings(tmp_path, vendor_block(
+            "STITCH", "csv", "sftp", host=sshd.host, port=sshd.port, username=sshd.username,
+            key_file=str(sshd.user_key_path), known_hosts=str(sshd.known_hosts_path), remote_dir=str(remote)))
+        place_orders(engine, settings, clock.now(), tmp_path,
+                     orders={number: ["SKU-STITCH"] for number in ("5001", "5002", "5003")})
+
+        result = dispatch(engine=engine, settings=settings, clock=clock)
+
+        assert (result.exit_code, result.counts["sent"]) == (ExitCode.PARTIAL_FAILURE, 2)
+        [problem] = result.problems
+        assert "server refused to upload to_vendor/TB5002-STITCH.csv" in problem
+        assert sorted(p.name for p in (remote / "to_vendor").iterdir()) == [
+            "TB5001-STITCH.csv", "TB5002-STITCH.csv.tmp", "TB5003-STITCH.csv"]
+        states = {vo_id: (vo.state, vo.attempts) for vo_id, vo in vendor_orders(engine).items()}
+        assert states == {"TB5001-STITCH": ("sent", 1), "TB5002-STITCH": ("pending", 1),
+                          "TB5003-STITCH": ("sent", 1)}
+        assert "server refused" in (vendor_orders(engine)["TB5002-STITCH"].last_error or "")
+
     def test_cancelled_vendor_orders_are_never_sent(self, engine: Engine, clock: Clock, tmp_path: Path) -> None:
         """A vendor order cancelled before dispatch stays unsent."""
         settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"))

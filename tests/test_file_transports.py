@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from orderflow.clock import Clock
-from orderflow.errors import ConfigError, InputError, RemoteRejected, RemoteUnavailable
+from orderflow.errors import ConfigError, InputError, RemoteError, RemoteRejected, RemoteUnavailable
 from orderflow.testing.sshd import SilentServer, SshServer
 from orderflow.vendors.transports.base import FileTransport, RemoteFile
 from orderflow.vendors.transports.local import LocalFolderTransport
 from orderflow.vendors.transports.sftp import SftpEndpoint, SftpTransport
+from tests.support.servers import running_sshd
 
 ARCHIVED_AT = datetime(2024, 3, 1, 10, 15, tzinfo=UTC)
 VENDOR_WROTE_AT = datetime(2024, 2, 29, 23, 59, 58, tzinfo=UTC)
@@ -95,6 +96,41 @@ class TestUpload:
 
         assert names_in(area.folder / "to_vendor") == []
         assert not (area.folder.parent / "escape.csv").exists()
+
+
+    def test_a_write_that_fails_never_takes_the_final_name(self, area: ExchangeArea) -> None:
+        """Data the server cannot write (the temp name leads to /dev/full, a disk with no space left) fails the
+        upload, and no short file takes the purchase order's name."""
+        (area.folder / "to_vendor" / f"{PO_NAME}.tmp").symlink_to("/dev/full")
+
+        with pytest.raises(RemoteError, match=f"upload to_vendor/{PO_NAME}"):
+            area.transport.upload(PO_NAME, b"po_number,sku\n" * 5000)
+
+        assert PO_NAME not in names_in(area.folder / "to_vendor")
+
+    def test_a_batch_lands_whole_each_file_under_its_name(self, area: ExchangeArea) -> None:
+        """Many files sent together, empty ones and ones of several write requests among them, each arrive
+        whole under their own names, with no temp file left."""
+        files = [(f"TB{n}-ACME.csv", bytes([65 + n % 26]) * (n * 997 % 120_000)) for n in range(60)]
+
+        assert area.transport.upload_many(files) == {}
+
+        assert names_in(area.folder / "to_vendor") == sorted(name for name, _ in files)
+        assert all((area.folder / "to_vendor" / name).read_bytes() == data for name, data in files)
+
+    def test_a_file_refused_in_a_batch_leaves_the_others_delivered(self, area: ExchangeArea) -> None:
+        """A folder squatting on one file's temp name makes that one fail, naming it; the files sent with it
+        still arrive, and a bad name is refused as it would be alone."""
+        (area.folder / "to_vendor" / "TB2-ACME.csv.tmp").mkdir()
+
+        failures = area.transport.upload_many([("TB1-ACME.csv", b"one\n"), ("TB2-ACME.csv", b"two\n"),
+                                               ("../TB3-ACME.csv", b"three\n"), ("TB4-ACME.csv", b"four\n")])
+
+        assert sorted(failures) == ["../TB3-ACME.csv", "TB2-ACME.csv"]
+        assert isinstance(failures["TB2-ACME.csv"], RemoteError)
+        assert "upload to_vendor/TB2-ACME.csv" in str(failures["TB2-ACME.csv"])
+        assert isinstance(failures["../TB3-ACME.csv"], InputError)
+        assert names_in(area.folder / "to_vendor") == ["TB1-ACME.csv", "TB2-ACME.csv.tmp", "TB4-ACME.csv"]
 
 
 class TestInbound:
@@ -365,6 +401,26 @@ class TestServerDies:
         assert str(unavailable.value) == (
             f"sftp ACME (127.0.0.1:{own_sshd.port}): connection lost trying to upload to_vendor/{PO_NAME}")
         assert (own_sshd.root / "to_vendor" / PO_NAME).read_bytes() == b"first\n"
+
+    def test_a_batch_cut_off_midway_delivers_what_was_finished_and_names_the_rest(self, tmp_path: Path) -> None:
+        """The server dies partway through a batch: each file reported delivered is there whole; each other
+        one is reported lost, naming it, and never appears under its own name."""
+        files = [(f"TB{n}-ACME.csv", f"{n},".encode() * 3000) for n in range(100)]
+        with running_sshd(tmp_path / "sshd", cuttable=True) as server:
+            server.cut_next_session(after_upload_bytes=sum(len(data) for _, data in files) // 2)
+            with SftpTransport(server.endpoint()) as transport:
+                failures = transport.upload_many(files)
+            arrived = set(names_in(server.root / "to_vendor"))
+
+        assert 0 < len(failures) < len(files)
+        port = server.port
+        for name, data in files:
+            if name in failures:
+                assert str(failures[name]) == f"sftp ACME (127.0.0.1:{port}): connection lost trying to upload " \
+                                              f"to_vendor/{name}"
+                assert name not in arrived
+            else:
+                assert (server.root / "to_vendor" / name).read_bytes() == data
 
     def test_a_restarted_server_takes_new_connections_with_the_same_host_key(self, own_sshd: SshServer) -> None:
         """After a restart the same known_hosts still verifies and work resumes."""

@@ -10,7 +10,7 @@ the JSON API takes our id as its idempotency key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from sqlalchemy import Engine
 
 from orderflow.config import Settings, VendorSettings, secret
-from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
+from orderflow.errors import ConfigError, InputError, OrderflowError, RemoteRejected, RemoteUnavailable
 from orderflow.parsing import json_shapes
 from orderflow.retries import retry_after_seconds
 from orderflow.vendors.formats.catalogue import FORMATS
@@ -76,6 +76,24 @@ class FileChannel:
     def send(self, po: PurchaseOrder, *, reconcile: bool) -> SendOutcome:
         self.transport.upload(self.file_name(po), self.render(po))
         return SendOutcome("sent")
+
+    def send_many(self, pos: Sequence[PurchaseOrder]) -> dict[str, SendOutcome | OrderflowError]:
+        """Send several purchase orders together, many under way at once where the transport can: for each
+        vendor order id its outcome, or what went wrong as :meth:`send` would raise it."""
+        results: dict[str, SendOutcome | OrderflowError] = {}
+        files: dict[str, str] = {}  # vendor order id by file name
+        contents: list[tuple[str, bytes]] = []
+        for po in pos:
+            try:
+                contents.append((self.file_name(po), self.render(po)))
+            except InputError as exc:
+                results[po.vendor_order_id] = exc
+            else:
+                files[self.file_name(po)] = po.vendor_order_id
+        failures = self.transport.upload_many(contents)
+        for name, vendor_order_id in files.items():
+            results[vendor_order_id] = failures.get(name) or SendOutcome("sent")
+        return results
 
     def close(self) -> None:
         self.transport.close()

@@ -20,13 +20,13 @@ Use::
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from orderflow.errors import ConfigError, InputError
+from orderflow.errors import ConfigError, InputError, OrderflowError
 
 ARCHIVE_STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
@@ -79,6 +79,17 @@ class FileTransport(Protocol):
     def upload(self, name: str, data: bytes) -> None:
         """Write ``name`` into the vendor's folder atomically; a re-send replaces the earlier file."""
         ...
+
+    def upload_many(self, files: Sequence[tuple[str, bytes]]) -> dict[str, OrderflowError]:
+        """Upload several files: what went wrong, by file name, as :meth:`upload` raises it; every other file
+        was delivered. One by one here; a transport that can have many under way at once does so."""
+        failures: dict[str, OrderflowError] = {}
+        for name, data in files:
+            try:
+                self.upload(name, data)
+            except OrderflowError as exc:
+                failures[name] = exc
+        return failures
 
     def archive(self, name: str) -> None:
         """Move an ingested inbound file to the archive; an archived namesake is kept, not overwritten."""

@@ -19,20 +19,19 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import io
 import posixpath
 import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orderflow.clock import Clock
-from orderflow.errors import ConfigError, RemoteRejected, RemoteUnavailable
+from orderflow.errors import ConfigError, InputError, OrderflowError, RemoteRejected, RemoteUnavailable
 from orderflow.vendors.transports.base import (
     FileTransport,
     FolderLayout,
@@ -43,6 +42,8 @@ from orderflow.vendors.transports.base import (
 
 if TYPE_CHECKING:
     from paramiko import PKey, SFTPAttributes, SFTPClient, Transport
+
+    from orderflow.vendors.transports.sftp_pipeline import Upload
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,13 +119,51 @@ class SftpTransport(FileTransport):
             return remote.read()
 
     def upload(self, name: str, data: bytes) -> None:
-        final = self._path(self.layout.to_vendor, check_file_name(name))
-        temp = f"{final}{self.layout.temp_suffix}"
-        with self._talking(f"upload {self.layout.to_vendor}/{name}"):
-            # Pipelined writes report failures when the file is closed; a stat afterwards ("confirm") would
-            # only cost a round trip per file.
-            self._sftp.putfo(io.BytesIO(data), temp, file_size=len(data), confirm=False)
-            self._replace(temp, final)
+        failure = self.upload_many([(name, data)]).get(name)
+        if failure is not None:
+            raise failure
+
+    def upload_many(self, files: Sequence[tuple[str, bytes]]) -> dict[str, OrderflowError]:
+        """Upload several files, many under way at once; each lands whole under its name or not at all.
+
+        Returns what went wrong by file name, as :meth:`upload` would raise it; every other file was delivered.
+        """
+        from paramiko import SSHException
+
+        from orderflow.vendors.transports.sftp_pipeline import Upload, send_all
+
+        failures: dict[str, OrderflowError] = {}
+        uploads: dict[str, Upload] = {}
+        for name, data in files:
+            try:
+                final = self._path(self.layout.to_vendor, check_file_name(name))
+            except InputError as exc:
+                failures[name] = exc
+                continue
+            uploads[name] = Upload(temp=f"{final}{self.layout.temp_suffix}", final=final, data=data)
+        lost: Exception | None = None
+        try:
+            send_all(self._sftp, list(uploads.values()))
+        except (SSHException, EOFError, OSError) as exc:  # the connection failed or went quiet
+            lost = exc
+        for name, upload in uploads.items():
+            if not upload.delivered and (failure := self._upload_failure(name, upload, lost)) is not None:
+                failures[name] = failure
+        return failures
+
+    def _upload_failure(self, name: str, upload: Upload, lost: Exception | None) -> OrderflowError | None:
+        """What became of an upload that was not delivered, in orderflow's words; None once a plain rename
+        has put it in place on a server without the atomic one."""
+        try:
+            with self._talking(f"upload {self.layout.to_vendor}/{name}"):
+                if upload.error is None:
+                    raise lost or EOFError("the upload was never finished")
+                if upload.step == "renaming" and upload.error.errno is None:
+                    self._replace(upload.temp, upload.final)
+                    return None
+                raise upload.error
+        except OrderflowError as exc:
+            return exc
 
     def archive(self, name: str) -> None:
         self._keep_aside(name, self.layout.from_vendor, self.layout.archive)
