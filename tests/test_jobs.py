@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -84,6 +85,38 @@ class TestRunJob:
             run_job("import", engine=engine, clock=clock, work=work)
         run_job("import", engine=engine, clock=clock, work=WorkResult)
         assert [run.outcome for run in runs(engine)] == ["ok", "failed"]
+
+
+class TestLongLivedObjects:
+    def test_the_objects_before_a_run_are_set_aside_during_it_and_handed_back_after(self, engine: Engine,
+                                                                                   clock: Clock) -> None:
+        """The collector skips what existed before the work (a big import no longer walks it again and again),
+        and nothing stays beyond its reach once the run is over, nested runs (sync's steps) included."""
+        assert gc.get_freeze_count() == 0
+        seen: list[int] = []
+
+        def step() -> WorkResult:
+            seen.append(gc.get_freeze_count())
+            return WorkResult(counts={})
+
+        def work() -> WorkResult:
+            seen.append(gc.get_freeze_count())
+            run_job("import", engine=engine, clock=clock, work=step)
+            seen.append(gc.get_freeze_count())
+            return WorkResult(counts={})
+
+        run_job("sync", engine=engine, clock=clock, work=work)
+        assert seen[0] > 0, seen
+        assert min(seen[1:]) >= seen[0], seen  # the inner run kept them aside, and did not hand them back
+        assert gc.get_freeze_count() == 0
+
+    def test_they_are_handed_back_after_a_failed_run_too(self, engine: Engine, clock: Clock) -> None:
+        def work() -> WorkResult:
+            raise InputError("bad")
+
+        with pytest.raises(InputError):
+            run_job("import", engine=engine, clock=clock, work=work)
+        assert gc.get_freeze_count() == 0
 
 
 class TestCommandLock:

@@ -17,6 +17,7 @@ starting work, and each request's own timeout bounds the rest.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -121,9 +122,25 @@ def run_job(command: str, *, engine: Engine, clock: Clock, work: Callable[[], Wo
         raise
 
 
+@contextmanager
+def long_lived_objects_set_aside() -> Iterator[None]:
+    """The objects that exist before a run's work starts (modules, table definitions, settings) are left out
+    of the cycle collector's walks while it runs. None of them is garbage, yet every full collection walked
+    them all again: a big import makes millions of short-lived objects, so many such walks, and even a
+    dispatch of 200 files paid one (50 ms of CPU). They are handed back after the run, unless something
+    around it (``sync``, running each step as a run) set them aside first."""
+    set_aside_already = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not set_aside_already:
+            gc.unfreeze()
+
+
 def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
                 exclusive: bool, deadline: Deadline | None) -> WorkResult:
-    with command_lock(engine, command) if exclusive else nullcontext():
+    with command_lock(engine, command) if exclusive else nullcontext(), long_lived_objects_set_aside():
         run_id = _start(engine, command, clock, exclusive=exclusive)
         try:
             try:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -25,25 +22,6 @@ def import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: l
 
     ``retry_refused``: inbox sources first move their rejected files back, to be read again.
     """
-    with _long_lived_objects_set_aside():
-        return _import_orders(engine=engine, settings=settings, now=now, paths=paths, source=source, fmt=fmt,
-                              retry_refused=retry_refused)
-
-
-@contextmanager
-def _long_lived_objects_set_aside() -> Iterator[None]:
-    """The objects that exist before an import starts (modules, table definitions, settings) are left out of
-    the cycle collector's walks while it runs: a big export makes millions of short-lived objects, and every
-    full collection they trigger would walk all the long-lived ones again."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def _import_orders(*, engine: Engine, settings: Settings, now: datetime, paths: list[Path], source: str | None,
-                   fmt: str | None, retry_refused: bool) -> WorkResult:
     with session_factory(engine)() as session, session.begin():
         sync_vendors(session=session, settings=settings, now=now)
     if paths:

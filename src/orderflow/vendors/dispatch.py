@@ -8,9 +8,7 @@ vendors carry on. Several processes may run this at once: the claims divide the 
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -84,12 +82,11 @@ def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | 
     holder = new_holder()
     calendars = VendorCalendars(settings.vendors)
     vendors = [settings.vendor(vendor)] if vendor else list(settings.vendors)
-    with _collector_skips_what_is_already_loaded():
-        for configured in vendors:
-            if time_is_up():
-                break
-            _dispatch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, holder=holder,
-                             io=io or DispatchIO(), calendars=calendars, tally=tally)
+    for configured in vendors:
+        if time_is_up():
+            break
+        _dispatch_vendor(engine=engine, settings=settings, vendor=configured, clock=clock, holder=holder,
+                         io=io or DispatchIO(), calendars=calendars, tally=tally)
     return WorkResult(
         counts={"sent": tally.sent, "accepted": tally.accepted, "rejected": tally.rejected,
                 "failed": tally.failed, "needs_reconcile": tally.needs_reconcile},
@@ -99,21 +96,6 @@ def dispatch(*, engine: Engine, settings: Settings, clock: Clock, vendor: str | 
         else ExitCode.OK,
         detail=tally,
     )
-
-
-@contextmanager
-def _collector_skips_what_is_already_loaded() -> Iterator[None]:
-    """Python's cycle collector leaves alone, for the run, every object there before it: modules, classes,
-    settings. Its full passes over them came round during a dispatch and took 50 ms of CPU each (0.1 s and
-    more of waiting on a busy machine) for nothing, since none of them is garbage. They are handed back
-    after the run (unless something else froze them first), so nothing stays beyond the collector's reach."""
-    frozen_before = gc.get_freeze_count() > 0
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()
 
 
 def _dispatch_vendor(*, engine: Engine, settings: Settings, vendor: VendorSettings, clock: Clock, holder: str,
