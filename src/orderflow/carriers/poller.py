@@ -37,7 +37,14 @@ from orderflow.carriers.budgets import Quota, cached_token, give_back, keep_toke
 from orderflow.carriers.http import Request, Token, failed
 from orderflow.carriers.numbers import detect
 from orderflow.carriers.status import FetchOutcome, TrackingResult
-from orderflow.carriers.tracking import CARRIER_FAILURES, apply_result, known_events
+from orderflow.carriers.tracking import (
+    CARRIER_FAILURES,
+    apply_result,
+    known_events,
+    load_parcels,
+    save_parcels,
+    store_events,
+)
 from orderflow.clock import Clock
 from orderflow.config import CarrierSettings, Settings
 from orderflow.db.bulk import chunked
@@ -393,16 +400,18 @@ async def _http(client: httpx.AsyncClient, request: Request) -> httpx.Response:
 def _store(engine: Engine, answers: list[Answer], runs: dict[str, CarrierRun], *, settings: Settings,
            now: datetime) -> int:
     """Store one batch of answers in one transaction; the new events stored."""
-    events = 0
     with session_factory(engine)() as session, session.begin():
         ids = [answer.shipment_id for answer in answers]
-        shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))}
+        parcels = load_parcels(session, ids)
         stored = known_events(session, ids)
-        for answer in answers:
-            events += apply_result(session, shipments[answer.shipment_id], answer.result, carrier=answer.carrier,
-                                   now=now, policy=settings.tracking, stored=stored[answer.shipment_id])
+        new = {answer.shipment_id: apply_result(parcels[answer.shipment_id], answer.result, carrier=answer.carrier,
+                                                now=now, policy=settings.tracking, stored=stored[answer.shipment_id])
+               for answer in answers}
+        save_parcels(session, list(parcels.values()))
+        store_events(session, new, now=now)
         roll_up(session=session, now=now, vendor_order_ids={
-            shipment.vendor_order_id for shipment in shipments.values() if shipment.status == "delivered"})
+            parcel.vendor_order_id for parcel in parcels.values() if parcel.status == "delivered"})
+    events = sum(len(added) for added in new.values())
     for answer in answers:  # counted once stored: a batch that failed counts for nothing
         runs[answer.carrier].outcomes[answer.result.outcome] += 1
     return events
