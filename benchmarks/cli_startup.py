@@ -15,11 +15,16 @@ gives the median wall time of each and the median of the per-pair ratios.
 or ``git archive``) in the same rounds, so a change is measured before and after on the same machine at the
 same time. ``--quick``: 5 rounds instead of 21.
 
-Where ``notifications`` spends its time beyond the floor (5,000 open, profiled 2026-12-07): Typer building a
-pydantic type adapter for each option given or defaulted, whose first one imports pydantic's schema builder
-(shared with the settings, which build the same way); the settings models; reading the 5,000 rows and making
-them documents (by field name, as much again as the read: now by position); the Rich table; and tearing the
-interpreter down at exit (about 0.1-0.2 s with every module loaded: now skipped once the output is written).
+Where ``notifications`` spends its time beyond the floor (5,000 open, 2026-12-07, wall time of one process
+on the 2-core machine at load 5-6, where the floor's imports took 0.35 s): loading ``orderflow.cli.main``
+0.05 s; Typer turning the options' values into Python ones 0.19-0.21 s, through a pydantic type adapter per
+option, whose first one imports pydantic and its schema builder (0.07 s of it is Typer's own: with the
+settings imported first, the parse takes 0.07 s); the settings 0.10-0.12 s (pydantic-settings and building
+the settings models); the database engine 0.02 s; reading and ranking the 5,000 rows 0.15 s (documents were
+made by reading each row's fields by name, as much again as the read: now by position); the table 0.03 s;
+and, after the output, tearing the interpreter down (0.1-0.2 s: now skipped). Paired, 5 rounds, load 5.5:
+1.22 -> 1.00 s, ratio to the floor 2.90 -> 2.37. What is left is mostly pydantic, which both Typer's option
+conversion and the settings need: the goal needs the queue's path without it.
 
     .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--before DIR]
 """

@@ -41,13 +41,17 @@ profile, tearing the interpreter down at exit (the same imports end 0.19-0.25 s 
 The plan itself (due parcels, one query of three columns; rate budgets) takes milliseconds.
 
 What changed: answers are stored while the polling goes on, each batch of what has come back (at least 100)
-in one transaction in a thread beside the event loop, so what is left after the last answer is the last
-batch, the carriers' health and the run record; the clients share one TLS context; and ``python -m
-orderflow`` ends the process as soon as the command has returned and its output is written. Quick scale,
-paired (4 rounds, base and new alternating, load 6.5): wall 5.70 -> 5.26 s, before the first request 1.54
--> 1.38 s, polling 3.41 -> 3.48 s, after the last answer 0.75 -> 0.39 s. At quick scale start-up alone
-(about 0.5 s on a quiet machine: the floor of every command's imports is 0.2-0.3 s) keeps the ratio well
-under 0.85; at full scale it weighs a tenth as much.
+in one transaction in a thread beside the event loop, as plain rows (one select, one update, one insert per
+batch, not ORM objects), so what is left after the last answer is the last batch, the carriers' health and
+the run record; the clients share one TLS context; and ``python -m orderflow`` ends the process as soon as
+the command has returned and its output is written. Quick scale, paired (6 rounds, the code before and after
+alternating in one run, load 6-8): wall 5.43 -> 4.67 s (ratio 0.59 -> 0.69), before the first request 1.41
+-> 1.21 s, polling 3.35 -> 3.38 s (0.95 of the bound both), after the last answer 0.70 -> 0.06 s, CPU 2.02
+-> 1.62 s. Full scale, one round each, with only the first change (storing while polling, still through
+the ORM; load 7-9, the test suite running beside): after the last answer 11.8 -> 0.2 s, polling 41.0 ->
+42.4 s. What is left is start-up: at quick scale it alone (about 0.5 s on a quiet machine, of which the
+floor of every command's imports is 0.2-0.3 s) keeps the ratio under 0.85; at full scale it weighs a tenth
+as much.
 
     .venv/bin/python benchmarks/track.py [--parcels 5000] [--quick] [--runs 3] [--latency 0.1] \\
         [--concurrency 4] [--profile FILE]
