@@ -8,12 +8,26 @@ whole read). A test holds these columns to the model's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import JSON, Integer, Select, String, Text, column, select, table
+from sqlalchemy import (
+    JSON,
+    ColumnClause,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Text,
+    column,
+    select,
+    table,
+    type_coerce,
+)
+from sqlalchemy.types import NullType
 
 from orderflow.db.types import UTCDateTime
 from orderflow.errors import InputError
@@ -110,7 +124,7 @@ def _selected(filters: QueueFilter) -> Select[Any]:
         raise InputError(f"--state must be one of {', '.join(STATES)}, not {filters.state!r}")
     listed = NOTIFICATIONS.c
     states = {"open": ("open", "acknowledged"), "all": NOTIFICATION_STATES}.get(filters.state, (filters.state,))
-    query = select(*(listed[name] for name in LISTED)).where(listed.state.in_(states))
+    query = select(*(_as_stored(listed[name]) for name in LISTED)).where(listed.state.in_(states))
     if filters.rule:
         query = query.where(listed.rule == filters.rule)
     if filters.vendor:
@@ -130,8 +144,38 @@ def queue_documents(session: Session | Connection, *, filters: QueueFilter = Que
     objects cost more than everything else the command does. Each row is taken by position, once: reading a
     row's fields by name, and ranking by them, cost as much again as reading the rows."""
     rank = _document_key(sort)
-    documents = [_document(dict(zip(LISTED, row, strict=True))) for row in session.execute(_selected(filters))]
+    documents = []
+    for row in session.execute(_selected(filters)).all():
+        listed = dict(zip(LISTED, row, strict=True))
+        for name, read in _READ.items():
+            listed[name] = read(listed[name])
+        documents.append(_document(listed))
     return sorted(documents, key=rank)
+
+
+def _utc(value: Any) -> datetime | None:
+    """What ``UTCDateTime`` reads, from the value as the driver gives it: SQLite's text, or PostgreSQL's time."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    """What ``JSON`` reads, from the value as the driver gives it: text, or already read."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+_READ: dict[str, Callable[[Any], Any]] = {
+    **{column.name: _utc for column in NOTIFICATIONS.c if isinstance(column.type, UTCDateTime)},
+    **{column.name: _json for column in NOTIFICATIONS.c if isinstance(column.type, JSON)},
+}
+"""The columns read as stored and converted here, one call per value: the types' own conversion, a few calls
+deep per value, cost more than the rest of the read for 5,000 rows."""
+
+
+def _as_stored(listed: ColumnClause[Any]) -> ColumnElement[Any]:
+    return type_coerce(listed, NullType()) if listed.name in _READ else listed
 
 
 LISTED = tuple(Listed.__annotations__)
