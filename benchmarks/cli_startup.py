@@ -22,9 +22,12 @@ option, whose first one imports pydantic and its schema builder (0.07 s of it is
 settings imported first, the parse takes 0.07 s); the settings 0.10-0.12 s (pydantic-settings and building
 the settings models); the database engine 0.02 s; reading and ranking the 5,000 rows 0.15 s (documents were
 made by reading each row's fields by name, as much again as the read: now by position); the table 0.03 s;
-and, after the output, tearing the interpreter down (0.1-0.2 s: now skipped). Paired, 5 rounds, load 5.5:
-1.22 -> 1.00 s, ratio to the floor 2.90 -> 2.37. What is left is mostly pydantic, which both Typer's option
-conversion and the settings need: the goal needs the queue's path without it.
+and, after the output, tearing the interpreter down (0.1-0.2 s: now skipped). The five time columns and the
+labels are now read as stored and converted in one call a value (the types' own conversion was 0.15 s of
+the read). Paired, 9 rounds, load 3 (``--runs 9 --before``): 0.756 -> 0.612 s against a floor of 0.271 s,
+ratio 2.79 -> 2.24. What is left is mostly pydantic, which both Typer's option conversion and the settings
+need (0.2-0.3 s together), and loading every command's module at start (0.05 s): the goal needs the
+queue's path without pydantic.
 
     .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--before DIR]
 """

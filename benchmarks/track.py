@@ -47,11 +47,12 @@ the run record; the clients share one TLS context; and ``python -m orderflow`` e
 the command has returned and its output is written. Quick scale, paired (6 rounds, the code before and after
 alternating in one run, load 6-8): wall 5.43 -> 4.67 s (ratio 0.59 -> 0.69), before the first request 1.41
 -> 1.21 s, polling 3.35 -> 3.38 s (0.95 of the bound both), after the last answer 0.70 -> 0.06 s, CPU 2.02
--> 1.62 s. Full scale, one round each, with only the first change (storing while polling, still through
-the ORM; load 7-9, the test suite running beside): after the last answer 11.8 -> 0.2 s, polling 41.0 ->
-42.4 s. What is left is start-up: at quick scale it alone (about 0.5 s on a quiet machine, of which the
-floor of every command's imports is 0.2-0.3 s) keeps the ratio under 0.85; at full scale it weighs a tenth
-as much.
+-> 1.62 s. Full scale (``--runs 2``, the code before and after run back to back, load 3.6-3.7): wall 37.49 ->
+33.88 s, ratio 0.835 -> 0.924 (goal met), before the first request 1.41 -> 1.19 s, polling 32.52 -> 32.63 s
+(0.96 of the bound both), after the last answer 3.56 -> 0.06 s, CPU 10.0 -> 8.0 s. What is left is
+start-up, nearly all of it imports every run needs (SQLAlchemy and the ORM models for the run record, pydantic
+for the settings and Typer's option conversion, the carriers' modules, httpx): at quick scale it alone keeps
+the ratio under 0.85; at full scale it weighs a tenth as much.
 
     .venv/bin/python benchmarks/track.py [--parcels 5000] [--quick] [--runs 3] [--latency 0.1] \\
         [--concurrency 4] [--profile FILE]
