@@ -103,6 +103,22 @@ class TestRootCommand:
         result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "[]"
 
+    def test_a_command_loads_its_own_module_only(self) -> None:
+        """``orderflow notifications`` loads the notifications commands' module and no other command's; the
+        root's help, asked before a command, still lists every command."""
+        probe = (
+            "import sys\nfrom orderflow.cli.main import COMMANDS, main\nsys.argv = ['orderflow', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted({module for module, _ in COMMANDS.values()} & {name.rsplit('.', 1)[-1] for name in "
+            "sys.modules if name.startswith('orderflow.cli.')}), file=sys.stderr)\n"
+        )
+        alone = subprocess.run([sys.executable, "-c", probe, "notifications", "--help"], capture_output=True,
+                               text=True, check=True)
+        assert alone.stderr.strip() == "['notifications']"
+        root_help = subprocess.run([sys.executable, "-c", probe, "--help", "notifications"], capture_output=True,
+                                   text=True, check=True)
+        assert listed(root_help.stdout) == set(ROOT.commands)
+
     def test_bad_now_is_a_usage_error(self) -> None:
         """--now must be an ISO-8601 time."""
         result = runner.invoke(app, ["--now", "yesterday", "jobs"])
