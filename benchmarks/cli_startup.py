@@ -25,9 +25,10 @@ made by reading each row's fields by name, as much again as the read: now by pos
 and, after the output, tearing the interpreter down (0.1-0.2 s: now skipped). The five time columns and the
 labels are now read as stored and converted in one call a value (the types' own conversion was 0.15 s of
 the read). Paired, 9 rounds, load 3 (``--runs 9 --before``): 0.756 -> 0.612 s against a floor of 0.271 s,
-ratio 2.79 -> 2.24. What is left is mostly pydantic, which both Typer's option conversion and the settings
-need (0.2-0.3 s together), and loading every command's module at start (0.05 s): the goal needs the
-queue's path without pydantic.
+ratio 2.79 -> 2.24; then loading only the command's own module, not every command's: 0.602 -> 0.582 s,
+ratio 2.23 -> 2.15 (9 rounds, load 2.6-3.2). What is left is mostly pydantic, which both Typer's option
+conversion and the settings need (0.2-0.3 s together), and the read (0.1 s): the goal needs the queue's path
+without pydantic.
 
     .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--before DIR]
 """
