@@ -29,10 +29,30 @@ then the median wall time, parcels/s, bound parcels/s and their ratio (goal: at 
 split of the wall time. ``--profile FILE`` then runs one more fresh track under cProfile and prints where the
 CPU time went beyond waiting on the network.
 
-Where the time goes (quick scale, 2026-11-26): the polling phase runs at 0.92 of the bound; the whole
-process loses on start-up before the first request (1.36 s: imports, the settings, the due parcels) and on
-storing the answers after the last one (0.7 s). Those are fixed costs: at full scale (5,000 parcels, a 32 s
-bound) they weigh a tenth as much.
+Where the time goes (2026-12-07, on the 2-core machine with other work beside it, load average 6-9, so every
+figure is slower than on a quiet machine; compare the rows with each other). Before this round, at full scale
+(5,000 parcels, one run): wall 38.3 s = 1.1 s before the first request + 33.4 s polling (0.94 of the bound)
++ 3.9 s after the last answer, ratio 0.82. Under cProfile at quick scale (times inflated by the profiler):
+the answers were stored only after the last one came back (2.0 s: the ORM's flush 1.0 s, apply_result 0.7
+s), in batches of 200 but all after polling; start-up imports 3.4 s cumulative (the ORM models, which every
+job needs for its run record, the carriers' modules, httpx, pydantic and the settings); making the four
+httpx clients 0.56 s, 0.30 s of it reading the trusted certificates once per carrier; and, outside any
+profile, tearing the interpreter down at exit (the same imports end 0.19-0.25 s sooner with ``os._exit``).
+The plan itself (due parcels, one query of three columns; rate budgets) takes milliseconds.
+
+What changed: answers are stored while the polling goes on, each batch of what has come back (at least 100)
+in one transaction in a thread beside the event loop, as plain rows (one select, one update, one insert per
+batch, not ORM objects), so what is left after the last answer is the last batch, the carriers' health and
+the run record; the clients share one TLS context; and ``python -m orderflow`` ends the process as soon as
+the command has returned and its output is written. Quick scale, paired (6 rounds, the code before and after
+alternating in one run, load 6-8): wall 5.43 -> 4.67 s (ratio 0.59 -> 0.69), before the first request 1.41
+-> 1.21 s, polling 3.35 -> 3.38 s (0.95 of the bound both), after the last answer 0.70 -> 0.06 s, CPU 2.02
+-> 1.62 s. Full scale (``--runs 2``, the code before and after run back to back, load 3.6-3.7): wall 37.49 ->
+33.88 s, ratio 0.835 -> 0.924 (goal met), before the first request 1.41 -> 1.19 s, polling 32.52 -> 32.63 s
+(0.96 of the bound both), after the last answer 3.56 -> 0.06 s, CPU 10.0 -> 8.0 s. What is left is
+start-up, nearly all of it imports every run needs (SQLAlchemy and the ORM models for the run record, pydantic
+for the settings and Typer's option conversion, the carriers' modules, httpx): at quick scale it alone keeps
+the ratio under 0.85; at full scale it weighs a tenth as much.
 
     .venv/bin/python benchmarks/track.py [--parcels 5000] [--quick] [--runs 3] [--latency 0.1] \\
         [--concurrency 4] [--profile FILE]

@@ -76,6 +76,22 @@ class TestRootCommand:
         """--version prints the version and exits 0."""
         result = orderflow("--version")
         assert (result.returncode, result.stdout.strip()) == (0, "orderflow 0.1.0")
+    def test_a_process_of_its_own_ends_with_everything_written(self, tmp_path: Path) -> None:
+        """``python -m orderflow`` ends as soon as the command returns: the output and the exit code are those of
+        orderflow run inside another program, which goes on after it (as a test or an embedding script does)."""
+        embedded = ("import sys\nfrom orderflow.cli.main import main\nsys.argv = ['orderflow', *sys.argv[1:]]\n"
+                    "try:\n    main()\nexcept SystemExit as stop:\n    print('went on', file=sys.stderr)\n"
+                    "    raise\n")
+        missing = str(tmp_path / "missing.toml")
+        for arguments, code in ((["--help"], 0), (["--config", missing, "jobs"], ExitCode.CONFIG)):
+            alone = subprocess.run([sys.executable, "-m", "orderflow", *arguments], capture_output=True, text=True,
+                                   check=False)
+            inside = subprocess.run([sys.executable, "-c", embedded, *arguments], capture_output=True, text=True,
+                                    check=False)
+            assert (alone.returncode, alone.stdout) == (code, inside.stdout)
+            assert inside.returncode == code
+            assert alone.stderr + "went on\n" == inside.stderr
+
 
     def test_heavy_libraries_stay_off_the_start_up_path(self) -> None:
         """Building the CLI and showing help imports neither pandas, paramiko, alembic nor SQLAlchemy's ORM."""
@@ -86,6 +102,22 @@ class TestRootCommand:
         )
         result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "[]"
+
+    def test_a_command_loads_its_own_module_only(self) -> None:
+        """``orderflow notifications`` loads the notifications commands' module and no other command's; the
+        root's help, asked before a command, still lists every command."""
+        probe = (
+            "import sys\nfrom orderflow.cli.main import COMMANDS, main\nsys.argv = ['orderflow', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted({module for module, _ in COMMANDS.values()} & {name.rsplit('.', 1)[-1] for name in "
+            "sys.modules if name.startswith('orderflow.cli.')}), file=sys.stderr)\n"
+        )
+        alone = subprocess.run([sys.executable, "-c", probe, "notifications", "--help"], capture_output=True,
+                               text=True, check=True)
+        assert alone.stderr.strip() == "['notifications']"
+        root_help = subprocess.run([sys.executable, "-c", probe, "--help", "notifications"], capture_output=True,
+                                   text=True, check=True)
+        assert listed(root_help.stdout) == set(ROOT.commands)
 
     def test_bad_now_is_a_usage_error(self) -> None:
         """--now must be an ISO-8601 time."""

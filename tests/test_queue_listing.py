@@ -7,18 +7,27 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON, Engine
+from sqlalchemy import JSON, Engine, select
 
 from orderflow import public_holidays as holidays_module
+from orderflow.db.engine import session_factory
 from orderflow.db.models import Notification, NotificationState
 from orderflow.db.types import UTCDateTime
 from orderflow.errors import ConfigError
 from orderflow.public_holidays import public_holidays
-from orderflow.rules.listing import NOTIFICATION_STATES, NOTIFICATIONS, Listed
+from orderflow.rules.listing import (
+    NOTIFICATION_STATES,
+    NOTIFICATIONS,
+    Listed,
+    QueueFilter,
+    as_document,
+    queue_documents,
+    sort_key,
+)
 
 
 class TestListedColumns:
@@ -35,6 +44,32 @@ class TestListedColumns:
     def test_every_state_is_listed(self) -> None:
         """``--state all`` covers every state a notification can be in."""
         assert tuple(state.value for state in NotificationState) == NOTIFICATION_STATES
+
+
+class TestListedValues:
+    def test_the_queue_reads_what_the_models_read(self, engine: Engine) -> None:
+        """Times and labels, read as stored and converted by the listing itself, are what the models read: UTC
+        times to the microsecond, missing ones missing, labels as written; every state, in the same order."""
+        at = datetime(2026, 11, 3, 18, 4, 5, 123456, tzinfo=UTC)
+        full = Notification(fingerprint="a" * 64, rule="vendor_late", severity="high", subject_type="vendor_order",
+                            subject_id="TB1001-ACME", order_number="1001", vendor_code="ACME",
+                            vendor_order_id="TB1001-ACME", tracking_number="1Z5R89390357567127", carrier="ups",
+                            labels={"due_at": "2026-11-02T22:00:00+00:00", "late_business_days": "1.5"},
+                            evidence="no ship confirmation", state=NotificationState.ACKNOWLEDGED, opened_at=at,
+                            last_seen_at=at + timedelta(hours=1), acked_by="pat", acked_at=at,
+                            snoozed_until=at + timedelta(days=1), resolved_at=at + timedelta(days=2),
+                            pushed_at=at + timedelta(seconds=1), suppressed_by="silence:3")
+        bare = Notification(fingerprint="b" * 64, rule="customer_not_notified", severity="warning",
+                            subject_type="shipment", subject_id="7", state=NotificationState.OPEN)
+        with session_factory(engine)() as session, session.begin():
+            session.add_all([full, bare])
+        with session_factory(engine)() as session:
+            read = sorted(session.scalars(select(Notification)), key=sort_key("type"))
+            expected = [as_document(notification) for notification in read]
+        with engine.connect() as connection:
+            listed = queue_documents(connection, filters=QueueFilter(state="all", include_hidden=True))
+        assert listed == expected
+        assert (listed[0]["opened_at"], listed[0]["late_business_days"]) == (at, 1.5)
 
 
 class TestQueuePathStaysLight:

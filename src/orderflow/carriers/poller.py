@@ -9,8 +9,13 @@ Three phases, so no database work happens while waiting on carriers:
    a call; the cached OAuth token is used and refreshed once when a 401 comes back; 5xx, timeouts and 429
    (``Retry-After``) are retried with backoff. A shipment with no carrier tries the carriers its number could
    belong to, best first.
-3. Apply: events, statuses and next checks; new tokens kept; unused budget given back; per-carrier outcome
-   counts stored for ``tracking_feed_unhealthy``; a carrier whose every call failed trips its breaker.
+3. Store: events, statuses and next checks, while the polling goes on: the answers that have come back are
+   stored together, one transaction per batch, in a thread of its own, so the run ends soon after the last
+   answer. Then new tokens kept; unused budget given back; per-carrier outcome counts stored for
+   ``tracking_feed_unhealthy``; a carrier whose every call failed trips its breaker.
+
+Killed at any point, a run loses nothing: a batch is stored whole or not at all, and a parcel whose answer was
+not stored is still due, asked again next run (its events are stored once whatever comes back twice).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,7 +37,14 @@ from orderflow.carriers.budgets import Quota, cached_token, give_back, keep_toke
 from orderflow.carriers.http import Request, Token, failed
 from orderflow.carriers.numbers import detect
 from orderflow.carriers.status import FetchOutcome, TrackingResult
-from orderflow.carriers.tracking import CARRIER_FAILURES, apply_result, known_events
+from orderflow.carriers.tracking import (
+    CARRIER_FAILURES,
+    apply_result,
+    known_events,
+    load_parcels,
+    save_parcels,
+    store_events,
+)
 from orderflow.clock import Clock
 from orderflow.config import CarrierSettings, Settings
 from orderflow.db.bulk import chunked
@@ -43,6 +56,8 @@ from orderflow.orders.lifecycle import roll_up
 from orderflow.retries import should_retry
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -100,10 +115,20 @@ def track(*, engine: Engine, settings: Settings, clock: Clock, carrier: str | No
         runs = {code: CarrierRun(API[code], configured[code], credentials(code, configured[code]),
                                  allowed=_allowance(session, code, configured[code], due, now),
                                  token=cached_token(session, code)) for code in wanted}
-    answers = asyncio.run(_poll(due, runs, io or TrackIO(), now)) if due and runs else []
-    counts = _apply(engine, answers, runs, settings=settings, now=now, problems=problems)
+    events = 0
+    if due and runs:
+        def store(answers: list[Answer]) -> int:
+            return _store(engine, answers, runs, settings=settings, now=now)
+
+        events = asyncio.run(_poll(due, runs, io or TrackIO(), now, store=store, beside=_threads_share(engine)))
+    counts = _settle(engine, runs, events, now=now, problems=problems)
     return WorkResult(counts=counts, problems=problems,
                       exit_code=ExitCode.PARTIAL_FAILURE if problems else ExitCode.OK)
+
+
+def _threads_share(engine: Engine) -> bool:
+    """Whether another thread sees the same database: not an in-memory SQLite one (one per connection)."""
+    return not (engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"))
 
 
 UNLIMITED = 1 << 30
@@ -154,8 +179,84 @@ def _calls_wanted(api: CarrierApi, due: list[Due]) -> int:
 
 # --- phase 2: asking the carriers -------------------------------------------------------------------------
 
-async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: datetime) -> list[Answer]:
-    clients = {code: (io.http_client or _default_client)(code, run.settings) for code, run in runs.items()}
+STORE_AT_LEAST = 100
+"""Answers stored together while polling goes on: fewer transactions than parcels, and few left to store once
+the last answer is in."""
+STORE_AT_MOST = 500
+
+
+class _Storer:
+    """Stores the answers as they come back, one batch at a time, while the asking goes on.
+
+    A batch is what has come back since the last one began (at least ``STORE_AT_LEAST`` until the polling
+    ends); it is stored in a thread of its own, so the event loop keeps asking meanwhile.
+    """
+
+    def __init__(self, store: Callable[[list[Answer]], int], *, beside: bool) -> None:
+        self._store = store
+        self._beside = beside
+        self._pending: list[Answer] = []
+        self._ready = asyncio.Event()
+        self._polling = True
+        self.events = 0
+
+    def add(self, answers: list[Answer]) -> None:
+        self._pending += answers
+        if len(self._pending) >= STORE_AT_LEAST:
+            self._ready.set()
+
+    def polled(self) -> None:
+        """Every answer is in: what is left is stored now, whatever its size."""
+        self._polling = False
+        self._ready.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="orderflow-track-store") as thread:
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
+                batch, self._pending = self._pending[:STORE_AT_MOST], self._pending[STORE_AT_MOST:]
+                if batch:
+                    self.events += (await loop.run_in_executor(thread, self._store, batch) if self._beside
+                                    else self._store(batch))
+                if not self._polling and not self._pending:
+                    return
+                if not self._polling or len(self._pending) >= STORE_AT_LEAST:
+                    self._ready.set()
+
+
+async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: datetime, *,
+                store: Callable[[list[Answer]], int], beside: bool = True) -> int:
+    """Ask the carriers about ``due`` and ``store`` the answers in batches as they come; the events stored.
+
+    ``beside``: store in a thread beside the event loop (no: in the loop, for a database only it can see).
+    """
+    storer = _Storer(store, beside=beside)
+    storing = asyncio.ensure_future(storer.run())
+    asking = asyncio.ensure_future(_ask_all(due, runs, io, now, storer.add))
+    try:
+        await asyncio.wait((asking, storing), return_when=asyncio.FIRST_COMPLETED)
+        if storing.done():  # it ends early only by failing: the asking stops too
+            storing.result()
+        asking.result()
+        storer.polled()
+        await storing
+    finally:
+        for task in (asking, storing):
+            task.cancel()
+        await asyncio.gather(asking, storing, return_exceptions=True)
+    return storer.events
+
+
+async def _ask_all(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: datetime,
+                   answered: Callable[[list[Answer]], None]) -> None:
+    """Ask every carrier its share of ``due``, handing each call's answers to ``answered`` as they come."""
+    if io.http_client is not None:
+        clients = {code: io.http_client(code, run.settings) for code, run in runs.items()}
+    else:
+        tls = _tls_context()
+        clients = {code: _default_client(code, run.settings, tls) for code, run in runs.items()}
     gates = {code: asyncio.Semaphore(run.settings.concurrency) for code, run in runs.items()}
     locks = {code: asyncio.Lock() for code in runs}
 
@@ -182,23 +283,32 @@ async def _poll(due: list[Due], runs: dict[str, CarrierRun], io: TrackIO, now: d
                 break
         return [] if last is None else [last]
 
+    async def handed_on(asking: Awaitable[list[Answer]]) -> None:
+        answered(await asking)
+
     tasks = []
     for code, run in runs.items():
         mine = [item for item in due if item.carriers == (code,)]
-        tasks += [known_batch(code, batch) for batch in chunked(mine, run.api.carrier.batch_size)]
-    tasks += [guess(item) for item in due if len(item.carriers) > 1]
+        tasks += [handed_on(known_batch(code, batch)) for batch in chunked(mine, run.api.carrier.batch_size)]
+    tasks += [handed_on(guess(item)) for item in due if len(item.carriers) > 1]
     try:
-        answers = [answer for group in await asyncio.gather(*tasks) for answer in group]
+        await asyncio.gather(*tasks)
     finally:
         await asyncio.gather(*(client.aclose() for client in clients.values()))
-    return answers
 
 
-def _default_client(code: str, settings: CarrierSettings) -> httpx.AsyncClient:
+def _tls_context() -> ssl.SSLContext:
+    """The one TLS context every carrier's client shares: reading the trusted certificates once, not per carrier."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def _default_client(code: str, settings: CarrierSettings, tls: ssl.SSLContext) -> httpx.AsyncClient:
     import httpx
 
     return httpx.AsyncClient(base_url=settings.base_url or API[code].carrier.base_url,
-                             timeout=settings.timeout_seconds)
+                             timeout=settings.timeout_seconds, verify=tls)
 
 
 class _Retry(RemoteUnavailable):
@@ -285,22 +395,31 @@ async def _http(client: httpx.AsyncClient, request: Request) -> httpx.Response:
                                 headers=request.headers, json=request.json, data=request.form)
 
 
-# --- phase 3: applying what came back ---------------------------------------------------------------------
+# --- phase 3: storing what came back ---------------------------------------------------------------------
 
-def _apply(engine: Engine, answers: list[Answer], runs: dict[str, CarrierRun], *, settings: Settings, now: datetime,
-           problems: list[str]) -> dict[str, int]:
-    events = 0
-    for batch in chunked(answers, 200):
-        with session_factory(engine)() as session, session.begin():
-            ids = [answer.shipment_id for answer in batch]
-            shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))}
-            stored = known_events(session, ids)
-            for answer in batch:
-                events += apply_result(session, shipments[answer.shipment_id], answer.result, carrier=answer.carrier,
-                                       now=now, policy=settings.tracking, stored=stored[answer.shipment_id])
-                runs[answer.carrier].outcomes[answer.result.outcome] += 1
-            roll_up(session=session, now=now, vendor_order_ids={
-                shipment.vendor_order_id for shipment in shipments.values() if shipment.status == "delivered"})
+def _store(engine: Engine, answers: list[Answer], runs: dict[str, CarrierRun], *, settings: Settings,
+           now: datetime) -> int:
+    """Store one batch of answers in one transaction; the new events stored."""
+    with session_factory(engine)() as session, session.begin():
+        ids = [answer.shipment_id for answer in answers]
+        parcels = load_parcels(session, ids)
+        stored = known_events(session, ids)
+        new = {answer.shipment_id: apply_result(parcels[answer.shipment_id], answer.result, carrier=answer.carrier,
+                                                now=now, policy=settings.tracking, stored=stored[answer.shipment_id])
+               for answer in answers}
+        save_parcels(session, list(parcels.values()))
+        store_events(session, new, now=now)
+        roll_up(session=session, now=now, vendor_order_ids={
+            parcel.vendor_order_id for parcel in parcels.values() if parcel.status == "delivered"})
+    events = sum(len(added) for added in new.values())
+    for answer in answers:  # counted once stored: a batch that failed counts for nothing
+        runs[answer.carrier].outcomes[answer.result.outcome] += 1
+    return events
+
+
+def _settle(engine: Engine, runs: dict[str, CarrierRun], events: int, *, now: datetime,
+            problems: list[str]) -> dict[str, int]:
+    """After the last answer is stored: tokens kept, unused budget given back, each carrier's health."""
     with session_factory(engine)() as session, session.begin():
         for code, run in runs.items():
             if run.new_token is not None:

@@ -10,33 +10,94 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from orderflow.carriers.status import FetchOutcome, PackageStatus, TrackingEvent, TrackingResult, is_terminal, summarize
 from orderflow.config import TrackingSettings
+from orderflow.db.bulk import table_of
 from orderflow.db.models import Shipment
 from orderflow.db.models import TrackingEvent as StoredEvent
 
 CARRIER_FAILURES = {FetchOutcome.AUTH_ERROR, FetchOutcome.RATE_LIMITED, FetchOutcome.CARRIER_ERROR}
 NOT_A_SCAN = {PackageStatus.LABEL_CREATED, PackageStatus.UNKNOWN, PackageStatus.CANCELLED}
+SHIPMENTS = table_of(Shipment).c
+EVENTS = table_of(StoredEvent).c
+
+
+@dataclass
+class Parcel:
+    """The columns of a shipment an answer reads and changes, as a plain row: a batch of answers is stored with
+    one select, one update and one insert, a fraction of what loading and flushing as many ORM objects costs."""
+
+    id: int
+    vendor_order_id: str
+    carrier: str | None
+    reported_at: datetime
+    status: str
+    first_scan_at: datetime | None
+    last_event_at: datetime | None
+    estimated_delivery: datetime | None
+    delivered_at: datetime | None
+    exception_reason: str | None
+    last_checked_at: datetime | None
+    last_outcome: str | None
+    invalid_polls: int
+    first_invalid_at: datetime | None
+    next_check_at: datetime | None
+    tracking_expired_at: datetime | None
+    updated_at: datetime
+
+
+PARCEL_COLUMNS = tuple(field.name for field in fields(Parcel))
+WRITTEN = tuple(name for name in PARCEL_COLUMNS if name not in ("id", "vendor_order_id", "reported_at"))
+"""The columns :func:`apply_result` may change."""
+
+
+def load_parcels(session: Session, shipment_ids: list[int]) -> dict[int, Parcel]:
+    """The shipments of a batch as :class:`Parcel` rows, by id, in one query."""
+    query = select(*(SHIPMENTS[name] for name in PARCEL_COLUMNS)).where(SHIPMENTS.id.in_(shipment_ids)) \
+        .with_for_update()  # no other run changes them between this read and the write back
+    return {row[0]: Parcel(*row) for row in session.execute(query)}
+
+
+def save_parcels(session: Session, parcels: list[Parcel]) -> None:
+    """Write back what :func:`apply_result` changed, one statement for the batch."""
+    if parcels:
+        session.execute(update(table_of(Shipment)).where(SHIPMENTS.id == bindparam("parcel_id"))
+                        .values({name: bindparam(f"new_{name}") for name in WRITTEN}),
+                        [{"parcel_id": parcel.id, **{f"new_{name}": getattr(parcel, name) for name in WRITTEN}}
+                         for parcel in parcels])
+
+
+def store_events(session: Session, new: dict[int, list[TrackingEvent]], *, now: datetime) -> None:
+    """Insert each shipment's new events (from :func:`apply_result`), one statement for the batch."""
+    rows: list[dict[str, Any]] = [
+        {"shipment_id": shipment_id, "occurred_at": event.at, "status": event.status, "code": event.code,
+         "description": event.description, "location": event.location, "recorded_at": now}
+        for shipment_id, events in new.items() for event in events]
+    if rows:
+        session.execute(insert(table_of(StoredEvent)), rows)
 
 
 def known_events(session: Session, shipment_ids: list[int]) -> dict[int, list[TrackingEvent]]:
     """The stored events of many shipments in one query, for applying a batch of answers."""
     known: dict[int, list[TrackingEvent]] = {shipment_id: [] for shipment_id in shipment_ids}
-    for row in session.scalars(select(StoredEvent).where(StoredEvent.shipment_id.in_(shipment_ids))):
-        known[row.shipment_id].append(TrackingEvent(at=row.occurred_at, status=PackageStatus(row.status),
-                                                    code=row.code, description=row.description,
-                                                    location=row.location))
+    query = select(EVENTS.shipment_id, EVENTS.occurred_at, EVENTS.status, EVENTS.code, EVENTS.description,
+                   EVENTS.location).where(EVENTS.shipment_id.in_(shipment_ids))
+    for shipment_id, at, status, code, description, location in session.execute(query):
+        known[shipment_id].append(TrackingEvent(at=at, status=PackageStatus(status), code=code,
+                                                description=description, location=location))
     return known
 
 
-def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *, carrier: str | None,
-                 now: datetime, policy: TrackingSettings, stored: list[TrackingEvent]) -> int:
-    """Apply one poll's answer; returns how many new events were stored.
+def apply_result(shipment: Parcel, result: TrackingResult, *, carrier: str | None, now: datetime,
+                 policy: TrackingSettings, stored: list[TrackingEvent]) -> list[TrackingEvent]:
+    """Apply one poll's answer to ``shipment``; returns the new events, for :func:`store_events`.
 
     ``stored`` are the shipment's events already in the database (from :func:`known_events`, for a batch).
     """
@@ -45,31 +106,28 @@ def apply_result(session: Session, shipment: Shipment, result: TrackingResult, *
     shipment.updated_at = now
     if result.outcome in CARRIER_FAILURES:
         shipment.next_check_at = now + timedelta(minutes=policy.carrier_failure_minutes)
-        return 0
+        return []
     if carrier and shipment.carrier is None and result.outcome is FetchOutcome.OK:
         shipment.carrier = carrier
     if result.outcome is FetchOutcome.INVALID_NUMBER:
         shipment.invalid_polls += 1
         shipment.first_invalid_at = shipment.first_invalid_at or now
         shipment.next_check_at = now + timedelta(hours=policy.not_found_later_hours)
-        return 0
+        return []
     if result.outcome is FetchOutcome.NOT_FOUND:
         waited = now - shipment.reported_at
         hours = policy.not_found_later_hours if waited > timedelta(hours=policy.not_found_later_after_hours) \
             else policy.not_found_hours
         shipment.next_check_at = _or_expired(shipment, now, now + timedelta(hours=hours), policy)
-        return 0
+        return []
     shipment.invalid_polls = 0
     shipment.first_invalid_at = None
     events = list(stored)
     new = _new_events(events, result.events)
-    session.add_all(StoredEvent(shipment_id=shipment.id, occurred_at=event.at, status=event.status, code=event.code,
-                                description=event.description, location=event.location, recorded_at=now)
-                    for event in new)
     events += new
     _update_status(shipment, result, events)
     shipment.next_check_at = _next_check(shipment, now, policy)
-    return len(new)
+    return new
 
 
 def _new_events(known: list[TrackingEvent], answered: tuple[TrackingEvent, ...]) -> list[TrackingEvent]:
@@ -83,7 +141,7 @@ def _new_events(known: list[TrackingEvent], answered: tuple[TrackingEvent, ...])
     return new
 
 
-def _update_status(shipment: Shipment, result: TrackingResult, events: list[TrackingEvent]) -> None:
+def _update_status(shipment: Parcel, result: TrackingResult, events: list[TrackingEvent]) -> None:
     current = PackageStatus(shipment.status)
     if is_terminal(current, events):
         return
@@ -102,7 +160,7 @@ def _update_status(shipment: Shipment, result: TrackingResult, events: list[Trac
         PackageStatus.EXCEPTION, PackageStatus.DELIVERY_ATTEMPTED) else None
 
 
-def _next_check(shipment: Shipment, now: datetime, policy: TrackingSettings) -> datetime | None:
+def _next_check(shipment: Parcel, now: datetime, policy: TrackingSettings) -> datetime | None:
     status = PackageStatus(shipment.status)
     if status in (PackageStatus.DELIVERED, PackageStatus.CANCELLED):
         return None
@@ -117,7 +175,7 @@ def _next_check(shipment: Shipment, now: datetime, policy: TrackingSettings) -> 
     return _or_expired(shipment, now, now + timedelta(hours=hours), policy)
 
 
-def _or_expired(shipment: Shipment, now: datetime, planned: datetime, policy: TrackingSettings) -> datetime | None:
+def _or_expired(shipment: Parcel, now: datetime, planned: datetime, policy: TrackingSettings) -> datetime | None:
     """No news for ``expire_after_days``: stop following it (the rules say why it is still open)."""
     last_news = shipment.last_event_at or shipment.reported_at
     if now - last_news > timedelta(days=policy.expire_after_days):

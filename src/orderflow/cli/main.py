@@ -1,36 +1,27 @@
 """The ``orderflow`` command: root options, error-to-exit-code mapping, and the command groups.
 
-Each command group lives in its own module and only parses, calls one library function and renders.
+Each command group lives in its own module and only parses, calls one library function and renders. A run of
+one command loads only that command's module (:data:`COMMANDS`); ``app``, the whole command line, loads them
+all when first asked for (help, the reference, tests).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import sys
+import threading
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from orderflow import __version__
-from orderflow.cli import catalog as catalog_commands
-from orderflow.cli import check as check_commands
-from orderflow.cli import customers as customer_commands
-from orderflow.cli import db as db_commands
-from orderflow.cli import demo as demo_commands
-from orderflow.cli import inspect as inspect_commands
-from orderflow.cli import jobs as jobs_commands
-from orderflow.cli import notifications as notification_commands
-from orderflow.cli import orders as order_commands
-from orderflow.cli import report as report_commands
-from orderflow.cli import rules as rule_commands
-from orderflow.cli import sync as sync_commands
-from orderflow.cli import tracking as tracking_commands
-from orderflow.cli import vendors as vendor_commands
 from orderflow.cli.context import AppContext, LogFormat, emit, log_handler
 from orderflow.errors import ExitCode, OrderflowError
 
@@ -87,16 +78,6 @@ def _fail(ctx: Any, message: str, code: ExitCode) -> None:
     raise typer.Exit(int(code))
 
 
-app = typer.Typer(
-    cls=OrderflowGroup,
-    name="orderflow",
-    help="Run a multi-vendor fulfilment operation from cron: orders to vendors, parcels to delivered, "
-    "problems to staff.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=True,
-    rich_markup_mode=None,
-)
 
 
 def _version(value: bool) -> None:
@@ -116,7 +97,6 @@ def _parse_now(value: str | None) -> datetime | None:
         raise typer.BadParameter(str(exc)) from None
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     config: Path | None = typer.Option(
@@ -156,25 +136,59 @@ def root(
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-app.command("init")(db_commands.init)
-app.add_typer(db_commands.app, name="db")
-app.add_typer(catalog_commands.app, name="catalog")
-app.command("import")(order_commands.import_orders)
-app.command("order")(order_commands.order)
-app.command("orders")(order_commands.orders)
-app.command("dispatch")(vendor_commands.dispatch)
-app.command("fetch")(vendor_commands.fetch)
-app.command("inspect")(inspect_commands.inspect)
-app.command("track", help=tracking_commands.TRACK_HELP)(tracking_commands.track)
-app.add_typer(customer_commands.app, name="customers")
-app.command("vendors")(vendor_commands.vendors)
-app.add_typer(rule_commands.app, name="rules")
-app.add_typer(notification_commands.app, name="notifications")
-app.add_typer(report_commands.app, name="report")
-app.command("jobs")(jobs_commands.jobs)
-app.command("sync")(sync_commands.sync)
-app.command("demo")(demo_commands.demo)
-app.command("check")(check_commands.check)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("db", "init"), "db": ("db", "app"), "catalog": ("catalog", "app"), "import": ("orders", "import_orders"),
+    "order": ("orders", "order"), "orders": ("orders", "orders"), "dispatch": ("vendors", "dispatch"),
+    "fetch": ("vendors", "fetch"), "inspect": ("inspect", "inspect"), "track": ("tracking", "track"),
+    "customers": ("customers", "app"), "vendors": ("vendors", "vendors"), "rules": ("rules", "app"),
+    "notifications": ("notifications", "app"), "report": ("report", "app"), "jobs": ("jobs", "jobs"),
+    "sync": ("sync", "sync"), "demo": ("demo", "demo"), "check": ("check", "check"),
+}
+"""Each command, in the order help lists them: the module of ``orderflow.cli`` that holds it, and its name there
+(a ``typer.Typer`` for a group of commands)."""
+COMPLETION_VARIABLE = "_ORDERFLOW_COMPLETE"
+
+
+def command_line(names: list[str] | None = None) -> typer.Typer:
+    """The ``orderflow`` command with the commands ``names`` (None: every command), each module loaded here."""
+    line = typer.Typer(
+        cls=OrderflowGroup,
+        name="orderflow",
+        help="Run a multi-vendor fulfilment operation from cron: orders to vendors, parcels to delivered, "
+        "problems to staff.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=True,
+        rich_markup_mode=None,
+    )
+    line.callback()(root)
+    for name, (module_name, attribute) in COMMANDS.items():
+        if names is not None and name not in names:
+            continue
+        module = importlib.import_module(f"orderflow.cli.{module_name}")
+        found = getattr(module, attribute)
+        if isinstance(found, typer.Typer):
+            line.add_typer(found, name=name)
+        else:
+            line.command(name, help=getattr(module, f"{name.upper()}_HELP", None))(found)
+    return line
+
+
+def _named(args: list[str]) -> list[str] | None:
+    """The commands a command line can run: those it names, unless it asks for the root's help first, or
+    for completion, or names none (None: every command)."""
+    named = [index for index, word in enumerate(args) if word in COMMANDS]
+    if not named or COMPLETION_VARIABLE in os.environ or "--help" in args[:named[0]]:
+        return None
+    return [args[index] for index in named]
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command line, built on first use."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    whole = globals()["app"] = command_line()
+    return whole
 
 
 def hoist_root_options(command: Any, args: list[str]) -> list[str]:
@@ -224,12 +238,41 @@ def _own_option(command: Any, name: str) -> Any:
 
 def main() -> None:
     """Console-script entry point."""
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(command_line(_named(sys.argv[1:])))
     try:
-        command.main(args=hoist_root_options(command, sys.argv[1:]), prog_name="orderflow")
-    finally:
         try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _silence_stdout()
-            raise SystemExit(CLOSED_PIPE_STATUS) from None
+            command.main(args=hoist_root_options(command, sys.argv[1:]), prog_name="orderflow")
+        finally:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _silence_stdout()
+                raise SystemExit(CLOSED_PIPE_STATUS) from None
+    except SystemExit as stop:
+        if _process_is_ours():
+            _end_now(stop.code)
+        raise
+
+
+def _process_is_ours() -> bool:
+    """Whether this process runs orderflow and nothing else (``python -m orderflow``, the ``orderflow`` script),
+    with no other thread still at work: then nothing is left to do once the command has returned."""
+    started_as = sys.modules.get("__main__")
+    spec = getattr(started_as, "__spec__", None)
+    ours = (spec is not None and spec.name == "orderflow.__main__") or \
+        Path(getattr(started_as, "__file__", None) or "-").name == "orderflow"
+    return ours and all(thread.daemon or thread is threading.main_thread() for thread in threading.enumerate())
+
+
+def _end_now(code: object) -> NoReturn:
+    """End the process with ``code`` as soon as the command is done: its work is stored and its output written,
+    and tearing the interpreter down (freeing every loaded module's objects one by one) costs a short command
+    a good part of its time. Output still buffered is written first, as the interpreter would."""
+    if code is not None and not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone away takes nothing more, as at any exit
+            stream.flush()
+    os._exit(code or 0)
