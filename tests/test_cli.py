@@ -76,6 +76,7 @@ class TestRootCommand:
         """--version prints the version and exits 0."""
         result = orderflow("--version")
         assert (result.returncode, result.stdout.strip()) == (0, "orderflow 0.1.0")
+
     def test_a_process_of_its_own_ends_with_everything_written(self, tmp_path: Path) -> None:
         """``python -m orderflow`` ends as soon as the command returns: the output and the exit code are those of
         orderflow run inside another program, which goes on after it (as a test or an embedding script does)."""
@@ -91,7 +92,6 @@ class TestRootCommand:
             assert (alone.returncode, alone.stdout) == (code, inside.stdout)
             assert inside.returncode == code
             assert alone.stderr + "went on\n" == inside.stderr
-
 
     def test_heavy_libraries_stay_off_the_start_up_path(self) -> None:
         """Building the CLI and showing help imports neither pandas, paramiko, alembic nor SQLAlchemy's ORM."""
