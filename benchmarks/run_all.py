@@ -162,7 +162,7 @@ def parse_import_orders(output: str) -> dict[str, Figure]:
     return {
         "import_rate": Figure(f"{ours[2]:,.0f} lines/s ({lines:,} lines in {ours[1]:.2f} s)",
                               f"{floor[2]:,.0f} lines/s ({floor[1]:.2f} s)", f"{ratio:.2f}", ratio_met),
-        "import_memory": Figure(f"{peak:.0f} MB peak", f"{floor[3]:.0f} MB peak (the floor, for scale)",
+        "import_memory": Figure(f"{peak:.0f} MB peak", f"{floor[-1]:.0f} MB peak (the floor, for scale)",
                                 share_of_limit(peak, 400), peak_met),
     }
 
