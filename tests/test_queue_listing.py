@@ -64,8 +64,7 @@ class TestListedValues:
         with session_factory(engine)() as session, session.begin():
             session.add_all([full, bare])
         with session_factory(engine)() as session:
-            read = sorted(session.scalars(select(Notification)), key=sort_key("type"))
-            expected = [as_document(notification) for notification in read]
+            expected = sorted(map(as_document, session.scalars(select(Notification))), key=sort_key("type"))
         with engine.connect() as connection:
             listed = queue_documents(connection, filters=QueueFilter(state="all", include_hidden=True))
         assert listed == expected

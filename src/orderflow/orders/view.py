@@ -68,10 +68,11 @@ def _notifications(session: Session, order: Order) -> list[dict[str, Any]]:
     if vendor_order_ids:
         about_order = about_order | Notification.vendor_order_id.in_(vendor_order_ids)
     found = list(session.scalars(select(Notification).where(about_order)))
-    live = sorted((n for n in found if n.state != "resolved"), key=sort_key("type"))
-    resolved = sorted((n for n in found if n.state == "resolved"),
-                      key=lambda n: (n.resolved_at.timestamp() if n.resolved_at else 0.0, n.id), reverse=True)
-    return [as_document(notification) for notification in live + resolved]
+    live = sorted((as_document(n) for n in found if n.state != "resolved"), key=sort_key("type"))
+    resolved = sorted((as_document(n) for n in found if n.state == "resolved"),
+                      key=lambda d: (d["resolved_at"].timestamp() if d["resolved_at"] else 0.0, d["id"]),
+                      reverse=True)
+    return live + resolved
 
 
 def order_story(order: Order, session: Session | None = None) -> dict[str, Any]:

@@ -76,7 +76,7 @@ class QueueHistory:
             values = silence_values(cast(Notification, then))
             if then.suppressed_by is None and not any(matchers_hold(matchers, values) for matchers in silences):
                 listed.append(cast(Listed, then))
-        return [as_document(row) for row in sorted(listed, key=sort_key("type"))]
+        return sorted(map(as_document, listed), key=sort_key("type"))
 
 
 def _as_it_was(row: dict[str, Any], history: list[dict[Any, Any]], as_of: datetime) -> SimpleNamespace:

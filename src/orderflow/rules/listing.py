@@ -69,12 +69,16 @@ class QueueFilter:
     include_hidden: bool = False
 
 
+_TYPE_RANKS: dict[str, int] = {rule: index for index, rule in enumerate(TYPE_ORDER)}
+_SEVERITY_RANKS: dict[str, int] = {severity: index for index, severity in enumerate(SEVERITY_ORDER)}
+
+
 def type_rank(rule: str) -> int:
-    return TYPE_ORDER.index(rule) if rule in TYPE_ORDER else len(TYPE_ORDER)
+    return _TYPE_RANKS.get(rule, len(TYPE_ORDER))
 
 
 def severity_rank(severity: str) -> int:
-    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+    return _SEVERITY_RANKS.get(severity, len(SEVERITY_ORDER))
 
 
 class Listed(Protocol):
@@ -102,23 +106,6 @@ class Listed(Protocol):
     labels: dict[str, str]
 
 
-def _opened(notification: Listed) -> float:
-    return notification.opened_at.timestamp() if notification.opened_at else 0.0
-
-
-def sort_key(sort: str) -> Callable[[Listed], tuple[Any, ...]]:
-    if sort not in SORTS:
-        raise InputError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    oldest_first = _opened
-    keys: dict[str, Callable[[Listed], tuple[Any, ...]]] = {
-        "type": lambda n: (type_rank(n.rule), severity_rank(n.severity), oldest_first(n)),
-        "severity": lambda n: (severity_rank(n.severity), type_rank(n.rule), oldest_first(n)),
-        "age": lambda n: (oldest_first(n), type_rank(n.rule)),
-        "vendor": lambda n: (n.vendor_code or "~", type_rank(n.rule), severity_rank(n.severity), oldest_first(n)),
-    }
-    return keys[sort]
-
-
 def _selected(filters: QueueFilter) -> Select[Any]:
     if filters.state not in STATES:
         raise InputError(f"--state must be one of {', '.join(STATES)}, not {filters.state!r}")
@@ -143,7 +130,7 @@ def queue_documents(session: Session | Connection, *, filters: QueueFilter = Que
     """The queue as JSON documents, ranked; read as plain rows of the columns shown, since thousands of ORM
     objects cost more than everything else the command does. Each row is taken by position, once: reading a
     row's fields by name, and ranking by them, cost as much again as reading the rows."""
-    rank = _document_key(sort)
+    rank = sort_key(sort)
     documents = []
     for row in session.execute(_selected(filters)).all():
         listed = dict(zip(LISTED, row, strict=True))
@@ -180,12 +167,8 @@ def _as_stored(listed: ColumnClause[Any]) -> ColumnElement[Any]:
 
 LISTED = tuple(Listed.__annotations__)
 """The columns the queue reads, in the order :func:`_selected` reads them."""
-_TYPE_RANKS = {rule: index for index, rule in enumerate(TYPE_ORDER)}
-_SEVERITY_RANKS = {severity: index for index, severity in enumerate(SEVERITY_ORDER)}
-
-
-def _document_key(sort: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """:func:`sort_key`'s ranking, read from a document instead of a notification."""
+def sort_key(sort: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """How documents (:func:`as_document`) are ranked for ``--sort``; most urgent first."""
     if sort not in SORTS:
         raise InputError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
     types, severities = _TYPE_RANKS, _SEVERITY_RANKS
