@@ -99,10 +99,9 @@ from orderflow.testing.printful import FakePrintful
 from orderflow.testing.smtp import SmtpServer
 from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
-from tests.support.pipeline_world import shopify_export
 from tests.support.sample_shop import stock_catalog
 from tests.support.servers import create_schema, running_sshd
-from tests.support.shop_with_vendors import place_orders, vendor_block, vendor_orders, write_settings
+from tests.support.shop_with_vendors import place_orders, shopify_export, vendor_block, vendor_orders, write_settings
 
 NOW = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)  # past every retry delay and breaker pause a single failure causes

@@ -30,7 +30,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,7 +65,7 @@ from orderflow.testing.sshd import SshServer
 from orderflow.testing.webhook import FakeWebhook
 from tests.support.sample_shop import stock_catalog
 from tests.support.servers import create_schema
-from tests.support.shop_with_vendors import HEADER, vendor_block, write_settings
+from tests.support.shop_with_vendors import shopify_export, vendor_block, write_settings
 
 START = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
 """A Tuesday, 09:00 in New York: every vendor at work."""
@@ -77,23 +77,6 @@ SETTLED_STATES = {"sent", "accepted", "rejected", "on_hold", "partially_shipped"
 FINE = (ExitCode.OK, ExitCode.PARTIAL_FAILURE, ExitCode.LOCK_HELD)
 """How a run in this world may end: well, with one vendor's part partial, or stepping aside for a run holding
 its lock. Never 1 (a bug) or anything else."""
-
-
-def shopify_export(orders: Mapping[str, Sequence[str]]) -> str:
-    """A Shopify order export: one row per line, order fields on the first row of each order."""
-    columns = HEADER.split(",")
-    rows = [HEADER]
-    for number, skus in orders.items():
-        for index, sku in enumerate(skus):
-            row = {"Name": f"#{number}", "Email": "pat@example.com", "Lineitem quantity": "2",
-                   "Lineitem price": "25.00", "Lineitem sku": sku, "Lineitem fulfillment status": "pending"}
-            if index == 0:
-                row |= {"Financial Status": "paid", "Fulfillment Status": "unfulfilled",
-                        "Created at": "2026-11-02 10:04:00 -0500", "Shipping Name": "Pat Doe",
-                        "Shipping Address1": "1 Main St", "Shipping City": "Portland", "Shipping Zip": "04101",
-                        "Shipping Province": "ME", "Shipping Country": "US"}
-            rows.append(",".join(row.get(column, "") for column in columns))
-    return "\n".join(rows) + "\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -48,27 +49,34 @@ def write_settings(folder: Path, *blocks: str) -> Settings:
     return load_settings(folder / "orderflow.toml")
 
 
-def place_orders(engine: Engine, settings: Settings, now: datetime, folder: Path, *,
-                 orders: dict[str, list[str]]) -> None:
-    """Import orders ``{"5001": ["SKU-A", ...]}``; every SKU ``SKU-<VENDOR>`` routes to that vendor."""
-    codes = {sku.removeprefix("SKU-") for skus in orders.values() for sku in skus}
-    stock_catalog(engine, settings, now, [CatalogRow(f"SKU-{code}", code, f"{code}-1", upc="012345678905",
-                                                     description=f"Tee from {code}") for code in codes])
+def shopify_export(orders: Mapping[str, Sequence[str]], *, line_names: bool = False) -> str:
+    """A Shopify order export of ``{"5001": ["SKU-A", ...]}``: one row per line, order fields on the first row
+    of each order; ``line_names``: each line named "Tee <SKU>" too."""
     columns = HEADER.split(",")
-    rows = []
+    rows = [HEADER]
     for number, skus in orders.items():
         for index, sku in enumerate(skus):
             row = {"Name": f"#{number}", "Email": "pat@example.com", "Lineitem quantity": "2",
-                   "Lineitem price": "25.00", "Lineitem sku": sku, "Lineitem name": f"Tee {sku}",
-                   "Lineitem fulfillment status": "pending"}
+                   "Lineitem price": "25.00", "Lineitem sku": sku, "Lineitem fulfillment status": "pending"}
+            if line_names:
+                row["Lineitem name"] = f"Tee {sku}"
             if index == 0:
                 row |= {"Financial Status": "paid", "Fulfillment Status": "unfulfilled",
                         "Created at": "2026-11-02 10:04:00 -0500", "Shipping Name": "Pat Doe",
                         "Shipping Address1": "1 Main St", "Shipping City": "Portland", "Shipping Zip": "04101",
                         "Shipping Province": "ME", "Shipping Country": "US"}
             rows.append(",".join(row.get(column, "") for column in columns))
+    return "\n".join(rows) + "\n"
+
+
+def place_orders(engine: Engine, settings: Settings, now: datetime, folder: Path, *,
+                 orders: dict[str, list[str]]) -> None:
+    """Import orders ``{"5001": ["SKU-A", ...]}``; every SKU ``SKU-<VENDOR>`` routes to that vendor."""
+    codes = {sku.removeprefix("SKU-") for skus in orders.values() for sku in skus}
+    stock_catalog(engine, settings, now, [CatalogRow(f"SKU-{code}", code, f"{code}-1", upc="012345678905",
+                                                     description=f"Tee from {code}") for code in codes])
     path = folder / "orders.csv"
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    path.write_text(shopify_export(orders, line_names=True), encoding="utf-8")
     result = import_orders(engine=engine, settings=settings, now=now, paths=[path])
     assert result.exit_code == 0, result.problems
 

@@ -78,8 +78,6 @@ def _fail(ctx: Any, message: str, code: ExitCode) -> None:
     raise typer.Exit(int(code))
 
 
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"orderflow {__version__}")
