@@ -26,6 +26,7 @@ from orderflow.rules.listing import (
     QueueFilter,
     as_document,
     queue_documents,
+    queue_shown,
     sort_key,
 )
 
@@ -70,6 +71,42 @@ class TestListedValues:
         assert listed == expected
         assert (listed[0]["opened_at"], listed[0]["late_business_days"]) == (at, 1.5)
 
+
+class TestTheTablesRead:
+    @pytest.mark.parametrize("sort", ["type", "severity", "age", "vendor"])
+    def test_the_drawn_rows_are_whole_and_the_rest_ranked_alike(self, engine: Engine, sort: str) -> None:
+        """The table's read ranks every notification as the whole read does, and the rows it draws (the first
+        ``per_type`` of each run of one type) are the whole read's documents; the others carry what ranking
+        and the summary read."""
+        start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+        rules = ["vendor_late", "customer_not_notified", "tracking_stalled"]
+        with session_factory(engine)() as session, session.begin():
+            session.add_all(
+                Notification(fingerprint=f"{index:064x}", rule=rules[index % 3],
+                             severity=("critical", "high", "warning", "info")[index % 4],
+                             subject_type="vendor_order", subject_id=f"TB{index}-ACME", order_number=str(index),
+                             vendor_code=("ACME", "BOLT", None)[index % 3 - 1], evidence=f"evidence {index}",
+                             labels={"due_at": "2026-11-02T22:00:00+00:00", "late_business_days": "1.5"},
+                             state=NotificationState.OPEN, opened_at=start + timedelta(minutes=7 * (index % 11)))
+                for index in range(40))
+        with engine.connect() as connection:
+            whole = queue_documents(connection, sort=sort)
+            shown = queue_shown(connection, sort=sort, per_type=3)
+            assert queue_shown(connection, sort=sort, per_type=0) == whole
+        assert [document["id"] for document in shown] == [document["id"] for document in whole]
+        drawn = {document["id"] for document in shown if "evidence" in document}
+        seen: dict[int, int] = {}
+        for index, document in enumerate(whole):
+            first_of_run = index == 0 or whole[index - 1]["rule"] != document["rule"]
+            seen[index] = 0 if first_of_run else seen[index - 1] + 1
+            if seen[index] < 3:
+                assert shown[index] == document
+            else:
+                assert document["id"] not in drawn
+                assert shown[index] == {key: document[key] for key in ("id", "rule", "severity", "vendor",
+                                                                       "opened_at")}
+        if sort == "type":
+            assert len(drawn) == 3 * len(rules)
 
 class TestQueuePathStaysLight:
     def test_the_queue_imports_neither_the_orm_nor_the_holidays_package(self, engine: Engine, database_url: str,

@@ -72,7 +72,7 @@ def notifications(
         return
     from orderflow.cli import last_look, render
     from orderflow.db.engine import reader
-    from orderflow.rules.listing import JSON_FIELDS, QueueFilter, queue_documents
+    from orderflow.rules.listing import JSON_FIELDS, QueueFilter, queue_shown
 
     context = app_context(ctx)
     now = context.clock.now()
@@ -80,7 +80,7 @@ def notifications(
                           include_hidden=include_hidden,
                           since=values.when(since, now=now, zone=context.zone, option="--since") if since else None)
     with reader(context.engine).connect() as connection:
-        documents = queue_documents(connection, filters=filters, sort=sort)
+        documents = queue_shown(connection, filters=filters, sort=sort, per_type=limit if output == "table" else 0)
     if output != "table":
         render.print_rows("Notifications", list(JSON_FIELDS), documents, output)
         return

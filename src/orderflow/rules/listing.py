@@ -9,9 +9,11 @@ whole read). A test holds these columns to the model's.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby, islice
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
@@ -128,16 +130,38 @@ def _selected(filters: QueueFilter) -> Select[Any]:
 def queue_documents(session: Session | Connection, *, filters: QueueFilter = QueueFilter(), sort: str = "type",
                     ) -> list[dict[str, Any]]:
     """The queue as JSON documents, ranked; read as plain rows of the columns shown, since thousands of ORM
-    objects cost more than everything else the command does. Each row is taken by position, once: reading a
-    row's fields by name, and ranking by them, cost as much again as reading the rows."""
-    rank = sort_key(sort)
-    documents = []
-    for row in session.execute(_selected(filters)).all():
+    objects cost more than everything else the command does."""
+    return sorted(_documents(session, _selected(filters)), key=sort_key(sort))
+
+
+def queue_shown(session: Session | Connection, *, filters: QueueFilter = QueueFilter(), sort: str = "type",
+                per_type: int = 0) -> list[dict[str, Any]]:
+    """The queue ranked as its table draws it: only the first ``per_type`` of each run of one type (0: all) are
+    whole documents; the others, which the table only counts, carry just what ranking and the summary read
+    (``id``, ``rule``, ``severity``, ``vendor``, ``opened_at``). Reading and converting every column of the
+    thousands the table does not draw cost more than the rest of the command."""
+    if not per_type:
+        return queue_documents(session, filters=filters, sort=sort)
+    listed = NOTIFICATIONS.c
+    query = _selected(filters).with_only_columns(listed.id, listed.rule, listed.severity, listed.vendor_code,
+                                                 _as_stored(listed.opened_at))
+    ranked = sorted(({"id": id_, "rule": rule, "severity": severity, "vendor": vendor, "opened_at": _utc(opened)}
+                     for id_, rule, severity, vendor, opened in session.execute(query.order_by(listed.id))),
+                    key=sort_key(sort))
+    drawn = [brief["id"] for _, run in groupby(ranked, key=itemgetter("rule")) for brief in islice(run, per_type)]
+    whole = {document["id"]: document for document in _documents(session, _selected(filters)
+                                                                  .where(listed.id.in_(drawn)))}
+    return [whole.get(brief["id"], brief) for brief in ranked]
+
+
+def _documents(session: Session | Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:
+    """Documents from plain rows of :data:`LISTED`, each taken by position, once: reading a row's fields by
+    name, and ranking by them, cost as much again as reading the rows."""
+    for row in session.execute(query.order_by(NOTIFICATIONS.c.id)).all():
         listed = dict(zip(LISTED, row, strict=True))
         for name, read in _READ.items():
             listed[name] = read(listed[name])
-        documents.append(_document(listed))
-    return sorted(documents, key=rank)
+        yield _document(listed)
 
 
 def _utc(value: Any) -> datetime | None:

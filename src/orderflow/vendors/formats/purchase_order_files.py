@@ -20,15 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from orderflow.spreadsheets import defang
+from orderflow.vendors.formats.catalogue import PO_CSV_COLUMNS
 from orderflow.vendors.records import PurchaseOrder, PurchaseOrderLine
-
-PO_CSV_COLUMNS = (
-    "po_number", "order_number", "order_date", "requested_ship_date", "line_number", "sku", "vendor_sku", "upc",
-    "description", "quantity", "unit_price", "ship_name", "ship_company", "ship_address1", "ship_address2",
-    "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone", "customer_email",
-)
-"""The columns a CSV purchase order can have; ``csv_columns`` picks and orders them per vendor."""
-
 
 def _csv_values(po: PurchaseOrder, line: PurchaseOrderLine) -> dict[str, Any]:
     ship = po.ship_to
