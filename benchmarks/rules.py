@@ -79,6 +79,12 @@ QUICK_ORDERS = 20_000
 WEBHOOK_ENV = "RULES_BENCH_WEBHOOK"
 REPEAT_STEP = timedelta(minutes=2)
 FLOOR = [sys.executable, "-c", "import typer, rich, sqlalchemy"]
+TYPER_ALONE = [sys.executable, "-c", "import typer, rich, sqlalchemy\napp = typer.Typer()\n@app.command()\n"
+               "def queue(sort: str = typer.Option('type', '--sort')) -> None:\n    print(sort)\n"
+               "app(['--sort', 'age'])"]
+"""The floor's imports and a Typer command given one option, nothing of orderflow: Typer turns every option's
+value into a Python one through a pydantic type adapter, so its first option imports pydantic. What a command
+of the floor's own libraries costs at the least, for scale beside the floor."""
 SCHEMAS = {"history": "rules_bench_history", "live": "rules_bench_live"}
 WRITTEN_BY_RULES = (NotificationEvent, Notification, OutboxMessage, JobRun)
 """Every table ``rules run`` adds rows to: deleting what it added puts a database back as it was."""
@@ -98,7 +104,8 @@ class Row:
     label: str
     names: tuple[str, str]
     pairs: list[tuple[Sample, Sample]]
-    goal: float
+    goal: float | None
+    """None: a measurement for scale, with no goal of its own."""
 
     def ratio(self) -> float:
         return statistics.median(ours.seconds / base.seconds for ours, base in self.pairs)
@@ -192,7 +199,7 @@ def rules_pair(shop: Shop, now: datetime, *, history_first: bool) -> tuple[Sampl
 
 
 def queue_pair(queue: list[str], *, queue_first: bool) -> tuple[Sample, Sample]:
-    """``orderflow notifications`` and the floor, one after the other; (orderflow, floor)."""
+    """``orderflow notifications`` (or another command) and the floor, one after the other; (it, floor)."""
     if queue_first:
         ours = timed(queue)
         return ours, timed(FLOOR)
@@ -270,12 +277,12 @@ def print_rows(rows: list[Row]) -> None:
     print(f"\n{'measure':<46}{'':>12}{'median s':>10}{'min s':>8}{'max s':>8}{'cpu s':>8}{'ratio':>8}  goal")
     for row in rows:
         ratio = row.ratio()
-        verdict = "met" if ratio <= row.goal else "NOT met"
+        verdict = "no goal" if row.goal is None else "met" if ratio <= row.goal else "NOT met"
         for side, name in enumerate(row.names):
             samples = [pair[side] for pair in row.pairs]
             seconds = [sample.seconds for sample in samples]
             label = row.label if side == 0 else ""
-            tail = f"{ratio:>8.2f}  <= {row.goal} {verdict}" if side == 0 else ""
+            tail = "" if side else f"{ratio:>8.2f}  " + (verdict if row.goal is None else f"<= {row.goal} {verdict}")
             print(f"{label:<46}{name:>12}{statistics.median(seconds):>10.3f}{min(seconds):>8.3f}"
                   f"{max(seconds):>8.3f}{statistics.median(s.cpu_seconds for s in samples):>8.2f}{tail}")
         cpu = [a.cpu_seconds / b.cpu_seconds for a, b in row.pairs]
@@ -375,6 +382,7 @@ def benchmark(work: Path, options: argparse.Namespace) -> None:
         queue_pairs = [queue_pair(queue, queue_first=index % 2 == 0) for index in range(options.queue_runs)]
         csv_pairs = [queue_pair([*queue, "--format", "csv"], queue_first=index % 2 == 0)
                      for index in range(options.queue_runs)]
+        typer_pairs = [queue_pair(TYPER_ALONE, queue_first=index % 2 == 0) for index in range(options.queue_runs)]
     history, live = shop.summaries["history"], shop.summaries["live"]
     print(f"\nrules run: {history.orders:,} orders ({history.rows['tracking_events']:,} tracking events) against "
           f"the same {live.active_orders:,} live orders alone; {os.cpu_count()} CPUs, load average "
@@ -386,6 +394,7 @@ def benchmark(work: Path, options: argparse.Namespace) -> None:
         Row(f"notifications, {len(listed):,} open (median of {options.queue_runs})", ("orderflow", "floor"),
             queue_pairs, QUEUE_GOAL),
         Row("  the same as --format csv (no Rich table)", ("orderflow", "floor"), csv_pairs, QUEUE_GOAL),
+        Row("  for scale: Typer alone, one option given", ("Typer", "floor"), typer_pairs, None),
     ])
 
 

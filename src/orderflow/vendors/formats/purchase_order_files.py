@@ -23,6 +23,7 @@ from orderflow.spreadsheets import defang
 from orderflow.vendors.formats.catalogue import PO_CSV_COLUMNS
 from orderflow.vendors.records import PurchaseOrder, PurchaseOrderLine
 
+
 def _csv_values(po: PurchaseOrder, line: PurchaseOrderLine) -> dict[str, Any]:
     ship = po.ship_to
     return {
