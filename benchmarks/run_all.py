@@ -1,7 +1,7 @@
 """Run every benchmark and write ``docs/benchmarks.md``: each goal's figure, its baseline from the same run, the
 ratio, the machine and the exact command.
 
-    .venv/bin/python benchmarks/run_all.py [--full] [--only NAME[,NAME]] [--note TEXT] [--out PATH]
+    .venv/bin/python benchmarks/run_all.py [--full] [--only NAME[,NAME]] [--note TEXT] [--out PATH] [--keep DIR]
 
 Each benchmark script runs in a child process of its own, from the repository root, one after the other, at its
 quick scale (``--quick``; the CLI start-up with fewer runs) or, with ``--full``, at the scale its goal is set at.
@@ -12,6 +12,10 @@ such in the page, the others still run, and run_all exits 1. A goal not met does
 The page carries its own data, in a comment at its end. Without ``--only`` the page is written anew. With
 ``--only dispatch,fetch`` just those run, and every other benchmark keeps its entry from the page as it was,
 each row naming the run (date, scale, machine) it comes from.
+
+``rules`` and ``report`` each generate a shop's database first, not timed (at full scale a million orders,
+about ten gigabytes, most of an hour). ``--keep DIR`` keeps them in ``DIR/full`` (or ``DIR/quick``) and later
+runs with the same ``--keep`` reuse them.
 """
 
 from __future__ import annotations
@@ -70,6 +74,9 @@ class Benchmark:
     quick: tuple[str, ...]
     full: tuple[str, ...]
     parse: Callable[[str], dict[str, Figure]]
+    kept: tuple[str, str] | None = None
+    """(option, name): with ``--keep DIR`` the script is given ``option DIR/name``, where it keeps the databases
+    it generates and reuses them on a later run."""
 
     @property
     def script(self) -> Path:
@@ -252,8 +259,8 @@ BENCHMARKS = {benchmark.name: benchmark for benchmark in [
     Benchmark("dispatch", ("--quick",), (), parse_dispatch),
     Benchmark("fetch", ("--quick",), (), parse_fetch),
     Benchmark("track", ("--quick",), (), parse_track),
-    Benchmark("rules", ("--quick",), (), parse_rules),
-    Benchmark("report", ("--quick",), (), parse_report),
+    Benchmark("rules", ("--quick",), (), parse_rules, kept=("--keep", "rules")),
+    Benchmark("report", ("--quick",), (), parse_report, kept=("--db", "report.db")),
     Benchmark("signal_quality", ("--seeds", "1,2,3"), ("--seeds", "1,2,3,4,5"), parse_signal),
 ]}
 
@@ -306,9 +313,14 @@ def tee(source: IO[str], echo: IO[str], kept: list[str]) -> None:
         echo.flush()
 
 
-def run_benchmark(benchmark: Benchmark, *, run: Run, full: bool) -> Result:
+def run_benchmark(benchmark: Benchmark, *, run: Run, full: bool, keep: Path | None = None) -> Result:
     """The script in a child process, its output shown as it comes and kept; then its figures read from it."""
     arguments = benchmark.full if full else benchmark.quick
+    if keep and benchmark.kept:
+        option, name = benchmark.kept
+        folder = keep / ("full" if full else "quick")
+        folder.mkdir(parents=True, exist_ok=True)
+        arguments = (*arguments, option, str(folder / name))
     command = [sys.executable, str(benchmark.script), *arguments]
     display = shlex.join([shown(sys.executable), shown(str(benchmark.script)), *arguments])
     print(f"\n== {benchmark.name}: {display}", flush=True)
@@ -526,6 +538,9 @@ def main() -> None:
                         help=f"run just these ({', '.join(BENCHMARKS)}) and keep the others' entries from the page")
     parser.add_argument("--note", default="", help="a sentence for the page about this run (e.g. what else ran)")
     parser.add_argument("--out", type=Path, default=DOC, help=f"the page to write [{shown(str(DOC))}]")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the generated databases of rules and report in DIR and reuse them later "
+                             "(generating the full-scale ones takes most of an hour)")
     options = parser.parse_args()
     names = [name.strip() for name in options.only.split(",")] if options.only else list(BENCHMARKS)
     if unknown := [name for name in names if name not in BENCHMARKS]:
@@ -538,7 +553,8 @@ def main() -> None:
     run.machine["load average at start"] = f"{loads()} (1 / 5 / 15 min)"
     runs, results = previous(options.out) if options.only else ({}, {})
     for name in names:
-        results[name] = run_benchmark(BENCHMARKS[name], run=run, full=options.full)
+        results[name] = run_benchmark(BENCHMARKS[name], run=run, full=options.full,
+                                      keep=options.keep.resolve() if options.keep else None)
     run.seconds = time.perf_counter() - started
     run.load_end = os.getloadavg()[0]
     run.machine["load average at end"] = f"{loads()} (1 / 5 / 15 min)"
