@@ -26,7 +26,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from orderflow.carriers.catalogue import CODES as CARRIER_CODES
 from orderflow.errors import ConfigError
 from orderflow.rules.vocabulary import TYPE_ORDER as RULE_NAMES
-from orderflow.vendors.formats.catalogue import FORMAT_NAMES, PO_CSV_COLUMNS, TRANSPORTS, formats_over
+from orderflow.vendors.formats.catalogue import FORMAT_NAMES, TRANSPORTS, formats_over
+from orderflow.vendors.formats.purchase_order_columns import PO_CSV_COLUMNS
 
 # The choices are the records' names (carriers, vendor formats); pydantic lists them when a value is unknown.
 if TYPE_CHECKING:

@@ -33,13 +33,6 @@ FILE_TRANSPORTS = ("local", "sftp")
 """Transports that carry files (folders on disk, SFTP); ``http`` carries API calls."""
 TRANSPORTS = (*FILE_TRANSPORTS, "http")
 
-PO_CSV_COLUMNS = (
-    "po_number", "order_number", "order_date", "requested_ship_date", "line_number", "sku", "vendor_sku", "upc",
-    "description", "quantity", "unit_price", "ship_name", "ship_company", "ship_address1", "ship_address2",
-    "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone", "customer_email",
-)
-"""The columns a CSV purchase order can have; ``csv_columns`` picks and orders them per vendor."""
-
 
 @dataclass(frozen=True)
 class VendorFile:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orderflow.spreadsheets import defang
-from orderflow.vendors.formats.catalogue import PO_CSV_COLUMNS
+from orderflow.vendors.formats.purchase_order_columns import PO_CSV_COLUMNS
 from orderflow.vendors.records import PurchaseOrder, PurchaseOrderLine
 
 
