@@ -16,8 +16,8 @@ from sqlalchemy import Engine, update
 
 from orderflow.config import Settings
 from orderflow.db.engine import session_factory
-from orderflow.db.models import VendorOrder
-from orderflow.rules.history import Spread, vendor_history
+from orderflow.db.models import Shipment, VendorOrder
+from orderflow.rules.history import Spread, longest_upload_lags, vendor_history
 from orderflow.rules.vendor_rules import vendor_late
 from tests.support.cli import orderflow
 from tests.support.vendor_shop import (
@@ -76,6 +76,22 @@ def test_history_outside_the_window_or_too_thin_is_no_history(engine: Engine, tm
     change(engine, update(VendorOrder).where(VendorOrder.id == "TB5005-ACME").values(sent_at=None))
     assert history_of(engine, settings, GRACE)[:2] == (None, None)
 
+
+def test_the_longest_upload_lag_alone_is_the_historys(engine: Engine, tmp_path: Path) -> None:
+    """What ``vendor_late`` reads without the rest of the history is the history's own longest upload lag: a
+    day late, tracking in before the scan (0), out of the window, and four samples (too few)."""
+    def both(settings: Settings, now: datetime) -> tuple[float | None, float | None]:
+        with session_factory(engine)() as session:
+            lag = vendor_history(session, settings, now)["ACME"].upload_lag
+            return lag.longest if lag else None, longest_upload_lags(session, settings, now)["ACME"]
+
+    settings = shop_with_history(engine, tmp_path)
+    assert both(settings, GRACE) == (1.0, 1.0)
+    assert both(settings, MON + timedelta(days=61)) == (None, None)
+    change(engine, update(VendorOrder).where(VendorOrder.id == "TB5005-ACME").values(sent_at=None))
+    assert both(settings, GRACE) == (1.0, 1.0)  # the parcels still count: a lag is a parcel's, not an order's
+    change(engine, update(Shipment).values(reported_at=SCANNED - timedelta(hours=2)))
+    assert both(settings, GRACE) == (0.0, 0.0)
 
 def test_no_tracking_waits_three_business_days_when_the_vendors_lag_is_shorter(engine: Engine,
                                                                                 tmp_path: Path) -> None:

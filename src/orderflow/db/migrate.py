@@ -104,7 +104,7 @@ def schema_state(engine: Engine) -> SchemaState:
     return SchemaState(current=revision, head=scripts.get_current_head(), known=known)
 
 
-LATEST_REVISION = "0005_shipment_lines_inferred"
+LATEST_REVISION = "0006_indexes_for_rules_at_scale"
 """The newest migration's revision (a test ties it to the migrations folder). A database at it is current after
 one plain query, so a quick command such as the staff queue does not load Alembic to learn so."""
 

@@ -190,7 +190,10 @@ class VendorOrder(Base):
     __tablename__ = "vendor_orders"
     __table_args__ = (
         UniqueConstraint("order_id", "vendor_code"),
-        Index("ix_vendor_orders_vendor_code_state", "vendor_code", "state"),
+        # The due time after the state: the orders of a state waiting for an answer are found without going
+        # through the index that orders all of a vendor's orders by their due time (a vendor's last ones).
+        Index("ix_vendor_orders_vendor_code_state_ack_due_at", "vendor_code", "state", "ack_due_at"),
+        Index("ix_vendor_orders_vendor_code_ack_due_at", "vendor_code", "ack_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -259,6 +262,10 @@ class Shipment(Base):
     __table_args__ = (
         UniqueConstraint("carrier", "tracking_number"),
         Index("ix_shipments_next_check_at", "next_check_at"),
+        Index("ix_shipments_first_scan_at", "first_scan_at"),
+        # With the carrier beside the status, the parcels still followed of a few carriers are found through
+        # this index, not through every parcel of those carriers, whether or not the database holds statistics.
+        Index("ix_shipments_status_carrier", "status", "carrier"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,7 +278,7 @@ class Shipment(Base):
     service: Mapped[str | None] = mapped_column(String(100))
     shipped_at: Mapped[datetime | None]
     reported_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(24), default="label_created", index=True)
+    status: Mapped[str] = mapped_column(String(24), default="label_created")
     first_scan_at: Mapped[datetime | None]
     last_event_at: Mapped[datetime | None]
     estimated_delivery: Mapped[datetime | None]

@@ -47,7 +47,7 @@ from orderflow.db.models import (
 from orderflow.orders.lateness import LATE_STATES
 from orderflow.orders.lifecycle import LIVE_ORDER_STATES, units_to_ship
 from orderflow.rules.findings import Finding, Hides, RuleContext, RuleEntry, Subject, rule_severity
-from orderflow.rules.history import VendorHistory, vendor_history
+from orderflow.rules.history import longest_upload_lags
 from orderflow.rules.tracking_rules import lateness_labels
 from orderflow.rules.vocabulary import Severity
 
@@ -349,10 +349,11 @@ def _vendors_waited_for(context: RuleContext) -> list[str]:
     """Vendors set to acknowledge, and those on ``auto`` that have acknowledged an order by now."""
     vendors = [vendor for vendor in context.settings.vendors if vendor.acknowledges is not False]
     auto = [vendor.code for vendor in vendors if vendor.acknowledges == "auto"]
-    learned = set(context.session.scalars(
-        select(VendorOrder.vendor_code).distinct().where(VendorOrder.vendor_code.in_(auto),
-                                                         VendorOrder.acknowledged_at <= context.now))) \
-        if auto else set()
+    # One acknowledged order is enough: asked vendor by vendor, the search stops at the first one, where a
+    # DISTINCT over every vendor went through all their orders.
+    learned = {code for code in auto if context.session.scalar(
+        select(VendorOrder.id).where(VendorOrder.vendor_code == code, VendorOrder.acknowledged_at <= context.now)
+        .limit(1)) is not None}
     return [vendor.code for vendor in vendors if vendor.acknowledges is True or vendor.code in learned]
 
 
@@ -416,7 +417,7 @@ def vendor_late(context: RuleContext) -> list[Finding]:
         if context.now > grace:
             overdue[vendor_order_id] = (deadline, grace)
     findings = []
-    history: dict[str, VendorHistory] | None = None
+    upload_lags: dict[str, float | None] | None = None
     for chunk in chunked(sorted(overdue)):
         query = (select(VendorOrder, Order.order_number).join(Order, Order.id == VendorOrder.order_id)
                  .where(VendorOrder.id.in_(chunk)).order_by(VendorOrder.id)
@@ -433,10 +434,10 @@ def vendor_late(context: RuleContext) -> list[Finding]:
                 continue
             evidence, promised = found
             if evidence == NO_TRACKING:
-                if history is None:
-                    history = vendor_history(context.session, context.settings, context.now)
+                if upload_lags is None:
+                    upload_lags = longest_upload_lags(context.session, context.settings, context.now)
                 waits_until, learned = _no_tracking_waits(calendar, deadline, grace,
-                                                          history.get(vendor_order.vendor_code))
+                                                          upload_lags.get(vendor_order.vendor_code))
                 if context.now < waits_until:
                     continue  # a parcel that left on time may yet be uploaded, as tracking uploaded late is
                 evidence = (f"no tracking yet; {vendor_order.vendor_code}'s tracking has come up to {learned:.1f} "
@@ -738,16 +739,16 @@ def _left_at(context: RuleContext, vendor_order: VendorOrder,
 
 
 def _no_tracking_waits(calendar: BusinessCalendar, deadline: datetime, grace: datetime,
-                       history: VendorHistory | None) -> tuple[datetime, float | None]:
+                       learned: float | None) -> tuple[datetime, float | None]:
     """Until when a vendor order with no tracking is given, and the vendor's longest recent upload lag when that
-    is what it is given (``None`` when the default wait is longer).
+    is what it is given (``None`` when the default wait is longer). ``learned``: that longest lag, ``None`` when
+    the vendor has too few recent parcels to say.
 
     :data:`NO_TRACKING_WAITS_AT_LEAST` business days after the grace deadline, or the vendor's longest upload
     lag of its recent parcels counted from the ship-by when that ends later (a parcel scanned by the ship-by
     and uploaded that late arrives by then), at most :data:`UPLOAD_WAIT_AT_MOST` after the grace deadline. The
     longest, not the 90th percentile: with one parcel in ten uploaded late, that is a timely upload's lag."""
     default = after_business_days(calendar, grace, NO_TRACKING_WAITS_AT_LEAST)
-    learned = None if history is None or history.upload_lag is None else history.upload_lag.longest
     by_history = after_business_days(calendar, deadline, learned) if learned is not None else default
     until = min(max(default, by_history), after_business_days(calendar, grace, UPLOAD_WAIT_AT_MOST))
     return until, learned if by_history > default else None
