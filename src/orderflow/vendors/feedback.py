@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from orderflow.carriers.numbers import FREIGHT, normalize_number, validate
 from orderflow.db.bulk import insert_many, table_of
@@ -60,6 +61,25 @@ class FeedbackResult:
         self.problems += other.problems
 
 
+@dataclass(eq=False)
+class _Parcel:
+    """A shipment as applying feedback sees it: the lines it carries by vendor order line id, and what the
+    database holds of it, so each file writes only its changes, in a few statements, not one ORM object a row."""
+
+    vendor_order_id: str
+    tracking_number: str
+    shipped_at: datetime | None
+    reported_at: datetime
+    lines_inferred: bool
+    lines: dict[int, int]
+    """Quantity by vendor order line id."""
+    id: int | None = None
+    """``None``: a new parcel, its columns in ``row`` until written."""
+    row: dict[str, Any] | None = None
+    stored_lines: dict[int, int] = field(default_factory=dict)
+    stored_inferred: bool = False
+
+
 @dataclass
 class Feedback:
     """Applies one vendor's records inside the caller's transaction."""
@@ -77,6 +97,9 @@ class Feedback:
     parcel_owners: dict[str, str | None] = field(default_factory=dict)
     """Tracking numbers looked up so far, with the vendor order whose parcel has each (``None``: no parcel yet),
     kept up to date as parcels are added; shared like ``vendor_orders``."""
+    parcels: dict[str, list[_Parcel]] = field(default_factory=dict)
+    """The parcels of the vendor orders read so far, by vendor order id; shared like ``vendor_orders``."""
+    _changed: dict[int, _Parcel] = field(default_factory=dict)
     _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
     _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -102,9 +125,27 @@ class Feedback:
             chunk = wanted[start:start + LOAD_BATCH]
             self.vendor_orders |= dict.fromkeys(chunk)
             self.vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
-                select(VendorOrder).where(VendorOrder.id.in_(chunk))
-                .options(selectinload(VendorOrder.lines),
-                         selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))}
+                select(VendorOrder).where(VendorOrder.id.in_(chunk)).options(selectinload(VendorOrder.lines)))}
+            self._load_parcels(chunk)
+
+    def _load_parcels(self, vendor_order_ids: list[str]) -> None:
+        """The parcels of these vendor orders, as plain rows: two queries, no ORM objects."""
+        by_id: dict[int, _Parcel] = {}
+        for vendor_order_id in vendor_order_ids:
+            self.parcels[vendor_order_id] = []
+        for row in self.session.execute(
+                select(Shipment.id, Shipment.vendor_order_id, Shipment.tracking_number, Shipment.shipped_at,
+                       Shipment.reported_at, Shipment.lines_inferred)
+                .where(Shipment.vendor_order_id.in_(vendor_order_ids)).order_by(Shipment.id)):
+            parcel = _Parcel(row.vendor_order_id, row.tracking_number, row.shipped_at, row.reported_at,
+                             bool(row.lines_inferred), {}, id=row.id, stored_inferred=bool(row.lines_inferred))
+            by_id[row.id] = parcel
+            self.parcels[row.vendor_order_id].append(parcel)
+        for shipment_id, line_id, qty in self.session.execute(
+                select(ShipmentLine.shipment_id, ShipmentLine.vendor_order_line_id, ShipmentLine.qty)
+                .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+                .where(Shipment.vendor_order_id.in_(vendor_order_ids)).order_by(ShipmentLine.id)):
+            by_id[shipment_id].lines[line_id] = by_id[shipment_id].stored_lines[line_id] = qty
 
     def load_parcel_owners(self, notices: Iterable[ShipNotice]) -> None:
         """Look up the tracking numbers of these notices' parcels (a few hundred a query) that are not known yet."""
@@ -199,12 +240,12 @@ class Feedback:
         vendor_order = self.vendor_order(notice.vendor_order_id, notice.source_ref)
         if vendor_order is None:
             return
-        mine = {shipment.tracking_number for shipment in vendor_order.shipments}
+        mine = {shipment.tracking_number for shipment in self.parcels[vendor_order.id]}
         self.load_parcel_owners([notice])
         elsewhere = {number: owner for number in _numbers_of(notice) - mine
                      if (owner := self.parcel_owners[number]) is not None and owner != vendor_order.id}
         with self.session.no_autoflush:
-            inferred = [shipment for shipment in vendor_order.shipments if shipment.lines_inferred]
+            inferred = [shipment for shipment in self.parcels[vendor_order.id] if shipment.lines_inferred]
             if inferred and (notice.freight_lines or any(parcel.lines for parcel in notice.parcels)):
                 # The vendor now says which lines went where: parcels that listed none give theirs back and
                 # then carry only what the listed parcels do not.
@@ -230,7 +271,7 @@ class Feedback:
             self.refuse(notice.source_ref, "tracking_number",
                         f"{vendor_order.id}: a parcel without a tracking number cannot be followed")
             return
-        shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
+        shipment = next((each for each in self.parcels[vendor_order.id] if each.tracking_number == number), None)
         if shipment is None:
             if number in elsewhere:
                 self.result.problems.append(
@@ -239,31 +280,38 @@ class Feedback:
                 return
             named = parcel.carrier or notice.carrier
             verdict = validate(number, named)
-            shipment = Shipment(
-                carrier=verdict.carrier, carrier_named=named, tracking_number=number, tracking_valid=verdict.valid,
-                tracking_note=verdict.reason, service=notice.service, shipped_at=notice.shipped_at,
-                reported_at=self.now, status="label_created", next_check_at=self.now if verdict.valid else None,
-                created_at=self.now, updated_at=self.now, lines=[])
-            vendor_order.shipments.append(shipment)
-            self.parcel_owners[number] = vendor_order.id
-            self.result.shipments_added += 1
+            shipment = self._new_parcel(vendor_order, notice, number, carrier=verdict.carrier, carrier_named=named,
+                                        tracking_valid=verdict.valid, tracking_note=verdict.reason,
+                                        next_check_at=self.now if verdict.valid else None)
         self._attach_lines(vendor_order, shipment, parcel.lines, notice.source_ref)
 
-    def _attach_lines(self, vendor_order: VendorOrder, shipment: Shipment, lines: tuple[ShippedLine, ...],
+    def _new_parcel(self, vendor_order: VendorOrder, notice: ShipNotice, number: str,
+                    **columns: Any) -> _Parcel:
+        row = {"vendor_order_id": vendor_order.id, "tracking_number": number, **columns, "service": notice.service,
+               "shipped_at": notice.shipped_at, "reported_at": self.now, "status": "label_created",
+               "created_at": self.now, "updated_at": self.now}
+        shipment = _Parcel(vendor_order.id, number, notice.shipped_at, self.now, False, {}, row=row)
+        self.parcels[vendor_order.id].append(shipment)
+        self._changed[id(shipment)] = shipment
+        self.parcel_owners[number] = vendor_order.id
+        self.result.shipments_added += 1
+        return shipment
+
+    def _attach_lines(self, vendor_order: VendorOrder, shipment: _Parcel, lines: tuple[ShippedLine, ...],
                       source_ref: str) -> None:
+        self._changed[id(shipment)] = shipment
         if not lines and (shipment.lines_inferred or not shipment.lines):
             # A parcel that lists nothing (a file of PO and tracking number only) carries every line not yet
             # in a parcel, so the order's state, the customer's e-mail and the reports say the same thing.
             if not shipment.lines:
-                left = self._unshipped(vendor_order)
-                shipment.lines.extend(ShipmentLine(vendor_order_line_id=line_id, qty=qty) for line_id, qty in left)
+                shipment.lines.update(self._unshipped(vendor_order))
                 shipment.lines_inferred = True
             return
         if shipment.lines_inferred:
             # The vendor lists this parcel's lines after all: those replace what it was assumed to carry.
             self._forget_lines(shipment)
             shipment.lines_inferred = False
-        known = {each.vendor_order_line_id: each for each in shipment.lines}
+        known = shipment.lines
         for shipped in lines:
             line = self._shipped_line_of(vendor_order, shipped)
             if line is None:
@@ -271,26 +319,18 @@ class Feedback:
                 self.refuse(source_ref, "line", f"{vendor_order.id} has no line {shipped.line} ({ids}) for "
                                                 f"{shipment.tracking_number}")
                 continue
-            if line.id in known:
-                known[line.id].qty = max(known[line.id].qty, shipped.qty)
-            else:
-                known[line.id] = ShipmentLine(vendor_order_line_id=line.id, qty=shipped.qty)
-                shipment.lines.append(known[line.id])
+            known[line.id] = max(known[line.id], shipped.qty) if line.id in known else shipped.qty
 
-    def _forget_lines(self, shipment: Shipment) -> None:
-        for part in shipment.lines:
-            self.session.delete(part)
-        shipment.lines = []
-        # Deleted before any line is added again: the same (parcel, line) pair may come straight back.
-        self.session.flush()
+    def _forget_lines(self, shipment: _Parcel) -> None:
+        shipment.lines = {}
+        self._changed[id(shipment)] = shipment
 
-    @staticmethod
-    def _unshipped(vendor_order: VendorOrder) -> list[tuple[int, int]]:
+    def _unshipped(self, vendor_order: VendorOrder) -> list[tuple[int, int]]:
         """(line id, quantity) of what no parcel of the vendor order carries yet, rejected quantities aside."""
         carried: dict[int, int] = {}
-        for shipment in vendor_order.shipments:
-            for part in shipment.lines:
-                carried[part.vendor_order_line_id] = carried.get(part.vendor_order_line_id, 0) + part.qty
+        for shipment in self.parcels[vendor_order.id]:
+            for line_id, qty in shipment.lines.items():
+                carried[line_id] = carried.get(line_id, 0) + qty
         return [(line.id, left) for line in vendor_order.lines if line.state != LineState.CANCELLED
                 and (left := line.qty - line.qty_rejected - carried.get(line.id, 0)) > 0]
 
@@ -304,18 +344,14 @@ class Feedback:
         if number in elsewhere:
             self.result.problems.append(f"{vendor_order.id}: PRO {number} already belongs to {elsewhere[number]}")
             return
-        shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
+        shipment = next((each for each in self.parcels[vendor_order.id] if each.tracking_number == number), None)
         if shipment is None:
             references = ", ".join(f"{name} {value}" for name, value in (
                 ("PRO", notice.pro_number), ("bill of lading", notice.bill_of_lading)) if value)
-            shipment = Shipment(
-                carrier=FREIGHT, carrier_named=notice.carrier, tracking_number=number, tracking_valid=True,
+            shipment = self._new_parcel(
+                vendor_order, notice, number, carrier=FREIGHT, carrier_named=notice.carrier, tracking_valid=True,
                 tracking_note=f"freight shipment ({references}): followed with the freight carrier, not polled",
-                service=notice.service, shipped_at=notice.shipped_at, reported_at=self.now, status="label_created",
-                next_check_at=None, created_at=self.now, updated_at=self.now, lines=[])
-            vendor_order.shipments.append(shipment)
-            self.parcel_owners[number] = vendor_order.id
-            self.result.shipments_added += 1
+                next_check_at=None)
         self._attach_lines(vendor_order, shipment, notice.freight_lines, notice.source_ref)
 
     def _count_shipped(self, vendor_order: VendorOrder, notice: ShipNotice) -> None:
@@ -324,9 +360,9 @@ class Feedback:
         More shipped than ordered is counted as the quantity ordered, and said once per notice that makes it so.
         """
         totals: dict[int, int] = {}
-        for shipment in vendor_order.shipments:
-            for part in shipment.lines:
-                totals[part.vendor_order_line_id] = totals.get(part.vendor_order_line_id, 0) + part.qty
+        for shipment in self.parcels[vendor_order.id]:
+            for line_id, qty in shipment.lines.items():
+                totals[line_id] = totals.get(line_id, 0) + qty
         in_notice = {(shipped.line, shipped.vendor_sku) for parcel in notice.parcels for shipped in parcel.lines}
         named = {id(line) for number, sku in in_notice if (line := self.line_of(vendor_order, number, sku))}
         for line in vendor_order.lines:
@@ -341,7 +377,7 @@ class Feedback:
             wanted = line.qty - line.qty_rejected
             self._move_line(line, LineState.SHIPPED if shipped >= wanted else LineState.PARTIALLY_SHIPPED,
                             code=line.reason_code, reason=line.reason)
-        dates = [each.shipped_at or each.reported_at for each in vendor_order.shipments]
+        dates = [each.shipped_at or each.reported_at for each in self.parcels[vendor_order.id]]
         if dates and vendor_order.shipped_at is None:
             vendor_order.shipped_at = min(dates)
 
@@ -424,6 +460,62 @@ class Feedback:
             self.session.execute(update(InventoryLevel), list(self._changed_stock.values()))
         self._new_stock, self._changed_stock = {}, {}
 
+    def _write_parcels(self) -> None:
+        """The parcels this file added or changed, in a few statements: the new shipments (their ids handed back
+        in the order given), then the lines that went, changed and came, then the parcels' flags."""
+        changed, self._changed = list(self._changed.values()), {}
+        if not changed:
+            return
+        session = self.session
+        if any(isinstance(each, (VendorOrder, VendorOrderLine)) for each in session.new):
+            session.flush()  # a vendor order made in this session must exist before its parcels
+        # The ORM's own changes (the lines' quantities, a ledger row) wait for the caller's one flush.
+        with session.no_autoflush:
+            self._write_rows(changed)
+        self._expire_stale(changed)
+
+    def _write_rows(self, changed: list[_Parcel]) -> None:
+        session = self.session
+        self._insert_shipments([parcel for parcel in changed if parcel.id is None])
+        shipment_lines, shipments = table_of(ShipmentLine), table_of(Shipment)
+        gone, altered, came, inferred = _parcel_changes(changed)
+        same_pair = (shipment_lines.c.shipment_id == bindparam("parcel")) & \
+            (shipment_lines.c.vendor_order_line_id == bindparam("line"))
+        # Gone before any is added again: the same (parcel, line) pair may come straight back.
+        for statement, rows in ((delete(shipment_lines).where(same_pair), gone),
+                                (update(shipment_lines).where(same_pair).values(qty=bindparam("quantity")), altered),
+                                (insert(shipment_lines), came),
+                                (update(shipments).where(shipments.c.id == bindparam("parcel"))
+                                 .values(lines_inferred=bindparam("inferred")), inferred)):
+            if rows:
+                session.execute(statement, rows)
+
+    def _insert_shipments(self, new: list[_Parcel]) -> None:
+        """One statement for the new shipments; each id is matched by vendor order and tracking number, unique
+        among the new parcels, since SQLite hands back a many-row insert's ids in no promised order."""
+        if not new:
+            return
+        shipments = table_of(Shipment)
+        ids = {(vendor_order_id, number): shipment_id for shipment_id, vendor_order_id, number in self.session.execute(
+            insert(shipments).returning(shipments.c.id, shipments.c.vendor_order_id, shipments.c.tracking_number),
+            [{**(parcel.row or {}), "lines_inferred": parcel.lines_inferred} for parcel in new])}
+        for parcel in new:
+            parcel.id, parcel.row = ids[parcel.vendor_order_id, parcel.tracking_number], None
+            parcel.stored_inferred = parcel.lines_inferred
+
+    def _expire_stale(self, changed: list[_Parcel]) -> None:
+        """ORM objects this session already holds read what was written afresh: a vendor order's parcels, and a
+        parcel's lines."""
+        session = self.session
+        for vendor_order_id in {parcel.vendor_order_id for parcel in changed}:
+            vendor_order = self.vendor_orders.get(vendor_order_id)
+            if vendor_order is not None and "shipments" in vendor_order.__dict__:
+                session.expire(vendor_order, ["shipments"])
+        for parcel in changed:
+            loaded = session.identity_map.get(identity_key(Shipment, parcel.id))
+            if loaded is not None:
+                session.expire(loaded, ["lines", "lines_inferred"])
+
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
         self.apply_records(acks=acks, ship_notices=ship_notices, stock=stock)
@@ -444,11 +536,33 @@ class Feedback:
         for level in stock:
             self.stock_level(level)
         self._write_stock()
+        self._write_parcels()
         return self.result
 
     def roll_up(self) -> None:
         # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
         roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
+
+
+def _parcel_changes(changed: list[_Parcel]) -> tuple[list[dict[str, Any]], ...]:
+    """What to write of these parcels' lines (gone, changed, new) and flags, as parameter rows; each parcel then
+    counts as stored."""
+    gone: list[dict[str, Any]] = []
+    altered: list[dict[str, Any]] = []
+    came: list[dict[str, Any]] = []
+    inferred: list[dict[str, Any]] = []
+    for parcel in changed:
+        for line_id, qty in parcel.stored_lines.items():
+            if line_id not in parcel.lines:
+                gone.append({"parcel": parcel.id, "line": line_id})
+            elif parcel.lines[line_id] != qty:
+                altered.append({"parcel": parcel.id, "line": line_id, "quantity": parcel.lines[line_id]})
+        came += [{"shipment_id": parcel.id, "vendor_order_line_id": line_id, "qty": qty}
+                 for line_id, qty in parcel.lines.items() if line_id not in parcel.stored_lines]
+        if parcel.lines_inferred != parcel.stored_inferred:
+            inferred.append({"parcel": parcel.id, "inferred": parcel.lines_inferred})
+        parcel.stored_lines, parcel.stored_inferred = dict(parcel.lines), parcel.lines_inferred
+    return gone, altered, came, inferred
 
 
 def _numbers_of(notice: ShipNotice) -> set[str]:

@@ -322,7 +322,8 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         return "refused", None
     parsed = read.parsed
     feedback = Feedback(session=session, vendor_code=vendor.code, now=now, file=file,
-                        vendor_orders=shared.vendor_orders, parcel_owners=shared.parcel_owners)
+                        vendor_orders=shared.vendor_orders, parcel_owners=shared.parcel_owners,
+                        parcels=shared.parcels)
     applied = _Applied(feedback.apply_records(acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock),
                        feedback.touched)
     if read.printful is not None:
