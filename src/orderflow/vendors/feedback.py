@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from orderflow.carriers.numbers import FREIGHT, normalize_number, validate
@@ -61,6 +61,55 @@ class FeedbackResult:
         self.problems += other.problems
 
 
+LINE_COLUMNS = ("state", "qty_accepted", "qty_rejected", "qty_backordered", "qty_shipped", "reason_code", "reason",
+                "expected_at")
+"""The columns of a vendor order line that feedback changes."""
+ORDER_COLUMNS = ("state", "acknowledged_at", "vendor_reference", "shipped_at", "rejected_at", "rejection_code",
+                 "rejection_reason", "updated_at")
+"""The columns of a vendor order that feedback changes."""
+
+
+@dataclass(eq=False)
+class _Line:
+    """A vendor order line as applying feedback reads and changes it (plain, not an ORM object: a file's changes
+    are written in one statement, and the rows cost nothing to track)."""
+
+    id: int
+    line_no: int
+    sku: str
+    vendor_sku: str
+    qty: int
+    state: str
+    qty_accepted: int
+    qty_rejected: int
+    qty_backordered: int
+    qty_shipped: int
+    reason_code: str | None
+    reason: str | None
+    expected_at: date | None
+    stored: tuple[Any, ...] = ()
+    """The values of :data:`LINE_COLUMNS` the database holds."""
+
+
+@dataclass(eq=False)
+class _VendorOrder:
+    """A vendor order as applying feedback reads and changes it, with its lines by line number."""
+
+    id: str
+    vendor_code: str
+    state: str
+    acknowledged_at: datetime | None
+    vendor_reference: str | None
+    shipped_at: datetime | None
+    rejected_at: datetime | None
+    rejection_code: str | None
+    rejection_reason: str | None
+    updated_at: datetime
+    lines: list[_Line] = field(default_factory=list)
+    stored: tuple[Any, ...] = ()
+    """The values of :data:`ORDER_COLUMNS` the database holds."""
+
+
 @dataclass(eq=False)
 class _Parcel:
     """A shipment as applying feedback sees it: the lines it carries by vendor order line id, and what the
@@ -91,7 +140,7 @@ class Feedback:
     result: FeedbackResult = field(default_factory=FeedbackResult)
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
-    vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    vendor_orders: dict[str, _VendorOrder | None] = field(default_factory=dict)
     """The vendor orders read so far, by id (``None``: there is none); files applied in one transaction share it,
     so a vendor order is read once for all of them."""
     parcel_owners: dict[str, str | None] = field(default_factory=dict)
@@ -106,7 +155,7 @@ class Feedback:
 
     # --- lookups ---------------------------------------------------------------------------------------------
 
-    def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
+    def vendor_order(self, vendor_order_id: str, source_ref: str) -> _VendorOrder | None:
         key = vendor_order_id.strip()
         if key not in self.vendor_orders:
             self.load_vendor_orders([key])
@@ -124,9 +173,29 @@ class Feedback:
         for start in range(0, len(wanted), LOAD_BATCH):
             chunk = wanted[start:start + LOAD_BATCH]
             self.vendor_orders |= dict.fromkeys(chunk)
-            self.vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
-                select(VendorOrder).where(VendorOrder.id.in_(chunk)).options(selectinload(VendorOrder.lines)))}
+            found = {row.id: _VendorOrder(**row._asdict()) for row in self.session.execute(
+                select(VendorOrder.id, VendorOrder.vendor_code, *_columns(VendorOrder, ORDER_COLUMNS))
+                .where(VendorOrder.id.in_(chunk)))}
+            for row in self.session.execute(
+                    select(VendorOrderLine.vendor_order_id, VendorOrderLine.id, VendorOrderLine.line_no,
+                           VendorOrderLine.sku, VendorOrderLine.vendor_sku, VendorOrderLine.qty,
+                           *_columns(VendorOrderLine, LINE_COLUMNS))
+                    .where(VendorOrderLine.vendor_order_id.in_(chunk))
+                    .order_by(VendorOrderLine.vendor_order_id, VendorOrderLine.line_no, VendorOrderLine.id)):
+                line = _Line(*row[1:])
+                line.stored = _values(line, LINE_COLUMNS)
+                found[row.vendor_order_id].lines.append(line)
+            for vendor_order in found.values():
+                vendor_order.stored = _values(vendor_order, ORDER_COLUMNS)
+            self.vendor_orders |= found
             self._load_parcels(chunk)
+
+    def forget(self, vendor_order_ids: Iterable[str]) -> None:
+        """Read these vendor orders afresh when next asked for: something other than feedback changed them (their
+        roll-up, a hold)."""
+        for vendor_order_id in vendor_order_ids:
+            self.vendor_orders.pop(vendor_order_id, None)
+            self.parcels.pop(vendor_order_id, None)
 
     def _load_parcels(self, vendor_order_ids: list[str]) -> None:
         """The parcels of these vendor orders, as plain rows: two queries, no ORM objects."""
@@ -156,8 +225,8 @@ class Feedback:
             self.parcel_owners |= {row.tracking_number: row.vendor_order_id for row in self.session.execute(
                 select(Shipment.tracking_number, Shipment.vendor_order_id).where(Shipment.tracking_number.in_(chunk)))}
 
-    def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
-                upc: str = "") -> VendorOrderLine | None:
+    def line_of(self, vendor_order: _VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
+                upc: str = "") -> _Line | None:
         """The line by its number, else by the vendor's SKU, our SKU, or a UPC/EAN our catalog knows."""
         by_number = next((each for each in vendor_order.lines if line is not None and each.line_no == line), None)
         if by_number is not None:
@@ -171,7 +240,7 @@ class Feedback:
         return self.session.scalar(select(CatalogItem.sku).where(
             CatalogItem.vendor_code == self.vendor_code, CatalogItem.upc == upc).limit(1))
 
-    def _shipped_line_of(self, vendor_order: VendorOrder, shipped: ShippedLine) -> VendorOrderLine | None:
+    def _shipped_line_of(self, vendor_order: _VendorOrder, shipped: ShippedLine) -> _Line | None:
         return self.line_of(vendor_order, shipped.line, shipped.vendor_sku, sku=shipped.sku, upc=shipped.upc)
 
     def refuse(self, source_ref: str, field_name: str | None, reason: str) -> None:
@@ -201,7 +270,7 @@ class Feedback:
                 self._move_line(line, LineState.REJECTED, qty_rejected=line.qty, code="order", reason=ack.reason)
         self._settle(vendor_order, rejection_reason=ack.reason)
 
-    def _line_ack(self, vendor_order: VendorOrder, line_ack: LineAck, source_ref: str) -> None:
+    def _line_ack(self, vendor_order: _VendorOrder, line_ack: LineAck, source_ref: str) -> None:
         line = self.line_of(vendor_order, line_ack.line, line_ack.vendor_sku, sku=line_ack.sku, upc=line_ack.upc)
         if line is None:
             self.refuse(source_ref, "line", f"{vendor_order.id} has no line {line_ack.line} ({line_ack.vendor_sku})")
@@ -222,7 +291,7 @@ class Feedback:
             line.expected_at = None
 
     @staticmethod
-    def _move_line(line: VendorOrderLine, state: LineState, *, code: str | None, reason: str | None,
+    def _move_line(line: _Line, state: LineState, *, code: str | None, reason: str | None,
                    **quantities: int) -> bool:
         """Move a line forward (never back); returns whether it moved."""
         current = LINE_RANK.get(LineState(line.state), 0)
@@ -263,7 +332,7 @@ class Feedback:
         self._count_shipped(vendor_order, notice)
         self._settle(vendor_order)
 
-    def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel,
+    def _parcel(self, vendor_order: _VendorOrder, notice: ShipNotice, parcel: Parcel,
                 elsewhere: dict[str, str]) -> None:
         """Add a parcel, or the lines it adds to one we know; ``elsewhere``: numbers on other vendor orders."""
         number = normalize_number(parcel.tracking_number)
@@ -285,7 +354,7 @@ class Feedback:
                                         next_check_at=self.now if verdict.valid else None)
         self._attach_lines(vendor_order, shipment, parcel.lines, notice.source_ref)
 
-    def _new_parcel(self, vendor_order: VendorOrder, notice: ShipNotice, number: str,
+    def _new_parcel(self, vendor_order: _VendorOrder, notice: ShipNotice, number: str,
                     **columns: Any) -> _Parcel:
         row = {"vendor_order_id": vendor_order.id, "tracking_number": number, **columns, "service": notice.service,
                "shipped_at": notice.shipped_at, "reported_at": self.now, "status": "label_created",
@@ -297,7 +366,7 @@ class Feedback:
         self.result.shipments_added += 1
         return shipment
 
-    def _attach_lines(self, vendor_order: VendorOrder, shipment: _Parcel, lines: tuple[ShippedLine, ...],
+    def _attach_lines(self, vendor_order: _VendorOrder, shipment: _Parcel, lines: tuple[ShippedLine, ...],
                       source_ref: str) -> None:
         self._changed[id(shipment)] = shipment
         if not lines and (shipment.lines_inferred or not shipment.lines):
@@ -325,7 +394,7 @@ class Feedback:
         shipment.lines = {}
         self._changed[id(shipment)] = shipment
 
-    def _unshipped(self, vendor_order: VendorOrder) -> list[tuple[int, int]]:
+    def _unshipped(self, vendor_order: _VendorOrder) -> list[tuple[int, int]]:
         """(line id, quantity) of what no parcel of the vendor order carries yet, rejected quantities aside."""
         carried: dict[int, int] = {}
         for shipment in self.parcels[vendor_order.id]:
@@ -334,7 +403,7 @@ class Feedback:
         return [(line.id, left) for line in vendor_order.lines if line.state != LineState.CANCELLED
                 and (left := line.qty - line.qty_rejected - carried.get(line.id, 0)) > 0]
 
-    def _freight(self, vendor_order: VendorOrder, notice: ShipNotice, elsewhere: dict[str, str]) -> None:
+    def _freight(self, vendor_order: _VendorOrder, notice: ShipNotice, elsewhere: dict[str, str]) -> None:
         """A truckload or LTL shipment: kept under its PRO (else its bill of lading), shown, never polled."""
         number = normalize_number(notice.pro_number or notice.bill_of_lading)
         if not number:
@@ -354,7 +423,7 @@ class Feedback:
                 next_check_at=None)
         self._attach_lines(vendor_order, shipment, notice.freight_lines, notice.source_ref)
 
-    def _count_shipped(self, vendor_order: VendorOrder, notice: ShipNotice) -> None:
+    def _count_shipped(self, vendor_order: _VendorOrder, notice: ShipNotice) -> None:
         """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them.
 
         More shipped than ordered is counted as the quantity ordered, and said once per notice that makes it so.
@@ -383,7 +452,7 @@ class Feedback:
 
     # --- the vendor order as a whole -----------------------------------------------------------------------
 
-    def _settle(self, vendor_order: VendorOrder, *, rejection_reason: str | None = None) -> None:
+    def _settle(self, vendor_order: _VendorOrder, *, rejection_reason: str | None = None) -> None:
         """The vendor order's state from its lines, moving forward only."""
         lines = [line for line in vendor_order.lines if line.state != LineState.CANCELLED]
         rejected = [line for line in lines if line.state == LineState.REJECTED]
@@ -467,8 +536,6 @@ class Feedback:
         if not changed:
             return
         session = self.session
-        if any(isinstance(each, (VendorOrder, VendorOrderLine)) for each in session.new):
-            session.flush()  # a vendor order made in this session must exist before its parcels
         # The ORM's own changes (the lines' quantities, a ledger row) wait for the caller's one flush.
         with session.no_autoflush:
             self._write_rows(changed)
@@ -502,6 +569,33 @@ class Feedback:
         for parcel in new:
             parcel.id, parcel.row = ids[parcel.vendor_order_id, parcel.tracking_number], None
             parcel.stored_inferred = parcel.lines_inferred
+
+    def _write_vendor_orders(self) -> None:
+        """The columns the records changed, one statement per set of columns changed (a ship notice's lines all
+        change the same two): the vendor orders reached, then their lines."""
+        reached = [vendor_order for vendor_order_id in sorted(self.touched)
+                   if (vendor_order := self.vendor_orders.get(vendor_order_id)) is not None]
+        with self.session.no_autoflush:
+            self._write_changed(VendorOrder, ORDER_COLUMNS, reached)
+            self._write_changed(VendorOrderLine, LINE_COLUMNS, [line for each in reached for line in each.lines])
+
+    def _write_changed(self, model: type[VendorOrder] | type[VendorOrderLine], columns: tuple[str, ...],
+                       rows: list[_VendorOrder] | list[_Line]) -> None:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            values = _values(row, columns)
+            if values == row.stored:
+                continue
+            changed = tuple(name for name, new, old in zip(columns, values, row.stored, strict=True) if new != old)
+            by_columns.setdefault(changed, []).append(
+                {"row_id": row.id, **{name: getattr(row, name) for name in changed}})
+            row.stored = values
+            # An ORM object this session already holds reads the row afresh.
+            if (loaded := self.session.identity_map.get(identity_key(model, row.id))) is not None:
+                self.session.expire(loaded)
+        table = table_of(model)
+        for params in by_columns.values():
+            self.session.execute(update(table).where(table.c.id == bindparam("row_id")), params)
 
     def _expire_stale(self, changed: list[_Parcel]) -> None:
         """ORM objects this session already holds read what was written afresh: a vendor order's parcels, and a
@@ -537,11 +631,21 @@ class Feedback:
             self.stock_level(level)
         self._write_stock()
         self._write_parcels()
+        self._write_vendor_orders()
         return self.result
 
     def roll_up(self) -> None:
         # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
         roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
+        self.forget(self.touched)
+
+
+def _columns(model: type[VendorOrder] | type[VendorOrderLine], names: tuple[str, ...]) -> list[Any]:
+    return [getattr(model, name) for name in names]
+
+
+def _values(row: _VendorOrder | _Line, names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in names)
 
 
 def _parcel_changes(changed: list[_Parcel]) -> tuple[list[dict[str, Any]], ...]:

@@ -255,6 +255,7 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
                     # A file about a vendor order an earlier file of the batch reached sees it rolled up first,
                     # as it would in a transaction of its own.
                     roll_up(session=session, vendor_order_ids=waiting, now=now)
+                    shared.forget(waiting)
                     waiting = set()
                 try:
                     with session.begin_nested():
@@ -333,6 +334,7 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
         if vendor_order is not None and vendor_order.vendor_code == vendor.code:
             _apply_hold_and_cancel(vendor_order, read.printful, now, applied.problems)
+            shared.forget([vendor_order.id])
     records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
     ledger.rows_ok = max(0, records - len(applied.feedback.refusals))  # one record may be refused for several
     applied.feedback.refusals = parsed.refusals + applied.feedback.refusals
