@@ -159,6 +159,32 @@ class TestInbound:
         with pytest.raises(RemoteRejected, match=r"\): cannot read from_vendor/ack_9\.csv: no such file or folder$"):
             area.transport.read("ack_9.csv")
 
+    def test_listed_files_read_together_come_back_each_whole(self, area: ExchangeArea) -> None:
+        """Files read after a listing (SFTP reads the ones after the file asked for meanwhile) each come back
+        exactly: empty, one chunk, many chunks, and exactly a chunk's size."""
+        contents = {"a_empty.csv": b"", "b_small.csv": b"po,qty\r\n1,2\r\n",
+                    "c_large.csv": bytes(range(256)) * 700, "d_chunk.csv": b"x" * 32_768}
+        for name, content in contents.items():
+            vendor_drops(area, name, content)
+        area.transport.list_inbound()
+
+        assert {name: area.transport.read(name) for name in contents} == contents
+
+    def test_a_listed_file_that_changed_is_read_as_it_is_now(self, area: ExchangeArea) -> None:
+        """A file that grew or went after the listing is read as it is now, or refused naming it; the files
+        beside it are read whole."""
+        vendor_drops(area, "a.csv", b"first")
+        vendor_drops(area, "b.csv", b"second")
+        vendor_drops(area, "c.csv", b"third")
+        area.transport.list_inbound()
+        vendor_drops(area, "a.csv", b"first, and more")
+        (area.folder / "from_vendor" / "b.csv").unlink()
+
+        assert area.transport.read("a.csv") == b"first, and more"
+        with pytest.raises(RemoteRejected, match=r"cannot read from_vendor/b\.csv: no such file or folder$"):
+            area.transport.read("b.csv")
+        assert area.transport.read("c.csv") == b"third"
+
 
 class TestKeepingFilesAside:
     def test_archive_moves_the_file_out_of_inbound(self, area: ExchangeArea) -> None:
