@@ -212,6 +212,26 @@ class TestKeepingFilesAside:
         assert (archive / "ack_1.20240301T101500000000Z.csv").read_bytes() == b"tuesday"
         assert (archive / "ack_1.20240301T101500000000Z-2.csv").read_bytes() == b"wednesday"
 
+    def test_archiving_many_moves_each_keeps_namesakes_and_names_the_file_that_is_gone(
+            self, area: ExchangeArea) -> None:
+        """Files archived together (SFTP sends every rename at once) land as one by one would: a namesake
+        archived before is kept, and a file gone meanwhile is named while the others are moved."""
+        (area.folder / "archive").mkdir(exist_ok=True)
+        (area.folder / "archive" / "ack_1.csv").write_bytes(b"monday")
+        for name in ("ack_1.csv", "ack_2.csv", "ack_3.csv"):
+            vendor_drops(area, name, name.encode())
+
+        failures = area.transport.archive_many(["ack_1.csv", "ack_2.csv", "ack_9.csv", "ack_3.csv"])
+
+        assert list(failures) == ["ack_9.csv"]
+        assert isinstance(failures["ack_9.csv"], RemoteRejected)
+        assert "ack_9.csv" in str(failures["ack_9.csv"])
+        archive = area.folder / "archive"
+        assert names_in(archive) == ["ack_1.20240301T101500000000Z.csv", "ack_1.csv", "ack_2.csv", "ack_3.csv"]
+        assert (archive / "ack_1.csv").read_bytes() == b"monday"
+        assert (archive / "ack_1.20240301T101500000000Z.csv").read_bytes() == b"ack_1.csv"
+        assert names_in(area.folder / "from_vendor") == []
+
     def test_reject_moves_the_file_to_rejected(self, area: ExchangeArea) -> None:
         """A refused file is kept aside in rejected/ for a person, not left to be read again."""
         vendor_drops(area, "shp_2.csv", b"not,a,shipment")

@@ -166,9 +166,8 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
     for batch in _downloads(vendor, transport, ready, limits=limits, tally=tally):
         failure = _ingest(engine=engine, vendor=vendor, batch=batch, clock=clock, limits=limits, tally=tally)
         crash_point("fetch.after_ingest_commit")
-        for arrival in batch:
-            if arrival.outcome is not None:
-                _put_away(engine, vendor, transport, arrival, now=clock.now(), tally=tally)
+        _put_away_batch(engine, vendor, transport, [arrival for arrival in batch if arrival.outcome is not None],
+                        now=clock.now(), tally=tally)
         if failure is not None:
             raise failure
 
@@ -358,6 +357,30 @@ def _count(arrival: _Arrival, applied: _Applied | None, tally: FetchTally) -> No
         tally.problems += applied.problems
 
 
+def _put_away_batch(engine: Engine, vendor: VendorSettings, transport: FileTransport, taken: list[_Arrival], *,
+                    now: datetime, tally: FetchTally) -> None:
+    """Move the files a batch committed out of the vendor's folder: the plainly archived ones all at once."""
+    plain = vendor.after_ingest != "delete" and not (vendor.format == "x12" and vendor.x12.send_997)
+    archived: list[str] = []
+    for arrival in taken:
+        if plain and arrival.outcome != "refused":
+            archived.append(arrival.remote.name)
+        else:
+            _put_away(engine, vendor, transport, arrival, now=now, tally=tally)
+    try:
+        failures = transport.archive_many(archived)
+    except OrderflowError as exc:  # the connection went: every one of them is left
+        failures = dict.fromkeys(archived, exc)
+    for name, problem in failures.items():
+        _left(vendor, name, problem, tally)
+
+
+def _left(vendor: VendorSettings, name: str, exc: OrderflowError, tally: FetchTally) -> None:
+    # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
+    tally.files_left += 1
+    tally.problems.append(f"{exc} ({vendor.code}:{name} is taken in; putting it away is left for the next run)")
+
+
 def _put_away(engine: Engine, vendor: VendorSettings, transport: FileTransport, arrival: _Arrival, *,
               now: datetime, tally: FetchTally) -> None:
     """Move a file its batch committed out of the vendor's folder (997 first, for an X12 vendor that wants one)."""
@@ -372,10 +395,7 @@ def _put_away(engine: Engine, vendor: VendorSettings, transport: FileTransport, 
         else:
             transport.archive(name)
     except OrderflowError as exc:
-        # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
-        tally.files_left += 1
-        tally.problems.append(f"{exc} ({vendor.code}:{name} is taken in; putting it away is left for the next "
-                              "run)")
+        _left(vendor, name, exc, tally)
 
 
 def _within_limits(read: VendorFile, file: str, limits: LimitSettings) -> VendorFile:

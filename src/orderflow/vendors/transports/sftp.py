@@ -207,6 +207,32 @@ class SftpTransport(FileTransport):
     def reject(self, name: str) -> None:
         self._keep_aside(name, self.layout.from_vendor, self.layout.rejected)
 
+    def archive_many(self, names: Sequence[str]) -> dict[str, OrderflowError]:
+        """Archive several files, every rename sent without waiting for the answers in turn. A rename refused
+        (a namesake already archived, the file gone) is done again alone, as :meth:`archive` does it and says
+        what went wrong."""
+        from orderflow.vendors.transports.sftp_pipeline import Move, move_all
+
+        failures: dict[str, OrderflowError] = {}
+        moves: dict[str, Move] = {}
+        for name in names:
+            try:
+                source = self._path(self.layout.from_vendor, check_file_name(name))
+            except InputError as exc:
+                failures[name] = exc
+                continue
+            moves[name] = Move(source, self._path(self.layout.archive, name))
+        with self._talking(f"move {len(moves)} files to {self.layout.archive}"):
+            self._ensure_folder(self.layout.archive)
+            move_all(self._sftp, list(moves.values()))
+        for name, move in moves.items():
+            if move.error is not None:
+                try:
+                    self.archive(name)
+                except OrderflowError as exc:
+                    failures[name] = exc
+        return failures
+
     def restore_rejected(self) -> list[str]:
         with self._talking(f"list {self.layout.rejected}"):
             if not self._exists(self._path(self.layout.rejected)):

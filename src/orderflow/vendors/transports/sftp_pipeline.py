@@ -1,4 +1,4 @@
-"""Many files uploaded over one SFTP channel without waiting for each reply in turn.
+"""Many files uploaded, read or moved over one SFTP channel without waiting for each reply in turn.
 
 paramiko's own calls wait for every reply, so open, close and rename cost three round trips a file, and on a
 busy machine those waits were most of a dispatch. Here up to :data:`WINDOW` files are under way at once. Each
@@ -161,6 +161,30 @@ class Download:
         self._close = self._client._async_request(self, CMD_CLOSE, handle)
 
 
+@dataclass(eq=False)
+class Move:
+    """One plain SFTP rename, which never replaces a file already at ``target``."""
+
+    source: str
+    target: str
+    finished: bool = False
+    error: OSError | None = None
+    _client: Any = field(default=None, repr=False)
+
+    def _open(self, client: Any) -> None:
+        from paramiko.sftp import CMD_RENAME
+
+        self._client = client
+        client._async_request(self, CMD_RENAME, self.source, self.target)
+
+    def _async_response(self, kind: int, message: Message, _number: int) -> None:
+        from paramiko.sftp import CMD_STATUS
+
+        self.error = _refusal(self._client, message) if kind == CMD_STATUS else OSError(
+            f"unexpected answer {kind} to rename")
+        self.finished = True
+
+
 def send_all(sftp: SFTPClient, uploads: list[Upload], *, window: int = WINDOW) -> None:
     """Upload every file, up to ``window`` at once. A refusal is kept on its upload and the others go on;
     the connection failing or going quiet (the channel's timeout) is raised, leaving the unfinished ones
@@ -173,10 +197,15 @@ def receive_all(sftp: SFTPClient, downloads: list[Download], *, window: int = WI
     _pipelined(sftp, downloads, window)
 
 
-def _pipelined(sftp: SFTPClient, transfers: list[Upload] | list[Download], window: int) -> None:
+def move_all(sftp: SFTPClient, moves: list[Move], *, window: int = WINDOW) -> None:
+    """Rename every file, up to ``window`` at once; as :func:`send_all`, a refusal stays on its move."""
+    _pipelined(sftp, moves, window)
+
+
+def _pipelined(sftp: SFTPClient, transfers: list[Upload] | list[Download] | list[Move], window: int) -> None:
     client: Any = sftp  # the request layer is not in paramiko's type stubs
-    waiting: deque[Upload | Download] = deque(transfers)
-    under_way: list[Upload | Download] = []
+    waiting: deque[Upload | Download | Move] = deque(transfers)
+    under_way: list[Upload | Download | Move] = []
     while waiting or under_way:
         while waiting and len(under_way) < window:
             transfer = waiting.popleft()
