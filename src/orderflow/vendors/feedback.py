@@ -10,7 +10,7 @@ with its reason and the others are applied.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -148,7 +148,12 @@ class Feedback:
     kept up to date as parcels are added; shared like ``vendor_orders``."""
     parcels: dict[str, list[_Parcel]] = field(default_factory=dict)
     """The parcels of the vendor orders read so far, by vendor order id; shared like ``vendor_orders``."""
+    deferred: bool = False
+    """Leave the parcels and vendor orders the records changed for :meth:`write` (many files' changes then go
+    in a few statements); otherwise each call of :meth:`apply_records` writes its own."""
     _changed: dict[int, _Parcel] = field(default_factory=dict)
+    _unwritten: set[str] = field(default_factory=set)
+    """Vendor orders reached since the last write."""
     _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
     _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -164,6 +169,7 @@ class Feedback:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
         self.touched.add(vendor_order.id)
+        self._unwritten.add(vendor_order.id)
         return vendor_order
 
     def load_vendor_orders(self, ids: Iterable[str]) -> None:
@@ -190,9 +196,16 @@ class Feedback:
             self.vendor_orders |= found
             self._load_parcels(chunk)
 
+    def for_file(self, file: str) -> Feedback:
+        """Feedback for another file of the same transaction: what was read, and what waits to be written, are
+        shared; the file's result and the vendor orders it reached are its own."""
+        return replace(self, file=file, result=FeedbackResult(), touched=set(), _inventory=None, _new_stock={},
+                       _changed_stock={})
+
     def forget(self, vendor_order_ids: Iterable[str]) -> None:
         """Read these vendor orders afresh when next asked for: something other than feedback changed them (their
-        roll-up, a hold)."""
+        roll-up, a hold). What waits to be written is written first."""
+        self.write()
         for vendor_order_id in vendor_order_ids:
             self.vendor_orders.pop(vendor_order_id, None)
             self.parcels.pop(vendor_order_id, None)
@@ -532,7 +545,8 @@ class Feedback:
     def _write_parcels(self) -> None:
         """The parcels this file added or changed, in a few statements: the new shipments (their ids handed back
         in the order given), then the lines that went, changed and came, then the parcels' flags."""
-        changed, self._changed = list(self._changed.values()), {}
+        changed = list(self._changed.values())
+        self._changed.clear()
         if not changed:
             return
         session = self.session
@@ -573,8 +587,9 @@ class Feedback:
     def _write_vendor_orders(self) -> None:
         """The columns the records changed, one statement per set of columns changed (a ship notice's lines all
         change the same two): the vendor orders reached, then their lines."""
-        reached = [vendor_order for vendor_order_id in sorted(self.touched)
+        reached = [vendor_order for vendor_order_id in sorted(self._unwritten)
                    if (vendor_order := self.vendor_orders.get(vendor_order_id)) is not None]
+        self._unwritten.clear()
         with self.session.no_autoflush:
             self._write_changed(VendorOrder, ORDER_COLUMNS, reached)
             self._write_changed(VendorOrderLine, LINE_COLUMNS, [line for each in reached for line in each.lines])
@@ -630,12 +645,18 @@ class Feedback:
         for level in stock:
             self.stock_level(level)
         self._write_stock()
+        if not self.deferred:
+            self.write()
+        return self.result
+
+    def write(self) -> None:
+        """Write the parcels and vendor orders changed since the last write."""
         self._write_parcels()
         self._write_vendor_orders()
-        return self.result
 
     def roll_up(self) -> None:
         # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
+        self.write()
         roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
         self.forget(self.touched)
 

@@ -16,6 +16,7 @@ APIs (Printful): open vendor orders are looked up by our id, least recently look
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -221,11 +222,13 @@ def _downloads(vendor: VendorSettings, transport: FileTransport, ready: list[Rem
 
 def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], clock: Clock, limits: LimitSettings,
             tally: FetchTally) -> BaseException | None:
-    """Apply and ledger a batch of files in one transaction, each file under its own savepoint: a file's ledger
-    row and its changes are committed together or not at all. Sets each file's outcome once committed.
+    """Apply and ledger a batch of files in one transaction: a file's ledger row and its changes are committed
+    together or not at all. Sets each file's outcome once committed.
 
-    A file whose applying raises rolls back alone; the files before it are committed and the error is returned
-    for the caller to raise once those are put away (the files after it are left for the next run)."""
+    The files' changes are written together, a few statements for the batch. Should anything fail, the batch is
+    applied again with each file under a savepoint of its own: the file whose applying raises rolls back alone,
+    the files before it are committed and the error is returned for the caller to raise once those are put away
+    (the files after it are left for the next run)."""
     now = clock.now()
     origin = f"vendor:{vendor.code}"
     with session_factory(reader(engine))() as session:
@@ -241,32 +244,14 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
     failure: BaseException | None = None
     results: list[tuple[_Arrival, Outcome, _Applied | None]] = []
     if fresh:
-        with session_factory(engine)() as session, session.begin():
-            known = ledger_entries(session, origin=origin, digests=[arrival.digest for arrival in fresh])
-            # What every file of the batch will look up, read for all of them at once.
-            shared = Feedback(session=session, vendor_code=vendor.code, now=now, file="")
-            shared.load_vendor_orders(set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
-            shared.load_parcel_owners(notice for arrival in fresh if isinstance(arrival.read, VendorFile)
-                                      for notice in arrival.read.parsed.ship_notices)
-            waiting: set[str] = set()  # vendor orders applied to, their orders not yet rolled up
-            for arrival in fresh:
-                if waiting & _vendor_orders_named(arrival.read):
-                    # A file about a vendor order an earlier file of the batch reached sees it rolled up first,
-                    # as it would in a transaction of its own.
-                    roll_up(session=session, vendor_order_ids=waiting, now=now)
-                    shared.forget(waiting)
-                    waiting = set()
-                try:
-                    with session.begin_nested():
-                        outcome, applied = _apply(session, vendor, arrival, origin=origin, now=now, known=known,
-                                                  shared=shared, limits=limits)
-                except Exception as exc:
-                    failure = exc
-                    break
-                results.append((arrival, outcome, applied))
-                if applied is not None:
-                    waiting |= applied.touched
-            roll_up(session=session, vendor_order_ids=waiting, now=now)
+        try:
+            with session_factory(engine)() as session, session.begin():
+                results, _ = _apply_batch(session, vendor, fresh, origin=origin, now=now, limits=limits,
+                                          together=True)
+        except Exception:  # one of the files: find it, keeping the files before it
+            with session_factory(engine)() as session, session.begin():
+                results, failure = _apply_batch(session, vendor, fresh, origin=origin, now=now, limits=limits,
+                                                together=False)
         # Committed: now, and only now, is each file taken.
         for arrival, outcome, _ in results:
             arrival.outcome = outcome
@@ -276,6 +261,46 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
     for arrival, _, applied in results:
         _count(arrival, applied, tally)
     return failure
+
+
+def _apply_batch(session: Session, vendor: VendorSettings, fresh: list[_Arrival], *, origin: str, now: datetime,
+                 limits: LimitSettings, together: bool,
+                 ) -> tuple[list[tuple[_Arrival, Outcome, _Applied | None]], BaseException | None]:
+    """Apply the batch's files in the caller's transaction: ``together``, their changes written at the end (an
+    error is raised); otherwise each file under a savepoint, stopping at the first that fails (its error is
+    returned with what the files before it came to)."""
+    known = ledger_entries(session, origin=origin, digests=[arrival.digest for arrival in fresh])
+    # What every file of the batch will look up, read for all of them at once.
+    shared = Feedback(session=session, vendor_code=vendor.code, now=now, file="", deferred=together)
+    shared.load_vendor_orders(set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
+    shared.load_parcel_owners(notice for arrival in fresh if isinstance(arrival.read, VendorFile)
+                              for notice in arrival.read.parsed.ship_notices)
+    results: list[tuple[_Arrival, Outcome, _Applied | None]] = []
+    failure: BaseException | None = None
+    waiting: set[str] = set()  # vendor orders applied to, their orders not yet rolled up
+    for arrival in fresh:
+        if waiting & _vendor_orders_named(arrival.read):
+            # A file about a vendor order an earlier file of the batch reached sees it rolled up first, as it
+            # would in a transaction of its own.
+            shared.write()
+            roll_up(session=session, vendor_order_ids=waiting, now=now)
+            shared.forget(waiting)
+            waiting = set()
+        try:
+            with contextlib.nullcontext() if together else session.begin_nested():
+                outcome, applied = _apply(session, vendor, arrival, origin=origin, now=now, known=known,
+                                          shared=shared, limits=limits)
+        except Exception as exc:
+            if together:
+                raise
+            failure = exc
+            break
+        results.append((arrival, outcome, applied))
+        if applied is not None:
+            waiting |= applied.touched
+    shared.write()
+    roll_up(session=session, vendor_order_ids=waiting, now=now)
+    return results, failure
 
 
 def _read(arrival: _Arrival, vendor: VendorSettings, limits: LimitSettings) -> VendorFile | InputError:
@@ -321,9 +346,7 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         arrival.read = error
         return "refused", None
     parsed = read.parsed
-    feedback = Feedback(session=session, vendor_code=vendor.code, now=now, file=file,
-                        vendor_orders=shared.vendor_orders, parcel_owners=shared.parcel_owners,
-                        parcels=shared.parcels)
+    feedback = shared.for_file(file)
     applied = _Applied(feedback.apply_records(acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock),
                        feedback.touched)
     if read.printful is not None:
@@ -333,6 +356,7 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
         if vendor_order is not None and vendor_order.vendor_code == vendor.code:
             _apply_hold_and_cancel(vendor_order, read.printful, now, applied.problems)
+            session.flush()  # before a later file's writes to the vendor order expire the object holding these
             shared.forget([vendor_order.id])
     records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
     ledger.rows_ok = max(0, records - len(applied.feedback.refusals))  # one record may be refused for several
@@ -340,7 +364,8 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
     ledger.kind = read.kind
     ledger.rows_refused = len(applied.feedback.refusals)
     ledger.refusals = [_refusal_json(refusal) for refusal in applied.feedback.refusals[:limits.refusals_listed]]
-    session.flush()
+    if not shared.deferred:
+        session.flush()  # inside the file's savepoint
     return "applied", applied
 
 
