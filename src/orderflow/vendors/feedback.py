@@ -597,6 +597,9 @@ class Feedback:
     def _write_changed(self, model: type[VendorOrder] | type[VendorOrderLine], columns: tuple[str, ...],
                        rows: list[_VendorOrder] | list[_Line]) -> None:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # An ORM object this session already holds reads its row afresh once written.
+        identity_map = self.session.identity_map
+        held = {key[1][0]: key for key in identity_map.keys() if key[0] is model}  # noqa: SIM118
         for row in rows:
             values = _values(row, columns)
             if values == row.stored:
@@ -605,8 +608,7 @@ class Feedback:
             by_columns.setdefault(changed, []).append(
                 {"row_id": row.id, **{name: getattr(row, name) for name in changed}})
             row.stored = values
-            # An ORM object this session already holds reads the row afresh.
-            if (loaded := self.session.identity_map.get(identity_key(model, row.id))) is not None:
+            if row.id in held and (loaded := identity_map.get(held[row.id])) is not None:
                 self.session.expire(loaded)
         table = table_of(model)
         for params in by_columns.values():
