@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.clock import Clock
 from orderflow.config import LimitSettings, Settings, VendorSettings
 from orderflow.crashpoints import crash_point
+from orderflow.db.bulk import table_of
 from orderflow.db.engine import reader, session_factory
 from orderflow.db.ledger import ledger_entries, ledger_entry, taken
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
@@ -298,9 +299,25 @@ def _apply_batch(session: Session, vendor: VendorSettings, fresh: list[_Arrival]
         results.append((arrival, outcome, applied))
         if applied is not None:
             waiting |= applied.touched
+    if together:
+        _insert_ledger_rows(session, list(known.values()))
     shared.write()
     roll_up(session=session, vendor_order_ids=waiting, now=now)
     return results, failure
+
+
+def _insert_ledger_rows(session: Session, entries: list[IngestedFile]) -> None:
+    """The batch's new ledger rows in one statement, in the files' order: the ORM would insert each alone to
+    learn its id, which nothing here needs."""
+    new = [entry for entry in entries if inspect(entry).pending]
+    if not new:
+        return
+    table = table_of(IngestedFile)
+    rows = [{column.key: getattr(entry, column.key) for column in table.columns if column.key != "id"}
+            for entry in new]
+    for entry in new:
+        session.expunge(entry)
+    session.execute(insert(table), rows)
 
 
 def _read(arrival: _Arrival, vendor: VendorSettings, limits: LimitSettings) -> VendorFile | InputError:
