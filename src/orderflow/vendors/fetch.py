@@ -3,8 +3,9 @@
 Files (local folders, SFTP): every file in the vendor's outbound folder that has stopped growing is read,
 fingerprinted (vendor + SHA-256), parsed by the vendor's configured format (X12 855/856/846, CSV
 acks/tracking/inventory, Printful webhook JSON; a file of another shape is refused, saying what it is) and
-applied together with its ledger row: a batch of files shares one transaction, each file under a savepoint of
-its own, so a file whose applying fails rolls back alone. Only after that commit are the files moved to
+applied together with its ledger row: a batch of files shares one transaction and its changes are written
+together; should that fail, the batch is applied again with each file under a savepoint of its own, so a file
+whose applying fails rolls back alone. Only after that commit are the files moved to
 ``archive/`` (or deleted). A crash before the commit leaves the batch's files to be read again; a crash after
 it leaves ledgered files that the next run only moves. The same content under another name is a no-op. A file
 that cannot be read at all goes to ``rejected/`` with its reason in the ledger; a file with some bad records
@@ -52,8 +53,8 @@ if TYPE_CHECKING:
 POLLED_STATES = (VendorOrderState.SENT, VendorOrderState.ACCEPTED, VendorOrderState.ON_HOLD,
                  VendorOrderState.PARTIALLY_SHIPPED)
 BATCH_FILES = 50
-"""Files applied in one transaction (each under a savepoint of its own): a transaction per file cost more than
-the file's own changes. Few enough that, on SQLite, another writer waits a moment, not its busy timeout."""
+"""Files applied in one transaction, their changes written together: a transaction per file cost more than the
+file's own changes. Few enough that, on SQLite, another writer waits a moment, not its busy timeout."""
 BATCH_BYTES = 1 << 20
 """And about this many bytes of them: a big file goes alone, or with few others."""
 
