@@ -636,8 +636,8 @@ class Feedback:
     def apply_records(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
                       stock: Iterable[StockLevel] = ()) -> FeedbackResult:
         """The records alone, their orders not yet rolled up: :meth:`roll_up` (or ``roll_up`` of
-        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction. The changes reach
-        the database at the session's next flush (any query, or the commit): one flush for all of them."""
+        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction. The changes are
+        written before it returns, a few statements for all of them (``deferred``: at :meth:`write`)."""
         acks, ship_notices = list(acks), list(ship_notices)
         self.load_vendor_orders(vendor_order_ids(acks, ship_notices))
         for ack in acks:
