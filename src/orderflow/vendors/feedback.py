@@ -202,6 +202,15 @@ class Feedback:
         return replace(self, file=file, result=FeedbackResult(), touched=set(), _inventory=None, _new_stock={},
                        _changed_stock={})
 
+    def discard(self) -> None:
+        """Drop what was read and what waits to be written: the records applied since the last write were rolled
+        back (a savepoint), and the database is read afresh when next asked."""
+        self._changed.clear()
+        self._unwritten.clear()
+        self.vendor_orders.clear()
+        self.parcels.clear()
+        self.parcel_owners.clear()
+
     def forget(self, vendor_order_ids: Iterable[str]) -> None:
         """Read these vendor orders afresh when next asked for: something other than feedback changed them (their
         roll-up, a hold). What waits to be written is written first."""

@@ -295,6 +295,7 @@ def _apply_batch(session: Session, vendor: VendorSettings, fresh: list[_Arrival]
         except Exception as exc:
             if together:
                 raise
+            shared.discard()  # what the file changed in memory went with its savepoint
             failure = exc
             break
         results.append((arrival, outcome, applied))
