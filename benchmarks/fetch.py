@@ -27,18 +27,24 @@ Each run is one pair; which side goes first alternates. Prints median seconds an
 x 10), the ratio orderflow rows/s over floor rows/s for each pair and its median (goal: at least 0.5).
 ``--profile FILE`` then runs one more fresh fetch under cProfile and prints where its time went.
 
-Where the time goes (cProfile of one quick fetch, 100 files, on a busy machine, 2026-12-07): the files are
-applied 50 to a transaction, each under a savepoint of its own, with the batch's vendor orders, tracking numbers
-and ledger rows read in one go and its orders rolled up once. Taking the files is 2.8 s (it was 6.3 s the same
-day before batching): applying them 2.4 s, of which writing each file's rows in its one ORM flush is 1.1 (about
-16 statements a file on SQLite, which cannot hand back the ids of a many-row insert, so the ORM inserts each
-shipment line alone), making the parcels and lines 0.6 (the carrier check digits 0.2 of it), parsing 0.3, the
-roll-up 0.15 and loading the vendor orders 0.1 (two calls each, not a hundred); reading the files over SFTP
-0.26 and moving them into ``archive/`` 0.08. Before the first file, importing fetch and its models and
-connecting over SSH are about a second of the wall time at this size (0.8 s of CPU for a fetch of no files),
-where the floor imports only paramiko: a fetch that finds no file at all is already about twice the floor's
-whole run of 100 files (1.05 s against 0.42 s on a quieter moment), so at quick scale the goal is out of reach
-of the per-file work alone; what is left per file is mostly the ORM's unit of work.
+Where the time goes (cProfile of one full-scale fetch, 1,000 files, 10.3 s under cProfile, load average about 2.5
+from other work, 2026-12-07): the files are applied 50 to a transaction. Vendor orders, their lines and parcels are
+read as plain rows for the whole batch (0.5 s), the records applied in memory and what they changed written at the
+batch's end in a few statements: new shipments with their ids handed back, shipment lines, one UPDATE per set of
+columns changed, the ledger rows (0.93 s for parcels and vendor orders, 0.14 s for the ledger); should anything
+fail, the batch is applied again file by file under savepoints, so the failing file still rolls back alone. Taking
+the files is 8.1 s: parsing 1.8 (CSV rows 0.6), applying the records 1.3 (the carrier check digits 0.6 of it), the
+roll-up once a batch 0.94, reading over SFTP 1.3 (a file and the ones listed after it read together, every request
+sent without waiting for the answers) and moving them into ``archive/`` 0.47 (a batch's renames sent together).
+Before the first file, importing fetch and its models is 1.3 s under cProfile (a fetch of no files on a local
+folder takes about 0.9 s of CPU, nearly all of it imports shared with every command: sqlalchemy, the models, the
+configuration, typer) and connecting over SSH 0.45 (loading the user key 0.26 of it), which the floor pays too, but
+for paramiko only.
+
+Before and after, 2026-12-07, the same load (other work on the machine, load average about 2.5), ``--runs`` 2
+and 3 at full scale: orderflow 10.17 s wall and 8.72 s CPU against a floor of 2.05 s (ratio 0.20) before;
+3.30 s wall and 2.87 s CPU against 1.94 s (ratio 0.61) after. At quick scale start-up is most of the run:
+1.71 s against 0.62 (ratio 0.36), from 2.89 s against 0.51 (0.18).
 
     .venv/bin/python benchmarks/fetch.py [--files 1000] [--quick] [--runs 3] [--profile FILE]
 """

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from orderflow.clock import Clock
 from orderflow.db.engine import session_factory
-from orderflow.db.models import IngestedFile, Shipment, ShipmentLine
+from orderflow.db.models import IngestedFile, Shipment, ShipmentLine, VendorOrderLine
 from orderflow.errors import ExitCode
 from orderflow.vendors.fetch import BATCH_FILES, fetch
 from tests.support.cli import orderflow
@@ -127,6 +127,33 @@ class TestAFileThatFailsToApply:
         assert (again.exit_code, again.counts["files"], again.counts["duplicates"]) == (ExitCode.OK, 2, 0)
         assert (rows(engine, Shipment), rows(engine, IngestedFile)) == (3, 3)
         assert folder(tmp_path, "archive") == ["shp_1.csv", "shp_2.csv", "shp_3.csv"]
+
+    def test_it_ships_no_line_and_the_file_before_it_does(self, engine: Engine, clock: Clock,
+                                                          tmp_path: Path) -> None:
+        """The batch's changes are written together; when that fails it is applied again file by file, and what
+        the failing file changed goes with its savepoint: line 1 (the first file) is shipped, line 2 (the failing
+        file) and line 3 (left for the next run) are not; the next run ships both."""
+        settings = shop(tmp_path, engine, clock, CSV_ACME)
+        inbox = tmp_path / "acme" / "from_vendor"
+        drop(inbox, "shp_1.csv", parcel(1, "1Z4R8W670312345671"))
+        drop(inbox, "shp_2.csv", parcel(2, REFUSED_NUMBER))
+        drop(inbox, "shp_3.csv", parcel(3, "1Z4R8W670312345673"))
+        before = shipped_by_line(engine)
+        refuse_the_parcel(engine)
+        with pytest.raises(DBAPIError, match="the test refuses this parcel"):
+            fetch(engine=engine, settings=settings, clock=clock)
+        after = shipped_by_line(engine)
+        assert (after[1][1], after[2], after[3]) == (2, before[2], before[3])
+        allow_the_parcel(engine)
+        fetch(engine=engine, settings=settings, clock=clock)
+        assert [qty for _, qty in shipped_by_line(engine).values()] == [2, 1, 1]
+
+
+def shipped_by_line(engine: Engine) -> dict[int, tuple[str, int]]:
+    """TB1042-ACME's lines: state and quantity shipped, by line number."""
+    with session_factory(engine)() as session:
+        return {line.line_no: (line.state, line.qty_shipped) for line in session.scalars(
+            select(VendorOrderLine).where(VendorOrderLine.vendor_order_id == "TB1042-ACME"))}
 
 
 class TestKilledAfterTheCommit:

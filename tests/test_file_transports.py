@@ -159,6 +159,32 @@ class TestInbound:
         with pytest.raises(RemoteRejected, match=r"\): cannot read from_vendor/ack_9\.csv: no such file or folder$"):
             area.transport.read("ack_9.csv")
 
+    def test_listed_files_read_together_come_back_each_whole(self, area: ExchangeArea) -> None:
+        """Files read after a listing (SFTP reads the ones after the file asked for meanwhile) each come back
+        exactly: empty, one chunk, many chunks, and exactly a chunk's size."""
+        contents = {"a_empty.csv": b"", "b_small.csv": b"po,qty\r\n1,2\r\n",
+                    "c_large.csv": bytes(range(256)) * 700, "d_chunk.csv": b"x" * 32_768}
+        for name, content in contents.items():
+            vendor_drops(area, name, content)
+        area.transport.list_inbound()
+
+        assert {name: area.transport.read(name) for name in contents} == contents
+
+    def test_a_listed_file_that_changed_is_read_as_it_is_now(self, area: ExchangeArea) -> None:
+        """A file that grew or went after the listing is read as it is now, or refused naming it; the files
+        beside it are read whole."""
+        vendor_drops(area, "a.csv", b"first")
+        vendor_drops(area, "b.csv", b"second")
+        vendor_drops(area, "c.csv", b"third")
+        area.transport.list_inbound()
+        vendor_drops(area, "a.csv", b"first, and more")
+        (area.folder / "from_vendor" / "b.csv").unlink()
+
+        assert area.transport.read("a.csv") == b"first, and more"
+        with pytest.raises(RemoteRejected, match=r"cannot read from_vendor/b\.csv: no such file or folder$"):
+            area.transport.read("b.csv")
+        assert area.transport.read("c.csv") == b"third"
+
 
 class TestKeepingFilesAside:
     def test_archive_moves_the_file_out_of_inbound(self, area: ExchangeArea) -> None:
@@ -185,6 +211,26 @@ class TestKeepingFilesAside:
         assert (archive / "ack_1.csv").read_bytes() == b"monday"
         assert (archive / "ack_1.20240301T101500000000Z.csv").read_bytes() == b"tuesday"
         assert (archive / "ack_1.20240301T101500000000Z-2.csv").read_bytes() == b"wednesday"
+
+    def test_archiving_many_moves_each_keeps_namesakes_and_names_the_file_that_is_gone(
+            self, area: ExchangeArea) -> None:
+        """Files archived together (SFTP sends every rename at once) land as one by one would: a namesake
+        archived before is kept, and a file gone meanwhile is named while the others are moved."""
+        (area.folder / "archive").mkdir(exist_ok=True)
+        (area.folder / "archive" / "ack_1.csv").write_bytes(b"monday")
+        for name in ("ack_1.csv", "ack_2.csv", "ack_3.csv"):
+            vendor_drops(area, name, name.encode())
+
+        failures = area.transport.archive_many(["ack_1.csv", "ack_2.csv", "ack_9.csv", "ack_3.csv"])
+
+        assert list(failures) == ["ack_9.csv"]
+        assert isinstance(failures["ack_9.csv"], RemoteRejected)
+        assert "ack_9.csv" in str(failures["ack_9.csv"])
+        archive = area.folder / "archive"
+        assert names_in(archive) == ["ack_1.20240301T101500000000Z.csv", "ack_1.csv", "ack_2.csv", "ack_3.csv"]
+        assert (archive / "ack_1.csv").read_bytes() == b"monday"
+        assert (archive / "ack_1.20240301T101500000000Z.csv").read_bytes() == b"ack_1.csv"
+        assert names_in(area.folder / "from_vendor") == []
 
     def test_reject_moves_the_file_to_rejected(self, area: ExchangeArea) -> None:
         """A refused file is kept aside in rejected/ for a person, not left to be read again."""

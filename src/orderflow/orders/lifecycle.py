@@ -38,7 +38,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
@@ -185,11 +185,16 @@ def _vendor_orders(session: Session, orders: dict[int, set[int]]) -> list[_Vendo
             select(VendorOrder.id, VendorOrder.order_id, VendorOrder.state).where(VendorOrder.order_id.in_(chunk))
             .order_by(VendorOrder.id))}
         lines: dict[int, _VendorOrderLine] = {}
+        # Columns, not ORM objects: a batch of vendor files rolls up hundreds of lines at once.
         for row in session.execute(
-                select(VendorOrderLine).join(VendorOrder, VendorOrder.id == VendorOrderLine.vendor_order_id)
-                .where(VendorOrder.order_id.in_(chunk)).order_by(VendorOrderLine.id)).scalars():
-            lines[row.id] = _VendorOrderLine(row.id, row.order_line_id, row.state, _units_left(row),
-                                             _units_rejected(row), [])
+                select(VendorOrderLine.id, VendorOrderLine.vendor_order_id, VendorOrderLine.order_line_id,
+                       VendorOrderLine.state, VendorOrderLine.qty, VendorOrderLine.qty_rejected,
+                       VendorOrderLine.qty_shipped)
+                .join(VendorOrder, VendorOrder.id == VendorOrderLine.vendor_order_id)
+                .where(VendorOrder.order_id.in_(chunk)).order_by(VendorOrderLine.id)):
+            counts = _LineCounts(row.state, row.qty, row.qty_rejected, row.qty_shipped)
+            lines[row.id] = _VendorOrderLine(row.id, row.order_line_id, row.state, _units_left(counts),
+                                             _units_rejected(counts), [])
             by_id[row.vendor_order_id].lines.append(lines[row.id])
         for line_id, status in session.execute(
                 select(ShipmentLine.vendor_order_line_id, Shipment.status)
@@ -201,7 +206,27 @@ def _vendor_orders(session: Session, orders: dict[int, set[int]]) -> list[_Vendo
     return found
 
 
-def units_to_ship(line: VendorOrderLine) -> int:
+class LineCounts(Protocol):
+    """What a vendor order line's units are reckoned from."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def qty(self) -> int: ...
+    @property
+    def qty_rejected(self) -> int: ...
+    @property
+    def qty_shipped(self) -> int: ...
+
+
+class _LineCounts(NamedTuple):
+    state: str
+    qty: int
+    qty_rejected: int
+    qty_shipped: int
+
+
+def units_to_ship(line: LineCounts) -> int:
     """Units the vendor still owes on ``line``, shipped or not: none on a cancelled line, and none rejected (a
     rejection without a quantity is for the whole line)."""
     if line.state == LineState.CANCELLED or (line.state == LineState.REJECTED and line.qty_rejected == 0):
@@ -209,11 +234,11 @@ def units_to_ship(line: VendorOrderLine) -> int:
     return max(line.qty - line.qty_rejected, 0)
 
 
-def _units_rejected(line: VendorOrderLine) -> int:
+def _units_rejected(line: LineCounts) -> int:
     return 0 if line.state == LineState.CANCELLED else line.qty - units_to_ship(line)
 
 
-def _units_left(line: VendorOrderLine) -> int:
+def _units_left(line: LineCounts) -> int:
     return max(units_to_ship(line) - line.qty_shipped, 0)
 
 

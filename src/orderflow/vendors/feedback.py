@@ -10,12 +10,13 @@ with its reason and the others are applied.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from orderflow.carriers.numbers import FREIGHT, normalize_number, validate
 from orderflow.db.bulk import insert_many, table_of
@@ -60,6 +61,74 @@ class FeedbackResult:
         self.problems += other.problems
 
 
+LINE_COLUMNS = ("state", "qty_accepted", "qty_rejected", "qty_backordered", "qty_shipped", "reason_code", "reason",
+                "expected_at")
+"""The columns of a vendor order line that feedback changes."""
+ORDER_COLUMNS = ("state", "acknowledged_at", "vendor_reference", "shipped_at", "rejected_at", "rejection_code",
+                 "rejection_reason", "updated_at")
+"""The columns of a vendor order that feedback changes."""
+
+
+@dataclass(eq=False)
+class _Line:
+    """A vendor order line as applying feedback reads and changes it (plain, not an ORM object: a file's changes
+    are written in one statement, and the rows cost nothing to track)."""
+
+    id: int
+    line_no: int
+    sku: str
+    vendor_sku: str
+    qty: int
+    state: str
+    qty_accepted: int
+    qty_rejected: int
+    qty_backordered: int
+    qty_shipped: int
+    reason_code: str | None
+    reason: str | None
+    expected_at: date | None
+    stored: tuple[Any, ...] = ()
+    """The values of :data:`LINE_COLUMNS` the database holds."""
+
+
+@dataclass(eq=False)
+class _VendorOrder:
+    """A vendor order as applying feedback reads and changes it, with its lines by line number."""
+
+    id: str
+    vendor_code: str
+    state: str
+    acknowledged_at: datetime | None
+    vendor_reference: str | None
+    shipped_at: datetime | None
+    rejected_at: datetime | None
+    rejection_code: str | None
+    rejection_reason: str | None
+    updated_at: datetime
+    lines: list[_Line] = field(default_factory=list)
+    stored: tuple[Any, ...] = ()
+    """The values of :data:`ORDER_COLUMNS` the database holds."""
+
+
+@dataclass(eq=False)
+class _Parcel:
+    """A shipment as applying feedback sees it: the lines it carries by vendor order line id, and what the
+    database holds of it, so each file writes only its changes, in a few statements, not one ORM object a row."""
+
+    vendor_order_id: str
+    tracking_number: str
+    shipped_at: datetime | None
+    reported_at: datetime
+    lines_inferred: bool
+    lines: dict[int, int]
+    """Quantity by vendor order line id."""
+    id: int | None = None
+    """``None``: a new parcel, its columns in ``row`` until written."""
+    row: dict[str, Any] | None = None
+    stored_lines: dict[int, int] = field(default_factory=dict)
+    stored_inferred: bool = False
+
+
 @dataclass
 class Feedback:
     """Applies one vendor's records inside the caller's transaction."""
@@ -71,19 +140,27 @@ class Feedback:
     result: FeedbackResult = field(default_factory=FeedbackResult)
     touched: set[str] = field(default_factory=set)
     """Vendor orders an answer reached: their orders may now be shipped or delivered."""
-    vendor_orders: dict[str, VendorOrder | None] = field(default_factory=dict)
+    vendor_orders: dict[str, _VendorOrder | None] = field(default_factory=dict)
     """The vendor orders read so far, by id (``None``: there is none); files applied in one transaction share it,
     so a vendor order is read once for all of them."""
     parcel_owners: dict[str, str | None] = field(default_factory=dict)
     """Tracking numbers looked up so far, with the vendor order whose parcel has each (``None``: no parcel yet),
     kept up to date as parcels are added; shared like ``vendor_orders``."""
+    parcels: dict[str, list[_Parcel]] = field(default_factory=dict)
+    """The parcels of the vendor orders read so far, by vendor order id; shared like ``vendor_orders``."""
+    deferred: bool = False
+    """Leave the parcels and vendor orders the records changed for :meth:`write` (many files' changes then go
+    in a few statements); otherwise each call of :meth:`apply_records` writes its own."""
+    _changed: dict[int, _Parcel] = field(default_factory=dict)
+    _unwritten: set[str] = field(default_factory=set)
+    """Vendor orders reached since the last write."""
     _inventory: dict[str, tuple[int | None, datetime | None]] | None = None
     _new_stock: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed_stock: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     # --- lookups ---------------------------------------------------------------------------------------------
 
-    def vendor_order(self, vendor_order_id: str, source_ref: str) -> VendorOrder | None:
+    def vendor_order(self, vendor_order_id: str, source_ref: str) -> _VendorOrder | None:
         key = vendor_order_id.strip()
         if key not in self.vendor_orders:
             self.load_vendor_orders([key])
@@ -92,6 +169,7 @@ class Feedback:
             self.refuse(source_ref, "po_number", f"no vendor order {vendor_order_id!r} for vendor {self.vendor_code}")
             return None
         self.touched.add(vendor_order.id)
+        self._unwritten.add(vendor_order.id)
         return vendor_order
 
     def load_vendor_orders(self, ids: Iterable[str]) -> None:
@@ -101,10 +179,64 @@ class Feedback:
         for start in range(0, len(wanted), LOAD_BATCH):
             chunk = wanted[start:start + LOAD_BATCH]
             self.vendor_orders |= dict.fromkeys(chunk)
-            self.vendor_orders |= {vendor_order.id: vendor_order for vendor_order in self.session.scalars(
-                select(VendorOrder).where(VendorOrder.id.in_(chunk))
-                .options(selectinload(VendorOrder.lines),
-                         selectinload(VendorOrder.shipments).selectinload(Shipment.lines)))}
+            found = {row.id: _VendorOrder(**row._asdict()) for row in self.session.execute(
+                select(VendorOrder.id, VendorOrder.vendor_code, *_columns(VendorOrder, ORDER_COLUMNS))
+                .where(VendorOrder.id.in_(chunk)))}
+            for row in self.session.execute(
+                    select(VendorOrderLine.vendor_order_id, VendorOrderLine.id, VendorOrderLine.line_no,
+                           VendorOrderLine.sku, VendorOrderLine.vendor_sku, VendorOrderLine.qty,
+                           *_columns(VendorOrderLine, LINE_COLUMNS))
+                    .where(VendorOrderLine.vendor_order_id.in_(chunk))
+                    .order_by(VendorOrderLine.vendor_order_id, VendorOrderLine.line_no, VendorOrderLine.id)):
+                line = _Line(*row[1:])
+                line.stored = _values(line, LINE_COLUMNS)
+                found[row.vendor_order_id].lines.append(line)
+            for vendor_order in found.values():
+                vendor_order.stored = _values(vendor_order, ORDER_COLUMNS)
+            self.vendor_orders |= found
+            self._load_parcels(chunk)
+
+    def for_file(self, file: str) -> Feedback:
+        """Feedback for another file of the same transaction: what was read, and what waits to be written, are
+        shared; the file's result and the vendor orders it reached are its own."""
+        return replace(self, file=file, result=FeedbackResult(), touched=set(), _inventory=None, _new_stock={},
+                       _changed_stock={})
+
+    def discard(self) -> None:
+        """Drop what was read and what waits to be written: the records applied since the last write were rolled
+        back (a savepoint), and the database is read afresh when next asked."""
+        self._changed.clear()
+        self._unwritten.clear()
+        self.vendor_orders.clear()
+        self.parcels.clear()
+        self.parcel_owners.clear()
+
+    def forget(self, vendor_order_ids: Iterable[str]) -> None:
+        """Read these vendor orders afresh when next asked for: something other than feedback changed them (their
+        roll-up, a hold). What waits to be written is written first."""
+        self.write()
+        for vendor_order_id in vendor_order_ids:
+            self.vendor_orders.pop(vendor_order_id, None)
+            self.parcels.pop(vendor_order_id, None)
+
+    def _load_parcels(self, vendor_order_ids: list[str]) -> None:
+        """The parcels of these vendor orders, as plain rows: two queries, no ORM objects."""
+        by_id: dict[int, _Parcel] = {}
+        for vendor_order_id in vendor_order_ids:
+            self.parcels[vendor_order_id] = []
+        for row in self.session.execute(
+                select(Shipment.id, Shipment.vendor_order_id, Shipment.tracking_number, Shipment.shipped_at,
+                       Shipment.reported_at, Shipment.lines_inferred)
+                .where(Shipment.vendor_order_id.in_(vendor_order_ids)).order_by(Shipment.id)):
+            parcel = _Parcel(row.vendor_order_id, row.tracking_number, row.shipped_at, row.reported_at,
+                             bool(row.lines_inferred), {}, id=row.id, stored_inferred=bool(row.lines_inferred))
+            by_id[row.id] = parcel
+            self.parcels[row.vendor_order_id].append(parcel)
+        for shipment_id, line_id, qty in self.session.execute(
+                select(ShipmentLine.shipment_id, ShipmentLine.vendor_order_line_id, ShipmentLine.qty)
+                .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+                .where(Shipment.vendor_order_id.in_(vendor_order_ids)).order_by(ShipmentLine.id)):
+            by_id[shipment_id].lines[line_id] = by_id[shipment_id].stored_lines[line_id] = qty
 
     def load_parcel_owners(self, notices: Iterable[ShipNotice]) -> None:
         """Look up the tracking numbers of these notices' parcels (a few hundred a query) that are not known yet."""
@@ -115,8 +247,8 @@ class Feedback:
             self.parcel_owners |= {row.tracking_number: row.vendor_order_id for row in self.session.execute(
                 select(Shipment.tracking_number, Shipment.vendor_order_id).where(Shipment.tracking_number.in_(chunk)))}
 
-    def line_of(self, vendor_order: VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
-                upc: str = "") -> VendorOrderLine | None:
+    def line_of(self, vendor_order: _VendorOrder, line: int | None, vendor_sku: str, *, sku: str = "",
+                upc: str = "") -> _Line | None:
         """The line by its number, else by the vendor's SKU, our SKU, or a UPC/EAN our catalog knows."""
         by_number = next((each for each in vendor_order.lines if line is not None and each.line_no == line), None)
         if by_number is not None:
@@ -130,7 +262,7 @@ class Feedback:
         return self.session.scalar(select(CatalogItem.sku).where(
             CatalogItem.vendor_code == self.vendor_code, CatalogItem.upc == upc).limit(1))
 
-    def _shipped_line_of(self, vendor_order: VendorOrder, shipped: ShippedLine) -> VendorOrderLine | None:
+    def _shipped_line_of(self, vendor_order: _VendorOrder, shipped: ShippedLine) -> _Line | None:
         return self.line_of(vendor_order, shipped.line, shipped.vendor_sku, sku=shipped.sku, upc=shipped.upc)
 
     def refuse(self, source_ref: str, field_name: str | None, reason: str) -> None:
@@ -160,7 +292,7 @@ class Feedback:
                 self._move_line(line, LineState.REJECTED, qty_rejected=line.qty, code="order", reason=ack.reason)
         self._settle(vendor_order, rejection_reason=ack.reason)
 
-    def _line_ack(self, vendor_order: VendorOrder, line_ack: LineAck, source_ref: str) -> None:
+    def _line_ack(self, vendor_order: _VendorOrder, line_ack: LineAck, source_ref: str) -> None:
         line = self.line_of(vendor_order, line_ack.line, line_ack.vendor_sku, sku=line_ack.sku, upc=line_ack.upc)
         if line is None:
             self.refuse(source_ref, "line", f"{vendor_order.id} has no line {line_ack.line} ({line_ack.vendor_sku})")
@@ -181,7 +313,7 @@ class Feedback:
             line.expected_at = None
 
     @staticmethod
-    def _move_line(line: VendorOrderLine, state: LineState, *, code: str | None, reason: str | None,
+    def _move_line(line: _Line, state: LineState, *, code: str | None, reason: str | None,
                    **quantities: int) -> bool:
         """Move a line forward (never back); returns whether it moved."""
         current = LINE_RANK.get(LineState(line.state), 0)
@@ -199,12 +331,12 @@ class Feedback:
         vendor_order = self.vendor_order(notice.vendor_order_id, notice.source_ref)
         if vendor_order is None:
             return
-        mine = {shipment.tracking_number for shipment in vendor_order.shipments}
+        mine = {shipment.tracking_number for shipment in self.parcels[vendor_order.id]}
         self.load_parcel_owners([notice])
         elsewhere = {number: owner for number in _numbers_of(notice) - mine
                      if (owner := self.parcel_owners[number]) is not None and owner != vendor_order.id}
         with self.session.no_autoflush:
-            inferred = [shipment for shipment in vendor_order.shipments if shipment.lines_inferred]
+            inferred = [shipment for shipment in self.parcels[vendor_order.id] if shipment.lines_inferred]
             if inferred and (notice.freight_lines or any(parcel.lines for parcel in notice.parcels)):
                 # The vendor now says which lines went where: parcels that listed none give theirs back and
                 # then carry only what the listed parcels do not.
@@ -222,7 +354,7 @@ class Feedback:
         self._count_shipped(vendor_order, notice)
         self._settle(vendor_order)
 
-    def _parcel(self, vendor_order: VendorOrder, notice: ShipNotice, parcel: Parcel,
+    def _parcel(self, vendor_order: _VendorOrder, notice: ShipNotice, parcel: Parcel,
                 elsewhere: dict[str, str]) -> None:
         """Add a parcel, or the lines it adds to one we know; ``elsewhere``: numbers on other vendor orders."""
         number = normalize_number(parcel.tracking_number)
@@ -230,7 +362,7 @@ class Feedback:
             self.refuse(notice.source_ref, "tracking_number",
                         f"{vendor_order.id}: a parcel without a tracking number cannot be followed")
             return
-        shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
+        shipment = next((each for each in self.parcels[vendor_order.id] if each.tracking_number == number), None)
         if shipment is None:
             if number in elsewhere:
                 self.result.problems.append(
@@ -239,31 +371,38 @@ class Feedback:
                 return
             named = parcel.carrier or notice.carrier
             verdict = validate(number, named)
-            shipment = Shipment(
-                carrier=verdict.carrier, carrier_named=named, tracking_number=number, tracking_valid=verdict.valid,
-                tracking_note=verdict.reason, service=notice.service, shipped_at=notice.shipped_at,
-                reported_at=self.now, status="label_created", next_check_at=self.now if verdict.valid else None,
-                created_at=self.now, updated_at=self.now, lines=[])
-            vendor_order.shipments.append(shipment)
-            self.parcel_owners[number] = vendor_order.id
-            self.result.shipments_added += 1
+            shipment = self._new_parcel(vendor_order, notice, number, carrier=verdict.carrier, carrier_named=named,
+                                        tracking_valid=verdict.valid, tracking_note=verdict.reason,
+                                        next_check_at=self.now if verdict.valid else None)
         self._attach_lines(vendor_order, shipment, parcel.lines, notice.source_ref)
 
-    def _attach_lines(self, vendor_order: VendorOrder, shipment: Shipment, lines: tuple[ShippedLine, ...],
+    def _new_parcel(self, vendor_order: _VendorOrder, notice: ShipNotice, number: str,
+                    **columns: Any) -> _Parcel:
+        row = {"vendor_order_id": vendor_order.id, "tracking_number": number, **columns, "service": notice.service,
+               "shipped_at": notice.shipped_at, "reported_at": self.now, "status": "label_created",
+               "created_at": self.now, "updated_at": self.now}
+        shipment = _Parcel(vendor_order.id, number, notice.shipped_at, self.now, False, {}, row=row)
+        self.parcels[vendor_order.id].append(shipment)
+        self._changed[id(shipment)] = shipment
+        self.parcel_owners[number] = vendor_order.id
+        self.result.shipments_added += 1
+        return shipment
+
+    def _attach_lines(self, vendor_order: _VendorOrder, shipment: _Parcel, lines: tuple[ShippedLine, ...],
                       source_ref: str) -> None:
+        self._changed[id(shipment)] = shipment
         if not lines and (shipment.lines_inferred or not shipment.lines):
             # A parcel that lists nothing (a file of PO and tracking number only) carries every line not yet
             # in a parcel, so the order's state, the customer's e-mail and the reports say the same thing.
             if not shipment.lines:
-                left = self._unshipped(vendor_order)
-                shipment.lines.extend(ShipmentLine(vendor_order_line_id=line_id, qty=qty) for line_id, qty in left)
+                shipment.lines.update(self._unshipped(vendor_order))
                 shipment.lines_inferred = True
             return
         if shipment.lines_inferred:
             # The vendor lists this parcel's lines after all: those replace what it was assumed to carry.
             self._forget_lines(shipment)
             shipment.lines_inferred = False
-        known = {each.vendor_order_line_id: each for each in shipment.lines}
+        known = shipment.lines
         for shipped in lines:
             line = self._shipped_line_of(vendor_order, shipped)
             if line is None:
@@ -271,30 +410,22 @@ class Feedback:
                 self.refuse(source_ref, "line", f"{vendor_order.id} has no line {shipped.line} ({ids}) for "
                                                 f"{shipment.tracking_number}")
                 continue
-            if line.id in known:
-                known[line.id].qty = max(known[line.id].qty, shipped.qty)
-            else:
-                known[line.id] = ShipmentLine(vendor_order_line_id=line.id, qty=shipped.qty)
-                shipment.lines.append(known[line.id])
+            known[line.id] = max(known[line.id], shipped.qty) if line.id in known else shipped.qty
 
-    def _forget_lines(self, shipment: Shipment) -> None:
-        for part in shipment.lines:
-            self.session.delete(part)
-        shipment.lines = []
-        # Deleted before any line is added again: the same (parcel, line) pair may come straight back.
-        self.session.flush()
+    def _forget_lines(self, shipment: _Parcel) -> None:
+        shipment.lines = {}
+        self._changed[id(shipment)] = shipment
 
-    @staticmethod
-    def _unshipped(vendor_order: VendorOrder) -> list[tuple[int, int]]:
+    def _unshipped(self, vendor_order: _VendorOrder) -> list[tuple[int, int]]:
         """(line id, quantity) of what no parcel of the vendor order carries yet, rejected quantities aside."""
         carried: dict[int, int] = {}
-        for shipment in vendor_order.shipments:
-            for part in shipment.lines:
-                carried[part.vendor_order_line_id] = carried.get(part.vendor_order_line_id, 0) + part.qty
+        for shipment in self.parcels[vendor_order.id]:
+            for line_id, qty in shipment.lines.items():
+                carried[line_id] = carried.get(line_id, 0) + qty
         return [(line.id, left) for line in vendor_order.lines if line.state != LineState.CANCELLED
                 and (left := line.qty - line.qty_rejected - carried.get(line.id, 0)) > 0]
 
-    def _freight(self, vendor_order: VendorOrder, notice: ShipNotice, elsewhere: dict[str, str]) -> None:
+    def _freight(self, vendor_order: _VendorOrder, notice: ShipNotice, elsewhere: dict[str, str]) -> None:
         """A truckload or LTL shipment: kept under its PRO (else its bill of lading), shown, never polled."""
         number = normalize_number(notice.pro_number or notice.bill_of_lading)
         if not number:
@@ -304,29 +435,25 @@ class Feedback:
         if number in elsewhere:
             self.result.problems.append(f"{vendor_order.id}: PRO {number} already belongs to {elsewhere[number]}")
             return
-        shipment = next((each for each in vendor_order.shipments if each.tracking_number == number), None)
+        shipment = next((each for each in self.parcels[vendor_order.id] if each.tracking_number == number), None)
         if shipment is None:
             references = ", ".join(f"{name} {value}" for name, value in (
                 ("PRO", notice.pro_number), ("bill of lading", notice.bill_of_lading)) if value)
-            shipment = Shipment(
-                carrier=FREIGHT, carrier_named=notice.carrier, tracking_number=number, tracking_valid=True,
+            shipment = self._new_parcel(
+                vendor_order, notice, number, carrier=FREIGHT, carrier_named=notice.carrier, tracking_valid=True,
                 tracking_note=f"freight shipment ({references}): followed with the freight carrier, not polled",
-                service=notice.service, shipped_at=notice.shipped_at, reported_at=self.now, status="label_created",
-                next_check_at=None, created_at=self.now, updated_at=self.now, lines=[])
-            vendor_order.shipments.append(shipment)
-            self.parcel_owners[number] = vendor_order.id
-            self.result.shipments_added += 1
+                next_check_at=None)
         self._attach_lines(vendor_order, shipment, notice.freight_lines, notice.source_ref)
 
-    def _count_shipped(self, vendor_order: VendorOrder, notice: ShipNotice) -> None:
+    def _count_shipped(self, vendor_order: _VendorOrder, notice: ShipNotice) -> None:
         """Quantities shipped come from the parcels themselves, so a repeated notice cannot double them.
 
         More shipped than ordered is counted as the quantity ordered, and said once per notice that makes it so.
         """
         totals: dict[int, int] = {}
-        for shipment in vendor_order.shipments:
-            for part in shipment.lines:
-                totals[part.vendor_order_line_id] = totals.get(part.vendor_order_line_id, 0) + part.qty
+        for shipment in self.parcels[vendor_order.id]:
+            for line_id, qty in shipment.lines.items():
+                totals[line_id] = totals.get(line_id, 0) + qty
         in_notice = {(shipped.line, shipped.vendor_sku) for parcel in notice.parcels for shipped in parcel.lines}
         named = {id(line) for number, sku in in_notice if (line := self.line_of(vendor_order, number, sku))}
         for line in vendor_order.lines:
@@ -341,13 +468,13 @@ class Feedback:
             wanted = line.qty - line.qty_rejected
             self._move_line(line, LineState.SHIPPED if shipped >= wanted else LineState.PARTIALLY_SHIPPED,
                             code=line.reason_code, reason=line.reason)
-        dates = [each.shipped_at or each.reported_at for each in vendor_order.shipments]
+        dates = [each.shipped_at or each.reported_at for each in self.parcels[vendor_order.id]]
         if dates and vendor_order.shipped_at is None:
             vendor_order.shipped_at = min(dates)
 
     # --- the vendor order as a whole -----------------------------------------------------------------------
 
-    def _settle(self, vendor_order: VendorOrder, *, rejection_reason: str | None = None) -> None:
+    def _settle(self, vendor_order: _VendorOrder, *, rejection_reason: str | None = None) -> None:
         """The vendor order's state from its lines, moving forward only."""
         lines = [line for line in vendor_order.lines if line.state != LineState.CANCELLED]
         rejected = [line for line in lines if line.state == LineState.REJECTED]
@@ -424,6 +551,91 @@ class Feedback:
             self.session.execute(update(InventoryLevel), list(self._changed_stock.values()))
         self._new_stock, self._changed_stock = {}, {}
 
+    def _write_parcels(self) -> None:
+        """The parcels this file added or changed, in a few statements: the new shipments (their ids handed back
+        in the order given), then the lines that went, changed and came, then the parcels' flags."""
+        changed = list(self._changed.values())
+        self._changed.clear()
+        if not changed:
+            return
+        session = self.session
+        # The ORM's own changes (the lines' quantities, a ledger row) wait for the caller's one flush.
+        with session.no_autoflush:
+            self._write_rows(changed)
+        self._expire_stale(changed)
+
+    def _write_rows(self, changed: list[_Parcel]) -> None:
+        session = self.session
+        self._insert_shipments([parcel for parcel in changed if parcel.id is None])
+        shipment_lines, shipments = table_of(ShipmentLine), table_of(Shipment)
+        gone, altered, came, inferred = _parcel_changes(changed)
+        same_pair = (shipment_lines.c.shipment_id == bindparam("parcel")) & \
+            (shipment_lines.c.vendor_order_line_id == bindparam("line"))
+        # Gone before any is added again: the same (parcel, line) pair may come straight back.
+        for statement, rows in ((delete(shipment_lines).where(same_pair), gone),
+                                (update(shipment_lines).where(same_pair).values(qty=bindparam("quantity")), altered),
+                                (insert(shipment_lines), came),
+                                (update(shipments).where(shipments.c.id == bindparam("parcel"))
+                                 .values(lines_inferred=bindparam("inferred")), inferred)):
+            if rows:
+                session.execute(statement, rows)
+
+    def _insert_shipments(self, new: list[_Parcel]) -> None:
+        """One statement for the new shipments; each id is matched by vendor order and tracking number, unique
+        among the new parcels, since SQLite hands back a many-row insert's ids in no promised order."""
+        if not new:
+            return
+        shipments = table_of(Shipment)
+        ids = {(vendor_order_id, number): shipment_id for shipment_id, vendor_order_id, number in self.session.execute(
+            insert(shipments).returning(shipments.c.id, shipments.c.vendor_order_id, shipments.c.tracking_number),
+            [{**(parcel.row or {}), "lines_inferred": parcel.lines_inferred} for parcel in new])}
+        for parcel in new:
+            parcel.id, parcel.row = ids[parcel.vendor_order_id, parcel.tracking_number], None
+            parcel.stored_inferred = parcel.lines_inferred
+
+    def _write_vendor_orders(self) -> None:
+        """The columns the records changed, one statement per set of columns changed (a ship notice's lines all
+        change the same two): the vendor orders reached, then their lines."""
+        reached = [vendor_order for vendor_order_id in sorted(self._unwritten)
+                   if (vendor_order := self.vendor_orders.get(vendor_order_id)) is not None]
+        self._unwritten.clear()
+        with self.session.no_autoflush:
+            self._write_changed(VendorOrder, ORDER_COLUMNS, reached)
+            self._write_changed(VendorOrderLine, LINE_COLUMNS, [line for each in reached for line in each.lines])
+
+    def _write_changed(self, model: type[VendorOrder] | type[VendorOrderLine], columns: tuple[str, ...],
+                       rows: list[_VendorOrder] | list[_Line]) -> None:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # An ORM object this session already holds reads its row afresh once written.
+        identity_map = self.session.identity_map
+        held = {key[1][0]: key for key in identity_map.keys() if key[0] is model}  # noqa: SIM118
+        for row in rows:
+            values = _values(row, columns)
+            if values == row.stored:
+                continue
+            changed = tuple(name for name, new, old in zip(columns, values, row.stored, strict=True) if new != old)
+            by_columns.setdefault(changed, []).append(
+                {"row_id": row.id, **{name: getattr(row, name) for name in changed}})
+            row.stored = values
+            if row.id in held and (loaded := identity_map.get(held[row.id])) is not None:
+                self.session.expire(loaded)
+        table = table_of(model)
+        for params in by_columns.values():
+            self.session.execute(update(table).where(table.c.id == bindparam("row_id")), params)
+
+    def _expire_stale(self, changed: list[_Parcel]) -> None:
+        """ORM objects this session already holds read what was written afresh: a vendor order's parcels, and a
+        parcel's lines."""
+        session = self.session
+        for vendor_order_id in {parcel.vendor_order_id for parcel in changed}:
+            vendor_order = self.vendor_orders.get(vendor_order_id)
+            if vendor_order is not None and "shipments" in vendor_order.__dict__:
+                session.expire(vendor_order, ["shipments"])
+        for parcel in changed:
+            loaded = session.identity_map.get(identity_key(Shipment, parcel.id))
+            if loaded is not None:
+                session.expire(loaded, ["lines", "lines_inferred"])
+
     def apply(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
               stock: Iterable[StockLevel] = ()) -> FeedbackResult:
         self.apply_records(acks=acks, ship_notices=ship_notices, stock=stock)
@@ -433,8 +645,8 @@ class Feedback:
     def apply_records(self, *, acks: Iterable[Acknowledgement] = (), ship_notices: Iterable[ShipNotice] = (),
                       stock: Iterable[StockLevel] = ()) -> FeedbackResult:
         """The records alone, their orders not yet rolled up: :meth:`roll_up` (or ``roll_up`` of
-        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction. The changes reach
-        the database at the session's next flush (any query, or the commit): one flush for all of them."""
+        :mod:`orderflow.orders.lifecycle` for ``touched``) must follow in the same transaction. The changes are
+        written before it returns, a few statements for all of them (``deferred``: at :meth:`write`)."""
         acks, ship_notices = list(acks), list(ship_notices)
         self.load_vendor_orders(vendor_order_ids(acks, ship_notices))
         for ack in acks:
@@ -444,11 +656,49 @@ class Feedback:
         for level in stock:
             self.stock_level(level)
         self._write_stock()
+        if not self.deferred:
+            self.write()
         return self.result
+
+    def write(self) -> None:
+        """Write the parcels and vendor orders changed since the last write."""
+        self._write_parcels()
+        self._write_vendor_orders()
 
     def roll_up(self) -> None:
         # A parcel the carrier already delivered, or a rejection beside shipped work, can finish an order here.
+        self.write()
         roll_up(session=self.session, vendor_order_ids=self.touched, now=self.now)
+        self.forget(self.touched)
+
+
+def _columns(model: type[VendorOrder] | type[VendorOrderLine], names: tuple[str, ...]) -> list[Any]:
+    return [getattr(model, name) for name in names]
+
+
+def _values(row: _VendorOrder | _Line, names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in names)
+
+
+def _parcel_changes(changed: list[_Parcel]) -> tuple[list[dict[str, Any]], ...]:
+    """What to write of these parcels' lines (gone, changed, new) and flags, as parameter rows; each parcel then
+    counts as stored."""
+    gone: list[dict[str, Any]] = []
+    altered: list[dict[str, Any]] = []
+    came: list[dict[str, Any]] = []
+    inferred: list[dict[str, Any]] = []
+    for parcel in changed:
+        for line_id, qty in parcel.stored_lines.items():
+            if line_id not in parcel.lines:
+                gone.append({"parcel": parcel.id, "line": line_id})
+            elif parcel.lines[line_id] != qty:
+                altered.append({"parcel": parcel.id, "line": line_id, "quantity": parcel.lines[line_id]})
+        came += [{"shipment_id": parcel.id, "vendor_order_line_id": line_id, "qty": qty}
+                 for line_id, qty in parcel.lines.items() if line_id not in parcel.stored_lines]
+        if parcel.lines_inferred != parcel.stored_inferred:
+            inferred.append({"parcel": parcel.id, "inferred": parcel.lines_inferred})
+        parcel.stored_lines, parcel.stored_inferred = dict(parcel.lines), parcel.lines_inferred
+    return gone, altered, came, inferred
 
 
 def _numbers_of(notice: ShipNotice) -> set[str]:

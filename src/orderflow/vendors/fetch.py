@@ -3,8 +3,9 @@
 Files (local folders, SFTP): every file in the vendor's outbound folder that has stopped growing is read,
 fingerprinted (vendor + SHA-256), parsed by the vendor's configured format (X12 855/856/846, CSV
 acks/tracking/inventory, Printful webhook JSON; a file of another shape is refused, saying what it is) and
-applied together with its ledger row: a batch of files shares one transaction, each file under a savepoint of
-its own, so a file whose applying fails rolls back alone. Only after that commit are the files moved to
+applied together with its ledger row: a batch of files shares one transaction and its changes are written
+together; should that fail, the batch is applied again with each file under a savepoint of its own, so a file
+whose applying fails rolls back alone. Only after that commit are the files moved to
 ``archive/`` (or deleted). A crash before the commit leaves the batch's files to be read again; a crash after
 it leaves ledgered files that the next run only moves. The same content under another name is a no-op. A file
 that cannot be read at all goes to ``rejected/`` with its reason in the ledger; a file with some bad records
@@ -16,19 +17,21 @@ APIs (Printful): open vendor orders are looked up by our id, least recently look
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from orderflow.breaker import pause_notice, record_failure, record_success
 from orderflow.clock import Clock
 from orderflow.config import LimitSettings, Settings, VendorSettings
 from orderflow.crashpoints import crash_point
+from orderflow.db.bulk import table_of
 from orderflow.db.engine import reader, session_factory
 from orderflow.db.ledger import ledger_entries, ledger_entry, taken
 from orderflow.db.models import IngestedFile, LineState, VendorOrder, VendorOrderState
@@ -50,8 +53,8 @@ if TYPE_CHECKING:
 POLLED_STATES = (VendorOrderState.SENT, VendorOrderState.ACCEPTED, VendorOrderState.ON_HOLD,
                  VendorOrderState.PARTIALLY_SHIPPED)
 BATCH_FILES = 50
-"""Files applied in one transaction (each under a savepoint of its own): a transaction per file cost more than
-the file's own changes. Few enough that, on SQLite, another writer waits a moment, not its busy timeout."""
+"""Files applied in one transaction, their changes written together: a transaction per file cost more than the
+file's own changes. Few enough that, on SQLite, another writer waits a moment, not its busy timeout."""
 BATCH_BYTES = 1 << 20
 """And about this many bytes of them: a big file goes alone, or with few others."""
 
@@ -166,9 +169,8 @@ def _take_files(*, engine: Engine, vendor: VendorSettings, transport: FileTransp
     for batch in _downloads(vendor, transport, ready, limits=limits, tally=tally):
         failure = _ingest(engine=engine, vendor=vendor, batch=batch, clock=clock, limits=limits, tally=tally)
         crash_point("fetch.after_ingest_commit")
-        for arrival in batch:
-            if arrival.outcome is not None:
-                _put_away(engine, vendor, transport, arrival, now=clock.now(), tally=tally)
+        _put_away_batch(engine, vendor, transport, [arrival for arrival in batch if arrival.outcome is not None],
+                        now=clock.now(), tally=tally)
         if failure is not None:
             raise failure
 
@@ -222,11 +224,13 @@ def _downloads(vendor: VendorSettings, transport: FileTransport, ready: list[Rem
 
 def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], clock: Clock, limits: LimitSettings,
             tally: FetchTally) -> BaseException | None:
-    """Apply and ledger a batch of files in one transaction, each file under its own savepoint: a file's ledger
-    row and its changes are committed together or not at all. Sets each file's outcome once committed.
+    """Apply and ledger a batch of files in one transaction: a file's ledger row and its changes are committed
+    together or not at all. Sets each file's outcome once committed.
 
-    A file whose applying raises rolls back alone; the files before it are committed and the error is returned
-    for the caller to raise once those are put away (the files after it are left for the next run)."""
+    The files' changes are written together, a few statements for the batch. Should anything fail, the batch is
+    applied again with each file under a savepoint of its own: the file whose applying raises rolls back alone,
+    the files before it are committed and the error is returned for the caller to raise once those are put away
+    (the files after it are left for the next run)."""
     now = clock.now()
     origin = f"vendor:{vendor.code}"
     with session_factory(reader(engine))() as session:
@@ -242,31 +246,14 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
     failure: BaseException | None = None
     results: list[tuple[_Arrival, Outcome, _Applied | None]] = []
     if fresh:
-        with session_factory(engine)() as session, session.begin():
-            known = ledger_entries(session, origin=origin, digests=[arrival.digest for arrival in fresh])
-            # What every file of the batch will look up, read for all of them at once.
-            shared = Feedback(session=session, vendor_code=vendor.code, now=now, file="")
-            shared.load_vendor_orders(set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
-            shared.load_parcel_owners(notice for arrival in fresh if isinstance(arrival.read, VendorFile)
-                                      for notice in arrival.read.parsed.ship_notices)
-            waiting: set[str] = set()  # vendor orders applied to, their orders not yet rolled up
-            for arrival in fresh:
-                if waiting & _vendor_orders_named(arrival.read):
-                    # A file about a vendor order an earlier file of the batch reached sees it rolled up first,
-                    # as it would in a transaction of its own.
-                    roll_up(session=session, vendor_order_ids=waiting, now=now)
-                    waiting = set()
-                try:
-                    with session.begin_nested():
-                        outcome, applied = _apply(session, vendor, arrival, origin=origin, now=now, known=known,
-                                                  shared=shared, limits=limits)
-                except Exception as exc:
-                    failure = exc
-                    break
-                results.append((arrival, outcome, applied))
-                if applied is not None:
-                    waiting |= applied.touched
-            roll_up(session=session, vendor_order_ids=waiting, now=now)
+        try:
+            with session_factory(engine)() as session, session.begin():
+                results, _ = _apply_batch(session, vendor, fresh, origin=origin, now=now, limits=limits,
+                                          together=True)
+        except Exception:  # one of the files: find it, keeping the files before it
+            with session_factory(engine)() as session, session.begin():
+                results, failure = _apply_batch(session, vendor, fresh, origin=origin, now=now, limits=limits,
+                                                together=False)
         # Committed: now, and only now, is each file taken.
         for arrival, outcome, _ in results:
             arrival.outcome = outcome
@@ -276,6 +263,63 @@ def _ingest(*, engine: Engine, vendor: VendorSettings, batch: list[_Arrival], cl
     for arrival, _, applied in results:
         _count(arrival, applied, tally)
     return failure
+
+
+def _apply_batch(session: Session, vendor: VendorSettings, fresh: list[_Arrival], *, origin: str, now: datetime,
+                 limits: LimitSettings, together: bool,
+                 ) -> tuple[list[tuple[_Arrival, Outcome, _Applied | None]], BaseException | None]:
+    """Apply the batch's files in the caller's transaction: ``together``, their changes written at the end (an
+    error is raised); otherwise each file under a savepoint, stopping at the first that fails (its error is
+    returned with what the files before it came to)."""
+    known = ledger_entries(session, origin=origin, digests=[arrival.digest for arrival in fresh])
+    # What every file of the batch will look up, read for all of them at once.
+    shared = Feedback(session=session, vendor_code=vendor.code, now=now, file="", deferred=together)
+    shared.load_vendor_orders(set().union(*(_vendor_orders_named(arrival.read) for arrival in fresh)))
+    shared.load_parcel_owners(notice for arrival in fresh if isinstance(arrival.read, VendorFile)
+                              for notice in arrival.read.parsed.ship_notices)
+    results: list[tuple[_Arrival, Outcome, _Applied | None]] = []
+    failure: BaseException | None = None
+    waiting: set[str] = set()  # vendor orders applied to, their orders not yet rolled up
+    for arrival in fresh:
+        if waiting & _vendor_orders_named(arrival.read):
+            # A file about a vendor order an earlier file of the batch reached sees it rolled up first, as it
+            # would in a transaction of its own.
+            shared.write()
+            roll_up(session=session, vendor_order_ids=waiting, now=now)
+            shared.forget(waiting)
+            waiting = set()
+        try:
+            with contextlib.nullcontext() if together else session.begin_nested():
+                outcome, applied = _apply(session, vendor, arrival, origin=origin, now=now, known=known,
+                                          shared=shared, limits=limits)
+        except Exception as exc:
+            if together:
+                raise
+            shared.discard()  # what the file changed in memory went with its savepoint
+            failure = exc
+            break
+        results.append((arrival, outcome, applied))
+        if applied is not None:
+            waiting |= applied.touched
+    if together:
+        _insert_ledger_rows(session, list(known.values()))
+    shared.write()
+    roll_up(session=session, vendor_order_ids=waiting, now=now)
+    return results, failure
+
+
+def _insert_ledger_rows(session: Session, entries: list[IngestedFile]) -> None:
+    """The batch's new ledger rows in one statement, in the files' order: the ORM would insert each alone to
+    learn its id, which nothing here needs."""
+    new = [entry for entry in entries if inspect(entry).pending]
+    if not new:
+        return
+    table = table_of(IngestedFile)
+    rows = [{column.key: getattr(entry, column.key) for column in table.columns if column.key != "id"}
+            for entry in new]
+    for entry in new:
+        session.expunge(entry)
+    session.execute(insert(table), rows)
 
 
 def _read(arrival: _Arrival, vendor: VendorSettings, limits: LimitSettings) -> VendorFile | InputError:
@@ -321,8 +365,7 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         arrival.read = error
         return "refused", None
     parsed = read.parsed
-    feedback = Feedback(session=session, vendor_code=vendor.code, now=now, file=file,
-                        vendor_orders=shared.vendor_orders, parcel_owners=shared.parcel_owners)
+    feedback = shared.for_file(file)
     applied = _Applied(feedback.apply_records(acks=parsed.acks, ship_notices=parsed.ship_notices, stock=parsed.stock),
                        feedback.touched)
     if read.printful is not None:
@@ -332,13 +375,16 @@ def _apply(session: Session, vendor: VendorSettings, arrival: _Arrival, *, origi
         vendor_order = session.get(VendorOrder, read.printful.vendor_order_id)
         if vendor_order is not None and vendor_order.vendor_code == vendor.code:
             _apply_hold_and_cancel(vendor_order, read.printful, now, applied.problems)
+            session.flush()  # before a later file's writes to the vendor order expire the object holding these
+            shared.forget([vendor_order.id])
     records = len(parsed.acks) + len(parsed.ship_notices) + len(parsed.stock)
     ledger.rows_ok = max(0, records - len(applied.feedback.refusals))  # one record may be refused for several
     applied.feedback.refusals = parsed.refusals + applied.feedback.refusals
     ledger.kind = read.kind
     ledger.rows_refused = len(applied.feedback.refusals)
     ledger.refusals = [_refusal_json(refusal) for refusal in applied.feedback.refusals[:limits.refusals_listed]]
-    session.flush()
+    if not shared.deferred:
+        session.flush()  # inside the file's savepoint
     return "applied", applied
 
 
@@ -355,6 +401,30 @@ def _count(arrival: _Arrival, applied: _Applied | None, tally: FetchTally) -> No
         tally.problems += applied.problems
 
 
+def _put_away_batch(engine: Engine, vendor: VendorSettings, transport: FileTransport, taken: list[_Arrival], *,
+                    now: datetime, tally: FetchTally) -> None:
+    """Move the files a batch committed out of the vendor's folder: the plainly archived ones all at once."""
+    plain = vendor.after_ingest != "delete" and not (vendor.format == "x12" and vendor.x12.send_997)
+    archived: list[str] = []
+    for arrival in taken:
+        if plain and arrival.outcome != "refused":
+            archived.append(arrival.remote.name)
+        else:
+            _put_away(engine, vendor, transport, arrival, now=now, tally=tally)
+    try:
+        failures = transport.archive_many(archived)
+    except OrderflowError as exc:  # the connection went: every one of them is left
+        failures = dict.fromkeys(archived, exc)
+    for name, problem in failures.items():
+        _left(vendor, name, problem, tally)
+
+
+def _left(vendor: VendorSettings, name: str, exc: OrderflowError, tally: FetchTally) -> None:
+    # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
+    tally.files_left += 1
+    tally.problems.append(f"{exc} ({vendor.code}:{name} is taken in; putting it away is left for the next run)")
+
+
 def _put_away(engine: Engine, vendor: VendorSettings, transport: FileTransport, arrival: _Arrival, *,
               now: datetime, tally: FetchTally) -> None:
     """Move a file its batch committed out of the vendor's folder (997 first, for an X12 vendor that wants one)."""
@@ -369,10 +439,7 @@ def _put_away(engine: Engine, vendor: VendorSettings, transport: FileTransport, 
         else:
             transport.archive(name)
     except OrderflowError as exc:
-        # Its changes and its ledger row are committed: the next run finds a copy it only tries to move.
-        tally.files_left += 1
-        tally.problems.append(f"{exc} ({vendor.code}:{name} is taken in; putting it away is left for the next "
-                              "run)")
+        _left(vendor, name, exc, tally)
 
 
 def _within_limits(read: VendorFile, file: str, limits: LimitSettings) -> VendorFile:

@@ -45,6 +45,7 @@ in-stock words are summarised in one warning each.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -150,8 +151,11 @@ def parse_vendor_csv(data: bytes, *, file: str, kind: Literal["auto", "acks", "t
     return parsed
 
 
+@functools.lru_cache(maxsize=1024)
 def header_key(name: str) -> str:
-    """How headers are compared: ``'PO #'``, ``'po-number'`` and ``'PO.Number'`` all give ``'ponumber'``."""
+    """How headers are compared: ``'PO #'``, ``'po-number'`` and ``'PO.Number'`` all give ``'ponumber'``.
+
+    Remembered: every file from a vendor has the same header."""
     return _word_key(name.replace("#", "number"))
 
 
@@ -311,8 +315,11 @@ def _line_number(text: str) -> int:
     return int(text)
 
 
+@functools.lru_cache(maxsize=1024)
 def _instant(text: str) -> datetime:
-    """An ISO 8601 time in UTC; a date alone is noon UTC of that day, a time without an offset is UTC."""
+    """An ISO 8601 time in UTC; a date alone is noon UTC of that day, a time without an offset is UTC.
+
+    Remembered: a file's rows, and a day's files, mostly say the same day; a bad one is read again each time."""
     return parse_time(text, date_at=NOON,
                       expected="an ISO 8601 date or time like 2026-03-14 or 2026-03-14T16:30:00Z")
 

@@ -95,6 +95,17 @@ class FileTransport(Protocol):
         """Move an ingested inbound file to the archive; an archived namesake is kept, not overwritten."""
         ...
 
+    def archive_many(self, names: Sequence[str]) -> dict[str, OrderflowError]:
+        """Archive several files: what went wrong, by file name, as :meth:`archive` raises it; every other file
+        was moved. One by one here; a transport that can have many under way at once does so."""
+        failures: dict[str, OrderflowError] = {}
+        for name in names:
+            try:
+                self.archive(name)
+            except OrderflowError as exc:
+                failures[name] = exc
+        return failures
+
     def reject(self, name: str) -> None:
         """Move an inbound file we refused to the rejected folder, keeping any earlier namesake."""
         ...

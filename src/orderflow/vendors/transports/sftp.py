@@ -43,7 +43,7 @@ from orderflow.vendors.transports.base import (
 if TYPE_CHECKING:
     from paramiko import PKey, SFTPAttributes, SFTPClient, Transport
 
-    from orderflow.vendors.transports.sftp_pipeline import Upload
+    from orderflow.vendors.transports.sftp_pipeline import Download, Upload
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +92,12 @@ def host_key_fingerprint(key: PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
+READ_AHEAD_FILES = 32
+"""Listed files read together when one is asked for: the ones after it in the listing, read meanwhile."""
+READ_AHEAD_BYTES = 1 << 20
+"""And about this many bytes of them (the file asked for is read whatever its size)."""
+
+
 class SftpTransport(FileTransport):
     """One SFTP connection to one vendor, opened by the constructor and held until :meth:`close`."""
 
@@ -100,6 +106,8 @@ class SftpTransport(FileTransport):
         self.layout = endpoint.layout
         self._clock = clock or Clock()
         self._folders_seen: set[str] = set()
+        self._listed: list[RemoteFile] = []
+        self._read_ahead: dict[str, bytes] = {}
         _check_trust_is_configured(endpoint)
         user_key = _load_user_key(endpoint, endpoint.key_file) if endpoint.key_file is not None else None
         self._ssh, self._sftp = _open_session(endpoint, user_key)
@@ -110,13 +118,41 @@ class SftpTransport(FileTransport):
             entries = self._sftp.listdir_attr(folder)
         waiting = [_remote_file(entry) for entry in entries
                    if self.layout.is_listable(entry.filename) and _is_plain_file(entry)]
-        return sorted(waiting, key=lambda remote_file: remote_file.name)
+        self._listed = sorted(waiting, key=lambda remote_file: remote_file.name)
+        self._read_ahead = {}
+        return list(self._listed)
 
     def read(self, name: str) -> bytes:
         path = self._path(self.layout.from_vendor, check_file_name(name))
+        if name not in self._read_ahead:
+            self._read_listed_from(name)
+        if (data := self._read_ahead.pop(name, None)) is not None:
+            return data
         # Sequential reads, not paramiko's prefetch: its helper thread fails noisily if the server dies.
         with self._talking(f"read {self.layout.from_vendor}/{name}"), self._sftp.open(path, "rb") as remote:
             return remote.read()
+
+    def _read_listed_from(self, name: str) -> None:
+        """Read the listed file ``name`` and the few listed after it at once, without waiting for each answer
+        in turn (a round trip per request was most of a small file's read). A file the server refused or
+        answered in short reads is left out, for :meth:`read` to read plainly and say what went wrong."""
+        from orderflow.vendors.transports.sftp_pipeline import Download, receive_all
+
+        start = next((index for index, listed in enumerate(self._listed) if listed.name == name), None)
+        if start is None:
+            return
+        downloads: list[Download] = []
+        size = 0
+        for listed in self._listed[start:start + READ_AHEAD_FILES]:
+            if downloads and size + listed.size > READ_AHEAD_BYTES:
+                break
+            downloads.append(Download(self._path(self.layout.from_vendor, listed.name), listed.size))
+            size += listed.size
+        with self._talking(f"read {self.layout.from_vendor}/{name}"):
+            receive_all(self._sftp, downloads)
+        for listed, download in zip(self._listed[start:], downloads, strict=False):
+            if download.error is None and not download.short:
+                self._read_ahead[listed.name] = download.data
 
     def upload(self, name: str, data: bytes) -> None:
         failure = self.upload_many([(name, data)]).get(name)
@@ -170,6 +206,32 @@ class SftpTransport(FileTransport):
 
     def reject(self, name: str) -> None:
         self._keep_aside(name, self.layout.from_vendor, self.layout.rejected)
+
+    def archive_many(self, names: Sequence[str]) -> dict[str, OrderflowError]:
+        """Archive several files, every rename sent without waiting for the answers in turn. A rename refused
+        (a namesake already archived, the file gone) is done again alone, as :meth:`archive` does it and says
+        what went wrong."""
+        from orderflow.vendors.transports.sftp_pipeline import Move, move_all
+
+        failures: dict[str, OrderflowError] = {}
+        moves: dict[str, Move] = {}
+        for name in names:
+            try:
+                source = self._path(self.layout.from_vendor, check_file_name(name))
+            except InputError as exc:
+                failures[name] = exc
+                continue
+            moves[name] = Move(source, self._path(self.layout.archive, name))
+        with self._talking(f"move {len(moves)} files to {self.layout.archive}"):
+            self._ensure_folder(self.layout.archive)
+            move_all(self._sftp, list(moves.values()))
+        for name, move in moves.items():
+            if move.error is not None:
+                try:
+                    self.archive(name)
+                except OrderflowError as exc:
+                    failures[name] = exc
+        return failures
 
     def restore_rejected(self) -> list[str]:
         with self._talking(f"list {self.layout.rejected}"):
