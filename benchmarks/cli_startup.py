@@ -28,7 +28,9 @@ the read). Paired, 9 rounds, load 3 (``--runs 9 --before``): 0.756 -> 0.612 s ag
 ratio 2.79 -> 2.24; then loading only the command's own module, not every command's: 0.602 -> 0.582 s,
 ratio 2.23 -> 2.15 (9 rounds, load 2.6-3.2). What is left is mostly pydantic, which both Typer's option
 conversion and the settings need (0.2-0.3 s together), and the read (0.1 s): the goal needs the queue's path
-without pydantic.
+without pydantic. Later the same day the table read whole only the rows it draws (0.07 s of CPU less); the
+rules benchmark also times a Typer command of the floor's libraries with one option, which alone is 1.2-1.4
+of the floor (its docstring has the account).
 
     .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--before DIR]
 """
