@@ -116,6 +116,7 @@ def route_new_lines(*, session: Session, lines: list[LineToRoute], catalog: Cata
     """Route lines of orders that have no vendor orders yet: create the vendor orders and their lines in bulk.
 
     The order lines themselves were inserted with :func:`line_routing`'s columns, which agree with this.
+    States go in as their plain text: SQLite's driver binds a str subclass through a slower lookup, per value.
     """
     result = RoutingResult()
     by_vendor_order: dict[str, list[tuple[LineToRoute, Route]]] = defaultdict(list)
@@ -128,12 +129,12 @@ def route_new_lines(*, session: Session, lines: list[LineToRoute], catalog: Cata
             by_vendor_order[vendor_order_id(po_prefix, line.order_number, route.vendor_code)].append((line, route))
     if by_vendor_order:
         insert_rows(session, _VENDOR_ORDERS, _VENDOR_ORDER_COLUMNS, [
-            (vo_id, first.order_id, route.vendor_code, VendorOrderState.PENDING, 0, now, now,
-             catalog.ship_by(route.vendor_code, first.placed_at))
-            for vo_id, (first, route) in ((vo_id, routed[0]) for vo_id, routed in by_vendor_order.items())
+            (vo_id, routed[0][0].order_id, routed[0][1].vendor_code, VendorOrderState.PENDING.value, 0, now, now,
+             catalog.ship_by(routed[0][1].vendor_code, routed[0][0].placed_at))
+            for vo_id, routed in by_vendor_order.items()
         ])
         insert_rows(session, _VENDOR_ORDER_LINES, _VENDOR_LINE_COLUMNS, [
-            (vo_id, line.line_id, number, line.sku, route.vendor_sku, line.qty, LineState.PENDING)
+            (vo_id, line.line_id, number, line.sku, route.vendor_sku, line.qty, LineState.PENDING.value)
             for vo_id, routed in by_vendor_order.items()
             for number, (line, route) in enumerate(sorted(routed, key=_line_no), start=1)
         ])

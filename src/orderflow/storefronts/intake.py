@@ -203,7 +203,8 @@ def initial_order_state(order: IncomingOrder) -> OrderState:
 
 
 # New orders and their lines go in with one executemany each (see insert_rows) under ids reserved for them: the
-# ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
+# ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row. States go in as
+# their plain text (``.value``): SQLite's driver binds a str subclass through a slower lookup, per value.
 _ORDERS = table_of(Order)
 _ORDER_LINES = table_of(OrderLine)
 _ORDER_FIELDS = (
@@ -308,7 +309,7 @@ def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog
                 now: datetime, result: ImportResult) -> None:
     ids = reserved_ids(session, _ORDERS, len(orders))
     insert_rows(session, _ORDERS, _NEW_ORDER_COLUMNS, [
-        (order_id, order.source, order.order_number, initial_order_state(order), now,
+        (order_id, order.source, order.order_number, initial_order_state(order).value, now,
          *_order_values(order, now, digest))
         for order_id, (order, digest) in zip(ids, orders, strict=True)
     ])
@@ -333,7 +334,7 @@ def _insert_lines(*, session: Session, orders: list[tuple[int, IncomingOrder]], 
                 vendor_code, state, unroutable_since = line_routing(line.sku, catalog, now)
                 pending.append(LineToRoute(order_id, order.order_number, line_id, line.line, line.sku, line.qty,
                                            order.placed_at))
-            rows.append((line_id, order_id, line.line, line.sku, line.name, line.qty, line.price, state,
+            rows.append((line_id, order_id, line.line, line.sku, line.name, line.qty, line.price, state.value,
                          vendor_code, unroutable_since))
     insert_rows(session, _ORDER_LINES, _LINE_COLUMNS, rows)
     result.add_routing(route_new_lines(session=session, lines=pending, catalog=catalog, po_prefix=po_prefix,
