@@ -32,11 +32,13 @@ of 0.5 is out of reach while the stored data is what it is.
 That round: new orders and lines are inserted under ids reserved first (no query reads them back), as tuples
 in a fixed column order with each insert's plan worked out once, states bound as plain text (the driver binds
 a str subclass through a slower lookup); the CSV reader decodes, checks and splits a block of whole lines at a
-time, and its checking pass keeps no row; a CSV row is a named tuple. Import-only CPU time, in-process, quick
-scale, the least of three imports, four pairs alternating with the code before: 3.0-4.1 s before, 2.6-3.0 s
-after (11-27% less in each pair). Full scale, this benchmark with ``--runs 1`` (load 2.7-3 on two cores, before
-the states were bound as text): 45.6 s wall, 34.6 s of CPU against the floor's 2.4 s (0.07 in CPU), 123 MB at peak;
-the import alone, one run each of the code before and after, swung from 34 to 41.5 s of CPU for the same code.
+time, and its checking pass keeps no row; a CSV row is a named tuple; a run collects its young objects less
+often (the collector took 2.7 s of a full-scale import's CPU, 0.27 s after). Import-only CPU time, in-process,
+quick scale, the least of three imports, four pairs alternating with the code before: 3.0-4.1 s before,
+2.6-3.0 s after (11-27% less in each pair, before the collector change). Full scale, ``orderflow import`` alone
+run alternately with the code before (load 3-4.7 on two cores): 43.8 and 38.4 s of CPU before, 35.6 and 32.4 s
+after. This benchmark with ``--runs 1`` at that load: 57.7 s wall, 30.4 s of CPU against the floor's 2.3 s
+(ratio 0.07 in wall time and in CPU time), 129 MB at peak (the reader's blocks of text; 106 MB before).
 
 Before: the first round's profile (cProfile counting CPU time, a quick import, 10.4 s in all) gave reading the
 export 3.3 s (the CSV rows 0.95 s: the shared row reader checks the whole file before the first row, then
