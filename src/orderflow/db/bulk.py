@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import Compiled
 
 T = TypeVar("T")
 
@@ -60,16 +61,16 @@ def insert_rows(session: Session, table: Table, names: Sequence[str], rows: Sequ
     if plan is None:
         session.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
-    statement, order, defaults, processors = plan
+    compiled, order, defaults, processors = plan
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
     columns += ([value] * len(rows) for value in defaults)
     converted = [_converted(columns[index], process) for index, process in zip(order, processors, strict=True)]
     session.flush()  # as session.execute would: pending changes reach the database first
-    session.connection().exec_driver_sql(statement, list(zip(*converted, strict=True)))
+    session.connection().exec_driver_sql(compiled.string, list(zip(*converted, strict=True)))
 
 
-_Plan = tuple[str, list[int], list[Any], list[Callable[[Any], Any] | None]]
-"""An insert's SQL; for each of its parameters, the column given (or default, after the given) that fills it
+_Plan = tuple[Compiled, list[int], list[Any], list[Callable[[Any], Any] | None]]
+"""An insert compiled; for each of its parameters, the column given (or default, after the given) that fills it
 and that column's bind processor; the defaults' values."""
 
 
@@ -86,7 +87,7 @@ def _plan(table: Table, names: tuple[str, ...], dialect: Dialect) -> _Plan | Non
     if sorted(wanted) != sorted(keys):
         return None
     order = [keys.index(name) for name in wanted]
-    return (compiled.string, order, list(defaults.values()),
+    return (compiled, order, list(defaults.values()),
             [_bind_processor(table, name, dialect) for name in wanted])
 
 
