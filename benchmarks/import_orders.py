@@ -17,20 +17,35 @@ for that one child (the ``ru_maxrss`` of ``getrusage``, per process rather than 
 children). Prints medians, lines per second, the ratio orderflow/floor (goal: at least 0.5) and orderflow's
 peak memory (goal: under 400 MB), then checks that the orderflow database holds exactly what was generated.
 
-Where the time goes (cProfile counting CPU time, one quick import of 10,000 orders on a busy machine,
-2026-12-07; the profiler inflates Python-heavy steps, so read the shares): 10.4 s in all. Reading the export
-3.3 s: the CSV rows 0.95 s (the shared row reader checks the whole file before the first row, then reads it again),
-Shopify's fields 1.7 s (each row's raw cells 0.2 s of it). Storing 4.9 s: the inserts of the four tables 2.3 s
-(the orders 1.0 s with their JSON column 0.3 s; SQLite's ``executemany`` 0.8 s over all four, the rest
-converting values column by column), routing 1.5 s (the vendor orders' and their lines' inserts 0.8 s of it),
-building the rows 0.5 s, reading back the new ids 0.2 s, content hashes 0.65 s. Start-up imports 1.45 s
-(SQLAlchemy, the models, Typer, the settings), the same for an empty file. Unprofiled, the import takes 3.9 s of
-CPU against the floor's 0.29 s, and an import of an empty export already 0.8 s: the goal of 0.5 is out of reach
-while start-up, the CSV row reader and the bulk insert's conversions cost what they do.
+Where the time goes (py-spy sampling the import process, one full-scale import of 100,000 orders on a busy
+machine, 2026-12-07, after that day's second round of changes; shares of its samples): SQLite's ``executemany``
+27% and the commit 6%, the raw payload's JSON 8%, reading the CSV rows 10% (the checking pass 4% of it),
+each row's cells by column name for the raw payload 4.5%, Shopify's fields 11% (the frozen order, line and
+address records 3% of it, times 2.5%), content hashes 4%, converting values for SQLite 4%, the vendor orders'
+rows 4.5% (ship-by dates 2% of it), start-up 3.5%. The database's share is its own work, not ours: four tables,
+fourteen indexes, and a JSON payload of about 2 KB per order make a 476 MB database (the orders 337 MB of it)
+where the floor writes one 18 MB table; those rows inserted with ``sqlite3.executemany`` and nothing else take
+1.0-1.2 s of CPU at quick scale, three times the floor's whole run. An import of an empty export costs
+0.76-0.96 s of CPU (start-up: SQLAlchemy, the models with the PostgreSQL dialect, the settings, Typer). The goal
+of 0.5 is out of reach while the stored data is what it is.
 
-Before that day's changes the same profile gave 12.5 s (content hashes 1.3 s through ``json.dumps`` with a
-Python call back per value; Shopify's fields 2.5 s through a dict per row; every known order loaded as a model
-object; the orders' placing times asked again for routing), and the benchmark 4.6-4.7 s of CPU.
+That round: new orders and lines are inserted under ids reserved first (no query reads them back), as tuples
+in a fixed column order with each insert's plan worked out once, states bound as plain text (the driver binds
+a str subclass through a slower lookup); the CSV reader decodes, checks and splits a block of whole lines at a
+time, and its checking pass keeps no row; a CSV row is a named tuple; a run collects its young objects less
+often (the collector took 2.7 s of a full-scale import's CPU, 0.27 s after). Import-only CPU time, in-process,
+quick scale, the least of three imports, four pairs alternating with the code before: 3.0-4.1 s before,
+2.6-3.0 s after (11-27% less in each pair, before the collector change). Full scale, ``orderflow import`` alone
+run alternately with the code before (load 3-4.7 on two cores): 43.8 and 38.4 s of CPU before, 35.6 and 32.4 s
+after. This benchmark with ``--runs 1`` at that load: 57.7 s wall, 30.4 s of CPU against the floor's 2.3 s
+(ratio 0.07 in wall time and in CPU time), 129 MB at peak (the reader's blocks of text; 106 MB before).
+
+Before: the first round's profile (cProfile counting CPU time, a quick import, 10.4 s in all) gave reading the
+export 3.3 s (the CSV rows 0.95 s: the shared row reader checks the whole file before the first row, then
+reads it again, line by line in Python), storing 4.9 s (the inserts 2.3 s, routing 1.5 s, reading back new ids
+0.2 s), content hashes 0.65 s, start-up 1.45 s; the benchmark at full scale 32.8 s wall, 30.7 s of CPU against
+the floor's 2.4 s (ratio 0.07), 106 MB at peak; unprofiled, a quick import took 3.9 s of CPU against the floor's
+0.29 s.
 
     .venv/bin/python benchmarks/import_orders.py [--orders 100000] [--quick] [--runs 3] [--keep DIR]
 """

@@ -18,7 +18,7 @@ from orderflow.db.engine import make_engine
 from orderflow.db.locks import holder_identity
 from orderflow.db.models import JobLock, JobOutcome, JobRun
 from orderflow.errors import ExitCode, InputError, LockHeld
-from orderflow.jobs import WorkResult, recent_runs, run_job
+from orderflow.jobs import YOUNG_OBJECTS, WorkResult, recent_runs, run_job
 
 SPAWN = multiprocessing.get_context("spawn")
 WAIT = 60  # seconds; a bound on how long a broken test may hang, never a pause
@@ -109,6 +109,19 @@ class TestLongLivedObjects:
         assert seen[0] > 0, seen
         assert min(seen[1:]) >= seen[0], seen  # the inner run kept them aside, and did not hand them back
         assert gc.get_freeze_count() == 0
+
+    def test_the_young_objects_are_collected_less_often_during_a_run(self, engine: Engine, clock: Clock) -> None:
+        """A run's batches are not walked again and again by the collector; Python's own pace is back after it."""
+        before = gc.get_threshold()
+        seen: list[int] = []
+
+        def work() -> WorkResult:
+            seen.append(gc.get_threshold()[0])
+            return WorkResult(counts={})
+
+        run_job("import", engine=engine, clock=clock, work=work)
+        assert seen == [max(before[0], YOUNG_OBJECTS)]
+        assert gc.get_threshold() == before
 
     def test_they_are_handed_back_after_a_failed_run_too(self, engine: Engine, clock: Clock) -> None:
         def work() -> WorkResult:

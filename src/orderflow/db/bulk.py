@@ -8,14 +8,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import Compiled
 
 T = TypeVar("T")
 
@@ -36,7 +38,16 @@ def table_of(model: Any) -> Table:
 
 
 def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) in one ``executemany``, inside the session's transaction.
+    """Insert ``rows`` (all with the same keys) in one ``executemany``, inside the session's transaction."""
+    if not rows:
+        return
+    names = list(rows[0])
+    values = map(itemgetter(*names), rows) if len(names) > 1 else ((row[names[0]],) for row in rows)
+    insert_rows(session, table, names, list(values))
+
+
+def insert_rows(session: Session, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows``, each a tuple of the values of the columns ``names``, in one ``executemany``.
 
     Values are converted exactly as SQLAlchemy converts them (each column's own type, column defaults for the
     columns left out), but column by column, and a value object met again in a column (the batch's ``now``, a
@@ -46,28 +57,55 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     dialect = session.get_bind().dialect
-    given = list(rows[0])
-    defaults = _constant_defaults(table, given)
-    if dialect.name != "sqlite" or defaults is None:
-        session.execute(insert(table), list(rows))
+    plan = _plan(table, tuple(names), dialect) if dialect.name == "sqlite" else None
+    if plan is None:
+        session.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
-    compiled = insert(table).compile(dialect=dialect, column_keys=[*given, *defaults], for_executemany=True)
-    names = list(compiled.positiontup or ())
-    if sorted(names) != sorted([*given, *defaults]):  # the statement needs more: let SQLAlchemy fill it in
-        session.execute(insert(table), list(rows))
-        return
-    values_of = dict(zip(given, _columns(rows, given), strict=True))
-    values_of.update((name, [value] * len(rows)) for name, value in defaults.items())
-    converted = [_converted(values_of[name], _bind_processor(table, name, dialect)) for name in names]
+    compiled, order, defaults, processors = plan
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    columns += ([value] * len(rows) for value in defaults)
+    converted = [_converted(columns[index], process) for index, process in zip(order, processors, strict=True)]
     session.flush()  # as session.execute would: pending changes reach the database first
     session.connection().exec_driver_sql(compiled.string, list(zip(*converted, strict=True)))
 
 
-def _columns(rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[Sequence[Any]]:
-    """The rows' values column by column (rows to columns in C loops: a big import has millions of values)."""
-    if len(names) == 1:
-        return [[row[names[0]] for row in rows]]
-    return list(zip(*map(itemgetter(*names), rows), strict=True))
+_Plan = tuple[Compiled, list[int], list[Any], list[Callable[[Any], Any] | None]]
+"""An insert compiled; for each of its parameters, the column given (or default, after the given) that fills it
+and that column's bind processor; the defaults' values."""
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(table: Table, names: tuple[str, ...], dialect: Dialect) -> _Plan | None:
+    """How to insert rows of ``names`` into ``table`` as plain parameters; ``None`` when a default of a column
+    left out is computed, or the statement needs more than the columns (SQLAlchemy then fills them in)."""
+    defaults = _constant_defaults(table, list(names))
+    if defaults is None:
+        return None
+    keys = [*names, *defaults]
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys, for_executemany=True)
+    wanted = list(compiled.positiontup or ())
+    if sorted(wanted) != sorted(keys):
+        return None
+    order = [keys.index(name) for name in wanted]
+    return (compiled, order, list(defaults.values()),
+            [_bind_processor(table, name, dialect) for name in wanted])
+
+
+def reserved_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` new values of ``table``'s integer key ``id``, in increasing order, for rows about to be inserted
+    with them: their ids are then known without reading them back.
+
+    On SQLite, the ones it would give the rows itself (from one past the largest: the transaction holds the
+    write lock, so no other writer comes between); on PostgreSQL, drawn from the column's sequence.
+    """
+    if count <= 0:
+        return []
+    column = table.c.id
+    if session.get_bind().dialect.name == "sqlite":
+        start = (session.scalar(select(func.max(column))) or 0) + 1
+        return list(range(start, start + count))
+    sequence = func.pg_get_serial_sequence(table.name, column.name)
+    return sorted(session.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, count))))
 
 
 def _constant_defaults(table: Table, given: list[str]) -> dict[str, Any] | None:

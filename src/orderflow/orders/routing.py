@@ -11,14 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderflow.calendars import VendorCalendars
 from orderflow.config import VendorSettings
-from orderflow.db.bulk import insert_many, table_of
+from orderflow.db.bulk import insert_rows, table_of
 from orderflow.db.models import (
     CatalogItem,
     LineState,
@@ -74,8 +74,7 @@ class Catalog:
         return self.calendars.ship_by(vendor_code, placed_at) if self.calendars else None
 
 
-@dataclass(frozen=True)
-class LineToRoute:
+class LineToRoute(NamedTuple):
     order_id: int
     order_number: str
     line_id: int
@@ -94,15 +93,22 @@ class RoutingResult:
     problems: list[str] = field(default_factory=list)
 
 
-def line_routing(sku: str, catalog: Catalog, now: datetime) -> dict[str, Any]:
-    """The routing columns a new pending order line is inserted with: its vendor, or unroutable since ``now``.
+def line_routing(sku: str, catalog: Catalog, now: datetime) -> tuple[str | None, LineState, datetime | None]:
+    """The routing columns a new pending order line is inserted with: ``vendor_code``, ``state`` and
+    ``unroutable_since`` (its vendor, or unroutable since ``now``).
 
     Written with the line, so routing a big import needs no second pass over the lines it just stored.
     """
     route = catalog.routes.get(sku)
     if route is None:
-        return {"vendor_code": None, "state": LineState.UNROUTABLE, "unroutable_since": now}
-    return {"vendor_code": route.vendor_code, "state": LineState.PENDING, "unroutable_since": None}
+        return None, LineState.UNROUTABLE, now
+    return route.vendor_code, LineState.PENDING, None
+
+
+_VENDOR_ORDERS = table_of(VendorOrder)
+_VENDOR_ORDER_LINES = table_of(VendorOrderLine)
+_VENDOR_ORDER_COLUMNS = ("id", "order_id", "vendor_code", "state", "attempts", "created_at", "updated_at", "ship_by")
+_VENDOR_LINE_COLUMNS = ("vendor_order_id", "order_line_id", "line_no", "sku", "vendor_sku", "qty", "state")
 
 
 def route_new_lines(*, session: Session, lines: list[LineToRoute], catalog: Catalog, po_prefix: str,
@@ -110,31 +116,35 @@ def route_new_lines(*, session: Session, lines: list[LineToRoute], catalog: Cata
     """Route lines of orders that have no vendor orders yet: create the vendor orders and their lines in bulk.
 
     The order lines themselves were inserted with :func:`line_routing`'s columns, which agree with this.
+    States go in as their plain text: SQLite's driver binds a str subclass through a slower lookup, per value.
     """
     result = RoutingResult()
     by_vendor_order: dict[str, list[tuple[LineToRoute, Route]]] = defaultdict(list)
+    routes = catalog.routes
     for line in lines:
-        route = catalog.routes.get(line.sku)
+        route = routes.get(line.sku)
         if route is None:
             result.unroutable_lines += 1
         else:
             by_vendor_order[vendor_order_id(po_prefix, line.order_number, route.vendor_code)].append((line, route))
     if by_vendor_order:
-        insert_many(session, table_of(VendorOrder), [
-            {"id": vo_id, "order_id": routed[0][0].order_id, "vendor_code": routed[0][1].vendor_code,
-             "state": VendorOrderState.PENDING, "attempts": 0, "created_at": now, "updated_at": now,
-             "ship_by": catalog.ship_by(routed[0][1].vendor_code, routed[0][0].placed_at)}
+        insert_rows(session, _VENDOR_ORDERS, _VENDOR_ORDER_COLUMNS, [
+            (vo_id, routed[0][0].order_id, routed[0][1].vendor_code, VendorOrderState.PENDING.value, 0, now, now,
+             catalog.ship_by(routed[0][1].vendor_code, routed[0][0].placed_at))
             for vo_id, routed in by_vendor_order.items()
         ])
-        insert_many(session, table_of(VendorOrderLine), [
-            {"vendor_order_id": vo_id, "order_line_id": line.line_id, "line_no": number, "sku": line.sku,
-             "vendor_sku": route.vendor_sku, "qty": line.qty, "state": LineState.PENDING}
+        insert_rows(session, _VENDOR_ORDER_LINES, _VENDOR_LINE_COLUMNS, [
+            (vo_id, line.line_id, number, line.sku, route.vendor_sku, line.qty, LineState.PENDING.value)
             for vo_id, routed in by_vendor_order.items()
-            for number, (line, route) in enumerate(sorted(routed, key=lambda pair: pair[0].line_no), start=1)
+            for number, (line, route) in enumerate(sorted(routed, key=_line_no), start=1)
         ])
-    result.routed_lines = sum(len(routed) for routed in by_vendor_order.values())
+    result.routed_lines = sum(map(len, by_vendor_order.values()))
     result.vendor_orders_created = len(by_vendor_order)
     return result
+
+
+def _line_no(routed: tuple[LineToRoute, Route]) -> int:
+    return routed[0].line_no
 
 
 def route_waiting_lines(*, session: Session, catalog: Catalog, po_prefix: str, now: datetime) -> RoutingResult:

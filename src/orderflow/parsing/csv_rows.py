@@ -20,13 +20,16 @@ is line 1; a quoted cell spanning lines counts each line).
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, NamedTuple
 
 from orderflow.errors import InputError
 
@@ -81,9 +84,11 @@ class CsvHeader:
         return [column for column in columns if self.position(column) is None]
 
 
-@dataclass(frozen=True)
-class CsvRow:
-    """One data row. ``line`` is the physical line (1-based, header = 1) where the row starts."""
+class CsvRow(NamedTuple):
+    """One data row. ``line`` is the physical line (1-based, header = 1) where the row starts.
+
+    A named tuple: made once per row of a file, a frozen dataclass cost more than reading the row.
+    """
 
     line: int
     cells: Sequence[str]
@@ -124,9 +129,8 @@ def _checked_rows(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHe
                   key: Callable[[str], str], delimiter: str) -> Iterator[CsvRow]:
     if _seekable(stream):
         start = stream.tell()
-        for _cells in _cells_after_header(stream, file=file, check_header=check_header, key=key,
-                                          delimiter=delimiter):
-            pass
+        with _csv_reader(stream, file=file, check_header=check_header, key=key, delimiter=delimiter) as (reader, _):
+            deque(reader, maxlen=0)  # every row parsed, none kept: the rows are read again below
         stream.seek(start)
     yield from _rows(stream, file=file, check_header=check_header, key=key, delimiter=delimiter)
 
@@ -140,21 +144,20 @@ def _seekable(stream: IO[bytes]) -> bool:
 
 def _rows(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
           key: Callable[[str], str], delimiter: str) -> Iterator[CsvRow]:
-    header: CsvHeader | None = None
-    last_line = 1
-    for line, cells in _cells_after_header(stream, file=file, check_header=check_header, key=key,
-                                           delimiter=delimiter):
-        if header is None:
-            header = CsvHeader.from_cells(cells, key)
-        # A row starts on the line after the previous row ended; blank rows only move the count on.
-        elif any(map(str.strip, cells)):
-            yield CsvRow(line=last_line + 1, cells=cells, header=header)
-        last_line = line
+    with _csv_reader(stream, file=file, check_header=check_header, key=key, delimiter=delimiter) as (reader, header):
+        last_line = reader.line_num
+        for cells in reader:
+            # A row starts on the line after the previous row ended; blank rows only move the count on.
+            if any(map(str.strip, cells)):
+                yield CsvRow(last_line + 1, cells, header)
+            last_line = reader.line_num
 
 
-def _cells_after_header(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
-                        key: Callable[[str], str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """The header's cells once ``check_header`` accepted them, then every row's, each with its last line."""
+@contextmanager
+def _csv_reader(stream: IO[bytes], *, file: str, check_header: Callable[[CsvHeader], None],
+                key: Callable[[str], str], delimiter: str) -> Iterator[tuple[Any, CsvHeader]]:
+    """A CSV reader past the header row ``check_header`` accepted, and that header; broken CSV met while it is
+    read raises ``InputError`` naming the line."""
     # Strict: a stray quote would otherwise swallow the rows up to the next quote into one cell, and the
     # orders on those rows would vanish without a refusal; an unclosed quote means a file cut off mid-cell.
     lines = _text_lines(stream, file=file)
@@ -166,10 +169,9 @@ def _cells_after_header(stream: IO[bytes], *, file: str, check_header: Callable[
         header_cells = next(reader, None)
         if header_cells is None:
             raise InputError("the file is empty: no header row", file=file)
-        check_header(CsvHeader.from_cells(header_cells, key))
-        yield reader.line_num, header_cells
-        for cells in reader:
-            yield reader.line_num, cells
+        header = CsvHeader.from_cells(header_cells, key)
+        check_header(header)
+        yield reader, header
     except csv.Error as exc:
         raise InputError(f"not readable as CSV: {exc}", file=file, line=reader.line_num) from exc
 
@@ -183,25 +185,70 @@ def sniffed_delimiter(header_line: str) -> str:
 
 
 def _text_lines(stream: IO[bytes], *, file: str) -> Iterator[str]:
-    """Decode line by line, so an undecodable byte is reported on its own physical line."""
-    number = 0
+    """The file's lines, decoded. A line that cannot be a row (too long, NUL bytes, not UTF-8) raises
+    ``InputError`` naming it, once the lines before it were read (a broken row before it is reported first)."""
+    return chain.from_iterable(_text_blocks(stream, file=file))
+
+
+def _text_blocks(stream: IO[bytes], *, file: str) -> Iterator[Iterable[str]]:
+    # A block of whole lines is checked, decoded and split at once, keeping the work per line in C: an export
+    # has millions of lines. A block holds what one read adds to the partial line the read before left, so only
+    # its first line can be longer than a read; a partial line that long is refused before more is read.
+    # A stream that cannot seek (one read as it arrives) gives what it has, so its first rows come out early.
+    read = stream.read if _seekable(stream) else getattr(stream, "read1", stream.read)
+    number = 0  # lines before the block
+    carry = b""
+    started = False
     while True:
         try:
-            raw = stream.readline(_MAX_LINE_BYTES + 1)
+            data = read(_MAX_LINE_BYTES)
         except OSError as exc:
             raise InputError(f"cannot read the file: {exc}", file=file, line=number + 1) from exc
-        if not raw:
+        buffer = carry + data
+        if not started:
+            if data and _BOM.startswith(buffer) and buffer != _BOM:
+                carry = buffer  # a read shorter than the byte-order mark
+                continue
+            buffer, started = buffer.removeprefix(_BOM), True
+        end = buffer.rfind(b"\n") + 1 if data else len(buffer)
+        block, carry = buffer[:end], buffer[end:]
+        if block:
+            lines, problem = _decoded(block, file=file, number=number)
+            yield lines
+            if problem is not None:
+                raise problem
+            number += block.count(b"\n")
+        if len(carry) > _MAX_LINE_BYTES:
+            raise InputError(_LONG_LINE, file=file, line=number + 1)
+        if not data:
             return
-        number += 1
-        if number == 1:
-            raw = raw.removeprefix(_BOM)
-        if len(raw) > _MAX_LINE_BYTES:
-            raise InputError(f"a line longer than {_MAX_LINE_BYTES} bytes: not a CSV export", file=file,
-                             line=number)
-        if b"\x00" in raw:
-            raise InputError("binary content (NUL bytes): not a UTF-8 CSV file", file=file, line=number)
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text (byte {exc.start + 1} of the line)", file=file,
-                             line=number) from exc
+
+
+_LONG_LINE = f"a line longer than {_MAX_LINE_BYTES} bytes: not a CSV export"
+
+
+def _decoded(block: bytes, *, file: str, number: int) -> tuple[io.StringIO, InputError | None]:
+    """Whole lines, the first of them line ``number + 1``, as text to read line by line; or those before the
+    first that cannot be a row, and the error naming it."""
+    first_end = block.find(b"\n") + 1 or len(block)
+    nul = block.find(b"\x00")
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad: int | None = exc.start
+    else:
+        if first_end <= _MAX_LINE_BYTES and nul < 0:
+            return io.StringIO(text, newline="\n"), None
+        bad = None
+    # The first line that cannot be a row; on one line, its length is named first, then NUL bytes, then UTF-8.
+    problems = []
+    if first_end > _MAX_LINE_BYTES:
+        problems.append((0, 0, _LONG_LINE))
+    if nul >= 0:
+        problems.append((block.rfind(b"\n", 0, nul) + 1, 1, "binary content (NUL bytes): not a UTF-8 CSV file"))
+    if bad is not None:
+        start = block.rfind(b"\n", 0, bad) + 1
+        problems.append((start, 2, f"not UTF-8 text (byte {bad - start + 1} of the line)"))
+    start, _, reason = min(problems)
+    return (io.StringIO(block[:start].decode("utf-8"), newline="\n"),
+            InputError(reason, file=file, line=number + block.count(b"\n", 0, start) + 1))

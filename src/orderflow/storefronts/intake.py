@@ -1,9 +1,9 @@
 """Storing storefront orders: idempotent upsert by (source, order number), then routing.
 
 Orders stream through in batches. A batch costs a handful of queries whatever its size: one lookup of the
-orders already known, bulk inserts of the new orders and their lines (each followed by one query for their
-ids), of their vendor orders and vendor order lines. A new line is inserted already routed (its vendor, or
-unroutable), so nothing is written twice.
+orders already known, bulk inserts of the new orders and their lines (with ids reserved for them first, so
+none is read back), of their vendor orders and vendor order lines. A new line is inserted already routed (its
+vendor, or unroutable), so nothing is written twice.
 Re-importing the same order is a no-op ("unchanged", by content hash). A later version of an order updates
 it: a cancellation or full refund cancels vendor orders not yet sent and flags sent ones
 ``cancel_requested``; an address change before dispatch is applied (after dispatch it is reported, because
@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from orderflow.crashpoints import crash_point
-from orderflow.db.bulk import chunked, insert_many, table_of
+from orderflow.db.bulk import chunked, insert_rows, reserved_ids, table_of
 from orderflow.db.models import (
     LineState,
     Order,
@@ -202,10 +202,20 @@ def initial_order_state(order: IncomingOrder) -> OrderState:
     return OrderState.OPEN
 
 
-# New orders and their lines go in with one executemany each (see insert_many), then their ids are read back
-# by their keys: the ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row.
+# New orders and their lines go in with one executemany each (see insert_rows) under ids reserved for them: the
+# ORM's bulk insert asks for ids in parameter order, which on SQLite is a statement per row. States go in as
+# their plain text (``.value``): SQLite's driver binds a str subclass through a slower lookup, per value.
 _ORDERS = table_of(Order)
 _ORDER_LINES = table_of(OrderLine)
+_ORDER_FIELDS = (
+    "external_id", "customer_name", "customer_email", "ship_name", "ship_company", "ship_address1", "ship_address2",
+    "ship_city", "ship_province", "ship_zip", "ship_country", "ship_phone", "placed_at", "currency", "total",
+    "financial_status", "fulfillment_status", "cancelled_at", "content_hash", "raw", "updated_at",
+)
+"""The columns an incoming order sets, on a new order and on an update (:func:`_order_values`)."""
+_NEW_ORDER_COLUMNS = ("id", "source", "order_number", "state", "created_at", *_ORDER_FIELDS)
+_LINE_COLUMNS = ("id", "order_id", "line_no", "sku", "name", "qty", "price", "state", "vendor_code",
+                 "unroutable_since")
 
 
 def upsert_orders(*, session: Session, orders: Iterable[IncomingOrder], catalog: Catalog, po_prefix: str,
@@ -284,86 +294,51 @@ def _stored_under_numbers(session: Session, batch: list[IncomingOrder]) -> dict[
     return stored
 
 
-def _order_fields(order: IncomingOrder, now: datetime, digest: str) -> dict[str, Any]:
+def _order_values(order: IncomingOrder, now: datetime, digest: str) -> tuple[Any, ...]:
+    """The values of :data:`_ORDER_FIELDS`, in their order."""
     ship = order.shipping
-    return {
-        "external_id": order.external_id or None, "customer_name": order.customer_name,
-        "customer_email": order.customer_email, "ship_name": ship.name, "ship_company": ship.company,
-        "ship_address1": ship.address1, "ship_address2": ship.address2, "ship_city": ship.city,
-        "ship_province": ship.province, "ship_zip": ship.zip, "ship_country": ship.country,
-        "ship_phone": ship.phone, "placed_at": order.placed_at, "currency": order.currency,
-        "total": order.total, "financial_status": order.financial_status,
-        "fulfillment_status": order.fulfillment_status, "cancelled_at": order.cancelled_at,
-        "content_hash": digest, "raw": order.raw, "updated_at": now,
-    }
+    return (
+        order.external_id or None, order.customer_name, order.customer_email, ship.name, ship.company,
+        ship.address1, ship.address2, ship.city, ship.province, ship.zip, ship.country, ship.phone,
+        order.placed_at, order.currency, order.total, order.financial_status, order.fulfillment_status,
+        order.cancelled_at, digest, order.raw, now,
+    )
 
 
 def _insert_new(*, session: Session, orders: list[HashedOrder], catalog: Catalog, po_prefix: str,
                 now: datetime, result: ImportResult) -> None:
-    order_rows = [
-        {**_order_fields(order, now, digest), "source": order.source, "order_number": order.order_number,
-         "state": initial_order_state(order), "created_at": now}
-        for order, digest in orders
-    ]
-    insert_many(session, _ORDERS, order_rows)
-    id_of = _order_ids(session, [order for order, _ in orders])
-    line_rows: list[dict[str, Any]] = []
-    pending: list[tuple[IncomingOrder, dict[str, Any]]] = []  # (order, row) of the lines to route
-    for order, _ in orders:
-        order_id = id_of[(order.source, order.order_number)]
-        for line in order.lines:
-            state = initial_line_state(order, line)
-            row = _new_line_row(order_id, line, state, catalog, now)
-            line_rows.append(row)
-            if state == LineState.PENDING:
-                pending.append((order, row))
-    result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
-                                       catalog=catalog, po_prefix=po_prefix, now=now))
+    ids = reserved_ids(session, _ORDERS, len(orders))
+    insert_rows(session, _ORDERS, _NEW_ORDER_COLUMNS, [
+        (order_id, order.source, order.order_number, initial_order_state(order).value, now,
+         *_order_values(order, now, digest))
+        for order_id, (order, digest) in zip(ids, orders, strict=True)
+    ])
+    _insert_lines(session=session, orders=list(zip(ids, [order for order, _ in orders], strict=True)),
+                  catalog=catalog, po_prefix=po_prefix, now=now, result=result)
     result.stored += len(orders)
 
 
-def _order_ids(session: Session, orders: list[IncomingOrder]) -> dict[tuple[str, str], int]:
-    """The ids of just-inserted orders, by (source, order number)."""
-    ids: dict[tuple[str, str], int] = {}
-    for source in {order.source for order in orders}:
-        numbers = [order.order_number for order in orders if order.source == source]
-        ids.update(((source, number), order_id) for order_id, number in session.execute(
-            select(_ORDERS.c.id, _ORDERS.c.order_number)
-            .where(_ORDERS.c.source == source, _ORDERS.c.order_number.in_(numbers))).all())
-    return ids
-
-
-def _new_line_row(order_id: int, line: IncomingLine, state: LineState, catalog: Catalog,
-                  now: datetime) -> dict[str, Any]:
-    """An order line's columns; a pending line carries its routing (vendor, or unroutable) from the start."""
-    row: dict[str, Any] = {"order_id": order_id, "line_no": line.line, "sku": line.sku, "name": line.name,
-                           "qty": line.qty, "price": line.price, "state": state, "vendor_code": None,
-                           "unroutable_since": None}
-    if state == LineState.PENDING:
-        row |= line_routing(line.sku, catalog, now)
-    return row
-
-
-def _inserted_lines(session: Session, line_rows: list[dict[str, Any]],
-                    pending: list[tuple[IncomingOrder, dict[str, Any]]]) -> list[LineToRoute]:
-    """Insert the order lines; the pending ones come back with their ids, ready to route."""
-    if not line_rows:
-        return []
-    insert_many(session, _ORDER_LINES, line_rows)
-    # Read back by the range of their orders' ids (two parameters, not one per order): lines of other orders
-    # in that range come too, and are simply never looked up.
-    order_ids = [row["order_id"] for row in line_rows]
-    line_id_of: dict[tuple[int, int], int] = {
-        (order_id, line_no): line_id for line_id, order_id, line_no in session.execute(
-            select(_ORDER_LINES.c.id, _ORDER_LINES.c.order_id, _ORDER_LINES.c.line_no)
-            .where(_ORDER_LINES.c.order_id.between(min(order_ids), max(order_ids)))).all()
-    }
-    return [
-        LineToRoute(order_id=row["order_id"], order_number=order.order_number,
-                    line_id=line_id_of[(row["order_id"], row["line_no"])], line_no=row["line_no"], sku=row["sku"],
-                    qty=row["qty"], placed_at=order.placed_at)
-        for order, row in pending
-    ]
+def _insert_lines(*, session: Session, orders: list[tuple[int, IncomingOrder]], catalog: Catalog, po_prefix: str,
+                  now: datetime, result: ImportResult) -> None:
+    """Insert the lines of orders stored under the ids given, a pending line with its routing (vendor, or
+    unroutable) from the start, and route the pending ones to their vendor orders."""
+    line_ids = iter(reserved_ids(session, _ORDER_LINES, sum(len(order.lines) for _, order in orders)))
+    rows: list[tuple[Any, ...]] = []
+    pending: list[LineToRoute] = []
+    for order_id, order in orders:
+        for line in order.lines:
+            line_id = next(line_ids)
+            state = initial_line_state(order, line)
+            vendor_code = unroutable_since = None
+            if state == LineState.PENDING:
+                vendor_code, state, unroutable_since = line_routing(line.sku, catalog, now)
+                pending.append(LineToRoute(order_id, order.order_number, line_id, line.line, line.sku, line.qty,
+                                           order.placed_at))
+            rows.append((line_id, order_id, line.line, line.sku, line.name, line.qty, line.price, state.value,
+                         vendor_code, unroutable_since))
+    insert_rows(session, _ORDER_LINES, _LINE_COLUMNS, rows)
+    result.add_routing(route_new_lines(session=session, lines=pending, catalog=catalog, po_prefix=po_prefix,
+                                       now=now))
 
 
 def _line_signature(lines: Iterable[tuple[int, str, int, Any]]) -> list[tuple[int, str, int, str]]:
@@ -378,7 +353,7 @@ def _apply_update(*, session: Session, stored: Order, order: IncomingOrder, dige
     old_lines = _line_signature((line.line_no, line.sku, line.qty, line.price) for line in stored.lines)
     new_lines = _line_signature((line.line, line.sku, line.qty, line.price) for line in order.lines)
     was_cancelled = stored.state == OrderState.CANCELLED
-    for key, value in _order_fields(order, now, digest).items():
+    for key, value in zip(_ORDER_FIELDS, _order_values(order, now, digest), strict=True):
         setattr(stored, key, value)
     result.updated += 1
     if _address_of(stored) != old_address and dispatched:
@@ -430,12 +405,5 @@ def _replace_lines(*, session: Session, stored: Order, order: IncomingOrder, cat
     session.execute(delete(OrderLine).where(OrderLine.order_id == stored.id))
     session.flush()
     session.expire(stored, ["lines", "vendor_orders"])
-    line_rows: list[dict[str, Any]] = []
-    pending: list[tuple[IncomingOrder, dict[str, Any]]] = []
-    for line in order.lines:
-        state = initial_line_state(order, line)
-        line_rows.append(_new_line_row(stored.id, line, state, catalog, now))
-        if state == LineState.PENDING:
-            pending.append((order, line_rows[-1]))
-    result.add_routing(route_new_lines(session=session, lines=_inserted_lines(session, line_rows, pending),
-                                       catalog=catalog, po_prefix=po_prefix, now=now))
+    _insert_lines(session=session, orders=[(stored.id, order)], catalog=catalog, po_prefix=po_prefix, now=now,
+                  result=result)

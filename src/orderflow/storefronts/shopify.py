@@ -149,8 +149,13 @@ def _shopify_order(group: OrderRows, columns: _Columns, *, source: str, file: st
      external_id) = first[:10]
     line = first_row.line
     check_order_numbers(group, check, column="Name")
-    placed_at = check.required(parse_shopify_time, created, line=line, field="Created at", default=PLACEHOLDER_TIME)
-    cancelled_at = check.optional(parse_shopify_time, cancelled, line=line, field="Cancelled at")
+    try:  # as for a line's cells below: what check.required gives for a good value
+        placed_at = parse_shopify_time(created)
+    except ValueError:
+        placed_at = check.required(parse_shopify_time, created, line=line, field="Created at",
+                                   default=PLACEHOLDER_TIME)
+    cancelled_at = check.optional(parse_shopify_time, cancelled, line=line, field="Cancelled at") \
+        if cancelled else None
     total = check.optional(_money, total_text, line=line, field="Total")
     currency = check.optional(parse_currency, currency_text, line=line, field="Currency")
     lines = tuple([_shopify_line(row, columns.of(row, _LINE_COLUMNS), position, check)
