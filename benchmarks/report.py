@@ -54,11 +54,13 @@ PREPARE = """
 import json, sys
 from pathlib import Path
 from history import NOW, add_open_notifications, database_url, generate, shop_toml
+from orderflow.db.migrate import upgrade
 
 target, orders, active_fraction, wanted, config = sys.argv[1:]
 if "://" in target or Path(target).exists():
     print(f"reusing {target}", file=sys.stderr)
     url = database_url(target)
+    upgrade(url)  # a database kept from an older version gets the newer migrations
 else:
     summary = generate(target, orders=int(orders), active_fraction=float(active_fraction))
     print(f"generated {target}: {summary.describe()}", file=sys.stderr)
