@@ -138,17 +138,26 @@ def long_lived_objects_set_aside() -> Iterator[None]:
     The young generation is collected less often meanwhile (:data:`YOUNG_OBJECTS`): a batch's objects live
     until the batch is done, so at Python's pace most of them were walked again in the older generations before
     they were freed (a tenth of a big import's CPU time)."""
-    set_aside_already = gc.get_freeze_count() > 0
+    # Counted here, not asked of the collector: gc.get_freeze_count walks every object set aside, tens of
+    # milliseconds for each of sync's steps.
+    set_aside_already = bool(_RUNS_SETTING_ASIDE)
     thresholds = gc.get_threshold()
     gc.freeze()
     if not set_aside_already:
         gc.set_threshold(max(thresholds[0], YOUNG_OBJECTS), *thresholds[1:])
+    _RUNS_SETTING_ASIDE.append(None)
     try:
         yield
     finally:
+        _RUNS_SETTING_ASIDE.pop()
         if not set_aside_already:
             gc.unfreeze()
             gc.set_threshold(*thresholds)
+
+
+_RUNS_SETTING_ASIDE: list[None] = []
+"""One entry per run under way in this process that has set the long-lived objects aside; the outermost hands
+them back."""
 
 
 def _run_locked(command: str, *, engine: Engine, clock: Clock, work: Callable[[], WorkResult],
