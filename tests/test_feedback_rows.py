@@ -39,6 +39,21 @@ def test_objects_the_session_holds_show_what_feedback_wrote(engine: Engine, tmp_
             (FIRST, [2])]
 
 
+def test_a_held_vendor_order_sees_a_parcel_that_changes_nothing_else(engine: Engine, tmp_path: Path) -> None:
+    """A second parcel for a line already shipped changes neither the vendor order nor its lines, yet a vendor
+    order loaded before it lists it among its parcels."""
+    settings = write_settings(tmp_path, vendor_block("ACME", "csv", "local", path="acme"))
+    place_orders(engine, settings, MON, tmp_path, orders={"5001": ["SKU-ACME", "SKU-ACME"]})
+    with session_factory(engine)() as session, session.begin():
+        session.execute(update(VendorOrder).values(state="sent", sent_at=MON, attempts=1))
+        Feedback(session=session, vendor_code="ACME", now=TUE, file="asn").apply(ship_notices=[notice(FIRST, (1, 2))])
+    with session_factory(engine)() as session, session.begin():
+        held = session.get_one(VendorOrder, "TB5001-ACME")
+        assert [parcel.tracking_number for parcel in held.shipments] == [FIRST]
+        Feedback(session=session, vendor_code="ACME", now=TUE, file="asn").apply(ship_notices=[notice(SECOND, (1, 2))])
+        assert [parcel.tracking_number for parcel in held.shipments] == [FIRST, SECOND]
+
+
 def test_notices_applied_one_after_another_build_on_each_other(engine: Engine, tmp_path: Path) -> None:
     """The same Feedback takes a second parcel and a repeat of the first: the repeat adds nothing, the second
     parcel ships the rest, and the database holds two parcels of one line each (two units)."""

@@ -628,9 +628,9 @@ class Feedback:
         parcel's lines."""
         session = self.session
         for vendor_order_id in {parcel.vendor_order_id for parcel in changed}:
-            vendor_order = self.vendor_orders.get(vendor_order_id)
-            if vendor_order is not None and "shipments" in vendor_order.__dict__:
-                session.expire(vendor_order, ["shipments"])
+            held = session.identity_map.get(identity_key(VendorOrder, vendor_order_id))
+            if held is not None and "shipments" in held.__dict__:
+                session.expire(held, ["shipments"])
         for parcel in changed:
             loaded = session.identity_map.get(identity_key(Shipment, parcel.id))
             if loaded is not None:
