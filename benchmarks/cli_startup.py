@@ -11,6 +11,11 @@ gives the median wall time of each and the median of the per-pair ratios.
   inserted directly, as ``benchmarks/rules.py`` does for its queue measurement (which also times it, on a
   database with two years of history; this one takes seconds to set up instead of minutes).
 
+Beside the queue, for scale and with no goal, a Typer command of the floor's libraries given one option and
+nothing of orderflow: Typer turns each option's value through a pydantic type adapter, so that command already
+imports pydantic, and the room the goal leaves orderflow is the floor's 1.3 less that command's ratio. The
+checkouts' modules are compiled to bytecode once first, as installing orderflow does.
+
 ``--before DIR`` also times another checkout of orderflow (``DIR/src``, e.g. one made with ``git worktree add``
 or ``git archive``) in the same rounds, so a change is measured before and after on the same machine at the
 same time. ``--quick``: 5 rounds instead of 21.
@@ -47,6 +52,7 @@ import time
 from pathlib import Path
 
 from history import NOW, add_open_notifications, generate, shop_toml
+from paired import TYPER_ALONE, compile_sources
 
 HELP_GOAL = 1.2
 QUEUE_GOAL = 1.3
@@ -73,10 +79,12 @@ def queue_shop(folder: Path, wanted: int) -> tuple[Path, str]:
 
 
 def measure(label: str, arguments: list[str], sources: dict[str, Path], *, runs: int, goal: float,
-            ratio_label: str) -> None:
-    """``orderflow ARGUMENTS`` of each checkout and the floor, in rounds (the order alternating); the table."""
+            ratio_label: str, for_scale: dict[str, list[str]] | None = None) -> None:
+    """``orderflow ARGUMENTS`` of each checkout, any ``for_scale`` commands and the floor, in rounds (the order
+    alternating); the table."""
     commands = {f"{name}{label}": ([sys.executable, "-m", "orderflow", *arguments],
                                    {**os.environ, "PYTHONPATH": str(src)}) for name, src in sources.items()}
+    commands |= {name: (command, dict(os.environ)) for name, command in (for_scale or {}).items()}
     commands[FLOOR_NAME] = ([sys.executable, "-c", FLOOR], dict(os.environ))
     for command, env in commands.values():  # warm the file cache and bytecode
         wall_time(command, env)
@@ -108,6 +116,8 @@ def main() -> None:
     sources = {"orderflow": Path(__file__).resolve().parents[1] / "src"}
     if options.before:
         sources["before: orderflow"] = options.before.resolve() / "src"
+    for src in sources.values():
+        compile_sources(src)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start\n")
     measure(" --help", ["--help"], sources, runs=runs, goal=HELP_GOAL, ratio_label="ratio orderflow/floor")
     if options.open:
@@ -116,7 +126,8 @@ def main() -> None:
             at = NOW.isoformat().replace("+00:00", "Z")
             measure(f" notifications ({options.open:,} open)",
                     ["--config", str(config), "--db", url, "--now", at, "notifications"], sources, runs=runs,
-                    goal=QUEUE_GOAL, ratio_label="ratio notifications/floor")
+                    goal=QUEUE_GOAL, ratio_label="ratio notifications/floor",
+                    for_scale={"for scale: Typer alone, one option given": TYPER_ALONE})
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paired import Pair, print_pairs, run_quietly, timed
+from paired import Pair, compile_sources, print_pairs, run_quietly, timed
 
 if TYPE_CHECKING:
     from orderflow.testing.sshd import SshServer
@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--db", metavar="URL", help="a database to wipe and use instead of one SQLite file a run")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="then profile one dispatch into FILE")
     args = parser.parse_args()
+    compile_sources()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     orders = QUICK_ORDERS if args.quick else args.orders

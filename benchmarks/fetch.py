@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paired import Pair, Sample, print_pairs, run_quietly, timed
+from paired import Pair, Sample, compile_sources, print_pairs, run_quietly, timed
 
 if TYPE_CHECKING:
     from orderflow.testing.sshd import SshServer
@@ -426,6 +426,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=Path, metavar="FILE", help="then profile one fetch into FILE")
     args = parser.parse_args()
+    compile_sources()
     count = QUICK_FILES if args.quick else args.files
 
     from orderflow.testing.sshd import SshServer

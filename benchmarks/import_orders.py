@@ -9,6 +9,12 @@ fresh processes and with a fresh SQLite database each run:
 - the floor: this script in a child process reads the same file with the ``csv`` module and inserts each
   line (order number, line number, SKU, quantity, price) with ``sqlite3.executemany`` into a fresh table,
   WAL mode, one transaction. Both pay interpreter start-up; nothing is subtracted.
+- for scale, not a goal: SQLite storing, with ``executemany`` and nothing else, the very rows that run's import
+  added (orders with their raw storefront payload, lines, vendor orders and their lines), into a copy of the
+  database as it was before the import, in one transaction, with orderflow's pragmas; timed inside a child
+  process around the inserts and the commit only. The floor's time over that is the best ratio orderflow could
+  reach if its own work, start-up included, cost nothing: what storing its rows costs in the floor's own
+  library bounds the ratio, whatever orderflow's code does.
 
 Each timed process's CPU time (user and system, from the same ``os.wait4``) is printed beside its wall time:
 on a machine shared with other work the wall time swings with the load, the CPU time much less. Peak memory
@@ -16,6 +22,9 @@ is each timed process's own maximum resident set size, as the kernel reports it 
 for that one child (the ``ru_maxrss`` of ``getrusage``, per process rather than the maximum over all
 children). Prints medians, lines per second, the ratio orderflow/floor (goal: at least 0.5) and orderflow's
 peak memory (goal: under 400 MB), then checks that the orderflow database holds exactly what was generated.
+
+Orderflow's modules are compiled to bytecode once before the timed runs, as installing it does (a machine
+that sets PYTHONDONTWRITEBYTECODE would otherwise compile them from source in every timed process).
 
 Where the time goes (py-spy sampling the import process, one full-scale import of 100,000 orders on a busy
 machine, 2026-12-07, after that day's second round of changes; shares of its samples): SQLite's ``executemany``
@@ -64,8 +73,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from paired import compile_sources
 
 RATIO_GOAL = 0.5
 PEAK_MB_GOAL = 400.0
@@ -277,6 +289,38 @@ def floor_import(export: Path, database: Path) -> None:
     connection.close()
 
 
+def store_rows_alone(before: Path, imported: Path) -> float:
+    """The database's own share: the rows an import added, read into memory first (not timed), inserted into a
+    copy of the database as it was before that import with ``sqlite3.executemany``, every table in one
+    transaction, with orderflow's pragmas and nothing of orderflow's code. Returns the seconds of the inserts and
+    the commit alone: no start-up, no CSV, no Python of ours, so the floor over this is a ratio orderflow could
+    not pass however little its own work cost."""
+    connection = sqlite3.connect(before, isolation_level=None)
+    # Foreign keys are checked at the commit, so the tables' order does not matter.
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "defer_foreign_keys=ON", "synchronous=NORMAL"):
+        connection.execute(f"PRAGMA {pragma}")
+    connection.execute("ATTACH DATABASE ? AS imported", (str(imported),))
+    tables = [name for (name,) in connection.execute(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rootpage")]
+    added = {}
+    for table in tables:  # our own table names, from the schema
+        columns = ", ".join(f'"{column}"' for _, column, *_ in connection.execute(f'PRAGMA main.table_info("{table}")'))
+        rows = connection.execute(f'SELECT {columns} FROM imported."{table}" WHERE rowid > '  # noqa: S608
+                                  f'(SELECT coalesce(max(rowid), 0) FROM main."{table}") ORDER BY rowid').fetchall()
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            added[f'INSERT INTO main."{table}" ({columns}) VALUES ({marks})'] = rows  # noqa: S608
+    connection.execute("DETACH DATABASE imported")
+    started = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    for statement, rows in added.items():
+        connection.executemany(statement, rows)
+    connection.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    connection.close()
+    return seconds
+
+
 def line_rows(export: Path) -> Iterator[tuple[str, int, str, int, str]]:
     with export.open(encoding="utf-8-sig", newline="") as stream:
         reader = csv.reader(stream)
@@ -289,6 +333,12 @@ def line_rows(export: Path) -> Iterator[tuple[str, int, str, int, str]]:
             line_no = line_no + 1 if number == current else 1
             current = number
             yield number, line_no, row[sku], int(row[qty]), row[price]
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A copy of ``source`` with whatever its write-ahead log still holds (orderflow exits without closing)."""
+    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(target)) as writing:
+        reading.backup(writing)
 
 
 def fresh(database: Path) -> Path:
@@ -321,19 +371,31 @@ def benchmark(work: Path, orders: int, runs: int) -> int:
           f"{export.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s: {export}")
     config, catalog = write_shop(work, export.stat().st_size)
     results = {"orderflow": Measured("orderflow import"), "floor": Measured("csv + sqlite3.executemany")}
-    ratios, cpu_ratios = [], []
+    ratios, cpu_ratios, stored_alone = [], [], []
     for run in range(1, runs + 1):
         database, floor_database = fresh(work / f"orderflow-{run}.db"), fresh(work / f"floor-{run}.db")
+        before = fresh(work / f"stored-rows-alone-{run}.db")  # the database before the import, then the rows
         prepare_orderflow(config, catalog, database)
+        copy_database(database, before)
         ours = measured_run(orderflow(config, database, "import", str(export)))
         floor = measured_run([sys.executable, __file__, "--floor", str(export), str(floor_database)])
+        stored = subprocess.run([sys.executable, __file__, "--store-rows", str(before), str(database)], check=True,
+                                capture_output=True, text=True)
+        stored_alone.append(float(stored.stdout))
         results["orderflow"].samples.append(ours)
         results["floor"].samples.append(floor)
         ratios.append(floor.seconds / ours.seconds)  # lines/s ratio: the line count is the same on both sides
         cpu_ratios.append(floor.cpu_seconds / ours.cpu_seconds)
         print(f"run {run}/{runs}: orderflow {ours.seconds:.2f} s ({ours.cpu_seconds:.2f} s CPU), "
-              f"floor {floor.seconds:.2f} s ({floor.cpu_seconds:.2f} s CPU)", flush=True)
+              f"floor {floor.seconds:.2f} s ({floor.cpu_seconds:.2f} s CPU), "
+              f"SQLite storing orderflow's rows alone {stored_alone[-1]:.2f} s", flush=True)
     print_table(expected.lines, results, statistics.median(ratios), statistics.median(cpu_ratios), runs)
+    best = statistics.median(floor.seconds / alone
+                             for floor, alone in zip(results["floor"].samples, stored_alone, strict=True))
+    print(f"for scale: SQLite storing the rows orderflow's import added, with executemany and nothing else "
+          f"(inserts and commit only, median of {runs}): {statistics.median(stored_alone):.2f} s; the floor over "
+          f"that: {best:.2f}, the best ratio orderflow could reach if its own work, start-up included, cost "
+          f"nothing")
     return verify(expected, work / f"orderflow-{runs}.db", work / f"floor-{runs}.db")
 
 
@@ -376,10 +438,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (export, databases)")
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("EXPORT", "DB"), help=argparse.SUPPRESS)
+    parser.add_argument("--store-rows", nargs=2, type=Path, metavar=("BEFORE", "IMPORTED"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.floor:
         floor_import(*options.floor)
         return
+    if options.store_rows:
+        print(f"{store_rows_alone(*options.store_rows):.6f}")
+        return
+    compile_sources()
     orders = QUICK_ORDERS if options.quick else options.orders
     if options.keep:
         options.keep.mkdir(parents=True, exist_ok=True)

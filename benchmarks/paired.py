@@ -6,12 +6,24 @@ so a server it talks to (sshd, a fake carrier) is not counted in its CPU.
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+SOURCES = Path(__file__).resolve().parents[1] / "src"
+
+TYPER_ALONE = [sys.executable, "-c", "import typer, rich, sqlalchemy\napp = typer.Typer()\n@app.command()\n"
+               "def queue(sort: str = typer.Option('type', '--sort')) -> None:\n    print(sort)\n"
+               "app(['--sort', 'age'])"]
+"""The floor's imports and a Typer command given one option, nothing of orderflow: Typer turns every option's
+value into a Python one through a pydantic type adapter, so its first option imports pydantic. What a command
+of the floor's own libraries costs at the least, for scale beside the floor."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,15 @@ class Pair:
     def ratio(self) -> float:
         """orderflow's rate over the floor's for the same work: floor time over orderflow time."""
         return self.floor.seconds / self.orderflow.seconds
+
+
+def compile_sources(sources: Path = SOURCES) -> None:
+    """Compile a checkout's modules to bytecode once, as installing orderflow does. A timed process never writes
+    bytecode where PYTHONDONTWRITEBYTECODE is set (some machines set it), so without this each one would compile
+    every orderflow module from its source, a cost the installed command does not have and the floor, whose
+    libraries were installed compiled, never pays."""
+    if not compileall.compile_dir(sources, quiet=1):
+        raise SystemExit(f"could not compile {sources}")
 
 
 def run_quietly(command: list[str]) -> None:

@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from paired import compile_sources
+
 from orderflow.reports.report_day import FILES  # the files a day's report is, as the command writes them
 
 SECONDS_GOAL = 30.0
@@ -112,6 +114,7 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=5000, help="open notifications in the queue")
     parser.add_argument("--db", help="a SQLite file to keep (reused when it exists) or a generated database's URL")
     options = parser.parse_args()
+    compile_sources()
     if options.quick:
         options.orders = QUICK_ORDERS
     with tempfile.TemporaryDirectory(prefix="orderflow-report-bench-") as folder:

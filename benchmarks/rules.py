@@ -87,7 +87,7 @@ from pathlib import Path
 from typing import Any
 
 from history import FINISHED_STATES, NOW, Summary, add_open_notifications, generate, shop_toml
-from paired import Sample, timed
+from paired import TYPER_ALONE, Sample, compile_sources, timed
 from sqlalchemy import URL, Engine, delete, func, make_url, select, text
 
 from orderflow.config import load_settings
@@ -102,12 +102,6 @@ QUICK_ORDERS = 20_000
 WEBHOOK_ENV = "RULES_BENCH_WEBHOOK"
 REPEAT_STEP = timedelta(minutes=2)
 FLOOR = [sys.executable, "-c", "import typer, rich, sqlalchemy"]
-TYPER_ALONE = [sys.executable, "-c", "import typer, rich, sqlalchemy\napp = typer.Typer()\n@app.command()\n"
-               "def queue(sort: str = typer.Option('type', '--sort')) -> None:\n    print(sort)\n"
-               "app(['--sort', 'age'])"]
-"""The floor's imports and a Typer command given one option, nothing of orderflow: Typer turns every option's
-value into a Python one through a pydantic type adapter, so its first option imports pydantic. What a command
-of the floor's own libraries costs at the least, for scale beside the floor."""
 SCHEMAS = {"history": "rules_bench_history", "live": "rules_bench_live"}
 WRITTEN_BY_RULES = (NotificationEvent, Notification, OutboxMessage, JobRun)
 """Every table ``rules run`` adds rows to: deleting what it added puts a database back as it was."""
@@ -438,6 +432,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL URL: generate into two schemas there instead of SQLite")
     parser.add_argument("--detail", action="store_true", help="time each rule in this process on both databases")
     options = parser.parse_args()
+    compile_sources()
     if options.quick:
         options.orders = QUICK_ORDERS
     if options.keep:

@@ -81,6 +81,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from paired import compile_sources
 from sqlalchemy import func, insert, select
 
 from orderflow.carriers.numbers import validate
@@ -450,6 +451,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="calls at once per carrier")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one more run here and summarise it")
     args = parser.parse_args()
+    compile_sources()
     count = QUICK_PARCELS if args.quick else args.parcels
     os.environ.update(SECRETS)  # the set-up loads the same configuration, which names these variables
     fakes: dict[str, TimedCarrier] = {code: TimedCarrier(code, latency=args.latency) for code in CARRIERS}
