@@ -16,6 +16,11 @@ nothing of orderflow: Typer turns each option's value through a pydantic type ad
 imports pydantic, and the room the goal leaves orderflow is the floor's 1.3 less that command's ratio. The
 checkouts' modules are compiled to bytecode once first, as installing orderflow does.
 
+``--steps`` then times the queue step by step, by subtraction: a Typer command given one option, then the same
+command also making Rich's console, then also loading the settings, then also opening the database and reading
+and ranking the queue, then ``orderflow notifications`` itself (the table drawn), each in fresh processes in
+alternating rounds.
+
 ``--before DIR`` also times another checkout of orderflow (``DIR/src``, e.g. one made with ``git worktree add``
 or ``git archive``) in the same rounds, so a change is measured before and after on the same machine at the
 same time. ``--quick``: 5 rounds instead of 21.
@@ -37,7 +42,7 @@ without pydantic. Later the same day the table read whole only the rows it draws
 rules benchmark also times a Typer command of the floor's libraries with one option, which alone is 1.2-1.4
 of the floor (its docstring has the account).
 
-    .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--before DIR]
+    .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--steps] [--before DIR]
 """
 
 from __future__ import annotations
@@ -101,7 +106,51 @@ def measure(label: str, arguments: list[str], sources: dict[str, Path], *, runs:
     print(f"\n{ratio_label} (median of {runs} paired runs): {ratios[first]:.2f}  goal <= {goal}  "
           f"{'met' if ratios[first] <= goal else 'NOT met'}")
     for name in others:
-        print(f"  the same ratio for {name}: {ratios[name]:.2f}")
+        print(f"  the same ratio, {name}: {ratios[name]:.2f}")
+    print()
+
+
+def queue_steps(config: Path, url: str, at: str, *, runs: int) -> None:
+    """Where the queue's time goes beyond the floor, by subtraction: a ladder of commands, each a Typer command
+    given one option that does what the one before did and one step more of what ``orderflow notifications``
+    does, then the command itself; each in a fresh process, in alternating rounds with the others. A step's
+    cost is its median less the one before's."""
+    head = ("import sys, typer, rich, sqlalchemy\nfrom pathlib import Path\napp = typer.Typer()\n@app.command()\n"
+            "def queue(sort: str = typer.Option('type', '--sort')) -> None:\n    pass\n")
+    steps = [
+        ("Rich's console made", "    from rich.console import Console\n    console = Console(file=sys.stdout)\n"),
+        ("the settings loaded", "    from orderflow.config import load_settings\n"
+                                f"    settings = load_settings(Path({str(config)!r}), database_url={url!r})\n"),
+        ("the engine; the rows read and ranked",
+         "    from orderflow.db.engine import make_engine, reader\n"
+         "    from orderflow.db.migrate import require_latest\n"
+         "    from orderflow.rules.listing import QueueFilter, queue_shown\n"
+         "    engine = make_engine(settings.database.url)\n    require_latest(engine)\n"
+         "    with reader(engine).connect() as connection:\n"
+         "        queue_shown(connection, filters=QueueFilter(), sort=sort, per_type=25)\n"),
+    ]
+    env = dict(os.environ)
+    commands = {"the floor's imports": [sys.executable, "-c", FLOOR],
+                "a Typer command given one option": [sys.executable, "-c", head + "app(['--sort', 'type'])"]}
+    body = head
+    for label, code in steps:
+        body += code
+        commands[label] = [sys.executable, "-c", body + "app(['--sort', 'type'])"]
+    commands["the table drawn: orderflow notifications"] = [
+        sys.executable, "-m", "orderflow", "--config", str(config), "--db", url, "--now", at, "notifications"]
+    for command in commands.values():  # warm the file cache, and fail here if a step does
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for index in range(runs):
+        for name in list(commands) if index % 2 == 0 else list(reversed(commands)):
+            times[name].append(wall_time(commands[name], env))
+    print(f"{'the queue, step by step (each adds one step)':<50}{'median s':>10}{'step s':>10}{'x floor':>10}")
+    floor = statistics.median(times["the floor's imports"])
+    before = 0.0
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(f"{name:<50}{median:>10.3f}{median - before if before else median:>10.3f}{median / floor:>10.2f}")
+        before = median
     print()
 
 
@@ -111,6 +160,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} rounds")
     parser.add_argument("--open", type=int, default=5000, help="open notifications for the queue (0: leave it out)")
     parser.add_argument("--before", type=Path, help="another checkout of orderflow, timed in the same rounds")
+    parser.add_argument("--steps", action="store_true", help="then time the queue step by step (where it goes)")
     options = parser.parse_args()
     runs = QUICK_RUNS if options.quick else options.runs
     sources = {"orderflow": Path(__file__).resolve().parents[1] / "src"}
@@ -128,6 +178,8 @@ def main() -> None:
                     ["--config", str(config), "--db", url, "--now", at, "notifications"], sources, runs=runs,
                     goal=QUEUE_GOAL, ratio_label="ratio notifications/floor",
                     for_scale={"for scale: Typer alone, one option given": TYPER_ALONE})
+            if options.steps:
+                queue_steps(config, url, at, runs=runs)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 
