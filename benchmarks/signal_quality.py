@@ -31,6 +31,7 @@ Each seed's month runs in its own process, all at once unless ``--jobs`` says fe
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -56,6 +57,8 @@ UNCREDENTIALED = ("dhl",)
 SETTLING_HOURS = 6
 """A problem that became real in the run's last hours may not have been polled yet: not scored."""
 URGENT = ("critical", "high")
+HIDDEN_BY = re.compile(r"^(?:the same problem as )?(?P<rule>\w+) on (?P<name>.+)$")
+"""What ``suppressed_by`` says when another rule hides a notification (a silence says otherwise)."""
 GOALS = {"precision": 0.90, "urgent precision": 0.98, "recall": 1.00, "alerts per problem": 1.05,
          "late-upload parcels alarmed": 0.05}
 
@@ -164,10 +167,13 @@ def score(seed: int, world: World, database: Path) -> SeedScore:
     engine = make_engine(f"sqlite:///{database}")
     with session_factory(engine)() as session:
         notifications = list(session.scalars(select(Notification)))
-        openings = Counter(session.scalars(select(NotificationEvent.notification_id).where(
-            NotificationEvent.to_state == "open")))
+        events = session.execute(select(NotificationEvent.notification_id, NotificationEvent.at,
+                                        NotificationEvent.to_state)
+                                 .order_by(NotificationEvent.at, NotificationEvent.id)).all()
     engine.dispose()
-    alerts = _judge_alerts(result, notifications, timeline, same, world.ticks)
+    openings = Counter(notification_id for notification_id, _, to_state in events if to_state == "open")
+    shown = ever_shown(notifications, events)
+    alerts = _judge_alerts(result, [n for n in notifications if n.id in shown], timeline, same, world.ticks)
     ticks = world.ticks
     caught_problems: set[Key] = set()
     for key, values in timeline.items():
@@ -199,6 +205,40 @@ def score(seed: int, world: World, database: Path) -> SeedScore:
     return result
 
 
+def ever_shown(notifications: list[Notification], events: Iterable[tuple[int, datetime, str]]) -> set[int]:
+    """The notifications staff could see at some time. The database keeps only whether a notification is hidden
+    now: one hidden by another rule counts as shown if, at one of its openings, no notification of the rule
+    that hides it (on the subject it names) was live. One a silence hides is left out, as staff asked."""
+    openings: dict[int, list[datetime]] = defaultdict(list)
+    live: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for notification_id, at, to_state in events:  # in time order
+        spans = live[notification_id]
+        if to_state == "open":
+            openings[notification_id].append(at)
+            if not spans or spans[-1][1] is not None:
+                spans.append((at, None))
+        elif to_state == "resolved" and spans and spans[-1][1] is None:
+            spans[-1] = (spans[-1][0], at)
+    named: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for notification in notifications:
+        staff_name = notification.tracking_number or notification.vendor_order_id or notification.order_number \
+            or notification.subject_id
+        named[(notification.rule, staff_name)].append(notification.id)
+
+    def hidden_at(moment: datetime, hiders: list[int]) -> bool:
+        return any(start <= moment and (end is None or moment < end) for hider in hiders for start, end in live[hider])
+
+    shown = set()
+    for notification in notifications:
+        if notification.suppressed_by is None:
+            shown.add(notification.id)
+        elif found := HIDDEN_BY.match(notification.suppressed_by):
+            hiders = named.get((found["rule"], found["name"]), [])
+            if any(not hidden_at(moment, hiders) for moment in openings[notification.id]):
+                shown.add(notification.id)
+    return shown
+
+
 def _judge_alerts(result: SeedScore, notifications: list[Notification], timeline: Mapping[Key, list[bool]],
                   same: Mapping[Key, Key], ticks: tuple[datetime, ...]) -> dict[Key, list[Notification]]:
     """Count each shown notification right or wrong (its problem real at some hour of its life); return them by
@@ -210,8 +250,6 @@ def _judge_alerts(result: SeedScore, notifications: list[Notification], timeline
 
     alerts: dict[Key, list[Notification]] = defaultdict(list)
     for notification in notifications:
-        if notification.suppressed_by is not None:
-            continue
         key = queue_key(as_document(notification))
         start = index(notification.opened_at) if notification.opened_at else 0
         end = index(notification.resolved_at) if notification.resolved_at else len(ticks) - 1
