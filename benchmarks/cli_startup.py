@@ -16,12 +16,6 @@ nothing of orderflow, ending as orderflow ends (without tearing the interpreter 
 value through a pydantic type adapter, so that command already imports pydantic. The checkouts' modules are
 compiled to bytecode once first, as installing orderflow does.
 
-Step by step (``--steps``, 21 rounds, quiet machine, 2026-12-07; the floor 0.176 s): Typer given one option
-+0.009 s (1.05 of the floor), Rich's console +0.020, the settings (pydantic-settings, the settings models, the
-file) +0.030, the engine and the 5,000 rows read and ranked +0.032, the table drawn +0.025; the command 0.293 s,
-1.66. The goal of 1.3 leaves 0.053 s beyond the floor: Rich's console and drawing the table take about that,
-and loading the settings and reading the queue as much again.
-
 ``--steps`` then times the queue step by step, by subtraction: a Typer command given one option, then the same
 command also making Rich's console, then also loading the settings, then also opening the database and reading
 and ranking the queue, then ``orderflow notifications`` itself (the table drawn), each in fresh processes in
@@ -46,7 +40,14 @@ ratio 2.23 -> 2.15 (9 rounds, load 2.6-3.2). What is left is mostly pydantic, wh
 conversion and the settings need (0.2-0.3 s together), and the read (0.1 s): the goal needs the queue's path
 without pydantic. Later the same day the table read whole only the rows it draws (0.07 s of CPU less); the
 rules benchmark also times a Typer command of the floor's libraries with one option, which alone is 1.2-1.4
-of the floor (its docstring has the account).
+of the floor (its docstring has the account). That command ended by tearing the interpreter down, which
+orderflow skips; ended alike, it is 1.05 of the floor, and Typer's share is small:
+
+Step by step (``--steps``, 21 rounds, quiet machine, 2026-12-07; the floor 0.176 s): Typer given one option
++0.009 s (1.05 of the floor), Rich's console +0.020, the settings (pydantic-settings, the settings models, the
+file) +0.030, the engine and the 5,000 rows read and ranked +0.032, the table drawn +0.025; the command 0.293 s,
+1.66. The goal of 1.3 leaves 0.053 s beyond the floor: Rich's console and drawing the table take about that,
+and loading the settings and reading the queue as much again.
 
     .venv/bin/python benchmarks/cli_startup.py [--runs 21] [--quick] [--open 5000] [--steps] [--before DIR]
 """
@@ -123,7 +124,7 @@ def queue_steps(config: Path, url: str, at: str, *, runs: int) -> None:
     cost is its median less the one before's."""
     head = ("import os, sys, typer, rich, sqlalchemy\nfrom pathlib import Path\napp = typer.Typer()\n@app.command()\n"
             "def queue(sort: str = typer.Option('type', '--sort')) -> None:\n    pass\n")
-    # Each step ends as orderflow does, at once once its output is written, without tearing the interpreter down.
+    # Each step ends as orderflow does: as soon as its output is written, without tearing the interpreter down.
     tail = "try:\n    app(['--sort', 'type'])\nexcept SystemExit:\n    sys.stdout.flush()\n    os._exit(0)\n"
     steps = [
         ("Rich's console made", "    from rich.console import Console\n    console = Console(file=sys.stdout)\n"),

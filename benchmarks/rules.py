@@ -55,11 +55,12 @@ what Typer and pydantic-settings cost before the queue's first row is read.
 
 That conclusion was wrong, found later the same day on a quiet machine: the ``for scale`` command ended by
 tearing the interpreter down, pydantic's modules with it, which orderflow skips (it ends at once when its
-output is written). Ended alike, a Typer command given one option is 1.05 of the floor, not 1.28. Step by step
-(``cli_startup.py --steps``, 21 rounds, the floor 0.176 s): Typer given one option +0.009 s, Rich's console
-+0.020, the settings +0.030, the engine and the 5,000 rows read and ranked +0.032, the table drawn +0.025;
-the command 0.293 s, 1.66 of the floor. The goal leaves 0.053 s beyond the floor: Rich's console and drawing
-the table take about that, and loading the settings and reading the queue as much again.
+output is written). Ended alike, a Typer command given one option is 1.05-1.09 of the floor, not 1.28. Step by
+step on this benchmark's full-scale history database (``cli_startup.queue_steps``, 21 rounds, the floor
+0.182 s): Typer given one option +0.016 s, Rich's console +0.021, the settings +0.026, the engine and the 5,061
+rows read and ranked +0.039, the table's 475 rows drawn (19 types, 25 each) +0.076; the command 0.359 s, 1.98
+of the floor. The goal leaves 0.055 s beyond the floor; Typer and Rich's console take 0.037 of it, and the
+settings, the read and the table eight times what is left.
 
 At full scale the first and repeat runs had been measured only at quick scale. The first full-scale run
 (2026-12-07, load 3) gave 2.63 and 3.82: in process, every rule on the history database took 31.2 s against
