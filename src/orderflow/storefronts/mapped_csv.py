@@ -76,22 +76,24 @@ class FieldCheck:
         prefix = f"order {named(self.order)} refused: " if self.order else "order refused: "
         self.refusals.append(Refusal(file=self.file, line=line, field=field, reason=prefix + reason))
 
+    # Called for every cell of a big export: a good value costs one strip and the parse, nothing more.
     def required(self, parse: Callable[[str], T], text: str, *, line: int | None, field: str,
                  default: T) -> T:
         """The parsed value; an empty or bad value is refused and ``default`` stands in for it."""
         if not text.strip():
-            self.refuse(line=line, field=field, reason="empty")
-            return default
-        value = self._parsed(parse, text, line=line, field=field)
-        return default if value is None else value
+            reason = "empty"
+        else:
+            try:
+                return parse(text)
+            except ValueError as exc:
+                reason = str(exc)
+        self.refuse(line=line, field=field, reason=reason)
+        return default
 
     def optional(self, parse: Callable[[str], T], text: str, *, line: int | None, field: str) -> T | None:
         """The parsed value, ``None`` for an empty cell; a bad value is refused."""
         if not text.strip():
             return None
-        return self._parsed(parse, text, line=line, field=field)
-
-    def _parsed(self, parse: Callable[[str], T], text: str, *, line: int | None, field: str) -> T | None:
         try:
             return parse(text)
         except ValueError as exc:

@@ -149,13 +149,8 @@ def _shopify_order(group: OrderRows, columns: _Columns, *, source: str, file: st
      external_id) = first[:10]
     line = first_row.line
     check_order_numbers(group, check, column="Name")
-    try:  # as for a line's cells below: what check.required gives for a good value
-        placed_at = parse_shopify_time(created)
-    except ValueError:
-        placed_at = check.required(parse_shopify_time, created, line=line, field="Created at",
-                                   default=PLACEHOLDER_TIME)
-    cancelled_at = check.optional(parse_shopify_time, cancelled, line=line, field="Cancelled at") \
-        if cancelled else None
+    placed_at = check.required(parse_shopify_time, created, line=line, field="Created at", default=PLACEHOLDER_TIME)
+    cancelled_at = check.optional(parse_shopify_time, cancelled, line=line, field="Cancelled at")
     total = check.optional(_money, total_text, line=line, field="Total")
     currency = check.optional(parse_currency, currency_text, line=line, field="Currency")
     lines = tuple([_shopify_line(row, columns.of(row, _LINE_COLUMNS), position, check)
@@ -188,14 +183,8 @@ def _shopify_line(row: CsvRow, cells: tuple[str, ...], position: int, check: Fie
         check.refuse(line=row.line, field="Lineitem sku",
                      reason="empty, and no Lineitem name either: a line to ship needs a SKU or a product name "
                             "to reach a vendor")
-    try:  # what check.required gives for a good value; a bad one goes through it to be refused
-        qty = _quantity(qty_text)
-    except ValueError:
-        qty = check.required(_quantity, qty_text, line=row.line, field="Lineitem quantity", default=0)
-    try:
-        price = _money(price_text)
-    except ValueError:
-        price = check.required(_money, price_text, line=row.line, field="Lineitem price", default=Decimal(0))
+    qty = check.required(_quantity, qty_text, line=row.line, field="Lineitem quantity", default=0)
+    price = check.required(_money, price_text, line=row.line, field="Lineitem price", default=Decimal(0))
     return IncomingLine(line=position, sku=sku, qty=qty, price=price, name=name, storefront_vendor=vendor.strip(),
                         fulfilled_at_storefront=fulfillment.strip().lower() == "fulfilled")
 
