@@ -416,12 +416,17 @@ class Feedback:
         shipment.lines = {}
         self._changed[id(shipment)] = shipment
 
-    def _unshipped(self, vendor_order: _VendorOrder) -> list[tuple[int, int]]:
-        """(line id, quantity) of what no parcel of the vendor order carries yet, rejected quantities aside."""
+    def _carried(self, vendor_order: _VendorOrder) -> dict[int, int]:
+        """Units of each line the vendor order's parcels carry, by line id."""
         carried: dict[int, int] = {}
         for shipment in self.parcels[vendor_order.id]:
             for line_id, qty in shipment.lines.items():
                 carried[line_id] = carried.get(line_id, 0) + qty
+        return carried
+
+    def _unshipped(self, vendor_order: _VendorOrder) -> list[tuple[int, int]]:
+        """(line id, quantity) of what no parcel of the vendor order carries yet, rejected quantities aside."""
+        carried = self._carried(vendor_order)
         return [(line.id, left) for line in vendor_order.lines if line.state != LineState.CANCELLED
                 and (left := line.qty - line.qty_rejected - carried.get(line.id, 0)) > 0]
 
@@ -450,10 +455,7 @@ class Feedback:
 
         More shipped than ordered is counted as the quantity ordered, and said once per notice that makes it so.
         """
-        totals: dict[int, int] = {}
-        for shipment in self.parcels[vendor_order.id]:
-            for line_id, qty in shipment.lines.items():
-                totals[line_id] = totals.get(line_id, 0) + qty
+        totals = self._carried(vendor_order)
         in_notice = {(shipped.line, shipped.vendor_sku) for parcel in notice.parcels for shipped in parcel.lines}
         named = {id(line) for number, sku in in_notice if (line := self.line_of(vendor_order, number, sku))}
         for line in vendor_order.lines:
@@ -606,9 +608,7 @@ class Feedback:
     def _write_changed(self, model: type[VendorOrder] | type[VendorOrderLine], columns: tuple[str, ...],
                        rows: list[_VendorOrder] | list[_Line]) -> None:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        # An ORM object this session already holds reads its row afresh once written.
         identity_map = self.session.identity_map
-        held = {key[1][0]: key for key in identity_map.keys() if key[0] is model}  # noqa: SIM118
         for row in rows:
             values = _values(row, columns)
             if values == row.stored:
@@ -617,7 +617,8 @@ class Feedback:
             by_columns.setdefault(changed, []).append(
                 {"row_id": row.id, **{name: getattr(row, name) for name in changed}})
             row.stored = values
-            if row.id in held and (loaded := identity_map.get(held[row.id])) is not None:
+            # An ORM object this session already holds reads its row afresh once written.
+            if (loaded := identity_map.get(identity_key(model, row.id))) is not None:
                 self.session.expire(loaded)
         table = table_of(model)
         for params in by_columns.values():
