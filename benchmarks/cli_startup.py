@@ -98,12 +98,7 @@ def measure(label: str, arguments: list[str], sources: dict[str, Path], *, runs:
                                    {**os.environ, "PYTHONPATH": str(src)}) for name, src in sources.items()}
     commands |= {name: (command, dict(os.environ)) for name, command in (for_scale or {}).items()}
     commands[FLOOR_NAME] = ([sys.executable, "-c", FLOOR], dict(os.environ))
-    for command, env in commands.values():  # warm the file cache and bytecode
-        wall_time(command, env)
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for index in range(runs):
-        for name in list(commands) if index % 2 == 0 else list(reversed(commands)):
-            times[name].append(wall_time(*commands[name]))
+    times = in_rounds(commands, runs)
     print(f"{'command':<50}{'median s':>10}{'min s':>10}{'max s':>10}")
     for name, samples in times.items():
         print(f"{name:<50}{statistics.median(samples):>10.3f}{min(samples):>10.3f}{max(samples):>10.3f}")
@@ -115,6 +110,18 @@ def measure(label: str, arguments: list[str], sources: dict[str, Path], *, runs:
     for name in others:
         print(f"  the same ratio, {name}: {ratios[name]:.2f}")
     print()
+
+
+def in_rounds(commands: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, list[float]]:
+    """Each command's wall times over ``runs`` rounds, the order alternating, after one run each to warm the file
+    cache (a command that fails stops the benchmark there)."""
+    for command, env in commands.values():
+        wall_time(command, env)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for index in range(runs):
+        for name in list(commands) if index % 2 == 0 else list(reversed(commands)):
+            times[name].append(wall_time(*commands[name]))
+    return times
 
 
 def queue_steps(config: Path, url: str, at: str, *, runs: int) -> None:
@@ -139,20 +146,15 @@ def queue_steps(config: Path, url: str, at: str, *, runs: int) -> None:
          "        queue_shown(connection, filters=QueueFilter(), sort=sort, per_type=25)\n"),
     ]
     env = dict(os.environ)
-    commands = {"the floor's imports": [sys.executable, "-c", FLOOR],
-                "a Typer command given one option": [sys.executable, "-c", head + tail]}
+    commands = {"the floor's imports": ([sys.executable, "-c", FLOOR], env),
+                "a Typer command given one option": ([sys.executable, "-c", head + tail], env)}
     body = head
     for label, code in steps:
         body += code
-        commands[label] = [sys.executable, "-c", body + tail]
-    commands["the table drawn: orderflow notifications"] = [
-        sys.executable, "-m", "orderflow", "--config", str(config), "--db", url, "--now", at, "notifications"]
-    for command in commands.values():  # warm the file cache, and fail here if a step does
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for index in range(runs):
-        for name in list(commands) if index % 2 == 0 else list(reversed(commands)):
-            times[name].append(wall_time(commands[name], env))
+        commands[label] = ([sys.executable, "-c", body + tail], env)
+    commands["the table drawn: orderflow notifications"] = ([
+        sys.executable, "-m", "orderflow", "--config", str(config), "--db", url, "--now", at, "notifications"], env)
+    times = in_rounds(commands, runs)
     print(f"{'the queue, step by step (each adds one step)':<50}{'median s':>10}{'step s':>10}{'x floor':>10}")
     floor = statistics.median(times["the floor's imports"])
     before = 0.0

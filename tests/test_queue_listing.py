@@ -108,6 +108,7 @@ class TestTheTablesRead:
         if sort == "type":
             assert len(drawn) == 3 * len(rules)
 
+
 class TestQueuePathStaysLight:
     def test_the_queue_imports_neither_the_orm_nor_the_holidays_package(self, engine: Engine, database_url: str,
                                                                         tmp_path: Path) -> None:
